@@ -1,0 +1,407 @@
+"""NumPy-side specs: the shape, dtype and optional bounds of arrays.
+
+`ArraySpec` describes an array by shape and dtype; `BoundedArraySpec` adds an
+inclusive `[minimum, maximum]` range. Python policies and environments declare
+their inputs and outputs with these, and `tensor_spec` converts them to and
+from TensorFlow's `TensorSpec`/`BoundedTensorSpec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "ArraySpec",
+    "BoundedArraySpec",
+    "add_outer_dims_nest",
+    "assert_arrays_spec_nest",
+    "check_arrays_nest",
+    "is_bounded",
+    "is_continuous",
+    "is_discrete",
+    "sample_bounded_spec",
+    "sample_spec_nest",
+    "update_spec_dtype",
+    "update_spec_shape",
+]
+
+
+def _as_np_dtype(dtype: Any) -> np.dtype:
+    """Accepts NumPy dtypes, Python types, strings and `tf.DType`s."""
+    as_numpy = getattr(dtype, "as_numpy_dtype", None)
+    if as_numpy is not None:
+        return np.dtype(as_numpy)
+    return np.dtype(dtype)
+
+
+def _as_shape(shape: Any) -> tuple:
+    """A tuple of ints (or None for unknown dims); TypeError for scalars."""
+    dims = getattr(shape, "dims", None)
+    if dims is not None or type(shape).__name__ == "TensorShape":
+        shape = shape.as_list()
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _dtype_range(dtype: np.dtype) -> tuple[Any, Any]:
+    """The smallest and largest value representable in `dtype`."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return int(info.min), int(info.max)
+    if dtype.kind == "f":
+        info = np.finfo(dtype)
+        return float(info.min), float(info.max)
+    if dtype.kind == "b":
+        return False, True
+    raise TypeError(f"Cannot derive bounds for dtype {dtype}: it is not numeric.")
+
+
+@gin.configurable
+class ArraySpec:
+    """Describes a NumPy array by its shape and dtype.
+
+    Attributes:
+      shape: a tuple of dimension sizes.
+      dtype: a `np.dtype`.
+      name: an optional name, ignored by equality.
+    """
+
+    __slots__ = ("_shape", "_dtype", "_name")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, shape: Sequence[int], dtype: Any, name: str | None = None):
+        self._shape = _as_shape(shape)
+        self._dtype = _as_np_dtype(dtype)
+        self._name = name
+
+    @property
+    def shape(self) -> tuple:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    def __repr__(self) -> str:
+        return (
+            f"ArraySpec(shape={self.shape}, dtype={self.dtype!r}, name={self.name!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ArraySpec):
+            return False
+        return self.shape == other.shape and self.dtype == other.dtype
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __reduce__(self):
+        return ArraySpec, (self._shape, self._dtype, self._name)
+
+    def check_array(self, array: Any) -> bool:
+        """True if `array` has exactly this spec's shape and dtype."""
+        if isinstance(array, np.ndarray):
+            return array.shape == self._shape and array.dtype == self._dtype
+        if isinstance(array, np.generic):
+            return self._shape == () and array.dtype == self._dtype
+        if isinstance(array, (bool, int, float, complex)):
+            return self._shape == () and np.dtype(type(array)) == self._dtype
+        return False
+
+    @staticmethod
+    def from_array(array: Any, name: str | None = None) -> ArraySpec:
+        """The spec of an array or number; ValueError for anything else."""
+        if isinstance(array, (np.ndarray, np.generic)):
+            return ArraySpec(array.shape, array.dtype, name)
+        if isinstance(array, (bool, int, float, complex)):
+            return ArraySpec((), np.dtype(type(array)), name)
+        raise ValueError(
+            f"ArraySpec.from_array expects a NumPy array or a number, got {type(array).__name__}: {array!r}"
+        )
+
+    @staticmethod
+    def from_spec(spec: Any) -> ArraySpec:
+        """A plain `ArraySpec` with the shape, dtype and name of any spec."""
+        return ArraySpec(spec.shape, spec.dtype, getattr(spec, "name", None))
+
+    def replace(
+        self, shape: Any = None, dtype: Any = None, name: str | None = None
+    ) -> ArraySpec:
+        """A copy with the given fields replaced."""
+        return ArraySpec(
+            self.shape if shape is None else shape,
+            self.dtype if dtype is None else dtype,
+            self.name if name is None else name,
+        )
+
+
+def _prepare_bound(
+    value: Any, which: str, shape: tuple, dtype: np.dtype, name: str | None
+) -> np.ndarray:
+    """Validates one bound and returns it as a read-only array of `dtype`."""
+    label = f"BoundedArraySpec {name!r}" if name else "BoundedArraySpec"
+    low, high = _dtype_range(dtype)
+    if value is None:
+        bound = np.array(low if which == "minimum" else high, dtype=dtype)
+    else:
+        raw = np.asarray(value)
+        try:
+            np.broadcast_to(raw, shape)
+        except ValueError:
+            raise ValueError(
+                f"{label}: {which} {raw.tolist()!r} with shape {raw.shape} is not compatible "
+                f"with the spec shape {shape}."
+            ) from None
+        if dtype.kind == "f":
+            work = raw.astype(np.float64)
+            work = np.where(np.isposinf(work), high, work)
+            work = np.where(np.isneginf(work), low, work)
+            if np.isnan(work).any():
+                raise ValueError(f"{label}: {which} contains NaN: {raw.tolist()!r}.")
+        else:
+            work = raw
+            if raw.dtype.kind == "f" and not np.isfinite(raw).all():
+                raise ValueError(
+                    f"{label}: {which} {raw.tolist()!r} is not finite, but dtype {dtype} is integral."
+                )
+        if raw.dtype.kind in "iufb" and (np.any(work < low) or np.any(work > high)):
+            raise ValueError(
+                f"{label}: {which} {raw.tolist()!r} lies outside the range of dtype "
+                f"{dtype} [{low}, {high}]."
+            )
+        bound = np.array(work, dtype=dtype)
+    bound.flags.writeable = False
+    return bound
+
+
+@gin.configurable
+class BoundedArraySpec(ArraySpec):
+    """An `ArraySpec` whose values lie in the inclusive range [minimum, maximum].
+
+    Bounds broadcast against the shape. A missing bound defaults to the dtype's
+    extreme, and for floats an infinite bound is replaced by the largest finite
+    value, so samplers never see infinities.
+    """
+
+    __slots__ = ("_minimum", "_maximum")
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        dtype: Any,
+        minimum: Any = None,
+        maximum: Any = None,
+        name: str | None = None,
+    ):
+        super().__init__(shape, dtype, name)
+        self._minimum = _prepare_bound(minimum, "minimum", self._shape, self._dtype, name)
+        self._maximum = _prepare_bound(maximum, "maximum", self._shape, self._dtype, name)
+        if np.any(self._minimum > self._maximum):
+            label = f"BoundedArraySpec {name!r}" if name else "BoundedArraySpec"
+            raise ValueError(
+                f"{label}: min has values greater than max: minimum={self._minimum.tolist()!r}, "
+                f"maximum={self._maximum.tolist()!r}."
+            )
+
+    @classmethod
+    def from_spec(cls, spec: Any, name: str | None = None) -> BoundedArraySpec:
+        """A bounded copy of `spec`; unbounded specs get the dtype's range."""
+        if name is None:
+            name = getattr(spec, "name", None)
+        minimum = getattr(spec, "minimum", None)
+        maximum = getattr(spec, "maximum", None)
+        return cls(spec.shape, spec.dtype, minimum, maximum, name)
+
+    @property
+    def minimum(self) -> np.ndarray:
+        return self._minimum
+
+    @property
+    def maximum(self) -> np.ndarray:
+        return self._maximum
+
+    @property
+    def num_values(self) -> Any:
+        """How many values each element can take (integer dtypes only)."""
+        if not is_discrete(self):
+            return None
+        # Object arithmetic: max - min + 1 overflows for full-range int64 specs.
+        counts = np.asarray(self._maximum, dtype=object) - np.asarray(
+            self._minimum, dtype=object
+        ) + 1
+        if not self._shape:
+            return int(counts)
+        counts = np.broadcast_to(counts, self._shape)
+        try:
+            return counts.astype(np.int64)
+        except OverflowError:
+            return counts
+
+    def __repr__(self) -> str:
+        return (
+            f"BoundedArraySpec(shape={self.shape}, dtype={self.dtype!r}, name={self.name!r}, "
+            f"minimum={self._minimum}, maximum={self._maximum})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BoundedArraySpec):
+            return False
+        return (
+            ArraySpec.__eq__(self, other)
+            and bool(np.all(self._minimum == other._minimum))
+            and bool(np.all(self._maximum == other._maximum))
+        )
+
+    def __reduce__(self):
+        return BoundedArraySpec, (
+            self._shape,
+            self._dtype,
+            self._minimum,
+            self._maximum,
+            self._name,
+        )
+
+    def check_array(self, array: Any) -> bool:
+        """True if `array` matches shape and dtype and lies within the bounds."""
+        return (
+            super().check_array(array)
+            and bool(np.all(array >= self._minimum))
+            and bool(np.all(array <= self._maximum))
+        )
+
+    def replace(
+        self,
+        shape: Any = None,
+        dtype: Any = None,
+        minimum: Any = None,
+        maximum: Any = None,
+        name: str | None = None,
+    ) -> BoundedArraySpec:
+        """A copy with the given fields replaced."""
+        return BoundedArraySpec(
+            self.shape if shape is None else shape,
+            self.dtype if dtype is None else dtype,
+            self._minimum if minimum is None else minimum,
+            self._maximum if maximum is None else maximum,
+            self.name if name is None else name,
+        )
+
+
+def is_bounded(spec: Any) -> bool:
+    return isinstance(spec, BoundedArraySpec)
+
+
+def is_discrete(spec: Any) -> bool:
+    return np.issubdtype(_as_np_dtype(spec.dtype), np.integer)
+
+
+def is_continuous(spec: Any) -> bool:
+    return np.issubdtype(_as_np_dtype(spec.dtype), np.floating)
+
+
+def sample_bounded_spec(
+    spec: BoundedArraySpec, rng: np.random.RandomState, outer_dims: Sequence[int] = ()
+) -> np.ndarray:
+    """Draws a uniform sample of `spec`, with `outer_dims` prepended to its shape.
+
+    Integers are drawn from the inclusive range, floats from [minimum, maximum).
+    """
+    shape = tuple(outer_dims) + spec.shape
+    dtype = spec.dtype
+    low, high = spec.minimum, spec.maximum
+    if dtype.kind == "f":
+        low64 = low.astype(np.float64)
+        high64 = high.astype(np.float64)
+        with np.errstate(over="ignore"):
+            span = high64 - low64
+        if not np.all(np.isfinite(span)):
+            # The range overflows float64: sample half of it and scale back.
+            return (2.0 * rng.uniform(low64 / 2.0, high64 / 2.0, size=shape)).astype(dtype)
+        return rng.uniform(low64, high64, size=shape).astype(dtype)
+    if dtype.kind in "iu":
+        if low.ndim == 0 and high.ndim == 0:
+            return rng.randint(int(low), int(high) + 1, size=shape, dtype=dtype)
+        high_exclusive = np.asarray(high, dtype=object) + 1
+        return rng.randint(low.astype(object), high_exclusive, size=shape, dtype=dtype)
+    if dtype.kind == "b":
+        return rng.randint(0, 2, size=shape).astype(bool)
+    raise TypeError(f"Cannot sample spec {spec!r}: dtype {dtype} is not numeric.")
+
+
+def sample_spec_nest(
+    structure: Any, rng: np.random.RandomState, outer_dims: Sequence[int] = ()
+) -> Any:
+    """Samples every spec in a nest; unbounded specs use their dtype's range."""
+    outer_dims = tuple(outer_dims)
+
+    def _sample(spec: Any) -> np.ndarray:
+        if not isinstance(spec, ArraySpec):
+            raise TypeError(f"sample_spec_nest expects ArraySpecs, got {spec!r}.")
+        if not isinstance(spec, BoundedArraySpec):
+            spec = BoundedArraySpec.from_spec(spec)
+        return sample_bounded_spec(spec, rng, outer_dims)
+
+    return tf.nest.map_structure(_sample, structure)
+
+
+def _path_name(path: tuple) -> str:
+    return "/".join(str(p) for p in path) or "<root>"
+
+
+def assert_arrays_spec_nest(arrays: Any, spec: Any) -> None:
+    """Raises unless `arrays` matches the nest `spec` leaf by leaf.
+
+    Raises:
+      TypeError: a leaf of `spec` is not an `ArraySpec`.
+      ValueError: the structures differ or an array does not match its spec;
+        the message names the path, the spec and the array.
+    """
+    tf.nest.assert_same_structure(arrays, spec)
+    flat_specs = tf.nest.flatten_with_joined_string_paths(spec)
+    for (path, leaf_spec), array in zip(flat_specs, tf.nest.flatten(arrays)):
+        if not isinstance(leaf_spec, ArraySpec):
+            raise TypeError(f"At '{path or '<root>'}': {leaf_spec!r} is not an ArraySpec.")
+        if not leaf_spec.check_array(array):
+            got = (
+                f"array(shape={array.shape}, dtype={array.dtype})"
+                if isinstance(array, np.ndarray)
+                else repr(array)
+            )
+            raise ValueError(
+                f"At '{path or '<root>'}': expected a value matching {leaf_spec!r}, got {got}."
+            )
+
+
+def check_arrays_nest(arrays: Any, spec: Any) -> bool:
+    """True if `arrays` matches the nest `spec` (see `assert_arrays_spec_nest`)."""
+    try:
+        assert_arrays_spec_nest(arrays, spec)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def add_outer_dims_nest(structure: Any, outer_dims: Sequence[int]) -> Any:
+    """Prepends `outer_dims` to the shape of every spec, keeping bounds."""
+    outer_dims = tuple(outer_dims)
+    return tf.nest.map_structure(
+        lambda s: s.replace(shape=outer_dims + s.shape), structure
+    )
+
+
+def update_spec_shape(spec: Any, shape: Sequence[int]) -> Any:
+    """A copy of every spec in the nest with its shape replaced by `shape`."""
+    return tf.nest.map_structure(lambda s: s.replace(shape=shape), spec)
+
+
+def update_spec_dtype(spec: Any, dtype: Any) -> Any:
+    """A copy of every spec in the nest with its dtype replaced by `dtype`."""
+    return tf.nest.map_structure(lambda s: s.replace(dtype=dtype), spec)

@@ -1,0 +1,417 @@
+"""TensorFlow-side specs and helpers.
+
+`TensorSpec` and `BoundedTensorSpec` are TensorFlow's own classes, so specs
+written here round-trip through SavedModels and `StructuredValue` protos
+exactly as TF-Agents' do. The helpers convert between array and tensor specs,
+sample and zero-fill spec nests, and (de)serialize specs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow.core.protobuf import struct_pb2
+from tensorflow.python.framework import tensor_spec as _tf_tensor_spec
+from tensorflow.python.saved_model import nested_structure_coder
+
+from policylib.specs import array_spec
+
+TensorSpec = tf.TensorSpec
+BoundedTensorSpec = _tf_tensor_spec.BoundedTensorSpec
+
+__all__ = [
+    "BoundedTensorSpec",
+    "TensorSpec",
+    "add_outer_dim",
+    "add_outer_dims_nest",
+    "from_packed_proto",
+    "from_pbtxt_file",
+    "from_proto",
+    "from_spec",
+    "is_bounded",
+    "is_continuous",
+    "is_discrete",
+    "remove_outer_dims_nest",
+    "sample_bounded_spec",
+    "sample_spec_nest",
+    "to_array_spec",
+    "to_nest_array_spec",
+    "to_nest_placeholder",
+    "to_pbtxt_file",
+    "to_placeholder",
+    "to_placeholder_with_default",
+    "to_proto",
+    "with_dtype",
+    "zero_spec_nest",
+]
+
+
+def is_bounded(spec: Any) -> bool:
+    """True for bounded array/tensor specs or anything carrying min/max bounds."""
+    if isinstance(spec, (array_spec.BoundedArraySpec, BoundedTensorSpec)):
+        return True
+    return all(hasattr(spec, a) for a in ("minimum", "maximum", "dtype", "shape"))
+
+
+def is_discrete(spec: Any) -> bool:
+    """True if the spec's dtype is an integer type."""
+    if isinstance(spec, tf.TypeSpec):
+        return spec.dtype.is_integer
+    return array_spec.is_discrete(spec)
+
+
+def is_continuous(spec: Any) -> bool:
+    """True if the spec's dtype is a floating-point type."""
+    if isinstance(spec, tf.TypeSpec):
+        return spec.dtype.is_floating
+    return array_spec.is_continuous(spec)
+
+
+def _tf_dtype(dtype: Any) -> tf.DType:
+    np_dtype = np.dtype(dtype) if not isinstance(dtype, tf.DType) else None
+    if np_dtype is not None and np_dtype.kind in "SUO":
+        return tf.string
+    return tf.as_dtype(dtype)
+
+
+def _leaf_from_spec(spec: Any) -> Any:
+    if isinstance(spec, tf.TypeSpec):
+        return spec
+    if isinstance(spec, array_spec.ArraySpec) or (
+        hasattr(spec, "shape") and hasattr(spec, "dtype")
+    ):
+        dtype = _tf_dtype(spec.dtype)
+        name = getattr(spec, "name", None)
+        if is_bounded(spec):
+            return BoundedTensorSpec(spec.shape, dtype, spec.minimum, spec.maximum, name)
+        return TensorSpec(spec.shape, dtype, name)
+    raise ValueError(f"No known conversion from {spec!r} ({type(spec).__name__}) to a TensorSpec.")
+
+
+def from_spec(spec: Any) -> Any:
+    """Converts every spec in a nest to a `TensorSpec`/`BoundedTensorSpec`.
+
+    TypeSpecs pass through unchanged; ArraySpecs keep their bounds and names.
+    """
+    return tf.nest.map_structure(_leaf_from_spec, spec)
+
+
+def _leaf_to_array_spec(spec: Any) -> Any:
+    if isinstance(spec, array_spec.ArraySpec):
+        return spec
+    if isinstance(spec, tf.TypeSpec) and not hasattr(spec, "dtype"):
+        raise ValueError(f"Cannot convert {spec!r} to an ArraySpec.")
+    shape = spec.shape.as_list() if isinstance(spec.shape, tf.TensorShape) else spec.shape
+    dtype = spec.dtype.as_numpy_dtype if isinstance(spec.dtype, tf.DType) else spec.dtype
+    if is_bounded(spec):
+        return array_spec.BoundedArraySpec(
+            shape, dtype, spec.minimum, spec.maximum, getattr(spec, "name", None)
+        )
+    return array_spec.ArraySpec(shape, dtype, getattr(spec, "name", None))
+
+
+def to_array_spec(tensor_spec: Any) -> Any:
+    """Converts every spec in a nest to an `ArraySpec`/`BoundedArraySpec`."""
+    return tf.nest.map_structure(_leaf_to_array_spec, tensor_spec)
+
+
+def to_nest_array_spec(nest_array_spec: Any) -> Any:
+    """Deprecated alias of `to_array_spec`."""
+    return to_array_spec(nest_array_spec)
+
+
+# ----------------------------------------------------------------------------
+# Sampling
+
+
+def _leaf_seeds(seed: int | None, count: int) -> list[int | None]:
+    """Independent, reproducible per-leaf op seeds derived from one seed."""
+    if seed is None:
+        return [None] * count
+    rng = np.random.RandomState((int(seed) * 2654435761 + 0x5EED) % 2**32)
+    return [int(s) for s in rng.randint(0, 2**31 - 1, size=count)]
+
+
+def _shape_with_outer(outer_dims: Any, shape: tf.TensorShape) -> Any:
+    if outer_dims is None:
+        return shape.as_list()
+    if tf.is_tensor(outer_dims):
+        return tf.concat([tf.cast(tf.reshape(outer_dims, [-1]), tf.int32), shape.as_list()], 0)
+    return list(outer_dims) + shape.as_list()
+
+
+def _clamped_float_bounds(dtype: tf.DType, low: np.ndarray, high: np.ndarray):
+    # Keep `high - low` finite so tf.random.uniform never produces inf/nan.
+    limit = dtype.max / 8.0
+    return np.clip(low, -limit, limit), np.clip(high, -limit, limit)
+
+
+def _sample_integers(shape: Any, dtype: tf.DType, low: np.ndarray, high: np.ndarray, seed):
+    sample_dtype = tf.int64 if dtype in (tf.int64, tf.uint32, tf.uint64) else tf.int32
+    if low.ndim == 0 and high.ndim == 0 or np.all(low == low.flat[0]) and np.all(
+        high == high.flat[0]
+    ):
+        lo, hi = int(low.flat[0]), int(high.flat[0])
+        # Exclusive upper bound; at the dtype's maximum the maximum is excluded.
+        hi_exclusive = hi if hi >= sample_dtype.max else hi + 1
+        if hi_exclusive <= lo:
+            return tf.cast(tf.fill(shape, tf.constant(lo, sample_dtype)), dtype)
+        sample = tf.random.uniform(
+            shape, minval=lo, maxval=hi_exclusive, dtype=sample_dtype, seed=seed
+        )
+        return tf.cast(sample, dtype)
+    # Element-wise bounds: draw a large uniform integer and fold it into range.
+    span = (high.astype(np.int64) - low.astype(np.int64) + 1).astype(np.int64)
+    raw = tf.random.uniform(shape, minval=0, maxval=tf.int64.max, dtype=tf.int64, seed=seed)
+    return tf.cast(low.astype(np.int64) + raw % span, dtype)
+
+
+def sample_bounded_spec(spec: Any, seed: int | None = None, outer_dims: Any = None) -> tf.Tensor:
+    """Uniformly samples a (bounded) tensor spec.
+
+    Integer samples include the maximum unless it is the dtype's maximum; float
+    bounds are clamped to a finite range so that the width never overflows.
+    """
+    dtype = spec.dtype
+    shape = _shape_with_outer(outer_dims, spec.shape)
+    if dtype == tf.string:
+        ints = tf.random.uniform(shape, 0, 10, dtype=tf.int32, seed=seed)
+        return tf.strings.as_string(ints)
+    if dtype == tf.bool:
+        ints = tf.random.uniform(shape, 0, 2, dtype=tf.int32, seed=seed)
+        return tf.cast(ints, tf.bool)
+    if is_bounded(spec):
+        low = np.asarray(spec.minimum)
+        high = np.asarray(spec.maximum)
+    else:
+        low = np.asarray(dtype.min)
+        high = np.asarray(dtype.max)
+    if dtype.is_floating:
+        low, high = _clamped_float_bounds(dtype, low.astype(np.float64), high.astype(np.float64))
+        sample = tf.random.uniform(shape, dtype=tf.float64 if dtype == tf.float64 else tf.float32, seed=seed)
+        low_t = tf.constant(low, sample.dtype)
+        high_t = tf.constant(high, sample.dtype)
+        return tf.cast(low_t + (high_t - low_t) * sample, dtype)
+    if dtype.is_integer:
+        return _sample_integers(shape, dtype, low, high, seed)
+    raise TypeError(f"Cannot sample from spec {spec!r}: unsupported dtype {dtype}.")
+
+
+def _sample_sparse(spec: tf.SparseTensorSpec, seed, outer_dims) -> tf.SparseTensor:
+    dense_spec = TensorSpec(spec.shape, spec.dtype)
+    dense = sample_bounded_spec(
+        BoundedTensorSpec.from_spec(dense_spec) if spec.dtype.is_integer or spec.dtype.is_floating else dense_spec,
+        seed=seed,
+        outer_dims=outer_dims,
+    )
+    keep = tf.random.uniform(tf.shape(dense), seed=None if seed is None else seed + 1) < 0.5
+    indices = tf.where(keep)
+    values = tf.gather_nd(dense, indices)
+    return tf.SparseTensor(indices, values, tf.shape(dense, out_type=tf.int64))
+
+
+def sample_spec_nest(
+    structure: Any,
+    seed: int | None = None,
+    outer_dims: Any = (),
+    minimum: Any = None,
+    maximum: Any = None,
+) -> Any:
+    """Samples every spec of a nest; unbounded specs use their dtype's range.
+
+    Args:
+      structure: nest of `TensorSpec`/`BoundedTensorSpec`/`SparseTensorSpec`.
+      seed: optional op-level seed; each leaf gets its own derived seed.
+      outer_dims: dims (list, tuple or int tensor) prepended to every sample.
+      minimum, maximum: optional extra bounds intersected with each spec's.
+    """
+    flat = tf.nest.flatten(structure)
+    seeds = _leaf_seeds(seed, len(flat))
+
+    def _sample(spec: Any, leaf_seed):
+        if isinstance(spec, tf.SparseTensorSpec):
+            return _sample_sparse(spec, leaf_seed, outer_dims)
+        if isinstance(spec, array_spec.ArraySpec):
+            spec = _leaf_from_spec(spec)
+        if not isinstance(spec, tf.TensorSpec):
+            raise TypeError(f"sample_spec_nest cannot sample {spec!r}.")
+        if (minimum is not None or maximum is not None) and (
+            spec.dtype.is_integer or spec.dtype.is_floating
+        ):
+            bounded = BoundedTensorSpec.from_spec(spec)
+            low = np.asarray(bounded.minimum)
+            high = np.asarray(bounded.maximum)
+            if minimum is not None:
+                low = np.maximum(low, np.asarray(minimum, low.dtype))
+            if maximum is not None:
+                high = np.minimum(high, np.asarray(maximum, high.dtype))
+            spec = BoundedTensorSpec(spec.shape, spec.dtype, low, high, spec.name)
+        return sample_bounded_spec(spec, seed=leaf_seed, outer_dims=outer_dims)
+
+    return tf.nest.pack_sequence_as(
+        structure, [_sample(s, sd) for s, sd in zip(flat, seeds)]
+    )
+
+
+def zero_spec_nest(specs: Any, outer_dims: Any = None) -> Any:
+    """Zero tensors shaped `outer_dims + spec.shape` for every dense spec."""
+
+    def _zeros(spec: Any) -> tf.Tensor:
+        if not isinstance(spec, tf.TensorSpec):
+            raise NotImplementedError(
+                f"zero_spec_nest: spec type not supported: {spec!r}; only dense "
+                "TensorSpecs can be zero-filled."
+            )
+        if outer_dims is None:
+            shape = spec.shape
+        elif tf.is_tensor(outer_dims):
+            shape = tf.concat([tf.cast(outer_dims, tf.int32), spec.shape.as_list()], 0)
+        else:
+            shape = list(outer_dims) + spec.shape.as_list()
+        return tf.zeros(shape, spec.dtype)
+
+    return tf.nest.map_structure(_zeros, specs)
+
+
+# ----------------------------------------------------------------------------
+# Shape and dtype edits
+
+
+def _replace_leaf(spec: Any, shape: Any = None, dtype: Any = None) -> Any:
+    shape = spec.shape if shape is None else shape
+    dtype = spec.dtype if dtype is None else dtype
+    if isinstance(spec, array_spec.ArraySpec):
+        return spec.replace(shape=shape, dtype=dtype)
+    if isinstance(spec, BoundedTensorSpec):
+        return BoundedTensorSpec(shape, dtype, spec.minimum, spec.maximum, spec.name)
+    if isinstance(spec, tf.TensorSpec):
+        return TensorSpec(shape, dtype, spec.name)
+    if isinstance(spec, tf.SparseTensorSpec):
+        return tf.SparseTensorSpec(shape, dtype)
+    raise ValueError(f"Unsupported spec for shape/dtype edits: {spec!r}.")
+
+
+def add_outer_dims_nest(specs: Any, outer_dims: Sequence[Any]) -> Any:
+    """Prepends `outer_dims` (a list or tuple) to every spec's shape."""
+    if not isinstance(outer_dims, (tuple, list)):
+        raise ValueError(f"outer_dims must be a tuple or list of dims, got {outer_dims!r}.")
+    outer = tf.TensorShape(list(outer_dims))
+    return tf.nest.map_structure(
+        lambda s: _replace_leaf(s, shape=outer.concatenate(s.shape)), specs
+    )
+
+
+def add_outer_dim(specs: Any, dim: int | None = None) -> Any:
+    """Prepends one dimension (unknown by default) to every spec's shape."""
+    return add_outer_dims_nest(specs, [dim])
+
+
+def remove_outer_dims_nest(specs: Any, num_outer_dims: int) -> Any:
+    """Drops the first `num_outer_dims` dims of every spec's shape."""
+
+    def _remove(spec: Any) -> Any:
+        shape = tf.TensorShape(spec.shape)
+        if shape.rank is None or shape.rank < num_outer_dims:
+            raise ValueError(
+                f"Cannot remove {num_outer_dims} outer dims from {spec!r}: its rank is {shape.rank}."
+            )
+        return _replace_leaf(spec, shape=shape[num_outer_dims:])
+
+    return tf.nest.map_structure(_remove, specs)
+
+
+def with_dtype(specs: Any, dtype: Any) -> Any:
+    """Every spec with its dtype replaced by `dtype` (bounds kept)."""
+    return tf.nest.map_structure(lambda s: _replace_leaf(s, dtype=dtype), specs)
+
+
+# ----------------------------------------------------------------------------
+# Protos and files
+
+
+def to_proto(spec: Any) -> struct_pb2.StructuredValue:
+    """Encodes a spec nest as a `StructuredValue` proto."""
+    return nested_structure_coder.encode_structure(from_spec(spec))
+
+
+def from_proto(spec_proto: struct_pb2.StructuredValue) -> Any:
+    """Decodes a spec nest from a `StructuredValue` proto."""
+    return nested_structure_coder.decode_proto(spec_proto)
+
+
+def from_packed_proto(spec_packed_proto: Any) -> Any:
+    """Decodes a spec nest from an `Any` proto holding a `StructuredValue`."""
+    spec_proto = struct_pb2.StructuredValue()
+    spec_packed_proto.Unpack(spec_proto)
+    return from_proto(spec_proto)
+
+
+def to_pbtxt_file(output_path: str, spec: Any) -> None:
+    """Writes a spec nest as a text `StructuredValue`, atomically."""
+    text = text_format.MessageToString(to_proto(spec))
+    directory = os.path.dirname(output_path) or "."
+    tf.io.gfile.makedirs(directory)
+    if "://" in output_path:
+        with tf.io.gfile.GFile(output_path, "w") as f:
+            f.write(text)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=".spec_", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, output_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def from_pbtxt_file(spec_path: str) -> Any:
+    """Reads a spec nest written by `to_pbtxt_file` (or TF-Agents)."""
+    with tf.io.gfile.GFile(spec_path, "rb") as f:
+        proto = text_format.Parse(f.read(), struct_pb2.StructuredValue())
+    return from_proto(proto)
+
+
+# ----------------------------------------------------------------------------
+# TF1 placeholders (graph mode only)
+
+
+def to_placeholder(spec: Any, outer_dims: Sequence[int] = ()) -> tf.Tensor:
+    """A graph-mode placeholder for `spec` with `outer_dims` prepended."""
+    shape = list(outer_dims) + tf.TensorShape(spec.shape).as_list()
+    return tf.compat.v1.placeholder(spec.dtype, shape=shape, name=getattr(spec, "name", None))
+
+
+def to_placeholder_with_default(
+    default: Any, spec: Any, outer_dims: Sequence[int] = ()
+) -> tf.Tensor:
+    """A graph-mode placeholder for `spec` that falls back to `default`."""
+    shape = list(outer_dims) + tf.TensorShape(spec.shape).as_list()
+    return tf.compat.v1.placeholder_with_default(
+        default, shape=shape, name=getattr(spec, "name", None)
+    )
+
+
+def to_nest_placeholder(
+    nested_tensor_specs: Any,
+    default: Any = None,
+    name_scope: str = "",
+    outer_dims: Sequence[int] = (),
+) -> Any:
+    """Placeholders for a spec nest, optionally with a default and a name scope."""
+
+    def _make(spec: Any) -> tf.Tensor:
+        if default is None:
+            return to_placeholder(spec, outer_dims)
+        value = tf.cast(tf.fill(list(outer_dims) + spec.shape.as_list(), default), spec.dtype)
+        return to_placeholder_with_default(value, spec, outer_dims)
+
+    with tf.name_scope(name_scope):
+        return tf.nest.map_structure(_make, nested_tensor_specs)

@@ -1,0 +1,254 @@
+"""`TimeStep`: what an environment hands a policy at every step.
+
+A time step carries the step type (FIRST, MID or LAST), the reward and
+discount of the transition that led to it, and the new observation. The type
+name and field order (step_type, reward, discount, observation) are part of
+the SavedModel format, so they match TF-Agents exactly.
+"""
+
+from __future__ import annotations
+
+import pprint
+from typing import Any, NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from policylib.specs import array_spec, tensor_spec
+
+__all__ = [
+    "StepType",
+    "TimeStep",
+    "restart",
+    "termination",
+    "time_step_spec",
+    "transition",
+    "truncation",
+]
+
+
+class StepType:
+    """Where a time step lies in an episode: FIRST, MID or LAST.
+
+    The constants are 0-d `np.int32` arrays so they compare and broadcast with
+    both NumPy arrays and tensors. `StepType(1)` returns the `MID` constant.
+    """
+
+    FIRST = np.asarray(0, dtype=np.int32)
+    MID = np.asarray(1, dtype=np.int32)
+    LAST = np.asarray(2, dtype=np.int32)
+
+    def __new__(cls, value: Any) -> np.ndarray:  # type: ignore[misc]
+        for constant in (cls.FIRST, cls.MID, cls.LAST):
+            if np.all(value == constant):
+                return constant
+        raise ValueError(f"No known conversion for {value!r} into StepType (expected 0, 1 or 2).")
+
+
+class _TimeStepFields(NamedTuple):
+    step_type: Any
+    reward: Any
+    discount: Any
+    observation: Any
+
+
+class TimeStep(_TimeStepFields):
+    """One step of an episode: `(step_type, reward, discount, observation)`."""
+
+    __slots__ = ()
+
+    def _compare(self, constant: np.ndarray) -> Any:
+        if tf.is_tensor(self.step_type):
+            return tf.equal(self.step_type, constant)
+        return np.equal(self.step_type, constant)
+
+    def is_first(self) -> Any:
+        return self._compare(StepType.FIRST)
+
+    def is_mid(self) -> Any:
+        return self._compare(StepType.MID)
+
+    def is_last(self) -> Any:
+        return self._compare(StepType.LAST)
+
+    def __hash__(self) -> int:
+        return hash(tuple(tf.nest.flatten(self)))
+
+    def __repr__(self) -> str:
+        return "TimeStep(\n" + pprint.pformat(dict(self._asdict()), sort_dicts=False) + ")"
+
+
+def _is_tensor_nest(value: Any) -> bool:
+    flat = tf.nest.flatten(value)
+    return bool(flat) and tf.is_tensor(flat[0])
+
+
+def _as_array(value: Any, dtype: Any = np.float32) -> np.ndarray:
+    """`np.asarray(value, dtype)`, refusing values (like None) that become NaN."""
+    array = np.asarray(value, dtype=dtype)
+    if array.dtype.kind == "f" and np.isnan(np.sum(array)):
+        raise ValueError(f"Could not convert {value!r} to a number: it converted to a nan array.")
+    return array
+
+
+def _np_dtype_of(value: Any) -> Any:
+    return value.dtype if hasattr(value, "dtype") else np.float32
+
+
+def _np_outer_shape(reward: Any) -> tuple:
+    flat = tf.nest.flatten(reward)
+    if not flat:
+        return ()
+    if len(flat) == 1 and not tf.nest.is_nested(reward):
+        return tuple(np.shape(flat[0]))
+    return tuple(np.shape(flat[0]))[:1]
+
+
+def _tf_outer_shape(reward: Any) -> Any:
+    first = tf.nest.flatten(reward)[0]
+    if first.shape.rank == 0:
+        return []
+    return [tf.compat.dimension_value(first.shape[0]) or tf.shape(first)[0]]
+
+
+def _zeros_like_spec(reward_spec: Any, outer: Any, as_tensor: bool) -> Any:
+    def _zeros(spec: Any) -> Any:
+        if as_tensor:
+            dims = tf.TensorShape(spec.shape).as_list()
+            if tf.is_tensor(outer):
+                shape = tf.concat([tf.cast(outer, tf.int32), dims], 0)
+            else:
+                shape = list(outer) + dims
+            dtype = spec.dtype if isinstance(spec.dtype, tf.DType) else tf.as_dtype(spec.dtype)
+            return tf.zeros(shape, dtype=dtype)
+        dtype = spec.dtype.as_numpy_dtype if isinstance(spec.dtype, tf.DType) else spec.dtype
+        return np.zeros(tuple(outer) + tuple(spec.shape), dtype=dtype)
+
+    return tf.nest.map_structure(_zeros, reward_spec)
+
+
+def restart(observation: Any, batch_size: Any = None, reward_spec: Any = None) -> TimeStep:
+    """A FIRST time step: reward 0, discount 1.
+
+    Args:
+      observation: the first observation (a nest of arrays or tensors).
+      batch_size: None for an unbatched step, an int (or int tensor) for `[B]`
+        outer dims, or a shape vector tensor. It is never inferred.
+      reward_spec: optional spec nest; rewards become zeros of those shapes.
+    """
+    if not _is_tensor_nest(observation):
+        if batch_size is None:
+            outer: Any = ()
+            step_type = StepType.FIRST
+            discount = np.asarray(1.0, dtype=np.float32)
+            reward = np.asarray(0.0, dtype=np.float32)
+        else:
+            outer = (int(batch_size),)
+            step_type = np.tile(StepType.FIRST, outer)
+            discount = np.ones(outer, dtype=np.float32)
+            reward = np.zeros(outer, dtype=np.float32)
+        if reward_spec is not None:
+            reward = _zeros_like_spec(reward_spec, outer, as_tensor=False)
+        return TimeStep(step_type, reward, discount, observation)
+
+    if batch_size is None:
+        shape: Any = []
+    elif tf.is_tensor(batch_size) and batch_size.shape.rank:
+        shape = batch_size
+    else:
+        shape = [batch_size]
+    step_type = tf.fill(shape, StepType.FIRST, name="step_type")
+    if reward_spec is None:
+        reward = tf.fill(shape, np.float32(0.0), name="reward")
+    else:
+        reward = _zeros_like_spec(reward_spec, shape, as_tensor=True)
+    discount = tf.fill(shape, np.float32(1.0), name="discount")
+    return TimeStep(step_type, reward, discount, observation)
+
+
+def _step(
+    step_constant: np.ndarray,
+    observation: Any,
+    reward: Any,
+    discount: Any,
+    outer_dims: Any,
+) -> TimeStep:
+    if not _is_tensor_nest(observation) and not _is_tensor_nest(reward):
+        reward = tf.nest.map_structure(lambda r: _as_array(r, _np_dtype_of(r)), reward)
+        outer = tuple(outer_dims) if outer_dims is not None else _np_outer_shape(reward)
+        step_type = np.tile(step_constant, outer) if outer else step_constant
+        discount = _as_array(discount)
+        if discount.ndim == 0 and outer:
+            discount = np.full(outer, discount, dtype=np.float32)
+        return TimeStep(step_type, reward, discount, observation)
+
+    reward = tf.nest.map_structure(
+        lambda r: tf.convert_to_tensor(r, dtype=getattr(r, "dtype", tf.float32), name="reward"),
+        reward,
+    )
+    shape = outer_dims if outer_dims is not None else _tf_outer_shape(reward)
+    step_type = tf.fill(shape, step_constant, name="step_type")
+    discount = tf.convert_to_tensor(discount, dtype=tf.float32, name="discount")
+    if discount.shape.rank == 0:
+        discount = tf.fill(shape, discount, name="discount_fill")
+    return TimeStep(step_type, reward, discount, observation)
+
+
+def transition(
+    observation: Any, reward: Any, discount: Any = 1.0, outer_dims: Any = None
+) -> TimeStep:
+    """A MID time step. The batch shape comes from `outer_dims` or the reward."""
+    return _step(StepType.MID, observation, reward, discount, outer_dims)
+
+
+def termination(observation: Any, reward: Any, outer_dims: Any = None) -> TimeStep:
+    """A LAST time step of an episode that ended: discount 0."""
+    if _is_tensor_nest(observation) or _is_tensor_nest(reward):
+        return _step(StepType.LAST, observation, reward, 0.0, outer_dims)
+    return _step(StepType.LAST, observation, reward, np.float32(0.0), outer_dims)
+
+
+def truncation(
+    observation: Any, reward: Any, discount: Any = 1.0, outer_dims: Any = None
+) -> TimeStep:
+    """A LAST time step of an episode cut short (e.g. a time limit): discount kept."""
+    return _step(StepType.LAST, observation, reward, discount, outer_dims)
+
+
+def time_step_spec(observation_spec: Any = None, reward_spec: Any = None) -> TimeStep:
+    """The `TimeStep` of specs for an observation (and optional reward) spec.
+
+    Tensor specs give tensor specs and array specs give array specs; mixing the
+    two kinds between observation and reward is a TypeError.
+    """
+    if observation_spec is None:
+        return TimeStep(step_type=(), reward=(), discount=(), observation=())
+
+    flat_obs = tf.nest.flatten(observation_spec)
+    obs_is_tensor = bool(flat_obs) and isinstance(flat_obs[0], tf.TypeSpec)
+    if reward_spec is not None:
+        flat_reward = tf.nest.flatten(reward_spec)
+        reward_is_tensor = bool(flat_reward) and isinstance(flat_reward[0], tf.TypeSpec)
+        if reward_is_tensor != obs_is_tensor:
+            raise TypeError(
+                "observation_spec and reward_spec must both be tensor specs or both be "
+                f"array specs; got observation {flat_obs[0]!r} and reward {flat_reward[0]!r}."
+            )
+
+    if obs_is_tensor:
+        return TimeStep(
+            step_type=tensor_spec.TensorSpec([], tf.int32, name="step_type"),
+            reward=reward_spec or tf.TensorSpec([], tf.float32, name="reward"),
+            discount=tensor_spec.BoundedTensorSpec(
+                [], tf.float32, minimum=0.0, maximum=1.0, name="discount"
+            ),
+            observation=observation_spec,
+        )
+    return TimeStep(
+        step_type=array_spec.ArraySpec([], np.int32, name="step_type"),
+        reward=reward_spec or array_spec.ArraySpec([], np.float32, name="reward"),
+        discount=array_spec.BoundedArraySpec(
+            [], np.float32, minimum=0.0, maximum=1.0, name="discount"
+        ),
+        observation=observation_spec,
+    )

@@ -1,0 +1,3 @@
+"""policylib version."""
+
+__version__ = "0.1.0"
