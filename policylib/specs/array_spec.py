@@ -15,6 +15,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from policylib.utils import nest_utils
+
 __all__ = [
     "ArraySpec",
     "BoundedArraySpec",
@@ -352,10 +354,6 @@ def sample_spec_nest(
     return tf.nest.map_structure(_sample, structure)
 
 
-def _path_name(path: tuple) -> str:
-    return "/".join(str(p) for p in path) or "<root>"
-
-
 def assert_arrays_spec_nest(arrays: Any, spec: Any) -> None:
     """Raises unless `arrays` matches the nest `spec` leaf by leaf.
 
@@ -365,19 +363,25 @@ def assert_arrays_spec_nest(arrays: Any, spec: Any) -> None:
         the message names the path, the spec and the array.
     """
     tf.nest.assert_same_structure(arrays, spec)
-    flat_specs = tf.nest.flatten_with_joined_string_paths(spec)
+    flat_specs = nest_utils.flatten_with_joined_paths(spec)
     for (path, leaf_spec), array in zip(flat_specs, tf.nest.flatten(arrays)):
         if not isinstance(leaf_spec, ArraySpec):
             raise TypeError(f"At '{path or '<root>'}': {leaf_spec!r} is not an ArraySpec.")
         if not leaf_spec.check_array(array):
-            got = (
-                f"array(shape={array.shape}, dtype={array.dtype})"
-                if isinstance(array, np.ndarray)
-                else repr(array)
-            )
             raise ValueError(
-                f"At '{path or '<root>'}': expected a value matching {leaf_spec!r}, got {got}."
+                f"At '{path or '<root>'}': expected a value matching {leaf_spec!r}, got "
+                f"{_describe_mismatch(leaf_spec, array)}."
             )
+
+
+def _describe_mismatch(spec: ArraySpec, array: Any) -> str:
+    """What is wrong with `array` for `spec`: its type, shape, dtype or values."""
+    if not isinstance(array, (np.ndarray, np.generic, bool, int, float, complex)):
+        return f"{type(array).__name__} {array!r}"
+    value = np.asarray(array)
+    if value.shape != spec.shape or value.dtype != spec.dtype:
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return f"values {value.tolist()!r} outside the bounds"
 
 
 def check_arrays_nest(arrays: Any, spec: Any) -> bool:

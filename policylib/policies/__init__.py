@@ -1,0 +1,65 @@
+"""Policies: Python (`PyPolicy`) and TensorFlow (`TFPolicy`) hierarchies.
+
+Modules and the main classes are loaded on first access, so importing one
+policy never imports the others (or TensorFlow Probability).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_MODULES = (
+    "actor_policy",
+    "async_policy_saver",
+    "batched_py_policy",
+    "boltzmann_policy",
+    "categorical_q_policy",
+    "epsilon_greedy_policy",
+    "fixed_policy",
+    "gaussian_policy",
+    "greedy_policy",
+    "ou_noise_policy",
+    "policy_info_updater_wrapper",
+    "policy_loader",
+    "policy_saver",
+    "py_epsilon_greedy_policy",
+    "py_policy",
+    "py_tf_eager_policy",
+    "py_tf_policy",
+    "q_policy",
+    "random_py_policy",
+    "random_tf_policy",
+    "scripted_py_policy",
+    "temporal_action_smoothing",
+    "tf_policy",
+    "tf_py_policy",
+    "utils",
+)
+
+_CLASSES = {
+    "ActorPolicy": "actor_policy",
+    "EpsilonGreedyPolicy": "epsilon_greedy_policy",
+    "GreedyPolicy": "greedy_policy",
+    "PolicySaver": "policy_saver",
+    "PyTFEagerPolicy": "py_tf_eager_policy",
+    "SavedModelPyTFEagerPolicy": "py_tf_eager_policy",
+    "TFPolicy": "tf_policy",
+}
+
+__all__ = [*_MODULES, *_CLASSES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    elif name in _CLASSES:
+        value = getattr(importlib.import_module(f"{__name__}.{_CLASSES[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,145 @@
+"""`PyPolicy`: the base class of policies that run in Python on NumPy arrays.
+
+A policy maps a `TimeStep` (and its state, for stateful policies) to a
+`PolicyStep(action, state, info)`:
+
+    policy_state = policy.get_initial_state(batch_size)
+    while not time_step.is_last():
+        policy_step = policy.action(time_step, policy_state)
+        time_step = env.step(policy_step.action)
+        policy_state = policy_step.state
+
+Subclasses implement `_action` (and `_get_initial_state` if the default of
+zeros per state spec does not fit). The public methods are a fixed template:
+overriding them raises at construction.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from policylib.specs import tensor_spec
+from policylib.trajectories import policy_step, trajectory
+from policylib.trajectories import time_step as ts
+from policylib.typing import types
+from policylib.utils import common
+
+__all__ = ["PyPolicy"]
+
+
+class PyPolicy(metaclass=abc.ABCMeta):
+    """Abstract Python policy over NumPy arrays.
+
+    Args:
+      time_step_spec: `TimeStep` of array specs (tensor specs are converted);
+        None for a policy that ignores its input.
+      action_spec: nest of (bounded) array specs of the actions.
+      policy_state_spec: nest of array specs of the state; `()` if stateless.
+      info_spec: nest of array specs of `PolicyStep.info`.
+      observation_and_action_constraint_splitter: optional function splitting
+        an observation into `(observation, action_mask)`.
+    """
+
+    def __init__(
+        self,
+        time_step_spec: Any,
+        action_spec: types.NestedArraySpec,
+        policy_state_spec: types.NestedArraySpec = (),
+        info_spec: types.NestedArraySpec = (),
+        observation_and_action_constraint_splitter: types.Splitter = None,
+    ):
+        common.assert_members_are_not_overridden(base_cls=PyPolicy, instance=self)
+        if time_step_spec is None:
+            time_step_spec = ts.time_step_spec()
+        self._time_step_spec = tensor_spec.to_array_spec(time_step_spec)
+        self._action_spec = tensor_spec.to_array_spec(action_spec)
+        self._policy_state_spec = tensor_spec.to_array_spec(policy_state_spec)
+        self._info_spec = tensor_spec.to_array_spec(info_spec)
+        self._observation_and_action_constraint_splitter = (
+            observation_and_action_constraint_splitter
+        )
+        self._setup_specs()
+
+    def _setup_specs(self) -> None:
+        """Derives the policy step, trajectory and collect-data specs."""
+        self._policy_step_spec = policy_step.PolicyStep(
+            action=self._action_spec, state=self._policy_state_spec, info=self._info_spec
+        )
+        self._trajectory_spec = trajectory.from_transition(
+            self._time_step_spec, self._policy_step_spec, self._time_step_spec
+        )
+        self._collect_data_spec = self._trajectory_spec
+
+    def get_initial_state(self, batch_size: int | None = None) -> types.NestedArray:
+        """The state to pass to the first `action` call of an episode."""
+        return self._get_initial_state(batch_size)
+
+    def action(
+        self,
+        time_step: Any,
+        policy_state: types.NestedArray = (),
+        seed: types.Seed = None,
+    ) -> policy_step.PolicyStep:
+        """Computes the action for `time_step`.
+
+        Args:
+          time_step: a `TimeStep` of arrays (batched or not, as the policy allows).
+          policy_state: the state returned by the previous call, or the initial one.
+          seed: optional seed, forwarded to `_action` for policies that take one.
+
+        Returns:
+          A `PolicyStep(action, state, info)`.
+        """
+        if seed is not None:
+            return self._action(time_step, policy_state, seed=seed)
+        return self._action(time_step, policy_state)
+
+    @property
+    def time_step_spec(self) -> Any:
+        return self._time_step_spec
+
+    @property
+    def action_spec(self) -> types.NestedArraySpec:
+        return self._action_spec
+
+    @property
+    def policy_state_spec(self) -> types.NestedArraySpec:
+        return self._policy_state_spec
+
+    @property
+    def info_spec(self) -> types.NestedArraySpec:
+        return self._info_spec
+
+    @property
+    def policy_step_spec(self) -> policy_step.PolicyStep:
+        return self._policy_step_spec
+
+    @property
+    def trajectory_spec(self) -> trajectory.Trajectory:
+        return self._trajectory_spec
+
+    @property
+    def collect_data_spec(self) -> Any:
+        return self._collect_data_spec
+
+    @property
+    def observation_and_action_constraint_splitter(self) -> types.Splitter:
+        return self._observation_and_action_constraint_splitter
+
+    @abc.abstractmethod
+    def _action(
+        self, time_step: Any, policy_state: types.NestedArray, seed: types.Seed = None
+    ) -> policy_step.PolicyStep:
+        """Returns the `PolicyStep` for `time_step`; implemented by subclasses."""
+
+    def _get_initial_state(self, batch_size: int | None) -> types.NestedArray:
+        """Zeros for every state spec, with a leading `batch_size` dim if given."""
+        outer = () if batch_size is None else (int(batch_size),)
+        return tf.nest.map_structure(
+            lambda spec: np.zeros(outer + tuple(spec.shape), dtype=spec.dtype),
+            self._policy_state_spec,
+        )

@@ -1,0 +1,1 @@
+"""Type aliases used across policylib's public signatures."""

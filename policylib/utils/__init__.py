@@ -1,0 +1,1 @@
+"""Utilities shared across policylib (nests, TF helpers, test helpers)."""

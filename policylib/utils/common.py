@@ -1,0 +1,340 @@
+"""Small TensorFlow helpers shared by policies.
+
+Only what policies and their wrappers use lives here; helpers used by a
+single module stay private to that module.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.protobuf import struct_pb2
+
+__all__ = [
+    "Checkpointer",
+    "assert_members_are_not_overridden",
+    "check_tf1_allowed",
+    "clip_to_spec",
+    "create_variable",
+    "function",
+    "function_in_tf1",
+    "has_eager_been_enabled",
+    "in_legacy_tf1",
+    "load_spec",
+    "replicate",
+    "resource_variables_enabled",
+    "safe_has_state",
+    "save_spec",
+    "scale_to_spec",
+    "soft_variables_update",
+    "spec_means_and_magnitudes",
+]
+
+
+# ----------------------------------------------------------------------------
+# tf.function and TF1 mode
+
+
+def function(*args: Any, **kwargs: Any) -> Any:
+    """`tf.function` with autograph off and `reduce_retracing` on by default."""
+    kwargs.setdefault("autograph", False)
+    kwargs.setdefault("reduce_retracing", True)
+    return tf.function(*args, **kwargs)
+
+
+def has_eager_been_enabled() -> bool:
+    """True when TF2 behaviour (eager by default) is on."""
+    return tf.compat.v1.executing_eagerly_outside_functions()
+
+
+def in_legacy_tf1() -> bool:
+    """True inside a TF1 graph (eager disabled), outside any `tf.function`."""
+    return not tf.executing_eagerly() and not tf.compat.v1.executing_eagerly_outside_functions()
+
+
+def function_in_tf1(*args: Any, **kwargs: Any) -> Callable:
+    """Wraps a method in `common.function` only in TF1 graph mode.
+
+    In TF2 the method runs as written (eagerly, or traced by the caller's own
+    `tf.function`), which keeps eager debugging possible.
+    """
+
+    def decorator(fn: Callable) -> Callable:
+        compiled = None
+
+        @functools.wraps(fn)
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            nonlocal compiled
+            if not in_legacy_tf1():
+                return fn(*a, **kw)
+            if compiled is None:
+                compiled = function(fn, *args, **kwargs)
+            return compiled(*a, **kw)
+
+        return wrapper
+
+    return decorator
+
+
+def check_tf1_allowed() -> None:
+    """Raises if TF2 behaviour has been disabled: policylib needs TF2 semantics."""
+    if not tf.__internal__.tf2.enabled():
+        raise RuntimeError(
+            "policylib needs TF2 behaviour; tf.compat.v1.disable_v2_behavior() was called."
+        )
+
+
+def resource_variables_enabled() -> bool:
+    return tf.compat.v1.resource_variables_enabled()
+
+
+# ----------------------------------------------------------------------------
+# Variables
+
+
+def create_variable(
+    name: str,
+    initial_value: Any = 0,
+    shape: Any = (),
+    dtype: Any = tf.int64,
+    use_local_variable: bool = False,
+    trainable: bool = False,
+    initializer: Any = None,
+    unique_name: bool = True,
+) -> tf.Variable:
+    """A (by default non-trainable int64 scalar) variable, e.g. a train step.
+
+    Args:
+      name: variable name.
+      initial_value: starting value when no `initializer` is given.
+      shape: variable shape.
+      dtype: variable dtype.
+      use_local_variable: accepted for TF1 compatibility; ignored in TF2.
+      trainable: whether optimizers should see it.
+      initializer: optional callable `(shape, dtype) -> value`.
+      unique_name: accepted for TF1 compatibility; TF2 names need not be unique.
+    """
+    del use_local_variable, unique_name
+    if initializer is None:
+        value = tf.fill(shape, tf.constant(initial_value, dtype=dtype)) if shape else tf.constant(
+            initial_value, dtype=dtype
+        )
+    else:
+        value = functools.partial(initializer, shape, dtype) if callable(initializer) else initializer
+    return tf.Variable(value, name=name, dtype=dtype, trainable=trainable, shape=shape)
+
+
+def soft_variables_update(
+    source_variables: Sequence[tf.Variable],
+    target_variables: Sequence[tf.Variable],
+    tau: float = 1.0,
+    tau_non_trainable: float | None = None,
+    sort_variables_by_name: bool = False,
+) -> tf.Operation:
+    """`target = (1 - tau) * target + tau * source` for each paired variable.
+
+    Args:
+      source_variables: variables to copy from.
+      target_variables: variables to update, paired in order with the sources.
+      tau: interpolation weight for trainable targets (1.0 copies).
+      tau_non_trainable: weight for non-trainable targets; defaults to `tau`.
+      sort_variables_by_name: pair variables by sorted name instead of order.
+
+    Raises:
+      ValueError: tau outside [0, 1], different counts, or mismatched shapes.
+    """
+    if not 0.0 <= tau <= 1.0:
+        raise ValueError(f"tau must be in [0, 1], got {tau}.")
+    if tau_non_trainable is None:
+        tau_non_trainable = tau
+    source_variables = list(source_variables)
+    target_variables = list(target_variables)
+    if len(source_variables) != len(target_variables):
+        raise ValueError(
+            f"Number of source variables ({len(source_variables)}) differs from the number "
+            f"of target variables ({len(target_variables)})."
+        )
+    if sort_variables_by_name:
+        source_variables = sorted(source_variables, key=lambda v: v.name)
+        target_variables = sorted(target_variables, key=lambda v: v.name)
+    updates = []
+    for source, target in zip(source_variables, target_variables):
+        if not source.shape.is_compatible_with(target.shape):
+            raise ValueError(
+                f"Cannot update {target.name} {target.shape} from {source.name} {source.shape}: "
+                "shapes differ."
+            )
+        weight = tau if target.trainable else tau_non_trainable
+        if weight == 1.0:
+            updates.append(target.assign(source))
+        else:
+            updates.append(target.assign((1 - weight) * target + weight * source))
+    return tf.group(*updates, name="update_targets")
+
+
+# ----------------------------------------------------------------------------
+# Specs and actions
+
+
+def spec_means_and_magnitudes(action_spec: Any) -> tuple[Any, Any]:
+    """Per-leaf `(mean, half-width)` of a bounded spec nest, as float32 arrays."""
+
+    def _mean(spec: Any) -> np.ndarray:
+        return ((np.asarray(spec.maximum) + np.asarray(spec.minimum)) / 2.0).astype(np.float32)
+
+    def _magnitude(spec: Any) -> np.ndarray:
+        return ((np.asarray(spec.maximum) - np.asarray(spec.minimum)) / 2.0).astype(np.float32)
+
+    return (
+        tf.nest.map_structure(_mean, action_spec),
+        tf.nest.map_structure(_magnitude, action_spec),
+    )
+
+
+def scale_to_spec(tensor: tf.Tensor, spec: Any) -> tf.Tensor:
+    """Maps values in [-1, 1] linearly onto the spec's [minimum, maximum]."""
+    means, magnitudes = spec_means_and_magnitudes(spec)
+    return means + magnitudes * tensor
+
+
+def clip_to_spec(value: Any, spec: Any) -> tf.Tensor:
+    """Clips a tensor to a bounded spec's [minimum, maximum]."""
+    return tf.clip_by_value(
+        value,
+        tf.cast(spec.minimum, value.dtype),
+        tf.cast(spec.maximum, value.dtype),
+    )
+
+
+def replicate(tensor: Any, outer_shape: Any) -> tf.Tensor:
+    """Tiles `tensor` so that its shape becomes `outer_shape + tensor.shape`."""
+    tensor = tf.convert_to_tensor(tensor)
+    outer_shape = tf.convert_to_tensor(outer_shape, dtype=tf.int32)
+    if outer_shape.shape.rank != 1:
+        raise ValueError(f"outer_shape must be a vector, got shape {outer_shape.shape}.")
+    tiled = tf.tile(
+        tf.reshape(tensor, tf.concat([tf.ones_like(outer_shape), tf.shape(tensor)], 0)),
+        tf.concat([outer_shape, tf.ones_like(tf.shape(tensor))], 0),
+    )
+    static_outer = tf.get_static_value(outer_shape)
+    if static_outer is not None:
+        tiled = tf.ensure_shape(tiled, list(static_outer) + tensor.shape.as_list())
+    return tiled
+
+
+# ----------------------------------------------------------------------------
+# Class contracts
+
+
+def _public_members(cls: type) -> Iterable[str]:
+    return (name for name in dir(cls) if not name.startswith("_"))
+
+
+def assert_members_are_not_overridden(
+    base_cls: type,
+    instance: Any,
+    allowlist: Sequence[str] = (),
+    denylist: Sequence[str] = (),
+) -> None:
+    """Raises ValueError if `instance`'s class redefines public members of `base_cls`.
+
+    Base classes use this to keep their public methods a fixed template that
+    subclasses customize only through `_private` hooks.
+
+    Args:
+      base_cls: the class whose public members are protected.
+      instance: the object being constructed.
+      allowlist: public members subclasses may override.
+      denylist: if given, only these members are protected.
+    """
+    if denylist:
+        protected = [m for m in denylist if m not in allowlist]
+    else:
+        protected = [m for m in _public_members(base_cls) if m not in allowlist]
+    instance_type = type(instance)
+    overridden = [
+        name
+        for name in protected
+        if inspect.getattr_static(instance_type, name, None)
+        is not inspect.getattr_static(base_cls, name, None)
+    ]
+    if overridden:
+        raise ValueError(
+            f"{instance_type.__name__} overrides public members of {base_cls.__name__}, which "
+            f"subclasses must not redefine: {', '.join(sorted(overridden))}. Override the "
+            "corresponding _private hooks instead."
+        )
+
+
+def safe_has_state(state: Any) -> bool:
+    """True unless `state` is None or an empty tuple/list (policy without state)."""
+    return not (state is None or (isinstance(state, (tuple, list)) and len(state) == 0))
+
+
+# ----------------------------------------------------------------------------
+# Checkpoints and spec files
+
+
+class Checkpointer:
+    """`tf.train.Checkpoint` plus a `CheckpointManager` for one directory.
+
+    Args:
+      ckpt_dir: where checkpoints are written.
+      max_to_keep: how many recent checkpoints to keep.
+      **kwargs: the objects to checkpoint, by name.
+    """
+
+    def __init__(self, ckpt_dir: str, max_to_keep: int = 20, **kwargs: Any):
+        self._checkpoint = tf.train.Checkpoint(**kwargs)
+        self._manager = tf.train.CheckpointManager(
+            self._checkpoint, directory=ckpt_dir, max_to_keep=max_to_keep
+        )
+        self._load_status = None
+        if self._manager.latest_checkpoint is not None:
+            self._load_status = self._checkpoint.restore(self._manager.latest_checkpoint)
+
+    @property
+    def checkpoint_exists(self) -> bool:
+        return self._manager.latest_checkpoint is not None
+
+    @property
+    def manager(self) -> tf.train.CheckpointManager:
+        return self._manager
+
+    def initialize_or_restore(self, session: Any = None) -> Any:
+        """Restores the latest checkpoint, if any; returns the load status."""
+        del session
+        return self._load_status
+
+    def save(self, global_step: Any, options: tf.train.CheckpointOptions | None = None) -> str:
+        """Writes a checkpoint numbered by `global_step`; returns its path."""
+        step = int(global_step.numpy() if hasattr(global_step, "numpy") else global_step)
+        return self._manager.save(checkpoint_number=step, options=options)
+
+
+def save_spec(spec: Any, file_path: str) -> None:
+    """Writes a spec nest as a binary `StructuredValue` proto."""
+    from policylib.specs import tensor_spec
+
+    proto = tensor_spec.to_proto(spec)
+    directory = os.path.dirname(file_path)
+    if directory:
+        tf.io.gfile.makedirs(directory)
+    with tf.io.gfile.GFile(file_path, "wb") as f:
+        f.write(proto.SerializeToString())
+
+
+def load_spec(file_path: str) -> Any:
+    """Reads a spec nest written by `save_spec`."""
+    from policylib.specs import tensor_spec
+
+    proto = struct_pb2.StructuredValue()
+    with tf.io.gfile.GFile(file_path, "rb") as f:
+        proto.ParseFromString(f.read())
+    return tensor_spec.from_proto(proto)

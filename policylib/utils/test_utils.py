@@ -1,0 +1,57 @@
+"""Test helpers: a `TestCase` base and small assertions used across test suites."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import gin
+import numpy as np
+import tensorflow as tf
+from absl import flags
+
+FLAGS = flags.FLAGS
+
+__all__ = ["FLAGS", "TestCase", "contains", "main", "test_src_dir_path"]
+
+
+def contains(list1: Iterable[Any], list2: Iterable[Any]) -> bool:
+    """True if every item of `list2` equals some item of `list1` (arrays allowed)."""
+    candidates = list(list1)
+    return all(
+        any(np.all(np.asarray(item) == np.asarray(other)) for other in candidates)
+        for item in list2
+    )
+
+
+def test_src_dir_path(relative_path: str) -> str:
+    """An absolute path under the test source tree (``--test_srcdir``)."""
+    try:
+        root = FLAGS.test_srcdir
+    except (flags.UnparsedFlagAccessError, AttributeError):
+        root = os.environ.get("TEST_SRCDIR", "")
+    return os.path.join(root, "policylib", relative_path)
+
+
+class TestCase(tf.test.TestCase):
+    """`tf.test.TestCase` that isolates gin configuration between tests."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        tf.compat.v1.enable_resource_variables()
+        gin.clear_config()
+
+    def tearDown(self) -> None:
+        gin.clear_config()
+        super().tearDown()
+
+    def initialize_v1_variables(self) -> None:
+        """Initializes global and local variables (graph-mode tests)."""
+        variables = tf.compat.v1.global_variables() + tf.compat.v1.local_variables()
+        self.evaluate(tf.compat.v1.variables_initializer(variables))
+
+
+def main() -> None:
+    """Runs the tests of the calling module."""
+    tf.test.main()
