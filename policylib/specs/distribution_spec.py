@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import tensorflow as tf
+from policylib.utils import nest_utils
 
 __all__ = [
     "DistributionSpec",
@@ -82,6 +82,6 @@ def deterministic_distribution_from_spec(spec: Any) -> DistributionSpec:
 
 def nested_distributions_from_specs(specs: Any, parameters: Any) -> Any:
     """Builds one distribution per spec of `specs` from the matching `parameters`."""
-    return tf.nest.map_structure_up_to(
+    return nest_utils.map_structure_up_to(
         specs, lambda spec, params: spec.build_distribution(**params), specs, parameters
     )

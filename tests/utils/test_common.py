@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from policylib.specs import tensor_spec
+from policylib.utils import common
+
+
+class _Base:
+    def public(self):
+        return 1
+
+    def _hook(self):
+        return 2
+
+
+class _Good(_Base):
+    def _hook(self):
+        return 3
+
+
+class _Bad(_Base):
+    def public(self):
+        return 4
+
+
+def test_assert_members_are_not_overridden():
+    common.assert_members_are_not_overridden(_Base, _Good())
+    with pytest.raises(ValueError, match="_Bad overrides public members of _Base.*public"):
+        common.assert_members_are_not_overridden(_Base, _Bad())
+    common.assert_members_are_not_overridden(_Base, _Bad(), allowlist=("public",))
+
+
+def test_soft_variables_update():
+    source = [tf.Variable([2.0, 4.0])]
+    target = [tf.Variable([0.0, 0.0])]
+    common.soft_variables_update(source, target, tau=0.5)
+    np.testing.assert_allclose(target[0].numpy(), [1.0, 2.0])
+    with pytest.raises(ValueError, match="tau must be in"):
+        common.soft_variables_update(source, target, tau=2.0)
+    with pytest.raises(ValueError, match="Number of source variables"):
+        common.soft_variables_update(source, [], tau=1.0)
+
+
+def test_spec_scaling_and_clipping():
+    spec = tensor_spec.BoundedTensorSpec((2,), tf.float32, [-1.0, 0.0], [3.0, 10.0])
+    np.testing.assert_allclose(common.scale_to_spec(tf.constant([1.0, -1.0]), spec), [3.0, 0.0])
+    np.testing.assert_allclose(common.clip_to_spec(tf.constant([5.0, -5.0]), spec), [3.0, 0.0])
+
+
+def test_replicate_and_create_variable():
+    out = common.replicate(tf.constant([1, 2]), [3])
+    assert out.shape == (3, 2)
+    step = common.create_variable("train_step")
+    assert step.dtype == tf.int64 and not step.trainable and int(step) == 0
+
+
+def test_safe_has_state():
+    assert not common.safe_has_state(())
+    assert not common.safe_has_state(None)
+    assert common.safe_has_state([np.zeros(1)])
+
+
+def test_spec_files_round_trip(tmp_path):
+    spec = {"a": tf.TensorSpec((2,), tf.float32, "a")}
+    path = str(tmp_path / "spec.pb")
+    common.save_spec(spec, path)
+    assert common.load_spec(path) == spec
+
+
+def test_checkpointer_round_trip(tmp_path):
+    var = tf.Variable(3.0)
+    ckpt = common.Checkpointer(str(tmp_path), var=var)
+    assert not ckpt.checkpoint_exists
+    ckpt.save(global_step=5)
+    var.assign(0.0)
+    restored = common.Checkpointer(str(tmp_path), var=var)
+    assert restored.checkpoint_exists and float(var.numpy()) == 3.0
