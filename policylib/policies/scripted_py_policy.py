@@ -49,6 +49,7 @@ class ScriptedPyPolicy(py_policy.PyPolicy):
             policy_state_spec=(),
         )
         self._action_script = list(action_script)
+        self._checked_actions: dict[int, Any] = {}  # script index -> validated action
         for index, entry in enumerate(self._action_script):
             if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
                 raise ValueError(
@@ -64,6 +65,9 @@ class ScriptedPyPolicy(py_policy.PyPolicy):
         return [0, 0]
 
     def _checked_action(self, index: int) -> Any:
+        """The script's action at `index`, converted and validated on first use."""
+        if index in self._checked_actions:
+            return self._checked_actions[index]
         action = self._action_script[index][1]
         try:
             # The spec is the shallow structure: a Python list below one of its
@@ -83,6 +87,7 @@ class ScriptedPyPolicy(py_policy.PyPolicy):
             array_spec.assert_arrays_spec_nest(action, self._action_spec)
         except (TypeError, ValueError) as e:
             raise ValueError(f"action_script[{index}] does not fit the action spec: {e}") from e
+        self._checked_actions[index] = action
         return action
 
     def _action(
