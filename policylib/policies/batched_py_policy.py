@@ -35,13 +35,20 @@ class BatchedPyPolicy(py_policy.PyPolicy):
     they are also stopped when the policy is garbage collected.
     """
 
-    def __init__(self, policies: Sequence[py_policy.PyPolicy], multithreading: bool = True):
+    def __init__(
+        self, policies: Sequence[py_policy.PyPolicy], multithreading: bool = True
+    ):
         policies = list(policies)
         if not policies:
             raise ValueError("BatchedPyPolicy needs at least one policy.")
         first = policies[0]
         for i, other in enumerate(policies[1:], start=1):
-            for attr in ("time_step_spec", "action_spec", "policy_state_spec", "info_spec"):
+            for attr in (
+                "time_step_spec",
+                "action_spec",
+                "policy_state_spec",
+                "info_spec",
+            ):
                 if getattr(other, attr) != getattr(first, attr):
                     raise ValueError(
                         f"All policies must have the same {attr}: policies[0] has "
@@ -123,5 +130,7 @@ class BatchedPyPolicy(py_policy.PyPolicy):
             states = nest_utils.unstack_nested_arrays(policy_state)
         else:
             states = [policy_state] * self._num_policies
-        results = self._map(lambda p, s, st: p.action(s, st), self._policies, steps, states)
+        results = self._map(
+            lambda p, s, st: p.action(s, st), self._policies, steps, states
+        )
         return nest_utils.stack_nested_arrays(results)

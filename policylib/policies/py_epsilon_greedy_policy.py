@@ -81,7 +81,9 @@ class EpsilonGreedyPolicy(py_policy.PyPolicy):
         if self._epsilon_decay_end_count is None:
             return self._epsilon
         progress = min(self._count / self._epsilon_decay_end_count, 1.0)
-        return self._epsilon + (self._epsilon_decay_end_value - self._epsilon) * progress
+        return (
+            self._epsilon + (self._epsilon_decay_end_value - self._epsilon) * progress
+        )
 
     def _get_initial_state(self, batch_size: int | None) -> Any:
         self._random_policy.get_initial_state(batch_size=batch_size)

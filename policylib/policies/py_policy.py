@@ -67,7 +67,9 @@ class PyPolicy(metaclass=abc.ABCMeta):
     def _setup_specs(self) -> None:
         """Derives the policy step, trajectory and collect-data specs."""
         self._policy_step_spec = policy_step.PolicyStep(
-            action=self._action_spec, state=self._policy_state_spec, info=self._info_spec
+            action=self._action_spec,
+            state=self._policy_state_spec,
+            info=self._info_spec,
         )
         self._trajectory_spec = trajectory.from_transition(
             self._time_step_spec, self._policy_step_spec, self._time_step_spec

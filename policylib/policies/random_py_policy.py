@@ -25,7 +25,9 @@ from policylib.utils import nest_utils
 __all__ = ["RandomPyPolicy"]
 
 
-def _leaf_sampler(spec: array_spec.ArraySpec) -> Callable[[np.random.RandomState, tuple], Any]:
+def _leaf_sampler(
+    spec: array_spec.ArraySpec,
+) -> Callable[[np.random.RandomState, tuple], Any]:
     """A fast sampler for one spec; unbounded specs use their dtype's range."""
     if not isinstance(spec, array_spec.BoundedArraySpec):
         spec = array_spec.BoundedArraySpec.from_spec(spec)
@@ -135,7 +137,9 @@ class RandomPyPolicy(py_policy.PyPolicy):
                 f"{int(spec.maximum) - int(spec.minimum) + 1} of {spec!r}; got mask shape {mask.shape}."
             )
         if not mask.any(axis=-1).all():
-            raise ValueError("Every row of the action mask must allow at least one action.")
+            raise ValueError(
+                "Every row of the action mask must allow at least one action."
+            )
         # argmax of iid uniforms restricted to the valid entries is uniform over them.
         scores = np.where(mask, self._rng.random_sample(mask.shape), -1.0)
         action = (np.argmax(scores, axis=-1) + int(spec.minimum)).astype(spec.dtype)
@@ -151,7 +155,9 @@ class RandomPyPolicy(py_policy.PyPolicy):
         if splitter is not None:
             _, mask = splitter(time_step.observation)
             action = self._masked_action(mask)
-            outer = tuple(np.shape(action)[: np.ndim(action) - len(self._action_spec.shape)])
+            outer = tuple(
+                np.shape(action)[: np.ndim(action) - len(self._action_spec.shape)]
+            )
         else:
             outer = self._outer_dims_for(time_step)
             action = self._sample_action(self._rng, outer)

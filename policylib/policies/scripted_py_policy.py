@@ -86,7 +86,9 @@ class ScriptedPyPolicy(py_policy.PyPolicy):
         try:
             array_spec.assert_arrays_spec_nest(action, self._action_spec)
         except (TypeError, ValueError) as e:
-            raise ValueError(f"action_script[{index}] does not fit the action spec: {e}") from e
+            raise ValueError(
+                f"action_script[{index}] does not fit the action spec: {e}"
+            ) from e
         self._checked_actions[index] = action
         return action
 

@@ -1,6 +1,11 @@
 """Array and tensor specs: shapes, dtypes and bounds of policy inputs and outputs."""
 
-from policylib.specs import array_spec, bandit_spec_utils, distribution_spec, tensor_spec
+from policylib.specs import (
+    array_spec,
+    bandit_spec_utils,
+    distribution_spec,
+    tensor_spec,
+)
 from policylib.specs.array_spec import ArraySpec, BoundedArraySpec
 from policylib.specs.tensor_spec import (
     BoundedTensorSpec,

@@ -204,8 +204,12 @@ class BoundedArraySpec(ArraySpec):
         name: str | None = None,
     ):
         super().__init__(shape, dtype, name)
-        self._minimum = _prepare_bound(minimum, "minimum", self._shape, self._dtype, name)
-        self._maximum = _prepare_bound(maximum, "maximum", self._shape, self._dtype, name)
+        self._minimum = _prepare_bound(
+            minimum, "minimum", self._shape, self._dtype, name
+        )
+        self._maximum = _prepare_bound(
+            maximum, "maximum", self._shape, self._dtype, name
+        )
         if np.any(self._minimum > self._maximum):
             label = f"BoundedArraySpec {name!r}" if name else "BoundedArraySpec"
             raise ValueError(
@@ -236,9 +240,11 @@ class BoundedArraySpec(ArraySpec):
         if not is_discrete(self):
             return None
         # Object arithmetic: max - min + 1 overflows for full-range int64 specs.
-        counts = np.asarray(self._maximum, dtype=object) - np.asarray(
-            self._minimum, dtype=object
-        ) + 1
+        counts = (
+            np.asarray(self._maximum, dtype=object)
+            - np.asarray(self._minimum, dtype=object)
+            + 1
+        )
         if not self._shape:
             return int(counts)
         counts = np.broadcast_to(counts, self._shape)
@@ -326,7 +332,9 @@ def sample_bounded_spec(
             span = high64 - low64
         if not np.all(np.isfinite(span)):
             # The range overflows float64: sample half of it and scale back.
-            return (2.0 * rng.uniform(low64 / 2.0, high64 / 2.0, size=shape)).astype(dtype)
+            return (2.0 * rng.uniform(low64 / 2.0, high64 / 2.0, size=shape)).astype(
+                dtype
+            )
         return rng.uniform(low64, high64, size=shape).astype(dtype)
     if dtype.kind in "iu":
         if low.ndim == 0 and high.ndim == 0:
@@ -366,7 +374,9 @@ def assert_arrays_spec_nest(arrays: Any, spec: Any) -> None:
     flat_specs = nest_utils.flatten_with_joined_paths(spec)
     for (path, leaf_spec), array in zip(flat_specs, tf.nest.flatten(arrays)):
         if not isinstance(leaf_spec, ArraySpec):
-            raise TypeError(f"At '{path or '<root>'}': {leaf_spec!r} is not an ArraySpec.")
+            raise TypeError(
+                f"At '{path or '<root>'}': {leaf_spec!r} is not an ArraySpec."
+            )
         if not leaf_spec.check_array(array):
             raise ValueError(
                 f"At '{path or '<root>'}': expected a value matching {leaf_spec!r}, got "

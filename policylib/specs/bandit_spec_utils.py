@@ -46,7 +46,9 @@ def create_per_arm_observation_spec(
     """
     spec = {
         GLOBAL_FEATURE_KEY: tensor_spec.TensorSpec([global_dim], tf.float32),
-        PER_ARM_FEATURE_KEY: tensor_spec.TensorSpec([max_num_actions, per_arm_dim], tf.float32),
+        PER_ARM_FEATURE_KEY: tensor_spec.TensorSpec(
+            [max_num_actions, per_arm_dim], tf.float32
+        ),
     }
     if add_num_actions_feature:
         spec[NUM_ACTIONS_FEATURE_KEY] = tensor_spec.BoundedTensorSpec(

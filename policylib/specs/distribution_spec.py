@@ -29,7 +29,12 @@ class DistributionSpec:
       **distribution_parameters: constant keyword arguments for the builder.
     """
 
-    __slots__ = ("_builder", "_input_params_spec", "_sample_spec", "_distribution_parameters")
+    __slots__ = (
+        "_builder",
+        "_input_params_spec",
+        "_sample_spec",
+        "_distribution_parameters",
+    )
 
     def __init__(
         self,
@@ -77,7 +82,9 @@ def deterministic_distribution_from_spec(spec: Any) -> DistributionSpec:
     """A spec for a `tfp.distributions.Deterministic` centred on a `spec`-shaped loc."""
     import tensorflow_probability as tfp  # Imported lazily: TFP is slow to import.
 
-    return DistributionSpec(tfp.distributions.Deterministic, {"loc": spec}, sample_spec=spec)
+    return DistributionSpec(
+        tfp.distributions.Deterministic, {"loc": spec}, sample_spec=spec
+    )
 
 
 def nested_distributions_from_specs(specs: Any, parameters: Any) -> Any:

@@ -89,9 +89,13 @@ def _leaf_from_spec(spec: Any) -> Any:
         dtype = _tf_dtype(spec.dtype)
         name = getattr(spec, "name", None)
         if is_bounded(spec):
-            return BoundedTensorSpec(spec.shape, dtype, spec.minimum, spec.maximum, name)
+            return BoundedTensorSpec(
+                spec.shape, dtype, spec.minimum, spec.maximum, name
+            )
         return TensorSpec(spec.shape, dtype, name)
-    raise ValueError(f"No known conversion from {spec!r} ({type(spec).__name__}) to a TensorSpec.")
+    raise ValueError(
+        f"No known conversion from {spec!r} ({type(spec).__name__}) to a TensorSpec."
+    )
 
 
 def from_spec(spec: Any) -> Any:
@@ -107,8 +111,12 @@ def _leaf_to_array_spec(spec: Any) -> Any:
         return spec
     if isinstance(spec, tf.TypeSpec) and not hasattr(spec, "dtype"):
         raise ValueError(f"Cannot convert {spec!r} to an ArraySpec.")
-    shape = spec.shape.as_list() if isinstance(spec.shape, tf.TensorShape) else spec.shape
-    dtype = spec.dtype.as_numpy_dtype if isinstance(spec.dtype, tf.DType) else spec.dtype
+    shape = (
+        spec.shape.as_list() if isinstance(spec.shape, tf.TensorShape) else spec.shape
+    )
+    dtype = (
+        spec.dtype.as_numpy_dtype if isinstance(spec.dtype, tf.DType) else spec.dtype
+    )
     if is_bounded(spec):
         return array_spec.BoundedArraySpec(
             shape, dtype, spec.minimum, spec.maximum, getattr(spec, "name", None)
@@ -142,7 +150,9 @@ def _shape_with_outer(outer_dims: Any, shape: tf.TensorShape) -> Any:
     if outer_dims is None:
         return shape.as_list()
     if tf.is_tensor(outer_dims):
-        return tf.concat([tf.cast(tf.reshape(outer_dims, [-1]), tf.int32), shape.as_list()], 0)
+        return tf.concat(
+            [tf.cast(tf.reshape(outer_dims, [-1]), tf.int32), shape.as_list()], 0
+        )
     return list(outer_dims) + shape.as_list()
 
 
@@ -152,10 +162,15 @@ def _clamped_float_bounds(dtype: tf.DType, low: np.ndarray, high: np.ndarray):
     return np.clip(low, -limit, limit), np.clip(high, -limit, limit)
 
 
-def _sample_integers(shape: Any, dtype: tf.DType, low: np.ndarray, high: np.ndarray, seed):
+def _sample_integers(
+    shape: Any, dtype: tf.DType, low: np.ndarray, high: np.ndarray, seed
+):
     sample_dtype = tf.int64 if dtype in (tf.int64, tf.uint32, tf.uint64) else tf.int32
-    if low.ndim == 0 and high.ndim == 0 or np.all(low == low.flat[0]) and np.all(
-        high == high.flat[0]
+    if (
+        low.ndim == 0
+        and high.ndim == 0
+        or np.all(low == low.flat[0])
+        and np.all(high == high.flat[0])
     ):
         lo, hi = int(low.flat[0]), int(high.flat[0])
         # Exclusive upper bound; at the dtype's maximum the maximum is excluded.
@@ -168,11 +183,15 @@ def _sample_integers(shape: Any, dtype: tf.DType, low: np.ndarray, high: np.ndar
         return tf.cast(sample, dtype)
     # Element-wise bounds: draw a large uniform integer and fold it into range.
     span = (high.astype(np.int64) - low.astype(np.int64) + 1).astype(np.int64)
-    raw = tf.random.uniform(shape, minval=0, maxval=tf.int64.max, dtype=tf.int64, seed=seed)
+    raw = tf.random.uniform(
+        shape, minval=0, maxval=tf.int64.max, dtype=tf.int64, seed=seed
+    )
     return tf.cast(low.astype(np.int64) + raw % span, dtype)
 
 
-def sample_bounded_spec(spec: Any, seed: int | None = None, outer_dims: Any = None) -> tf.Tensor:
+def sample_bounded_spec(
+    spec: Any, seed: int | None = None, outer_dims: Any = None
+) -> tf.Tensor:
     """Uniformly samples a (bounded) tensor spec.
 
     Integer samples include the maximum unless it is the dtype's maximum; float
@@ -193,8 +212,12 @@ def sample_bounded_spec(spec: Any, seed: int | None = None, outer_dims: Any = No
         low = np.asarray(dtype.min)
         high = np.asarray(dtype.max)
     if dtype.is_floating:
-        low, high = _clamped_float_bounds(dtype, low.astype(np.float64), high.astype(np.float64))
-        sample = tf.random.uniform(shape, dtype=tf.float64 if dtype == tf.float64 else tf.float32, seed=seed)
+        low, high = _clamped_float_bounds(
+            dtype, low.astype(np.float64), high.astype(np.float64)
+        )
+        sample = tf.random.uniform(
+            shape, dtype=tf.float64 if dtype == tf.float64 else tf.float32, seed=seed
+        )
         low_t = tf.constant(low, sample.dtype)
         high_t = tf.constant(high, sample.dtype)
         return tf.cast(low_t + (high_t - low_t) * sample, dtype)
@@ -206,11 +229,16 @@ def sample_bounded_spec(spec: Any, seed: int | None = None, outer_dims: Any = No
 def _sample_sparse(spec: tf.SparseTensorSpec, seed, outer_dims) -> tf.SparseTensor:
     dense_spec = TensorSpec(spec.shape, spec.dtype)
     dense = sample_bounded_spec(
-        BoundedTensorSpec.from_spec(dense_spec) if spec.dtype.is_integer or spec.dtype.is_floating else dense_spec,
+        BoundedTensorSpec.from_spec(dense_spec)
+        if spec.dtype.is_integer or spec.dtype.is_floating
+        else dense_spec,
         seed=seed,
         outer_dims=outer_dims,
     )
-    keep = tf.random.uniform(tf.shape(dense), seed=None if seed is None else seed + 1) < 0.5
+    keep = (
+        tf.random.uniform(tf.shape(dense), seed=None if seed is None else seed + 1)
+        < 0.5
+    )
     indices = tf.where(keep)
     values = tf.gather_nd(dense, indices)
     return tf.SparseTensor(indices, values, tf.shape(dense, out_type=tf.int64))
@@ -300,7 +328,9 @@ def _replace_leaf(spec: Any, shape: Any = None, dtype: Any = None) -> Any:
 def add_outer_dims_nest(specs: Any, outer_dims: Sequence[Any]) -> Any:
     """Prepends `outer_dims` (a list or tuple) to every spec's shape."""
     if not isinstance(outer_dims, (tuple, list)):
-        raise ValueError(f"outer_dims must be a tuple or list of dims, got {outer_dims!r}.")
+        raise ValueError(
+            f"outer_dims must be a tuple or list of dims, got {outer_dims!r}."
+        )
     outer = tf.TensorShape(list(outer_dims))
     return tf.nest.map_structure(
         lambda s: _replace_leaf(s, shape=outer.concatenate(s.shape)), specs
@@ -386,7 +416,9 @@ def from_pbtxt_file(spec_path: str) -> Any:
 def to_placeholder(spec: Any, outer_dims: Sequence[int] = ()) -> tf.Tensor:
     """A graph-mode placeholder for `spec` with `outer_dims` prepended."""
     shape = list(outer_dims) + tf.TensorShape(spec.shape).as_list()
-    return tf.compat.v1.placeholder(spec.dtype, shape=shape, name=getattr(spec, "name", None))
+    return tf.compat.v1.placeholder(
+        spec.dtype, shape=shape, name=getattr(spec, "name", None)
+    )
 
 
 def to_placeholder_with_default(
@@ -410,7 +442,9 @@ def to_nest_placeholder(
     def _make(spec: Any) -> tf.Tensor:
         if default is None:
             return to_placeholder(spec, outer_dims)
-        value = tf.cast(tf.fill(list(outer_dims) + spec.shape.as_list(), default), spec.dtype)
+        value = tf.cast(
+            tf.fill(list(outer_dims) + spec.shape.as_list(), default), spec.dtype
+        )
         return to_placeholder_with_default(value, spec, outer_dims)
 
     with tf.name_scope(name_scope):

@@ -42,7 +42,9 @@ class StepType:
         for constant in (cls.FIRST, cls.MID, cls.LAST):
             if np.all(value == constant):
                 return constant
-        raise ValueError(f"No known conversion for {value!r} into StepType (expected 0, 1 or 2).")
+        raise ValueError(
+            f"No known conversion for {value!r} into StepType (expected 0, 1 or 2)."
+        )
 
 
 class _TimeStepFields(NamedTuple):
@@ -75,7 +77,9 @@ class TimeStep(_TimeStepFields):
         return hash(tuple(tf.nest.flatten(self)))
 
     def __repr__(self) -> str:
-        return "TimeStep(\n" + pprint.pformat(dict(self._asdict()), sort_dicts=False) + ")"
+        return (
+            "TimeStep(\n" + pprint.pformat(dict(self._asdict()), sort_dicts=False) + ")"
+        )
 
 
 def _is_tensor_nest(value: Any) -> bool:
@@ -87,7 +91,9 @@ def _as_array(value: Any, dtype: Any = np.float32) -> np.ndarray:
     """`np.asarray(value, dtype)`, refusing values (like None) that become NaN."""
     array = np.asarray(value, dtype=dtype)
     if array.dtype.kind == "f" and np.isnan(np.sum(array)):
-        raise ValueError(f"Could not convert {value!r} to a number: it converted to a nan array.")
+        raise ValueError(
+            f"Could not convert {value!r} to a number: it converted to a nan array."
+        )
     return array
 
 
@@ -119,15 +125,25 @@ def _zeros_like_spec(reward_spec: Any, outer: Any, as_tensor: bool) -> Any:
                 shape = tf.concat([tf.cast(outer, tf.int32), dims], 0)
             else:
                 shape = list(outer) + dims
-            dtype = spec.dtype if isinstance(spec.dtype, tf.DType) else tf.as_dtype(spec.dtype)
+            dtype = (
+                spec.dtype
+                if isinstance(spec.dtype, tf.DType)
+                else tf.as_dtype(spec.dtype)
+            )
             return tf.zeros(shape, dtype=dtype)
-        dtype = spec.dtype.as_numpy_dtype if isinstance(spec.dtype, tf.DType) else spec.dtype
+        dtype = (
+            spec.dtype.as_numpy_dtype
+            if isinstance(spec.dtype, tf.DType)
+            else spec.dtype
+        )
         return np.zeros(tuple(outer) + tuple(spec.shape), dtype=dtype)
 
     return tf.nest.map_structure(_zeros, reward_spec)
 
 
-def restart(observation: Any, batch_size: Any = None, reward_spec: Any = None) -> TimeStep:
+def restart(
+    observation: Any, batch_size: Any = None, reward_spec: Any = None
+) -> TimeStep:
     """A FIRST time step: reward 0, discount 1.
 
     Args:
@@ -183,7 +199,9 @@ def _step(
         return TimeStep(step_type, reward, discount, observation)
 
     reward = tf.nest.map_structure(
-        lambda r: tf.convert_to_tensor(r, dtype=getattr(r, "dtype", tf.float32), name="reward"),
+        lambda r: tf.convert_to_tensor(
+            r, dtype=getattr(r, "dtype", tf.float32), name="reward"
+        ),
         reward,
     )
     shape = outer_dims if outer_dims is not None else _tf_outer_shape(reward)
@@ -236,19 +254,14 @@ def time_step_spec(observation_spec: Any = None, reward_spec: Any = None) -> Tim
             )
 
     if obs_is_tensor:
-        return TimeStep(
-            step_type=tensor_spec.TensorSpec([], tf.int32, name="step_type"),
-            reward=reward_spec or tf.TensorSpec([], tf.float32, name="reward"),
-            discount=tensor_spec.BoundedTensorSpec(
-                [], tf.float32, minimum=0.0, maximum=1.0, name="discount"
-            ),
-            observation=observation_spec,
-        )
+        plain, bounded = tensor_spec.TensorSpec, tensor_spec.BoundedTensorSpec
+        int_dtype, float_dtype = tf.int32, tf.float32
+    else:
+        plain, bounded = array_spec.ArraySpec, array_spec.BoundedArraySpec
+        int_dtype, float_dtype = np.int32, np.float32
     return TimeStep(
-        step_type=array_spec.ArraySpec([], np.int32, name="step_type"),
-        reward=reward_spec or array_spec.ArraySpec([], np.float32, name="reward"),
-        discount=array_spec.BoundedArraySpec(
-            [], np.float32, minimum=0.0, maximum=1.0, name="discount"
-        ),
+        step_type=plain([], int_dtype, name="step_type"),
+        reward=reward_spec or plain([], float_dtype, name="reward"),
+        discount=bounded([], float_dtype, minimum=0.0, maximum=1.0, name="discount"),
         observation=observation_spec,
     )

@@ -10,6 +10,7 @@ TF-Agents (they are part of `policy_specs.pbtxt`).
 from __future__ import annotations
 
 import pprint
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -92,7 +93,11 @@ class Trajectory(_TrajectoryFields):
         return self._replace(**kwargs)
 
     def __repr__(self) -> str:
-        return "Trajectory(\n" + pprint.pformat(dict(self._asdict()), sort_dicts=False) + ")"
+        return (
+            "Trajectory(\n"
+            + pprint.pformat(dict(self._asdict()), sort_dicts=False)
+            + ")"
+        )
 
 
 class _TransitionFields(NamedTuple):
@@ -147,39 +152,44 @@ def _make(
     )
 
 
-def first(observation, action, policy_info, reward, discount) -> Trajectory:
-    """A FIRST -> MID step (the first step of an episode)."""
-    return _make(
-        ts.StepType.FIRST, ts.StepType.MID, observation, action, policy_info, reward, discount
+def _step_builder(
+    step_type: np.ndarray, next_step_type: np.ndarray, name: str, doc: str
+) -> Callable[..., Trajectory]:
+    """A public builder of one-step trajectories with fixed step types."""
+
+    def build(observation, action, policy_info, reward, discount) -> Trajectory:
+        return _make(
+            step_type,
+            next_step_type,
+            observation,
+            action,
+            policy_info,
+            reward,
+            discount,
+        )
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (
+        f"{doc}\n\nStep types are shaped like `discount`; tensors in, tensors out."
     )
+    return build
 
 
-def mid(observation, action, policy_info, reward, discount) -> Trajectory:
-    """A MID -> MID step."""
-    return _make(
-        ts.StepType.MID, ts.StepType.MID, observation, action, policy_info, reward, discount
-    )
-
-
-def last(observation, action, policy_info, reward, discount) -> Trajectory:
-    """A MID -> LAST step (the last action of an episode)."""
-    return _make(
-        ts.StepType.MID, ts.StepType.LAST, observation, action, policy_info, reward, discount
-    )
-
-
-def single_step(observation, action, policy_info, reward, discount) -> Trajectory:
-    """A FIRST -> LAST step (a one-step episode, e.g. a bandit)."""
-    return _make(
-        ts.StepType.FIRST, ts.StepType.LAST, observation, action, policy_info, reward, discount
-    )
-
-
-def boundary(observation, action, policy_info, reward, discount) -> Trajectory:
-    """A LAST -> FIRST step (between two episodes)."""
-    return _make(
-        ts.StepType.LAST, ts.StepType.FIRST, observation, action, policy_info, reward, discount
-    )
+F, M, L = ts.StepType.FIRST, ts.StepType.MID, ts.StepType.LAST
+first = _step_builder(
+    F, M, "first", "A FIRST -> MID step (the first step of an episode)."
+)
+mid = _step_builder(M, M, "mid", "A MID -> MID step.")
+last = _step_builder(
+    M, L, "last", "A MID -> LAST step (the last action of an episode)."
+)
+single_step = _step_builder(
+    F, L, "single_step", "A FIRST -> LAST step (a one-step episode, e.g. a bandit)."
+)
+boundary = _step_builder(
+    L, F, "boundary", "A LAST -> FIRST step (between two episodes)."
+)
+del F, M, L
 
 
 def from_episode(
@@ -196,13 +206,14 @@ def from_episode(
     """
     first_reward = tf.nest.flatten(reward)[0]
     if _has_tensors(observation, action, policy_info, reward, discount):
-        num_frames = tf.compat.dimension_value(first_reward.shape[0]) or tf.shape(first_reward)[0]
+        num_frames = (
+            tf.compat.dimension_value(first_reward.shape[0])
+            or tf.shape(first_reward)[0]
+        )
         if discount is None:
             discount = tf.ones([num_frames], dtype=tf.float32)
         positions = tf.range(num_frames)
-        step_type = tf.where(
-            tf.equal(positions, 0), ts.StepType.FIRST, ts.StepType.MID
-        )
+        step_type = tf.where(tf.equal(positions, 0), ts.StepType.FIRST, ts.StepType.MID)
         next_step_type = tf.where(
             tf.equal(positions, num_frames - 1), ts.StepType.LAST, ts.StepType.MID
         )
@@ -271,8 +282,12 @@ def to_transition(
     zeros: they belong to the transition before it.
     """
     if next_trajectory is None:
-        next_trajectory = tf.nest.map_structure(lambda x: _slice_time(x, 1, None), trajectory)
-        trajectory = tf.nest.map_structure(lambda x: _slice_time(x, None, -1), trajectory)
+        next_trajectory = tf.nest.map_structure(
+            lambda x: _slice_time(x, 1, None), trajectory
+        )
+        trajectory = tf.nest.map_structure(
+            lambda x: _slice_time(x, None, -1), trajectory
+        )
     time_steps = ts.TimeStep(
         step_type=trajectory.step_type,
         reward=tf.nest.map_structure(_zeros_like, trajectory.reward),
@@ -315,12 +330,14 @@ def to_n_step_transition(trajectory: Trajectory, gamma: Any) -> Transition:
     def _n_step_reward(reward: Any) -> tf.Tensor:
         reward = tf.convert_to_tensor(reward)[:, :-1]
         w = tf.cast(weights, reward.dtype)
-        w = tf.reshape(w, tf.concat([tf.shape(w), tf.ones([reward.shape.rank - 2], tf.int32)], 0))
+        w = tf.reshape(
+            w, tf.concat([tf.shape(w), tf.ones([reward.shape.rank - 2], tf.int32)], 0)
+        )
         return tf.reduce_sum(reward * w, axis=1)
 
-    n_step_discount = tf.pow(gamma, tf.cast(num_steps - 1, discounts.dtype)) * tf.reduce_prod(
-        discounts, axis=1
-    )
+    n_step_discount = tf.pow(
+        gamma, tf.cast(num_steps - 1, discounts.dtype)
+    ) * tf.reduce_prod(discounts, axis=1)
 
     def _nan_like(value: Any) -> Any:
         value = tf.convert_to_tensor(value)
@@ -358,9 +375,13 @@ def to_transition_spec(trajectory_spec: Trajectory) -> Transition:
     return Transition(time_step_spec, action_spec, time_step_spec)
 
 
-def experience_to_transitions(experience: Trajectory, squeeze_time_dim: bool) -> Transition:
+def experience_to_transitions(
+    experience: Trajectory, squeeze_time_dim: bool
+) -> Transition:
     """`to_transition`, optionally removing a time axis of length one."""
     transitions = to_transition(experience)
     if squeeze_time_dim:
-        transitions = tf.nest.map_structure(lambda x: tf.squeeze(x, axis=[1]), transitions)
+        transitions = tf.nest.map_structure(
+            lambda x: tf.squeeze(x, axis=[1]), transitions
+        )
     return transitions

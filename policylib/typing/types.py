@@ -18,7 +18,9 @@ ArraySpec = _array_spec.ArraySpec
 BoundedArraySpec = _array_spec.BoundedArraySpec
 TensorSpec = Union[tf.TensorSpec, tf.RaggedTensorSpec, tf.SparseTensorSpec]
 BoundedTensorSpec = tf.TensorSpec
-Network = Any  # policylib.networks.network.Network (kept loose to avoid an import cycle)
+Network = (
+    Any  # policylib.networks.network.Network (kept loose to avoid an import cycle)
+)
 
 Tensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
 Array = np.ndarray
@@ -50,8 +52,8 @@ Bool = Union[bool, np.bool_, tf.Tensor, np.ndarray]
 Float = Union[float, np.floating, tf.Tensor, np.ndarray]
 FloatOrReturningFloat = Union[Float, Callable[[], Float]]
 
-Shape = Union[TensorOrArray, Sequence[Union[int, None]], tf.TensorShape]
-ShapeSequence = Sequence[Union[int, None]]
+Shape = Union[TensorOrArray, Sequence[int | None], tf.TensorShape]
+ShapeSequence = Sequence[int | None]
 
 Splitter = Union[Callable[[NestedTensor], tuple[NestedTensor, NestedTensor]], None]
 Seed = Union[int, Sequence[int], tf.Tensor, np.ndarray, None]

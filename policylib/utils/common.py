@@ -55,7 +55,10 @@ def has_eager_been_enabled() -> bool:
 
 def in_legacy_tf1() -> bool:
     """True inside a TF1 graph (eager disabled), outside any `tf.function`."""
-    return not tf.executing_eagerly() and not tf.compat.v1.executing_eagerly_outside_functions()
+    return (
+        not tf.executing_eagerly()
+        and not tf.compat.v1.executing_eagerly_outside_functions()
+    )
 
 
 def function_in_tf1(*args: Any, **kwargs: Any) -> Callable:
@@ -122,11 +125,17 @@ def create_variable(
     """
     del use_local_variable, unique_name
     if initializer is None:
-        value = tf.fill(shape, tf.constant(initial_value, dtype=dtype)) if shape else tf.constant(
-            initial_value, dtype=dtype
+        value = (
+            tf.fill(shape, tf.constant(initial_value, dtype=dtype))
+            if shape
+            else tf.constant(initial_value, dtype=dtype)
         )
     else:
-        value = functools.partial(initializer, shape, dtype) if callable(initializer) else initializer
+        value = (
+            functools.partial(initializer, shape, dtype)
+            if callable(initializer)
+            else initializer
+        )
     return tf.Variable(value, name=name, dtype=dtype, trainable=trainable, shape=shape)
 
 
@@ -186,10 +195,14 @@ def spec_means_and_magnitudes(action_spec: Any) -> tuple[Any, Any]:
     """Per-leaf `(mean, half-width)` of a bounded spec nest, as float32 arrays."""
 
     def _mean(spec: Any) -> np.ndarray:
-        return ((np.asarray(spec.maximum) + np.asarray(spec.minimum)) / 2.0).astype(np.float32)
+        return ((np.asarray(spec.maximum) + np.asarray(spec.minimum)) / 2.0).astype(
+            np.float32
+        )
 
     def _magnitude(spec: Any) -> np.ndarray:
-        return ((np.asarray(spec.maximum) - np.asarray(spec.minimum)) / 2.0).astype(np.float32)
+        return ((np.asarray(spec.maximum) - np.asarray(spec.minimum)) / 2.0).astype(
+            np.float32
+        )
 
     return (
         tf.nest.map_structure(_mean, action_spec),
@@ -217,7 +230,9 @@ def replicate(tensor: Any, outer_shape: Any) -> tf.Tensor:
     tensor = tf.convert_to_tensor(tensor)
     outer_shape = tf.convert_to_tensor(outer_shape, dtype=tf.int32)
     if outer_shape.shape.rank != 1:
-        raise ValueError(f"outer_shape must be a vector, got shape {outer_shape.shape}.")
+        raise ValueError(
+            f"outer_shape must be a vector, got shape {outer_shape.shape}."
+        )
     tiled = tf.tile(
         tf.reshape(tensor, tf.concat([tf.ones_like(outer_shape), tf.shape(tensor)], 0)),
         tf.concat([outer_shape, tf.ones_like(tf.shape(tensor))], 0),
@@ -297,7 +312,9 @@ class Checkpointer:
         )
         self._load_status = None
         if self._manager.latest_checkpoint is not None:
-            self._load_status = self._checkpoint.restore(self._manager.latest_checkpoint)
+            self._load_status = self._checkpoint.restore(
+                self._manager.latest_checkpoint
+            )
 
     @property
     def checkpoint_exists(self) -> bool:
@@ -312,9 +329,13 @@ class Checkpointer:
         del session
         return self._load_status
 
-    def save(self, global_step: Any, options: tf.train.CheckpointOptions | None = None) -> str:
+    def save(
+        self, global_step: Any, options: tf.train.CheckpointOptions | None = None
+    ) -> str:
         """Writes a checkpoint numbered by `global_step`; returns its path."""
-        step = int(global_step.numpy() if hasattr(global_step, "numpy") else global_step)
+        step = int(
+            global_step.numpy() if hasattr(global_step, "numpy") else global_step
+        )
         return self._manager.save(checkpoint_number=step, options=options)
 
 

@@ -100,11 +100,17 @@ def assert_same_structure(
     try:
         if allow_shallow_nest1:
             _tf_nest.assert_shallow_structure(
-                nest1, nest2, check_types=check_types, expand_composites=expand_composites
+                nest1,
+                nest2,
+                check_types=check_types,
+                expand_composites=expand_composites,
             )
         else:
             tf.nest.assert_same_structure(
-                nest1, nest2, check_types=check_types, expand_composites=expand_composites
+                nest1,
+                nest2,
+                check_types=check_types,
+                expand_composites=expand_composites,
             )
     except (TypeError, ValueError) as e:
         prefix = message or "The two structures do not match"
@@ -120,7 +126,9 @@ def assert_shallow_structure(shallow: Any, deep: Any, check_types: bool = True) 
     _tf_nest.assert_shallow_structure(shallow, deep, check_types=check_types)
 
 
-def map_structure_up_to(shallow_structure: Any, func: Callable, *structures: Any) -> Any:
+def map_structure_up_to(
+    shallow_structure: Any, func: Callable, *structures: Any
+) -> Any:
     """Maps `func` over `structures` down to the leaves of `shallow_structure` only.
 
     Whatever lies below a leaf of `shallow_structure` (e.g. a Python list that
@@ -136,7 +144,9 @@ def flatten_with_joined_paths(structure: Any, expand_composites: bool = False) -
     )
 
 
-def fast_map_structure_flatten(func: Callable, structure: Any, *flat_structure: Any, **kwargs):
+def fast_map_structure_flatten(
+    func: Callable, structure: Any, *flat_structure: Any, **kwargs
+):
     """Maps `func` over already-flat lists and packs the result like `structure`."""
     expand_composites = kwargs.get("expand_composites", False)
     entries = zip(*flat_structure)
@@ -150,7 +160,9 @@ def fast_map_structure(func: Callable, *structure: Any, **kwargs: Any) -> Any:
     expand_composites = kwargs.get("expand_composites", False)
     flat = [tf.nest.flatten(s, expand_composites=expand_composites) for s in structure]
     return tf.nest.pack_sequence_as(
-        structure[0], [func(*x) for x in zip(*flat)], expand_composites=expand_composites
+        structure[0],
+        [func(*x) for x in zip(*flat)],
+        expand_composites=expand_composites,
     )
 
 
@@ -234,12 +246,20 @@ def _to_tensor(value: Any, spec: Any = None) -> Any:
     return tf.convert_to_tensor(value, dtype_hint=hint)
 
 
-def _format_mismatch(paths: Sequence[str], lhs: Sequence[Any], rhs: Sequence[Any]) -> str:
-    return "\n".join(f"  {p or '<root>'}: {a} vs. {b}" for p, a, b in zip(paths, lhs, rhs))
+def _format_mismatch(
+    paths: Sequence[str], lhs: Sequence[Any], rhs: Sequence[Any]
+) -> str:
+    return "\n".join(
+        f"  {p or '<root>'}: {a} vs. {b}" for p, a, b in zip(paths, lhs, rhs)
+    )
 
 
 def assert_tensors_matching_dtypes_and_shapes(
-    tensors_1: Any, tensors_2: Any, caller: Any, tensors_1_name: str, tensors_2_name: str
+    tensors_1: Any,
+    tensors_2: Any,
+    caller: Any,
+    tensors_1_name: str,
+    tensors_2_name: str,
 ) -> None:
     """Raises ValueError unless two nests agree in structure, dtypes and ranks."""
     assert_same_structure(
@@ -283,7 +303,9 @@ def assert_matching_dtypes_and_inner_shapes(
     )
     flat_specs = tf.nest.flatten(specs)
     paths = [p for p, _ in flatten_with_joined_paths(specs)]
-    flat = [_to_tensor(t, s) for t, s in zip(tf.nest.flatten(tensors_or_specs), flat_specs)]
+    flat = [
+        _to_tensor(t, s) for t, s in zip(tf.nest.flatten(tensors_or_specs), flat_specs)
+    ]
     bad = []
     for path, value, spec in zip(paths, flat, flat_specs):
         v_shape, s_shape = spec_shape(value), spec_shape(spec)
@@ -293,11 +315,14 @@ def assert_matching_dtypes_and_inner_shapes(
                 v_shape[v_shape.rank - s_shape.rank :]
             )
         if not ok:
-            bad.append((path, f"{value.dtype.name}{v_shape}", f"{spec.dtype.name}{s_shape}"))
+            bad.append(
+                (path, f"{value.dtype.name}{v_shape}", f"{spec.dtype.name}{s_shape}")
+            )
     if bad:
         raise ValueError(
             f"{caller}: Inconsistent dtypes or shapes between {tensors_name} and "
-            f"{specs_name} ({tensors_name} vs. {specs_name}):\n" + _format_mismatch(*zip(*bad))
+            f"{specs_name} ({tensors_name} vs. {specs_name}):\n"
+            + _format_mismatch(*zip(*bad))
         )
 
 
@@ -310,10 +335,14 @@ def _outer_rank_info(tensors: Any, specs: Any) -> tuple[list, list, list, list[s
     s_shapes = [spec_shape(s) for s in flat_s]
     for path, shape in zip(paths, s_shapes):
         if shape.rank is None:
-            raise ValueError(f"All specs should have a known rank; spec at '{path}' has none.")
+            raise ValueError(
+                f"All specs should have a known rank; spec at '{path}' has none."
+            )
     for path, shape in zip(paths, t_shapes):
         if shape.rank is None:
-            raise ValueError(f"All tensors should have a known rank; tensor at '{path}' has none.")
+            raise ValueError(
+                f"All tensors should have a known rank; tensor at '{path}' has none."
+            )
     return t_shapes, s_shapes, paths, flat_t
 
 
@@ -354,7 +383,9 @@ def is_batched_nested_tensors(
     """
     if allow_extra_fields:
         tensors = prune_extra_keys(specs, tensors)
-    assert_same_structure(tensors, specs, message="Tensors and specs do not have matching structures")
+    assert_same_structure(
+        tensors, specs, message="Tensors and specs do not have matching structures"
+    )
     t_shapes, s_shapes, paths, flat_t = _outer_rank_info(tensors, specs)
     if check_dtypes:
         bad = [
@@ -384,14 +415,18 @@ def get_outer_rank(tensors: Any, specs: Any) -> int:
       ValueError: the structures differ, a shape is incompatible, or the
         tensors disagree on the number of outer dims.
     """
-    assert_same_structure(tensors, specs, message="Tensors and specs do not have matching structures")
+    assert_same_structure(
+        tensors, specs, message="Tensors and specs do not have matching structures"
+    )
     t_shapes, s_shapes, paths, _ = _outer_rank_info(tensors, specs)
     unbatched, discrepancies, inner_match = _classify(t_shapes, s_shapes)
     if unbatched:
         return 0
     if inner_match and len(set(discrepancies)) == 1:
         return discrepancies[0]
-    raise _mix_error(discrepancies[0] if discrepancies else 0, paths, t_shapes, s_shapes)
+    raise _mix_error(
+        discrepancies[0] if discrepancies else 0, paths, t_shapes, s_shapes
+    )
 
 
 def get_outer_shape(nested_tensor: Any, spec: Any) -> tf.Tensor:
@@ -411,7 +446,9 @@ def get_outer_shape(nested_tensor: Any, spec: Any) -> tf.Tensor:
 
 def flatten_and_check_shape_nested_specs(specs: Any, reference_specs: Any) -> list:
     """Flattens `specs`, checking each shape is compatible with its reference."""
-    assert_same_structure(specs, reference_specs, message="Specs do not match the reference")
+    assert_same_structure(
+        specs, reference_specs, message="Specs do not match the reference"
+    )
     flat = tf.nest.flatten(specs)
     for (path, ref), spec in zip(flatten_with_joined_paths(reference_specs), flat):
         if not spec_shape(spec).is_compatible_with(spec_shape(ref)):
@@ -458,7 +495,9 @@ def unbatch_nested_tensors(tensors: Any, specs: Any = None) -> Any:
 
 def split_nested_tensors(tensors: Any, specs: Any, num_or_size_splits: Any) -> list:
     """Splits every tensor along the batch axis; returns a list of nests."""
-    assert_same_structure(tensors, specs, message="Tensors and specs do not have matching structures")
+    assert_same_structure(
+        tensors, specs, message="Tensors and specs do not have matching structures"
+    )
 
     def _split(t: Any) -> list:
         if isinstance(t, tf.SparseTensor):
@@ -473,7 +512,9 @@ def split_nested_tensors(tensors: Any, specs: Any, num_or_size_splits: Any) -> l
 
 def unstack_nested_tensors(tensors: Any, specs: Any) -> list:
     """Unstacks every tensor along the batch axis; returns a list of nests."""
-    assert_same_structure(tensors, specs, message="Tensors and specs do not have matching structures")
+    assert_same_structure(
+        tensors, specs, message="Tensors and specs do not have matching structures"
+    )
     pieces = [tf.unstack(t) for t in tf.nest.flatten(tensors)]
     return [tf.nest.pack_sequence_as(tensors, list(parts)) for parts in zip(*pieces)]
 
@@ -483,7 +524,9 @@ def stack_nested_tensors(tensors: Sequence[Any], axis: int = 0) -> Any:
     return tf.nest.map_structure(lambda *ts: tf.stack(ts, axis=axis), *tensors)
 
 
-def flatten_multi_batched_nested_tensors(tensors: Any, specs: Any) -> tuple[Any, tf.Tensor]:
+def flatten_multi_batched_nested_tensors(
+    tensors: Any, specs: Any
+) -> tuple[Any, tf.Tensor]:
     """Merges all outer dims into one; returns `(flattened, outer_dims)`."""
     outer_rank = get_outer_rank(tensors, specs)
     first = tf.nest.flatten(tensors)[0]
@@ -530,7 +573,9 @@ def where(condition: Any, true_outputs: Any, false_outputs: Any) -> Any:
         if rank > cond_rank:
             cond = tf.reshape(
                 condition,
-                tf.concat([tf.shape(condition), tf.ones([rank - cond_rank], tf.int32)], 0),
+                tf.concat(
+                    [tf.shape(condition), tf.ones([rank - cond_rank], tf.int32)], 0
+                ),
             )
         return tf.where(cond, t, f)
 
@@ -547,7 +592,9 @@ def remove_singleton_batch_spec_dim(spec: tf.TypeSpec, outer_ndim: int) -> tf.Ty
     if shape is None:
         shape = getattr(spec, "_shape", None)
     if shape is None:
-        raise ValueError(f"Could not remove singleton batch dim from spec; it lacks a shape: {spec}")
+        raise ValueError(
+            f"Could not remove singleton batch dim from spec; it lacks a shape: {spec}"
+        )
     for i in range(outer_ndim):
         if len(shape) <= i or tf.compat.dimension_value(shape[i]) != 1:
             break
@@ -564,8 +611,14 @@ def tile_batch(tensors: Any, multiplier: int) -> Any:
     def _tile(t: Any) -> tf.Tensor:
         t = tf.convert_to_tensor(t)
         tiled = tf.repeat(t, multiplier, axis=0)
-        if t.shape.rank is not None and t.shape[0] is not None and isinstance(multiplier, int):
-            tiled = tf.ensure_shape(tiled, [t.shape[0] * multiplier] + t.shape.as_list()[1:])
+        if (
+            t.shape.rank is not None
+            and t.shape[0] is not None
+            and isinstance(multiplier, int)
+        ):
+            tiled = tf.ensure_shape(
+                tiled, [t.shape[0] * multiplier] + t.shape.as_list()[1:]
+            )
         return tiled
 
     return tf.nest.map_structure(_tile, tensors)
@@ -577,9 +630,13 @@ def assert_value_spec(output_spec: Any, network_name: str) -> None:
     def _check(path: str, spec: Any) -> None:
         where_ = f" (at '{path}')" if path else ""
         if not isinstance(spec, tf.TensorSpec):
-            raise ValueError(f"{network_name} emits outputs that are not tensors{where_}; spec: {output_spec}")
+            raise ValueError(
+                f"{network_name} emits outputs that are not tensors{where_}; spec: {output_spec}"
+            )
         if spec.shape not in ((), (1,)):
-            raise ValueError(f"{network_name} emits multiple values{where_}; spec: {output_spec}")
+            raise ValueError(
+                f"{network_name} emits multiple values{where_}; spec: {output_spec}"
+            )
         if not spec.dtype.is_floating:
             raise ValueError(
                 f"{network_name} emits outputs that are not real numbers{where_}; spec: {output_spec}"

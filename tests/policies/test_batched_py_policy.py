@@ -36,7 +36,9 @@ def test_routes_entries_to_policies_and_stacks(multithreading, count):
         assert state.shape == (count,)
         obs = np.arange(2 * count, dtype=np.float32).reshape(count, 2)
         step = policy.action(ts.restart(obs, batch_size=count), state)
-        np.testing.assert_array_equal(step.action, [10 * i + obs[i, 0] for i in range(count)])
+        np.testing.assert_array_equal(
+            step.action, [10 * i + obs[i, 0] for i in range(count)]
+        )
         np.testing.assert_array_equal(step.state, np.ones(count))
 
 
@@ -49,6 +51,10 @@ def test_mismatched_specs_and_batch_sizes():
 
     with pytest.raises(ValueError, match=r"same action_spec.*policies\[1\]"):
         batched_py_policy.BatchedPyPolicy([_Echo(0), _Other()])
-    policy = batched_py_policy.BatchedPyPolicy([_Echo(0), _Echo(1)], multithreading=False)
+    policy = batched_py_policy.BatchedPyPolicy(
+        [_Echo(0), _Echo(1)], multithreading=False
+    )
     with pytest.raises(ValueError, match="batch of 3 entries, but there are 2"):
-        policy.action(ts.restart(np.zeros((3, 2), np.float32), 3), np.zeros(3, np.int64))
+        policy.action(
+            ts.restart(np.zeros((3, 2), np.float32), 3), np.zeros(3, np.int64)
+        )

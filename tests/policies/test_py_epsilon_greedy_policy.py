@@ -19,7 +19,9 @@ def test_epsilon_outside_unit_interval(epsilon):
 
 def test_decay_needs_end_value():
     with pytest.raises(ValueError, match="epsilon_decay_end_value must be given"):
-        py_epsilon_greedy_policy.EpsilonGreedyPolicy(_greedy(), 0.5, epsilon_decay_end_count=10)
+        py_epsilon_greedy_policy.EpsilonGreedyPolicy(
+            _greedy(), 0.5, epsilon_decay_end_count=10
+        )
 
 
 def test_zero_and_one():
@@ -33,7 +35,11 @@ def test_zero_and_one():
 
 def test_exploration_rate_and_decay():
     policy = py_epsilon_greedy_policy.EpsilonGreedyPolicy(
-        _greedy(), 1.0, epsilon_decay_end_count=100, epsilon_decay_end_value=0.2, random_seed=1
+        _greedy(),
+        1.0,
+        epsilon_decay_end_count=100,
+        epsilon_decay_end_value=0.2,
+        random_seed=1,
     )
     assert policy.epsilon == 1.0
     state = policy.get_initial_state()

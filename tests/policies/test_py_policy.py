@@ -44,7 +44,9 @@ def test_tensor_specs_become_array_specs():
         def _action(self, time_step, policy_state, seed=None):
             return policy_step.PolicyStep(np.int32(0))
 
-    policy = _Const(ts.time_step_spec(tf.TensorSpec((1,), tf.float32)), tf.TensorSpec((), tf.int32))
+    policy = _Const(
+        ts.time_step_spec(tf.TensorSpec((1,), tf.float32)), tf.TensorSpec((), tf.int32)
+    )
     assert policy.action_spec == array_spec.ArraySpec((), np.int32)
     assert isinstance(policy.time_step_spec.observation, array_spec.ArraySpec)
 
@@ -54,5 +56,7 @@ def test_overriding_public_methods_is_refused():
         def action(self, time_step, policy_state=(), seed=None):  # noqa: D401
             return None
 
-    with pytest.raises(ValueError, match="_Rogue overrides public members of PyPolicy.*: action"):
+    with pytest.raises(
+        ValueError, match="_Rogue overrides public members of PyPolicy.*: action"
+    ):
         _Rogue()

@@ -22,7 +22,9 @@ def test_bounds_and_repeatability():
 
 def test_outer_dims_inferred_from_observation():
     tss = ts.time_step_spec(array_spec.ArraySpec((1,), np.int32))
-    policy = random_py_policy.RandomPyPolicy(tss, array_spec.BoundedArraySpec((2,), np.int64, 0, 3))
+    policy = random_py_policy.RandomPyPolicy(
+        tss, array_spec.BoundedArraySpec((2,), np.int64, 0, 3)
+    )
     step = policy.action(ts.restart(np.zeros((4, 1), np.int32), batch_size=4))
     assert step.action.shape == (4, 2)
     assert policy.action(ts.restart(np.zeros(1, np.int32))).action.shape == (2,)
@@ -64,7 +66,10 @@ def test_mask_errors_are_clear():
     policy = random_py_policy.RandomPyPolicy(
         ts.time_step_spec(array_spec.ArraySpec((1,), np.float32)),
         array_spec.BoundedArraySpec((), np.int32, 0, 2),
-        observation_and_action_constraint_splitter=lambda obs: (obs, np.array([[1, 0]])),
+        observation_and_action_constraint_splitter=lambda obs: (
+            obs,
+            np.array([[1, 0]]),
+        ),
     )
     with pytest.raises(ValueError, match="number of actions 3"):
         policy.action(ts.restart(np.zeros((1, 1), np.float32), 1))

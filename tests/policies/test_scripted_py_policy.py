@@ -12,14 +12,21 @@ def _policy(script, spec=SPEC):
 
 
 def test_plays_script_with_repeats_and_skips():
-    policy = _policy([(1, [5, 2]), (0, [0, 0]), (2, np.array([1, 2], np.int32)), (1, [3, 4])])
+    policy = _policy(
+        [(1, [5, 2]), (0, [0, 0]), (2, np.array([1, 2], np.int32)), (1, [3, 4])]
+    )
     state = policy.get_initial_state()
     seen = []
     for _ in range(4):
         step = policy.action(None, state)
         seen.append((step.action.tolist(), list(step.state)))
         state = step.state
-    assert seen == [([5, 2], [0, 1]), ([1, 2], [2, 1]), ([1, 2], [2, 2]), ([3, 4], [3, 1])]
+    assert seen == [
+        ([5, 2], [0, 1]),
+        ([1, 2], [2, 1]),
+        ([1, 2], [2, 2]),
+        ([3, 4], [3, 1]),
+    ]
     with pytest.raises(ValueError, match="Episode is longer than"):
         policy.action(None, state)
 
@@ -33,7 +40,9 @@ def test_arrays_of_the_right_dtype_are_returned_as_is():
 def test_out_of_bounds_entry_names_index_and_values():
     policy = _policy([(1, [1, 1]), (1, [15, 2])])
     state = policy.action(None, policy.get_initial_state()).state
-    with pytest.raises(ValueError, match=r"action_script\[1\].*\[15, 2\] outside the bounds"):
+    with pytest.raises(
+        ValueError, match=r"action_script\[1\].*\[15, 2\] outside the bounds"
+    ):
         policy.action(None, state)
 
 

@@ -71,7 +71,9 @@ def test_bounds_are_read_only_and_infinite_float_bounds_become_finite():
 
 
 def test_min_greater_than_max_names_spec_and_values():
-    with pytest.raises(ValueError, match=r"'act'.*min has values greater than max.*\[3, 0\]"):
+    with pytest.raises(
+        ValueError, match=r"'act'.*min has values greater than max.*\[3, 0\]"
+    ):
         array_spec.BoundedArraySpec((2,), np.int32, [3, 0], [1, 1], name="act")
 
 
@@ -101,7 +103,9 @@ def test_pickle_round_trip():
     assert restored == spec and restored.name == "a"
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.float16, np.float32, np.float64])
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.int32, np.int64, np.uint8, np.float16, np.float32, np.float64]
+)
 def test_sampling_respects_bounds_and_is_seeded(dtype):
     spec = array_spec.BoundedArraySpec((50,), dtype, [0] * 25 + [3] * 25, 7)
     first = array_spec.sample_bounded_spec(spec, np.random.RandomState(3))
@@ -116,17 +120,28 @@ def test_full_range_integer_sampling_includes_extremes_without_overflow():
     sample = array_spec.sample_bounded_spec(spec, np.random.RandomState(0))
     assert sample.min() == 0 and sample.max() == 255
     big = array_spec.BoundedArraySpec((10,), np.int64)
-    assert array_spec.sample_bounded_spec(big, np.random.RandomState(0)).dtype == np.int64
+    assert (
+        array_spec.sample_bounded_spec(big, np.random.RandomState(0)).dtype == np.int64
+    )
 
 
 def test_full_range_float64_sampling_is_finite():
-    spec = array_spec.BoundedArraySpec.from_spec(array_spec.ArraySpec((100,), np.float64))
-    assert np.all(np.isfinite(array_spec.sample_bounded_spec(spec, np.random.RandomState(0))))
+    spec = array_spec.BoundedArraySpec.from_spec(
+        array_spec.ArraySpec((100,), np.float64)
+    )
+    assert np.all(
+        np.isfinite(array_spec.sample_bounded_spec(spec, np.random.RandomState(0)))
+    )
 
 
 def test_sample_spec_nest_with_outer_dims():
-    spec = {"a": array_spec.ArraySpec((2,), np.float32), "b": [array_spec.BoundedArraySpec((), np.int32, 0, 2)]}
-    sample = array_spec.sample_spec_nest(spec, np.random.RandomState(0), outer_dims=[4, 1])
+    spec = {
+        "a": array_spec.ArraySpec((2,), np.float32),
+        "b": [array_spec.BoundedArraySpec((), np.int32, 0, 2)],
+    }
+    sample = array_spec.sample_spec_nest(
+        spec, np.random.RandomState(0), outer_dims=[4, 1]
+    )
     assert sample["a"].shape == (4, 1, 2)
     assert sample["b"][0].shape == (4, 1)
     assert array_spec.check_arrays_nest(

@@ -18,5 +18,7 @@ def test_build_distribution_merges_constant_and_given_parameters():
 def test_deterministic_and_nested_builders():
     sample_spec = tf.TensorSpec((), tf.float32)
     specs = {"a": distribution_spec.deterministic_distribution_from_spec(sample_spec)}
-    dists = distribution_spec.nested_distributions_from_specs(specs, {"a": {"loc": 3.0}})
+    dists = distribution_spec.nested_distributions_from_specs(
+        specs, {"a": {"loc": 3.0}}
+    )
     assert float(dists["a"].sample()) == 3.0

@@ -56,7 +56,9 @@ def test_sample_spec_nest_is_bounded_and_seeded():
     assert a["u8"].numpy().max() <= 255
     assert np.all(a["f"].numpy() >= -1.0) and np.all(a["f"].numpy() <= 2.0)
     per = a["per_elem"].numpy()
-    assert np.all((per[:, 0] >= 0) & (per[:, 0] <= 1) & (per[:, 1] >= 10) & (per[:, 1] <= 12))
+    assert np.all(
+        (per[:, 0] >= 0) & (per[:, 0] <= 1) & (per[:, 1] >= 10) & (per[:, 1] <= 12)
+    )
     assert np.all(np.isfinite(a["free"].numpy()))
     assert a["b"].dtype == tf.bool
 
@@ -71,7 +73,9 @@ def test_sample_with_tensor_outer_dims_and_extra_bounds():
 
 
 def test_zero_spec_nest_and_unsupported_specs():
-    zeros = tensor_spec.zero_spec_nest({"a": tf.TensorSpec((2,), tf.int32)}, outer_dims=[3])
+    zeros = tensor_spec.zero_spec_nest(
+        {"a": tf.TensorSpec((2,), tf.int32)}, outer_dims=[3]
+    )
     assert zeros["a"].shape == (3, 2)
     with pytest.raises(NotImplementedError, match="not supported.*Sparse"):
         tensor_spec.zero_spec_nest(tf.SparseTensorSpec([2], tf.float32))

@@ -70,5 +70,7 @@ def test_time_step_spec_kinds():
     tspec = ts.time_step_spec(tf.TensorSpec((2,), tf.float32))
     assert tspec.reward == tf.TensorSpec((), tf.float32, "reward")
     with pytest.raises(TypeError, match="both be tensor specs"):
-        ts.time_step_spec(tf.TensorSpec((2,), tf.float32), array_spec.ArraySpec((), np.float32))
+        ts.time_step_spec(
+            tf.TensorSpec((2,), tf.float32), array_spec.ArraySpec((), np.float32)
+        )
     assert ts.time_step_spec() == ts.TimeStep((), (), (), ())

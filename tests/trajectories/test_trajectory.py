@@ -10,7 +10,13 @@ F, M, L = ts.StepType.FIRST, ts.StepType.MID, ts.StepType.LAST
 
 def test_field_order():
     assert trajectory.Trajectory._fields == (
-        "step_type", "observation", "action", "policy_info", "next_step_type", "reward", "discount",
+        "step_type",
+        "observation",
+        "action",
+        "policy_info",
+        "next_step_type",
+        "reward",
+        "discount",
     )
 
 
@@ -35,7 +41,13 @@ def test_step_type_builders_numpy_and_tensor(builder, expected):
 
 def test_predicates():
     traj = trajectory.Trajectory(
-        np.array([F, M, M, L]), (), (), (), np.array([M, M, L, F]), np.zeros(4), np.ones(4)
+        np.array([F, M, M, L]),
+        (),
+        (),
+        (),
+        np.array([M, M, L, F]),
+        np.zeros(4),
+        np.ones(4),
     )
     np.testing.assert_array_equal(traj.is_first(), [True, False, False, False])
     np.testing.assert_array_equal(traj.is_mid(), [False, True, False, False])
@@ -87,7 +99,9 @@ def test_to_n_step_transition():
     )
     time_steps, _, next_time_steps = trajectory.to_n_step_transition(traj, gamma)
     assert np.isnan(time_steps.reward.numpy()).all()
-    np.testing.assert_allclose(next_time_steps.reward.numpy(), [1.0 + 2.0 * gamma * 0.9])
+    np.testing.assert_allclose(
+        next_time_steps.reward.numpy(), [1.0 + 2.0 * gamma * 0.9]
+    )
     np.testing.assert_allclose(next_time_steps.discount.numpy(), [gamma * 0.9 * 0.8])
     np.testing.assert_array_equal(next_time_steps.observation, [3.0])
 

@@ -26,7 +26,9 @@ class _Bad(_Base):
 
 def test_assert_members_are_not_overridden():
     common.assert_members_are_not_overridden(_Base, _Good())
-    with pytest.raises(ValueError, match="_Bad overrides public members of _Base.*public"):
+    with pytest.raises(
+        ValueError, match="_Bad overrides public members of _Base.*public"
+    ):
         common.assert_members_are_not_overridden(_Base, _Bad())
     common.assert_members_are_not_overridden(_Base, _Bad(), allowlist=("public",))
 
@@ -44,8 +46,12 @@ def test_soft_variables_update():
 
 def test_spec_scaling_and_clipping():
     spec = tensor_spec.BoundedTensorSpec((2,), tf.float32, [-1.0, 0.0], [3.0, 10.0])
-    np.testing.assert_allclose(common.scale_to_spec(tf.constant([1.0, -1.0]), spec), [3.0, 0.0])
-    np.testing.assert_allclose(common.clip_to_spec(tf.constant([5.0, -5.0]), spec), [3.0, 0.0])
+    np.testing.assert_allclose(
+        common.scale_to_spec(tf.constant([1.0, -1.0]), spec), [3.0, 0.0]
+    )
+    np.testing.assert_allclose(
+        common.clip_to_spec(tf.constant([5.0, -5.0]), spec), [3.0, 0.0]
+    )
 
 
 def test_replicate_and_create_variable():

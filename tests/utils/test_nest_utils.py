@@ -14,7 +14,9 @@ SPECS = {
 
 
 def _zeros(outer=()):
-    return tf.nest.map_structure(lambda s: tf.zeros(list(outer) + s.shape.as_list(), s.dtype), SPECS)
+    return tf.nest.map_structure(
+        lambda s: tf.zeros(list(outer) + s.shape.as_list(), s.dtype), SPECS
+    )
 
 
 def test_outer_rank_and_batch_detection():
@@ -49,7 +51,9 @@ def test_batch_and_unbatch_are_inverse():
 def test_split_stack_and_flatten_multi_batched():
     parts = nest_utils.split_nested_tensors(_zeros((6,)), SPECS, [1, 5])
     assert [p["a"].shape[0] for p in parts] == [1, 5]
-    stacked = nest_utils.stack_nested_tensors(nest_utils.unstack_nested_tensors(_zeros((3,)), SPECS))
+    stacked = nest_utils.stack_nested_tensors(
+        nest_utils.unstack_nested_tensors(_zeros((3,)), SPECS)
+    )
     assert stacked["b"][1].shape == (3, 4)
     flat, outer = nest_utils.flatten_multi_batched_nested_tensors(_zeros((2, 3)), SPECS)
     assert flat["a"].shape == (6, 2, 3)
@@ -86,7 +90,9 @@ def test_array_helpers():
     flat_items = nest_utils.unstack_nested_arrays_into_flat_items(stacked)
     assert len(flat_items) == 3 and len(flat_items[0]) == 1
     assert nest_utils.batch_nested_array(arrays[0])["x"].shape == (1, 2)
-    assert nest_utils.unbatch_nested_array(nest_utils.batch_nested_array(arrays[0]))["x"].shape == (2,)
+    assert nest_utils.unbatch_nested_array(nest_utils.batch_nested_array(arrays[0]))[
+        "x"
+    ].shape == (2,)
 
 
 def test_tile_batch_repeats_rows_in_place():
@@ -104,7 +110,10 @@ def test_flatten_with_joined_paths_and_structure_errors():
 def test_inner_shape_check_names_offending_leaf():
     with pytest.raises(ValueError, match=r"b/1: float32\(5, 3\) vs. float32\(4,\)"):
         nest_utils.assert_matching_dtypes_and_inner_shapes(
-            {"a": tf.zeros([5, 2, 3]), "b": [tf.zeros([5], tf.int32), tf.zeros([5, 3])]},
+            {
+                "a": tf.zeros([5, 2, 3]),
+                "b": [tf.zeros([5], tf.int32), tf.zeros([5, 3])],
+            },
             SPECS,
             caller="test",
             tensors_name="tensors",
