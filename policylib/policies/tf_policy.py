@@ -1,0 +1,379 @@
+"""`TFPolicy`: the base class of policies written in TensorFlow.
+
+A TF policy maps a batch of `TimeStep` tensors (and its state) to a
+`PolicyStep`, either as actions (`action`) or as distributions over actions
+(`distribution`). Both work eagerly and inside `tf.function`:
+
+    policy_state = policy.get_initial_state(batch_size)
+    step = policy.action(time_step, policy_state)      # tensors
+    dist = policy.distribution(time_step, policy_state).action  # TFP distributions
+
+The public methods are a fixed template that validates inputs, resets the
+state of episodes that start, calls the subclass hook (`_action` or
+`_distribution`), clips and checks the outputs. Subclasses implement
+`_distribution` (then `_action` samples from it), or `_action` directly, and
+`_get_initial_state` when zeros per state spec do not fit.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from policylib.specs import tensor_spec
+from policylib.trajectories import policy_step, trajectory
+from policylib.trajectories import time_step as ts
+from policylib.typing import types
+from policylib.utils import common, nest_utils
+
+__all__ = ["TFPolicy"]
+
+
+def _log_probability_spec() -> tf.TypeSpec:
+    return tensor_spec.BoundedTensorSpec(
+        shape=(), dtype=tf.float32, minimum=-np.inf, maximum=0.0, name="log_probability"
+    )
+
+
+class TFPolicy(tf.Module, metaclass=abc.ABCMeta):
+    """Abstract TensorFlow policy.
+
+    Args:
+      time_step_spec: a `TimeStep` of tensor (or array) specs.
+      action_spec: nest of (bounded) tensor specs of the actions.
+      policy_state_spec: nest of tensor specs of the state; `()` if stateless.
+      info_spec: nest of tensor specs of `PolicyStep.info`.
+      clip: clip actions to the bounds of `BoundedTensorSpec` action leaves.
+      emit_log_probability: add the actions' log probability to the info.
+      automatic_state_reset: zero the state of batch entries whose step is FIRST.
+      observation_and_action_constraint_splitter: function splitting an
+        observation into `(observation, action_mask)`.
+      validate_args: check input and output structures and action dtypes.
+      name: module name; the snake-cased class name by default.
+    """
+
+    def __init__(
+        self,
+        time_step_spec: ts.TimeStep,
+        action_spec: types.NestedTensorSpec,
+        policy_state_spec: types.NestedTensorSpec = (),
+        info_spec: types.NestedTensorSpec = (),
+        clip: bool = True,
+        emit_log_probability: bool = False,
+        automatic_state_reset: bool = True,
+        observation_and_action_constraint_splitter: types.Splitter = None,
+        validate_args: bool = True,
+        name: str | None = None,
+    ):
+        super().__init__(name=name)
+        common.check_tf1_allowed()
+        common.assert_members_are_not_overridden(base_cls=TFPolicy, instance=self)
+        if not isinstance(time_step_spec, ts.TimeStep):
+            raise ValueError(
+                "time_step_spec must be a TimeStep (see trajectories.time_step.time_step_spec), "
+                f"got {type(time_step_spec).__name__}: {time_step_spec!r}."
+            )
+        self._time_step_spec = tensor_spec.from_spec(time_step_spec)
+        self._action_spec = tensor_spec.from_spec(action_spec)
+        self._policy_state_spec = tensor_spec.from_spec(policy_state_spec)
+        info_spec = tensor_spec.from_spec(info_spec)
+        if emit_log_probability:
+            log_prob_spec = tf.nest.map_structure(
+                lambda _: _log_probability_spec(), self._action_spec
+            )
+            info_spec = policy_step.set_log_probability(info_spec, log_prob_spec)
+        self._info_spec = info_spec
+        self._emit_log_probability = emit_log_probability
+        self._clip = clip
+        self._automatic_state_reset = automatic_state_reset
+        self._observation_and_action_constraint_splitter = (
+            observation_and_action_constraint_splitter
+        )
+        self._validate_args = validate_args
+        self._setup_specs()
+
+    def _setup_specs(self) -> None:
+        """Derives the policy step and trajectory specs from the others."""
+        self._policy_step_spec = policy_step.PolicyStep(
+            action=self._action_spec,
+            state=self._policy_state_spec,
+            info=self._info_spec,
+        )
+        self._trajectory_spec = trajectory.from_transition(
+            self._time_step_spec, self._policy_step_spec, self._time_step_spec
+        )
+
+    # ------------------------------------------------------------------------
+    # Public template
+
+    def variables(self) -> tuple[tf.Variable, ...]:
+        """Every `tf.Variable` the policy holds (network weights included)."""
+        return tuple(self._flatten(predicate=_is_variable, expand_composites=True))
+
+    def get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
+        """The state for the first step: zeros of the state spec by default.
+
+        Args:
+          batch_size: the outer dim of the state, or None for an unbatched state.
+        """
+        return self._get_initial_state(batch_size)
+
+    def action(
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor = (),
+        seed: types.Seed = None,
+    ) -> policy_step.PolicyStep:
+        """The actions for a (batched) time step.
+
+        Args:
+          time_step: a `TimeStep` of tensors matching `time_step_spec`, with
+            outer (batch) dims.
+          policy_state: the state from the previous call or `get_initial_state`.
+          seed: optional seed for stochastic policies.
+
+        Returns:
+          `PolicyStep(action, state, info)`; bounded actions are clipped to the
+          spec when the policy clips.
+
+        Raises:
+          ValueError: the time step or state does not have the spec's structure.
+          TypeError: the policy produced an action of the wrong dtype.
+        """
+        if not hasattr(self, "_validate_args"):
+            raise RuntimeError(
+                f"{type(self).__name__} was not initialized: call super().__init__() in its "
+                "constructor."
+            )
+        time_step, policy_state = self._checked_inputs(
+            time_step, policy_state, "action"
+        )
+        if self._automatic_state_reset:
+            policy_state = self._maybe_reset_state(time_step, policy_state)
+        step = self._action(time_step=time_step, policy_state=policy_state, seed=seed)
+        if self._validate_args:
+            nest_utils.assert_same_structure(
+                step.action,
+                self._action_spec,
+                message="action output and action_spec structures do not match",
+            )
+        if self._clip:
+            step = step._replace(action=_clip_bounded(step.action, self._action_spec))
+        if self._validate_args:
+            self._check_step(step)
+            _check_action_dtypes(step.action, self._action_spec)
+        return step
+
+    def distribution(
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor = ()
+    ) -> policy_step.PolicyStep:
+        """The action distributions for a (batched) time step.
+
+        Returns:
+          `PolicyStep(action=<nest of TFP distributions>, state, info)`.
+        """
+        time_step, policy_state = self._checked_inputs(
+            time_step, policy_state, "distribution"
+        )
+        if self._automatic_state_reset:
+            policy_state = self._maybe_reset_state(time_step, policy_state)
+        step = self._distribution(time_step=time_step, policy_state=policy_state)
+        if self._emit_log_probability:
+            # Only fills the info spec: a distribution has no single log probability.
+            zeros = tf.nest.map_structure(lambda _: tf.constant(0.0), self._action_spec)
+            step = step._replace(info=policy_step.set_log_probability(step.info, zeros))
+        if self._validate_args:
+            self._check_step(step)
+        return step
+
+    def update(
+        self,
+        policy: TFPolicy,
+        tau: float = 1.0,
+        tau_non_trainable: float | None = None,
+        sort_variables_by_name: bool = False,
+    ) -> tf.Operation:
+        """Moves this policy's variables towards `policy`'s: `(1-tau)*self + tau*other`."""
+        own = self.variables()
+        if not own:
+            return tf.no_op()
+        return common.soft_variables_update(
+            policy.variables(),
+            own,
+            tau=tau,
+            tau_non_trainable=tau_non_trainable,
+            sort_variables_by_name=sort_variables_by_name,
+        )
+
+    # ------------------------------------------------------------------------
+    # Properties
+
+    @property
+    def time_step_spec(self) -> ts.TimeStep:
+        return self._time_step_spec
+
+    @property
+    def action_spec(self) -> types.NestedTensorSpec:
+        return self._action_spec
+
+    @property
+    def policy_state_spec(self) -> types.NestedTensorSpec:
+        return self._policy_state_spec
+
+    @property
+    def info_spec(self) -> types.NestedTensorSpec:
+        return self._info_spec
+
+    @property
+    def policy_step_spec(self) -> policy_step.PolicyStep:
+        return self._policy_step_spec
+
+    @property
+    def trajectory_spec(self) -> trajectory.Trajectory:
+        return self._trajectory_spec
+
+    @property
+    def collect_data_spec(self) -> trajectory.Trajectory:
+        return self._trajectory_spec
+
+    @property
+    def emit_log_probability(self) -> bool:
+        return self._emit_log_probability
+
+    @property
+    def validate_args(self) -> bool:
+        return self._validate_args
+
+    @property
+    def observation_and_action_constraint_splitter(self) -> types.Splitter:
+        return self._observation_and_action_constraint_splitter
+
+    # ------------------------------------------------------------------------
+    # Helpers of the template
+
+    def _checked_inputs(
+        self, time_step: Any, policy_state: Any, caller: str
+    ) -> tuple[Any, Any]:
+        if not self._validate_args:
+            return time_step, policy_state
+        # Extra observation keys and a state given to a stateless policy are dropped.
+        time_step = nest_utils.prune_extra_keys(self._time_step_spec, time_step)
+        policy_state = nest_utils.prune_extra_keys(
+            self._policy_state_spec, policy_state
+        )
+        nest_utils.assert_same_structure(
+            time_step,
+            self._time_step_spec,
+            message=f"{caller}: time_step and time_step_spec structures do not match",
+        )
+        if common.safe_has_state(policy_state) or caller == "distribution":
+            nest_utils.assert_same_structure(
+                policy_state,
+                self._policy_state_spec,
+                message=f"{caller}: policy_state and policy_state_spec structures do not match",
+            )
+        return time_step, policy_state
+
+    def _check_step(self, step: Any) -> None:
+        nest_utils.assert_same_structure(
+            step,
+            self._policy_step_spec,
+            message="policy step and policy_step_spec structures do not match",
+        )
+
+    def _maybe_reset_state(self, time_step: ts.TimeStep, policy_state: Any) -> Any:
+        if not common.safe_has_state(policy_state) or not tf.nest.flatten(policy_state):
+            return policy_state
+        discount = tf.convert_to_tensor(time_step.discount)
+        if discount.shape.rank == 0:
+            batch_size = None
+            is_first = tf.convert_to_tensor(time_step.step_type) == ts.StepType.FIRST
+        else:
+            batch_size = (
+                tf.compat.dimension_value(discount.shape[0]) or tf.shape(discount)[0]
+            )
+            is_first = tf.equal(time_step.step_type, ts.StepType.FIRST)
+            if is_first.shape.rank == 2:  # [B, T]: reset by the first time step.
+                is_first = is_first[:, 0]
+        zero_state = self.get_initial_state(batch_size=batch_size)
+        return nest_utils.where(is_first, zero_state, policy_state)
+
+    # ------------------------------------------------------------------------
+    # Hooks for subclasses
+
+    def _action(
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
+    ) -> policy_step.PolicyStep:
+        """Samples `_distribution`'s distributions (and their log probability)."""
+        import tensorflow_probability as tfp
+
+        from policylib.distributions import reparameterized_sampling
+
+        seed_stream = tfp.util.SeedStream(seed=seed, salt="policylib_tf_policy")
+        step = self._distribution(time_step=time_step, policy_state=policy_state)
+        actions = tf.nest.map_structure(
+            lambda d: reparameterized_sampling.sample(d, seed=seed_stream()),
+            step.action,
+        )
+        info = step.info
+        if self._emit_log_probability:
+            try:
+                log_probs = tf.nest.map_structure(
+                    lambda a, d: d.log_prob(a), actions, step.action
+                )
+            except Exception as e:
+                raise TypeError(
+                    f"{type(self).__name__} does not support emitting log-probabilities: {e}"
+                ) from e
+            info = policy_step.set_log_probability(info, log_probs)
+        return step._replace(action=actions, info=info)
+
+    def _distribution(
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
+    ) -> policy_step.PolicyStep:
+        """Returns `PolicyStep(<distributions>, state, info)`; implemented by subclasses."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement distribution()."
+        )
+
+    def _get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
+        outer = None if batch_size is None else [batch_size]
+        return tensor_spec.zero_spec_nest(self._policy_state_spec, outer_dims=outer)
+
+
+def _is_variable(value: Any) -> bool:
+    return isinstance(value, tf.Variable)
+
+
+def _clip_bounded(actions: Any, action_spec: Any) -> Any:
+    """Clips every action whose spec is a `BoundedTensorSpec` to its bounds."""
+
+    def _clip(action: Any, spec: Any) -> Any:
+        if not isinstance(spec, tensor_spec.BoundedTensorSpec):
+            return action
+        return tf.clip_by_value(
+            action,
+            tf.cast(spec.minimum, action.dtype),
+            tf.cast(spec.maximum, action.dtype),
+        )
+
+    return tf.nest.map_structure(_clip, actions, action_spec)
+
+
+def _check_action_dtypes(actions: Any, action_spec: Any) -> None:
+    for (path, spec), action in zip(
+        nest_utils.flatten_with_joined_paths(action_spec), tf.nest.flatten(actions)
+    ):
+        dtype = getattr(action, "dtype", None)
+        if dtype is None or not tf.as_dtype(dtype).is_compatible_with(spec.dtype):
+            raise TypeError(
+                "Policy produced an action with a dtype that doesn't match its action_spec"
+                f" at '{path or '<root>'}': got {action!r} with dtype {dtype}, "
+                f"expected action_spec {spec!r}."
+            )
