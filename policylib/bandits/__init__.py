@@ -1,0 +1,1 @@
+"""Bandit helpers kept for TF-Agents import compatibility."""

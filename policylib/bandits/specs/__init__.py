@@ -1,0 +1,1 @@
+"""Bandit spec helpers (TF-Agents' `tf_agents.bandits.specs` path)."""

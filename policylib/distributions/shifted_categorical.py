@@ -1,0 +1,86 @@
+"""`ShiftedCategorical`: a categorical over `[shift, shift + K)` instead of `[0, K)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+__all__ = ["ShiftedCategorical"]
+
+
+class ShiftedCategorical(tfp.distributions.Categorical):
+    """A `Categorical` whose outcomes are offset by `shift`.
+
+    Samples and the mode are shifted up; values passed to `log_prob`, `prob`,
+    `cdf` and `log_cdf` are shifted down first. Useful for action specs whose
+    minimum is not 0.
+    """
+
+    def __init__(
+        self,
+        logits: Any = None,
+        probs: Any = None,
+        dtype: tf.DType = tf.int32,
+        force_probs_to_zero_outside_support: bool = False,
+        validate_args: bool = False,
+        allow_nan_stats: bool = True,
+        shift: Any = None,
+        name: str = "ShiftedCategorical",
+    ):
+        if shift is None:
+            raise ValueError("ShiftedCategorical needs a shift.")
+        parameters = dict(locals())
+        self._shift = shift
+        super().__init__(
+            logits=logits,
+            probs=probs,
+            dtype=dtype,
+            force_probs_to_zero_outside_support=force_probs_to_zero_outside_support,
+            validate_args=validate_args,
+            allow_nan_stats=allow_nan_stats,
+            name=name,
+        )
+        self._parameters = parameters
+
+    @property
+    def shift(self) -> Any:
+        return self._shift
+
+    @classmethod
+    def _parameter_properties(cls, dtype, num_classes=None):
+        return dict(
+            logits=tfp.util.ParameterProperties(event_ndims=1),
+            probs=tfp.util.ParameterProperties(event_ndims=1),
+        )
+
+    def _unshift(self, value: Any) -> tf.Tensor:
+        return tf.convert_to_tensor(value) - tf.cast(
+            self._shift, tf.convert_to_tensor(value).dtype
+        )
+
+    def _reshift(self, value: tf.Tensor) -> tf.Tensor:
+        return value + tf.cast(self._shift, value.dtype)
+
+    def log_prob(self, value: Any, name: str = "log_prob") -> tf.Tensor:
+        return super().log_prob(self._unshift(value), name=name)
+
+    def prob(self, value: Any, name: str = "prob") -> tf.Tensor:
+        return super().prob(self._unshift(value), name=name)
+
+    def cdf(self, value: Any, name: str = "cdf") -> tf.Tensor:
+        return super().cdf(self._unshift(value), name=name)
+
+    def log_cdf(self, value: Any, name: str = "log_cdf") -> tf.Tensor:
+        return super().log_cdf(self._unshift(value), name=name)
+
+    def mode(self, name: str = "mode") -> tf.Tensor:
+        return self._reshift(super().mode(name=name))
+
+    def sample(
+        self, sample_shape: Any = (), seed: Any = None, name: str = "sample", **kwargs
+    ):
+        return self._reshift(
+            super().sample(sample_shape, seed=seed, name=name, **kwargs)
+        )

@@ -1,0 +1,207 @@
+"""Policy-info plumbing shared by random and epsilon-greedy policies (bandit fields).
+
+Bandit policies record in their info which sub-policy chose an action
+(`bandit_policy_type`) and, with per-arm features, the chosen arm's features.
+Non-bandit policies only pass these fields through.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+from typing import Any
+
+import tensorflow as tf
+
+from policylib.specs import bandit_spec_utils, tensor_spec
+from policylib.trajectories import policy_step
+
+__all__ = [
+    "BanditPolicyType",
+    "InfoFields",
+    "PerArmPolicyInfo",
+    "PolicyInfo",
+    "bandit_policy_uniform_mask",
+    "check_no_mask_with_arm_features",
+    "create_bandit_policy_type_tensor_spec",
+    "create_chosen_arm_features_info_spec",
+    "get_model_index",
+    "get_num_actions_from_tensor_spec",
+    "has_bandit_policy_type",
+    "has_chosen_arm_features",
+    "masked_argmax",
+    "populate_policy_info",
+    "set_bandit_policy_type",
+]
+
+
+class InfoFields:
+    """Names of the fields of bandit policy infos."""
+
+    LOG_PROBABILITY = policy_step.CommonFields.LOG_PROBABILITY
+    PREDICTED_REWARDS_MEAN = "predicted_rewards_mean"
+    MULTIOBJECTIVE_SCALARIZED_PREDICTED_REWARDS_MEAN = (
+        "multiobjective_scalarized_predicted_rewards_mean"
+    )
+    PREDICTED_REWARDS_OPTIMISTIC = "predicted_rewards_optimistic"
+    PREDICTED_REWARDS_SAMPLED = "predicted_rewards_sampled"
+    BANDIT_POLICY_TYPE = "bandit_policy_type"
+    CHOSEN_ARM_FEATURES = "chosen_arm_features"
+
+
+_BANDIT_FIELDS = (
+    InfoFields.LOG_PROBABILITY,
+    InfoFields.PREDICTED_REWARDS_MEAN,
+    InfoFields.MULTIOBJECTIVE_SCALARIZED_PREDICTED_REWARDS_MEAN,
+    InfoFields.PREDICTED_REWARDS_OPTIMISTIC,
+    InfoFields.PREDICTED_REWARDS_SAMPLED,
+    InfoFields.BANDIT_POLICY_TYPE,
+)
+PolicyInfo = collections.namedtuple(
+    "PolicyInfo", _BANDIT_FIELDS, defaults=((),) * len(_BANDIT_FIELDS)
+)
+PerArmPolicyInfo = collections.namedtuple(
+    "PerArmPolicyInfo",
+    (*_BANDIT_FIELDS, InfoFields.CHOSEN_ARM_FEATURES),
+    defaults=((),) * (len(_BANDIT_FIELDS) + 1),
+)
+
+
+class BanditPolicyType:
+    """Which kind of sub-policy chose a bandit action."""
+
+    UNKNOWN = 0
+    GREEDY = 1
+    UNIFORM = 2
+    BOLTZMANN = 3
+    FALCON = 4
+
+
+def get_num_actions_from_tensor_spec(action_spec: Any) -> int:
+    """The number of actions of a scalar integer bounded spec starting at 0."""
+    if action_spec.shape.rank != 0:
+        raise ValueError(
+            f"Action spec must be a scalar, got shape {action_spec.shape}."
+        )
+    if action_spec.dtype not in (tf.int32, tf.int64):
+        raise ValueError(
+            f"Action spec must be int32 or int64, got {action_spec.dtype}."
+        )
+    if int(action_spec.minimum) != 0:
+        raise ValueError(f"Action spec minimum must be 0, got {action_spec.minimum}.")
+    return int(action_spec.maximum) + 1
+
+
+def populate_policy_info(
+    arm_observations: Any,
+    chosen_actions: Any,
+    rewards_for_argmax: Any,
+    est_rewards: Any,
+    emit_policy_info: Sequence[str],
+    accepts_per_arm_features: bool,
+) -> Any:
+    """A bandit info with the requested reward fields (and chosen arm features)."""
+    fields = {
+        InfoFields.PREDICTED_REWARDS_OPTIMISTIC: rewards_for_argmax
+        if InfoFields.PREDICTED_REWARDS_OPTIMISTIC in emit_policy_info
+        else (),
+        InfoFields.PREDICTED_REWARDS_SAMPLED: rewards_for_argmax
+        if InfoFields.PREDICTED_REWARDS_SAMPLED in emit_policy_info
+        else (),
+        InfoFields.PREDICTED_REWARDS_MEAN: est_rewards
+        if InfoFields.PREDICTED_REWARDS_MEAN in emit_policy_info
+        else (),
+    }
+    if not accepts_per_arm_features:
+        return PolicyInfo(**fields)
+    chosen = tf.nest.map_structure(
+        lambda t: tf.gather(t, chosen_actions, batch_dims=1), arm_observations
+    )
+    return PerArmPolicyInfo(chosen_arm_features=chosen, **fields)
+
+
+def create_bandit_policy_type_tensor_spec(shape: Any) -> Any:
+    """The spec of a `bandit_policy_type` field."""
+    return tensor_spec.BoundedTensorSpec(
+        shape=shape,
+        dtype=tf.int32,
+        minimum=BanditPolicyType.UNKNOWN,
+        maximum=BanditPolicyType.FALCON,
+    )
+
+
+def masked_argmax(
+    input_tensor: Any, mask: Any, output_type: tf.DType = tf.int32
+) -> tf.Tensor:
+    """Row-wise argmax over the entries allowed by `mask`; -1 for rows with none."""
+    input_tensor = tf.convert_to_tensor(input_tensor)
+    input_tensor.shape.assert_is_compatible_with(tf.convert_to_tensor(mask).shape)
+    allowed = tf.cast(mask, tf.bool)
+    scores = tf.where(
+        allowed, input_tensor, tf.constant(-float("inf"), input_tensor.dtype)
+    )
+    argmax = tf.argmax(scores, axis=-1, output_type=output_type)
+    return tf.where(
+        tf.reduce_any(allowed, axis=-1), argmax, tf.constant(-1, output_type)
+    )
+
+
+def _has_field(info: Any, field: str, check_for_tensor: bool) -> bool:
+    if not info:
+        return False
+    fields = getattr(info, "_fields", None)
+    if fields is None or field not in fields:
+        return False
+    return isinstance(getattr(info, field), tf.Tensor) if check_for_tensor else True
+
+
+def has_bandit_policy_type(info: Any, check_for_tensor: bool = False) -> bool:
+    """True if `info` is a namedtuple with a `bandit_policy_type` field (holding a tensor)."""
+    return _has_field(info, InfoFields.BANDIT_POLICY_TYPE, check_for_tensor)
+
+
+def has_chosen_arm_features(info: Any, check_for_tensor: bool = False) -> bool:
+    """True if `info` is a namedtuple with a `chosen_arm_features` field (holding a tensor)."""
+    return _has_field(info, InfoFields.CHOSEN_ARM_FEATURES, check_for_tensor)
+
+
+def set_bandit_policy_type(info: Any, bandit_policy_type: Any) -> Any:
+    """`info` with its `bandit_policy_type` set, where `info` can hold one."""
+    if not info:
+        return PolicyInfo(bandit_policy_type=bandit_policy_type)
+    fields = getattr(info, "_fields", None)
+    if fields is not None and InfoFields.BANDIT_POLICY_TYPE in fields:
+        return info._replace(bandit_policy_type=bandit_policy_type)
+    if isinstance(info, dict):
+        info[InfoFields.BANDIT_POLICY_TYPE] = bandit_policy_type
+    return info
+
+
+def bandit_policy_uniform_mask(values: Any, mask: Any) -> tf.Tensor:
+    """`values` with UNIFORM wherever `mask` is True."""
+    return tf.where(mask, tf.fill(tf.shape(values), BanditPolicyType.UNIFORM), values)
+
+
+def get_model_index(arm_index: int, accepts_per_arm_features: bool) -> int:
+    """Per-arm-feature policies share one model; others have one per arm."""
+    return 0 if accepts_per_arm_features else arm_index
+
+
+def create_chosen_arm_features_info_spec(observation_spec: Any) -> Any:
+    """The spec of one arm's features, from a per-arm observation spec."""
+    arm_spec = observation_spec[bandit_spec_utils.PER_ARM_FEATURE_KEY]
+    return tensor_spec.remove_outer_dims_nest(arm_spec, 1)
+
+
+def check_no_mask_with_arm_features(
+    accepts_per_arm_features: bool, observation_and_action_constraint_splitter: Any
+) -> None:
+    """Per-arm policies take the number of actions from a feature, not from a mask."""
+    if (
+        accepts_per_arm_features
+        and observation_and_action_constraint_splitter is not None
+    ):
+        raise NotImplementedError(
+            "Action masks are not supported with per-arm features; give the number of "
+            f"actions in the '{bandit_spec_utils.NUM_ACTIONS_FEATURE_KEY}' feature instead."
+        )
