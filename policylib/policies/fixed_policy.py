@@ -1,0 +1,97 @@
+"""`FixedPolicy`: always the same action, tiled to the batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from policylib.policies import tf_policy
+from policylib.trajectories import policy_step
+from policylib.typing import types
+from policylib.utils import common, nest_utils
+
+__all__ = ["FixedPolicy"]
+
+
+class FixedPolicy(tf_policy.TFPolicy):
+    """Returns `actions` for every time step.
+
+    Args:
+      actions: a nest of values matching `action_spec` (converted to its dtypes).
+      time_step_spec: a `TimeStep` of tensor specs.
+      action_spec: nest of tensor specs.
+      emit_log_probability: add a log probability of 0 to the info (default
+        True, as in TF-Agents: the action is certain).
+      policy_info: fixed info returned with every action.
+      info_spec: spec of `policy_info`.
+      name: module name.
+    """
+
+    def __init__(
+        self,
+        actions: types.NestedTensor,
+        time_step_spec: Any,
+        action_spec: types.NestedTensorSpec,
+        emit_log_probability: bool = True,
+        policy_info: types.NestedTensor = (),
+        info_spec: types.NestedTensorSpec = (),
+        name: str | None = None,
+    ):
+        super().__init__(
+            time_step_spec,
+            action_spec,
+            clip=False,
+            info_spec=info_spec,
+            name=name,
+            emit_log_probability=emit_log_probability,
+        )
+        nest_utils.assert_same_structure(
+            self._action_spec,
+            actions,
+            message="FixedPolicy: actions do not have the structure of action_spec",
+        )
+
+        def _convert(action: Any, spec: Any) -> tf.Tensor:
+            return tf.convert_to_tensor(action, dtype=spec.dtype)
+
+        self._action_value = tf.nest.map_structure(_convert, actions, self._action_spec)
+        self._policy_info = policy_info
+        if emit_log_probability:
+            zeros = tf.nest.map_structure(
+                lambda _: tf.constant(0.0, tf.float32), self._action_spec
+            )
+            self._policy_info = policy_step.set_log_probability(
+                self._policy_info, zeros
+            )
+
+    def _variables(self) -> list:
+        return []
+
+    def _tiled_actions(self, time_step: Any) -> Any:
+        outer_shape = nest_utils.get_outer_shape(time_step, self._time_step_spec)
+        return tf.nest.map_structure(
+            lambda t: common.replicate(t, outer_shape), self._action_value
+        )
+
+    def _tiled_info(self, time_step: Any) -> Any:
+        outer_shape = nest_utils.get_outer_shape(time_step, self._time_step_spec)
+        return tf.nest.map_structure(
+            lambda t: common.replicate(t, outer_shape), self._policy_info
+        )
+
+    def _action(self, time_step: Any, policy_state: Any, seed: types.Seed = None):
+        del seed  # Nothing is random.
+        return policy_step.PolicyStep(
+            self._tiled_actions(time_step), policy_state, self._tiled_info(time_step)
+        )
+
+    def _distribution(self, time_step: Any, policy_state: Any):
+        actions = tf.nest.map_structure(
+            lambda a: tfp.distributions.Deterministic(loc=a),
+            self._tiled_actions(time_step),
+        )
+        return policy_step.PolicyStep(
+            actions, policy_state, self._tiled_info(time_step)
+        )
