@@ -75,16 +75,20 @@ class FixedPolicy(tf_policy.TFPolicy):
             lambda t: common.replicate(t, outer_shape), self._action_value
         )
 
-    def _tiled_info(self, time_step: Any) -> Any:
+    def _info(self, time_step: Any) -> Any:
+        """The fixed info, plus zero log probabilities shaped like the batch."""
+        if not self._emit_log_probability:
+            return self._policy_info
         outer_shape = nest_utils.get_outer_shape(time_step, self._time_step_spec)
-        return tf.nest.map_structure(
-            lambda t: common.replicate(t, outer_shape), self._policy_info
+        zeros = tf.nest.map_structure(
+            lambda _: tf.zeros(outer_shape, tf.float32), self._action_spec
         )
+        return policy_step.set_log_probability(self._policy_info, zeros)
 
     def _action(self, time_step: Any, policy_state: Any, seed: types.Seed = None):
         del seed  # Nothing is random.
         return policy_step.PolicyStep(
-            self._tiled_actions(time_step), policy_state, self._tiled_info(time_step)
+            self._tiled_actions(time_step), policy_state, self._info(time_step)
         )
 
     def _distribution(self, time_step: Any, policy_state: Any):
@@ -92,6 +96,4 @@ class FixedPolicy(tf_policy.TFPolicy):
             lambda a: tfp.distributions.Deterministic(loc=a),
             self._tiled_actions(time_step),
         )
-        return policy_step.PolicyStep(
-            actions, policy_state, self._tiled_info(time_step)
-        )
+        return policy_step.PolicyStep(actions, policy_state, self._info(time_step))
