@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from policylib.policies import policy_specs
 from policylib.specs import tensor_spec
-from policylib.trajectories import policy_step, trajectory
+from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common
@@ -31,7 +32,7 @@ from policylib.utils import common
 __all__ = ["PyPolicy"]
 
 
-class PyPolicy(metaclass=abc.ABCMeta):
+class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     """Abstract Python policy over NumPy arrays.
 
     Args:
@@ -64,18 +65,6 @@ class PyPolicy(metaclass=abc.ABCMeta):
         )
         self._setup_specs()
 
-    def _setup_specs(self) -> None:
-        """Derives the policy step, trajectory and collect-data specs."""
-        self._policy_step_spec = policy_step.PolicyStep(
-            action=self._action_spec,
-            state=self._policy_state_spec,
-            info=self._info_spec,
-        )
-        self._trajectory_spec = trajectory.from_transition(
-            self._time_step_spec, self._policy_step_spec, self._time_step_spec
-        )
-        self._collect_data_spec = self._trajectory_spec
-
     def get_initial_state(self, batch_size: int | None = None) -> types.NestedArray:
         """The state to pass to the first `action` call of an episode."""
         return self._get_initial_state(batch_size)
@@ -99,38 +88,6 @@ class PyPolicy(metaclass=abc.ABCMeta):
         if seed is not None:
             return self._action(time_step, policy_state, seed=seed)
         return self._action(time_step, policy_state)
-
-    @property
-    def time_step_spec(self) -> Any:
-        return self._time_step_spec
-
-    @property
-    def action_spec(self) -> types.NestedArraySpec:
-        return self._action_spec
-
-    @property
-    def policy_state_spec(self) -> types.NestedArraySpec:
-        return self._policy_state_spec
-
-    @property
-    def info_spec(self) -> types.NestedArraySpec:
-        return self._info_spec
-
-    @property
-    def policy_step_spec(self) -> policy_step.PolicyStep:
-        return self._policy_step_spec
-
-    @property
-    def trajectory_spec(self) -> trajectory.Trajectory:
-        return self._trajectory_spec
-
-    @property
-    def collect_data_spec(self) -> Any:
-        return self._collect_data_spec
-
-    @property
-    def observation_and_action_constraint_splitter(self) -> types.Splitter:
-        return self._observation_and_action_constraint_splitter
 
     @abc.abstractmethod
     def _action(

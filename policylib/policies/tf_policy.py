@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from policylib.policies import policy_specs
 from policylib.specs import tensor_spec
-from policylib.trajectories import policy_step, trajectory
+from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, nest_utils
@@ -38,7 +39,7 @@ def _log_probability_spec() -> tf.TypeSpec:
     )
 
 
-class TFPolicy(tf.Module, metaclass=abc.ABCMeta):
+class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     """Abstract TensorFlow policy.
 
     Args:
@@ -94,17 +95,6 @@ class TFPolicy(tf.Module, metaclass=abc.ABCMeta):
         )
         self._validate_args = validate_args
         self._setup_specs()
-
-    def _setup_specs(self) -> None:
-        """Derives the policy step and trajectory specs from the others."""
-        self._policy_step_spec = policy_step.PolicyStep(
-            action=self._action_spec,
-            state=self._policy_state_spec,
-            info=self._info_spec,
-        )
-        self._trajectory_spec = trajectory.from_transition(
-            self._time_step_spec, self._policy_step_spec, self._time_step_spec
-        )
 
     # ------------------------------------------------------------------------
     # Public template
@@ -212,44 +202,12 @@ class TFPolicy(tf.Module, metaclass=abc.ABCMeta):
     # Properties
 
     @property
-    def time_step_spec(self) -> ts.TimeStep:
-        return self._time_step_spec
-
-    @property
-    def action_spec(self) -> types.NestedTensorSpec:
-        return self._action_spec
-
-    @property
-    def policy_state_spec(self) -> types.NestedTensorSpec:
-        return self._policy_state_spec
-
-    @property
-    def info_spec(self) -> types.NestedTensorSpec:
-        return self._info_spec
-
-    @property
-    def policy_step_spec(self) -> policy_step.PolicyStep:
-        return self._policy_step_spec
-
-    @property
-    def trajectory_spec(self) -> trajectory.Trajectory:
-        return self._trajectory_spec
-
-    @property
-    def collect_data_spec(self) -> trajectory.Trajectory:
-        return self._trajectory_spec
-
-    @property
     def emit_log_probability(self) -> bool:
         return self._emit_log_probability
 
     @property
     def validate_args(self) -> bool:
         return self._validate_args
-
-    @property
-    def observation_and_action_constraint_splitter(self) -> types.Splitter:
-        return self._observation_and_action_constraint_splitter
 
     # ------------------------------------------------------------------------
     # Helpers of the template

@@ -1,0 +1,66 @@
+"""`PolicySpecs`: the spec properties shared by `PyPolicy` and `TFPolicy`.
+
+Both hierarchies describe their inputs and outputs the same way; only the
+kind of spec differs (array specs vs. tensor specs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policylib.trajectories import policy_step, trajectory
+
+__all__ = ["PolicySpecs"]
+
+
+class PolicySpecs:
+    """Read-only spec properties, backed by attributes the policy sets.
+
+    A policy sets `_time_step_spec`, `_action_spec`, `_policy_state_spec`,
+    `_info_spec` and `_observation_and_action_constraint_splitter`, then calls
+    `_setup_specs()` to derive the policy step and trajectory specs.
+    """
+
+    def _setup_specs(self) -> None:
+        """Derives the policy step, trajectory and collect-data specs."""
+        self._policy_step_spec = policy_step.PolicyStep(
+            action=self._action_spec,
+            state=self._policy_state_spec,
+            info=self._info_spec,
+        )
+        self._trajectory_spec = trajectory.from_transition(
+            self._time_step_spec, self._policy_step_spec, self._time_step_spec
+        )
+        self._collect_data_spec = self._trajectory_spec
+
+    @property
+    def time_step_spec(self) -> Any:
+        return self._time_step_spec
+
+    @property
+    def action_spec(self) -> Any:
+        return self._action_spec
+
+    @property
+    def policy_state_spec(self) -> Any:
+        return self._policy_state_spec
+
+    @property
+    def info_spec(self) -> Any:
+        return self._info_spec
+
+    @property
+    def policy_step_spec(self) -> policy_step.PolicyStep:
+        return self._policy_step_spec
+
+    @property
+    def trajectory_spec(self) -> trajectory.Trajectory:
+        return self._trajectory_spec
+
+    @property
+    def collect_data_spec(self) -> Any:
+        return self._collect_data_spec
+
+    @property
+    def observation_and_action_constraint_splitter(self) -> Any:
+        return self._observation_and_action_constraint_splitter
