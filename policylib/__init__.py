@@ -13,6 +13,7 @@ from typing import Any
 from policylib.version import __version__
 
 _SUBPACKAGES = (
+    "bandits",
     "distributions",
     "networks",
     "policies",
