@@ -7,9 +7,7 @@ policy never drags in unrelated modules.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from policylib._lazy import lazy_exports
 from policylib.version import __version__
 
 _SUBPACKAGES = (
@@ -26,13 +24,4 @@ _SUBPACKAGES = (
 __all__ = ["__version__", *_SUBPACKAGES]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBPACKAGES:
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_SUBPACKAGES))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _SUBPACKAGES)

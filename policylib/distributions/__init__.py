@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from policylib._lazy import lazy_exports
 
 _MODULES = (
     "gumbel_softmax",
@@ -17,9 +16,4 @@ _MODULES = (
 __all__ = list(_MODULES)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES)

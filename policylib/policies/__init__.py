@@ -6,8 +6,7 @@ policy never imports the others (or TensorFlow Probability).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from policylib._lazy import lazy_exports
 
 _MODULES = (
     "actor_policy",
@@ -50,16 +49,4 @@ _CLASSES = {
 __all__ = [*_MODULES, *_CLASSES]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    elif name in _CLASSES:
-        value = getattr(importlib.import_module(f"{__name__}.{_CLASSES[name]}"), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES, _CLASSES)

@@ -14,7 +14,7 @@ TF-Agents), so it is frozen in a traced function.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import gin
@@ -131,12 +131,7 @@ class EpsilonGreedyPolicy(tf_policy.TFPolicy):
         return self._greedy_policy.variables()
 
     def _get_epsilon(self) -> tf.Tensor:
-        epsilon = (
-            self._epsilon()
-            if isinstance(self._epsilon, Callable)
-            and not isinstance(self._epsilon, tf.Variable)
-            else self._epsilon
-        )
+        epsilon = self._epsilon() if callable(self._epsilon) else self._epsilon
         return tf.cast(epsilon, tf.float32)
 
     def _action(self, time_step: Any, policy_state: Any, seed: types.Seed = None):

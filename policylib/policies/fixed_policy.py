@@ -69,31 +69,28 @@ class FixedPolicy(tf_policy.TFPolicy):
     def _variables(self) -> list:
         return []
 
-    def _tiled_actions(self, time_step: Any) -> Any:
+    def _outputs(self, time_step: Any) -> tuple[Any, Any]:
+        """The actions tiled to the batch, and the info (with zero log-probs)."""
         outer_shape = nest_utils.get_outer_shape(time_step, self._time_step_spec)
-        return tf.nest.map_structure(
+        actions = tf.nest.map_structure(
             lambda t: common.replicate(t, outer_shape), self._action_value
         )
-
-    def _info(self, time_step: Any) -> Any:
-        """The fixed info, plus zero log probabilities shaped like the batch."""
-        if not self._emit_log_probability:
-            return self._policy_info
-        outer_shape = nest_utils.get_outer_shape(time_step, self._time_step_spec)
-        zeros = tf.nest.map_structure(
-            lambda _: tf.zeros(outer_shape, tf.float32), self._action_spec
-        )
-        return policy_step.set_log_probability(self._policy_info, zeros)
+        info = self._policy_info
+        if self._emit_log_probability:
+            zeros = tf.nest.map_structure(
+                lambda _: tf.zeros(outer_shape, tf.float32), self._action_spec
+            )
+            info = policy_step.set_log_probability(info, zeros)
+        return actions, info
 
     def _action(self, time_step: Any, policy_state: Any, seed: types.Seed = None):
         del seed  # Nothing is random.
-        return policy_step.PolicyStep(
-            self._tiled_actions(time_step), policy_state, self._info(time_step)
-        )
+        actions, info = self._outputs(time_step)
+        return policy_step.PolicyStep(actions, policy_state, info)
 
     def _distribution(self, time_step: Any, policy_state: Any):
-        actions = tf.nest.map_structure(
-            lambda a: tfp.distributions.Deterministic(loc=a),
-            self._tiled_actions(time_step),
+        actions, info = self._outputs(time_step)
+        dists = tf.nest.map_structure(
+            lambda a: tfp.distributions.Deterministic(loc=a), actions
         )
-        return policy_step.PolicyStep(actions, policy_state, self._info(time_step))
+        return policy_step.PolicyStep(dists, policy_state, info)

@@ -66,7 +66,7 @@ class RandomTFPolicy(tf_policy.TFPolicy):
     def _variables(self) -> list:
         return []
 
-    def _mask(self, time_step: Any) -> tf.Tensor | None:
+    def _mask(self, time_step: Any, outer_shape: tf.Tensor) -> tf.Tensor | None:
         """The combined 0/1 action mask for this step, or None when unmasked."""
         mask = None
         observation = time_step.observation
@@ -78,8 +78,9 @@ class RandomTFPolicy(tf_policy.TFPolicy):
             stationary = tf.cast(self._stationary_mask, tf.int32)
             mask = stationary if mask is None else mask * stationary
             if mask.shape.rank == 1:
-                outer = nest_utils.get_outer_shape(time_step, self._time_step_spec)
-                mask = tf.broadcast_to(mask, tf.concat([outer, tf.shape(mask)], 0))
+                mask = tf.broadcast_to(
+                    mask, tf.concat([outer_shape, tf.shape(mask)], 0)
+                )
         if self._accepts_per_arm_features and isinstance(observation, dict):
             num_actions = observation.get(bandit_spec_utils.NUM_ACTIONS_FEATURE_KEY)
             if num_actions is not None:
@@ -92,7 +93,7 @@ class RandomTFPolicy(tf_policy.TFPolicy):
 
     def _action(self, time_step: Any, policy_state: Any, seed: types.Seed = None):
         outer_shape = nest_utils.get_outer_shape(time_step, self._time_step_spec)
-        mask = self._mask(time_step)
+        mask = self._mask(time_step, outer_shape)
         if mask is not None:
             spec = self._action_spec
             dist = masked.MaskedCategorical(tf.zeros_like(mask, tf.float32), mask)

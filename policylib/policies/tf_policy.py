@@ -246,14 +246,13 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         if not common.safe_has_state(policy_state) or not tf.nest.flatten(policy_state):
             return policy_state
         discount = tf.convert_to_tensor(time_step.discount)
+        is_first = tf.equal(time_step.step_type, ts.StepType.FIRST)
         if discount.shape.rank == 0:
             batch_size = None
-            is_first = tf.convert_to_tensor(time_step.step_type) == ts.StepType.FIRST
         else:
             batch_size = (
                 tf.compat.dimension_value(discount.shape[0]) or tf.shape(discount)[0]
             )
-            is_first = tf.equal(time_step.step_type, ts.StepType.FIRST)
             if is_first.shape.rank == 2:  # [B, T]: reset by the first time step.
                 is_first = is_first[:, 0]
         zero_state = self.get_initial_state(batch_size=batch_size)
@@ -325,11 +324,11 @@ def _clip_bounded(actions: Any, action_spec: Any) -> Any:
 
 
 def _check_action_dtypes(actions: Any, action_spec: Any) -> None:
-    for (path, spec), action in zip(
-        nest_utils.flatten_with_joined_paths(action_spec), tf.nest.flatten(actions)
-    ):
+    flat_specs = tf.nest.flatten(action_spec)
+    for index, (spec, action) in enumerate(zip(flat_specs, tf.nest.flatten(actions))):
         dtype = getattr(action, "dtype", None)
         if dtype is None or not tf.as_dtype(dtype).is_compatible_with(spec.dtype):
+            path = nest_utils.flatten_with_joined_paths(action_spec)[index][0]
             raise TypeError(
                 "Policy produced an action with a dtype that doesn't match its action_spec"
                 f" at '{path or '<root>'}': got {action!r} with dtype {dtype}, "

@@ -371,17 +371,19 @@ def assert_arrays_spec_nest(arrays: Any, spec: Any) -> None:
         the message names the path, the spec and the array.
     """
     tf.nest.assert_same_structure(arrays, spec)
-    flat_specs = nest_utils.flatten_with_joined_paths(spec)
-    for (path, leaf_spec), array in zip(flat_specs, tf.nest.flatten(arrays)):
+    flat_specs = tf.nest.flatten(spec)
+    for index, (leaf_spec, array) in enumerate(
+        zip(flat_specs, tf.nest.flatten(arrays))
+    ):
+        if isinstance(leaf_spec, ArraySpec) and leaf_spec.check_array(array):
+            continue
+        path = nest_utils.flatten_with_joined_paths(spec)[index][0] or "<root>"
         if not isinstance(leaf_spec, ArraySpec):
-            raise TypeError(
-                f"At '{path or '<root>'}': {leaf_spec!r} is not an ArraySpec."
-            )
-        if not leaf_spec.check_array(array):
-            raise ValueError(
-                f"At '{path or '<root>'}': expected a value matching {leaf_spec!r}, got "
-                f"{_describe_mismatch(leaf_spec, array)}."
-            )
+            raise TypeError(f"At '{path}': {leaf_spec!r} is not an ArraySpec.")
+        raise ValueError(
+            f"At '{path}': expected a value matching {leaf_spec!r}, got "
+            f"{_describe_mismatch(leaf_spec, array)}."
+        )
 
 
 def _describe_mismatch(spec: ArraySpec, array: Any) -> str:

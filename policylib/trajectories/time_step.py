@@ -221,9 +221,7 @@ def transition(
 
 def termination(observation: Any, reward: Any, outer_dims: Any = None) -> TimeStep:
     """A LAST time step of an episode that ended: discount 0."""
-    if _is_tensor_nest(observation) or _is_tensor_nest(reward):
-        return _step(StepType.LAST, observation, reward, 0.0, outer_dims)
-    return _step(StepType.LAST, observation, reward, np.float32(0.0), outer_dims)
+    return _step(StepType.LAST, observation, reward, 0.0, outer_dims)
 
 
 def truncation(

@@ -246,12 +246,14 @@ def _to_tensor(value: Any, spec: Any = None) -> Any:
     return tf.convert_to_tensor(value, dtype_hint=hint)
 
 
-def _format_mismatch(
-    paths: Sequence[str], lhs: Sequence[Any], rhs: Sequence[Any]
-) -> str:
-    return "\n".join(
-        f"  {p or '<root>'}: {a} vs. {b}" for p, a, b in zip(paths, lhs, rhs)
-    )
+def _format_mismatch(structure: Any, rows: Sequence[tuple[int, Any, Any]]) -> str:
+    """One line per `(leaf index, got, expected)` row, named by the leaf's path.
+
+    Paths are only computed here, when an error is reported, so the checks
+    cost nothing extra on the per-step path.
+    """
+    paths = [p for p, _ in flatten_with_joined_paths(structure)]
+    return "\n".join(f"  {paths[i] or '<root>'}: {a} vs. {b}" for i, a, b in rows)
 
 
 def assert_tensors_matching_dtypes_and_shapes(
@@ -267,18 +269,17 @@ def assert_tensors_matching_dtypes_and_shapes(
         tensors_2,
         message=f"{caller}: {tensors_1_name} and {tensors_2_name} do not have matching structures",
     )
-    paths = [p for p, _ in flatten_with_joined_paths(tensors_1)]
     flat_1 = [_to_tensor(t) for t in tf.nest.flatten(tensors_1)]
     flat_2 = [_to_tensor(t) for t in tf.nest.flatten(tensors_2)]
     bad = [
-        (p, f"{a.dtype.name}{a.shape}", f"{b.dtype.name}{b.shape}")
-        for p, a, b in zip(paths, flat_1, flat_2)
+        (i, f"{a.dtype.name}{a.shape}", f"{b.dtype.name}{b.shape}")
+        for i, (a, b) in enumerate(zip(flat_1, flat_2))
         if a.dtype != b.dtype or a.shape.rank != b.shape.rank
     ]
     if bad:
         raise ValueError(
             f"{caller}: Inconsistent dtypes or shapes between {tensors_1_name} and "
-            f"{tensors_2_name}:\n" + _format_mismatch(*zip(*bad))
+            f"{tensors_2_name}:\n" + _format_mismatch(tensors_1, bad)
         )
 
 
@@ -302,12 +303,11 @@ def assert_matching_dtypes_and_inner_shapes(
         message=f"{caller}: {tensors_name} and {specs_name} do not have matching structures",
     )
     flat_specs = tf.nest.flatten(specs)
-    paths = [p for p, _ in flatten_with_joined_paths(specs)]
     flat = [
         _to_tensor(t, s) for t, s in zip(tf.nest.flatten(tensors_or_specs), flat_specs)
     ]
     bad = []
-    for path, value, spec in zip(paths, flat, flat_specs):
+    for i, (value, spec) in enumerate(zip(flat, flat_specs)):
         v_shape, s_shape = spec_shape(value), spec_shape(spec)
         ok = value.dtype == spec.dtype
         if ok and s_shape.rank not in (0, None) and v_shape.rank is not None:
@@ -316,34 +316,33 @@ def assert_matching_dtypes_and_inner_shapes(
             )
         if not ok:
             bad.append(
-                (path, f"{value.dtype.name}{v_shape}", f"{spec.dtype.name}{s_shape}")
+                (i, f"{value.dtype.name}{v_shape}", f"{spec.dtype.name}{s_shape}")
             )
     if bad:
         raise ValueError(
             f"{caller}: Inconsistent dtypes or shapes between {tensors_name} and "
             f"{specs_name} ({tensors_name} vs. {specs_name}):\n"
-            + _format_mismatch(*zip(*bad))
+            + _format_mismatch(specs, bad)
         )
 
 
-def _outer_rank_info(tensors: Any, specs: Any) -> tuple[list, list, list, list[str]]:
-    """Per leaf: the shapes, whether it matches unbatched, and its outer rank."""
+def _outer_rank_info(tensors: Any, specs: Any) -> tuple[list, list, list]:
+    """Per leaf: the tensor shapes, the spec shapes and the tensors."""
     flat_t = tf.nest.flatten(tensors)
-    flat_s = tf.nest.flatten(specs)
-    paths = [p for p, _ in flatten_with_joined_paths(specs)]
     t_shapes = [spec_shape(t) for t in flat_t]
-    s_shapes = [spec_shape(s) for s in flat_s]
-    for path, shape in zip(paths, s_shapes):
-        if shape.rank is None:
+    s_shapes = [spec_shape(s) for s in tf.nest.flatten(specs)]
+    for kind, shapes in (("spec", s_shapes), ("tensor", t_shapes)):
+        unknown = [
+            (i, shape, "a known rank")
+            for i, shape in enumerate(shapes)
+            if shape.rank is None
+        ]
+        if unknown:
             raise ValueError(
-                f"All specs should have a known rank; spec at '{path}' has none."
+                f"All {kind}s should have a known rank (got vs. expected):\n"
+                + _format_mismatch(specs, unknown)
             )
-    for path, shape in zip(paths, t_shapes):
-        if shape.rank is None:
-            raise ValueError(
-                f"All tensors should have a known rank; tensor at '{path}' has none."
-            )
-    return t_shapes, s_shapes, paths, flat_t
+    return t_shapes, s_shapes, flat_t
 
 
 def _classify(t_shapes: list, s_shapes: list) -> tuple[bool, list[int], bool]:
@@ -356,11 +355,12 @@ def _classify(t_shapes: list, s_shapes: list) -> tuple[bool, list[int], bool]:
     return unbatched, discrepancies, inner_match
 
 
-def _mix_error(num_outer_dims: int, paths, t_shapes, s_shapes) -> ValueError:
+def _mix_error(num_outer_dims: int, specs: Any, t_shapes, s_shapes) -> ValueError:
+    rows = [(i, t, s) for i, (t, s) in enumerate(zip(t_shapes, s_shapes))]
     return ValueError(
         "Received a mix of batched and unbatched Tensors, or Tensors are not compatible "
         f"with Specs. num_outer_dims: {num_outer_dims}. (tensor shape vs. spec shape)\n"
-        + _format_mismatch(paths, t_shapes, s_shapes)
+        + _format_mismatch(specs, rows)
     )
 
 
@@ -386,17 +386,17 @@ def is_batched_nested_tensors(
     assert_same_structure(
         tensors, specs, message="Tensors and specs do not have matching structures"
     )
-    t_shapes, s_shapes, paths, flat_t = _outer_rank_info(tensors, specs)
+    t_shapes, s_shapes, flat_t = _outer_rank_info(tensors, specs)
     if check_dtypes:
         bad = [
-            (p, t.dtype.name, s.dtype.name)
-            for p, t, s in zip(paths, flat_t, tf.nest.flatten(specs))
+            (i, t.dtype.name, s.dtype.name)
+            for i, (t, s) in enumerate(zip(flat_t, tf.nest.flatten(specs)))
             if tf.as_dtype(t.dtype) != tf.as_dtype(s.dtype)
         ]
         if bad:
             raise TypeError(
                 "Tensor dtypes do not match spec dtypes (tensor vs. spec):\n"
-                + _format_mismatch(*zip(*bad))
+                + _format_mismatch(specs, bad)
             )
     unbatched, discrepancies, inner_match = _classify(t_shapes, s_shapes)
     if unbatched:
@@ -405,7 +405,7 @@ def is_batched_nested_tensors(
         return True
     if inner_match and len(set(discrepancies)) == 1:
         return False
-    raise _mix_error(num_outer_dims, paths, t_shapes, s_shapes)
+    raise _mix_error(num_outer_dims, specs, t_shapes, s_shapes)
 
 
 def get_outer_rank(tensors: Any, specs: Any) -> int:
@@ -418,14 +418,14 @@ def get_outer_rank(tensors: Any, specs: Any) -> int:
     assert_same_structure(
         tensors, specs, message="Tensors and specs do not have matching structures"
     )
-    t_shapes, s_shapes, paths, _ = _outer_rank_info(tensors, specs)
+    t_shapes, s_shapes, _ = _outer_rank_info(tensors, specs)
     unbatched, discrepancies, inner_match = _classify(t_shapes, s_shapes)
     if unbatched:
         return 0
     if inner_match and len(set(discrepancies)) == 1:
         return discrepancies[0]
     raise _mix_error(
-        discrepancies[0] if discrepancies else 0, paths, t_shapes, s_shapes
+        discrepancies[0] if discrepancies else 0, specs, t_shapes, s_shapes
     )
 
 

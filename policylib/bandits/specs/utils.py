@@ -3,24 +3,7 @@
 Everything is `policylib.specs.bandit_spec_utils`; this module only re-exports it.
 """
 
-from policylib.specs.bandit_spec_utils import (
-    CONSTRAINTS_SPEC_KEY,
-    GLOBAL_FEATURE_KEY,
-    NUM_ACTIONS_FEATURE_KEY,
-    PER_ARM_FEATURE_KEY,
-    REWARD_SPEC_KEY,
-    create_per_arm_observation_spec,
-    drop_arm_observation,
-    get_context_dims_from_spec,
-)
+from policylib.specs import bandit_spec_utils as _impl
+from policylib.specs.bandit_spec_utils import *  # noqa: F403
 
-__all__ = [
-    "CONSTRAINTS_SPEC_KEY",
-    "GLOBAL_FEATURE_KEY",
-    "NUM_ACTIONS_FEATURE_KEY",
-    "PER_ARM_FEATURE_KEY",
-    "REWARD_SPEC_KEY",
-    "create_per_arm_observation_spec",
-    "drop_arm_observation",
-    "get_context_dims_from_spec",
-]
+__all__ = list(_impl.__all__)
