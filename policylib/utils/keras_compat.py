@@ -22,9 +22,14 @@ import tensorflow as tf
 
 __all__ = [
     "add_weight",
+    "collect_variables",
+    "copy_layer_from_config",
+    "is_keras_layer",
+    "track_variables",
     "is_keras3",
     "keras",
     "lstm_initial_state",
+    "rnn_layer_initial_state",
     "safe_layer_name",
     "tf_variable",
     "tf_variables",
@@ -86,3 +91,125 @@ def lstm_initial_state(cell: Any, batch_size: Any, dtype: tf.DType) -> Any:
         state = cell.get_initial_state(batch_size=batch_size)
         return tf.nest.map_structure(lambda s: tf.cast(s, dtype), state)
     return cell.get_initial_state(batch_size=batch_size, dtype=dtype)
+
+
+def is_keras_layer(value: Any) -> bool:
+    """True for a layer of the Keras that `tf.keras` is."""
+    return isinstance(value, tf.keras.layers.Layer)
+
+
+# Keras 3 layer attributes that never lead to a raw tf.Variable of the layer.
+_SKIP_ATTRIBUTES = frozenset(
+    {"_tracker", "_inbound_nodes", "_outbound_nodes", "_parent_path", "_lock"}
+)
+
+
+def collect_variables(root: Any, trainable_only: bool = False) -> list[tf.Variable]:
+    """Every `tf.Variable` reachable from `root`, each once, in a stable order.
+
+    `root` may be a Keras layer, a `tf.Module` (e.g. a policy) or a nest of
+    them. Keras 2 layers report their weights (which include `tf.Variable`
+    attributes). Keras 3 layers report the `tf.Variable` behind each Keras
+    weight, plus `tf.Variable`s kept directly in attributes (of the layer or
+    its sublayers), which Keras 3 does not track. `tf.Module`s are walked by
+    attribute name, as `tf.Module.variables` does.
+
+    Args:
+      root: where to start.
+      trainable_only: keep trainable variables only (a frozen Keras layer's
+        weights count as non-trainable).
+    """
+    found: list[tf.Variable] = []
+    seen_vars: set[int] = set()
+    seen_objects: set[int] = set()
+
+    def _add(variable: tf.Variable, trainable: bool) -> None:
+        if id(variable) not in seen_vars and (trainable or not trainable_only):
+            seen_vars.add(id(variable))
+            found.append(variable)
+
+    def _visit(value: Any) -> None:
+        if isinstance(value, tf.Variable):
+            _add(value, value.trainable)
+            return
+        if isinstance(value, (str, bytes, int, float, bool, type(None), tf.Tensor)):
+            return
+        if id(value) in seen_objects:
+            return
+        seen_objects.add(id(value))
+        if is_keras_layer(value):
+            _visit_layer(value)
+        elif isinstance(value, tf.Module):
+            for name in sorted(vars(value)):
+                _visit(vars(value)[name])
+        elif isinstance(value, dict) or type(value).__name__ == "_DictWrapper":
+            for key in sorted(value, key=str):
+                _visit(value[key])
+        elif isinstance(value, (list, tuple)) or type(value).__name__ == "ListWrapper":
+            for item in value:
+                _visit(item)
+
+    def _visit_layer(layer: Any) -> None:
+        trainable = {id(w) for w in layer.trainable_weights}
+        for weight in layer.weights:
+            _add(tf_variable(weight), id(weight) in trainable)
+        if is_keras3():
+            # Raw tf.Variables (e.g. from common.create_variable) and layers
+            # held in attributes; Keras weights were added above.
+            for name, attr in vars(layer).items():
+                if name not in _SKIP_ATTRIBUTES:
+                    _visit(attr)
+
+    _visit(root)
+    return found
+
+
+class _VariableHolder(tf.Module):
+    """Keeps `tf.Variable`s in an attribute so TF's object tracking sees them."""
+
+    def __init__(self, variables: list[tf.Variable]):
+        super().__init__(name="keras_variables")
+        self.tracked = list(variables)
+
+
+def track_variables(layer: Any) -> None:
+    """Makes `tf.train.Checkpoint` and `tf.Module` see a Keras 3 layer's weights.
+
+    Under Keras 3 the weights are invisible to TensorFlow's object graph
+    (DESIGN fact 1); the layer keeps their `tf.Variable`s in a `tf.Module`
+    attribute instead. Nothing to do under Keras 2. Call again after new
+    weights were created.
+    """
+    if not is_keras3():
+        return
+    variables = tf_variables(layer.weights)
+    holder = getattr(layer, "_policylib_tracked_variables", None)
+    if holder is None or len(holder.tracked) != len(variables):
+        layer._policylib_tracked_variables = _VariableHolder(variables)
+
+
+def rnn_layer_initial_state(rnn_layer: Any, inputs: Any) -> Any:
+    """Zero state of a Keras RNN layer for batch-major `[B, T, ...]` inputs.
+
+    Keras 2's `RNN.get_initial_state` takes the inputs, Keras 3's the batch size.
+    """
+    if is_keras3():
+        batch_size = tf.shape(tf.nest.flatten(inputs)[0])[0]
+        return rnn_layer.get_initial_state(batch_size)
+    return rnn_layer.get_initial_state(inputs)
+
+
+def copy_layer_from_config(layer: Any) -> Any:
+    """A new, unbuilt layer with `layer`'s config.
+
+    Keras 3 refuses to rebuild `Lambda` layers holding Python lambdas from a
+    config (safe mode); those are deep-copied instead (the function is shared).
+    """
+    try:
+        return type(layer).from_config(layer.get_config())
+    except ValueError as e:
+        if "safe_mode" not in str(e):
+            raise
+        import copy
+
+        return copy.deepcopy(layer)

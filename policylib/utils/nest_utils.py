@@ -24,6 +24,8 @@ __all__ = [
     "assert_matching_dtypes_and_inner_shapes",
     "assert_same_structure",
     "assert_shallow_structure",
+    "flatten_up_to",
+    "map_structure_with_paths",
     "assert_tensors_matching_dtypes_and_shapes",
     "assert_value_spec",
     "batch_nested_array",
@@ -142,6 +144,16 @@ def flatten_with_joined_paths(structure: Any, expand_composites: bool = False) -
     return _tf_nest.flatten_with_joined_string_paths(
         structure, expand_composites=expand_composites
     )
+
+
+def flatten_up_to(shallow: Any, deep: Any) -> list:
+    """The subtrees of `deep` at the leaves of `shallow`, flattened."""
+    return _tf_nest.flatten_up_to(shallow, deep)
+
+
+def map_structure_with_paths(func: Callable, *structure: Any, **kwargs: Any) -> Any:
+    """`tf.nest.map_structure` whose `func` also gets the joined path (`'a/0'`)."""
+    return _tf_nest.map_structure_with_paths(func, *structure, **kwargs)
 
 
 def fast_map_structure_flatten(

@@ -1,0 +1,118 @@
+"""`RNNWrapper`: a Keras RNN layer as a `(outputs, state)` layer for networks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from policylib.utils import common, keras_compat
+
+__all__ = ["RNNWrapper"]
+
+
+def _add_time_axis_if_missing(inputs: Any, dtype: Any) -> tuple[Any, bool]:
+    flat = [
+        tf.convert_to_tensor(x, name="input", dtype_hint=dtype)
+        for x in tf.nest.flatten(inputs)
+    ]
+    has_time_axis = all(x.shape.rank is None or x.shape.rank > 2 for x in flat)
+    if not has_time_axis:
+        flat = [tf.expand_dims(x, axis=1) for x in flat]
+    return tf.nest.pack_sequence_as(inputs, flat), has_time_axis
+
+
+class RNNWrapper(tf.keras.layers.Layer):
+    """Runs a Keras RNN layer (`LSTM`, `GRU`, `RNN(cell)`) and returns `(outputs, state)`.
+
+    Inputs are `[B, T, ...]`, or `[B, ...]` for a single step (the time axis is
+    added and removed). The wrapped layer must be built with
+    `return_state=True` and `return_sequences=True`.
+
+    Args:
+      layer: the Keras RNN layer.
+      **kwargs: Keras `Layer` arguments.
+
+    Raises:
+      TypeError: `layer` is not a Keras RNN layer.
+      NotImplementedError: `return_state` or `return_sequences` is False.
+    """
+
+    def __init__(self, layer: Any, **kwargs: Any):
+        if not isinstance(layer, tf.keras.layers.RNN):
+            raise TypeError(
+                f"RNNWrapper needs a tf.keras.layers.RNN layer, got {layer}."
+            )
+        config = layer.get_config()
+        for option in ("return_state", "return_sequences"):
+            if not config.get(option, False):
+                raise NotImplementedError(
+                    f"RNNWrapper needs an RNN layer created with {option}=True: {layer}."
+                )
+        super().__init__(**kwargs)
+        self._layer = layer
+
+    @property
+    def cell(self) -> Any:
+        return self._layer.cell
+
+    @property
+    def state_size(self) -> Any:
+        return self._layer.cell.state_size
+
+    @property
+    def wrapped_layer(self) -> Any:
+        return self._layer
+
+    def get_config(self) -> dict:
+        config = dict(super().get_config())
+        config["layer"] = {
+            "class_name": type(self._layer).__name__,
+            "config": self._layer.get_config(),
+        }
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: Any = None) -> RNNWrapper:
+        config = dict(config)
+        layer = tf.keras.layers.deserialize(
+            config.pop("layer"), custom_objects=custom_objects
+        )
+        return cls(layer, **config)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return self._layer.compute_output_shape(input_shape)
+
+    def build(self, input_shape: Any) -> None:
+        input_shape = tuple(tf.TensorShape(input_shape).as_list())
+        if len(input_shape) <= 2:
+            input_shape = (input_shape[0], None) + input_shape[1:]
+        self._layer.build(input_shape)
+        super().build(input_shape)
+
+    def get_initial_state(self, inputs: Any = None) -> Any:
+        """Zero state for a batch like `inputs` (`[B, ...]` or `[B, T, ...]`)."""
+        inputs, _ = _add_time_axis_if_missing(inputs, self.dtype)
+        return keras_compat.rnn_layer_initial_state(self._layer, inputs)
+
+    def call(
+        self,
+        inputs: Any,
+        initial_state: Any = None,
+        mask: Any = None,
+        training: bool = False,
+    ) -> tuple[Any, Any]:
+        """Returns `(outputs, final_state)`; outputs keep the inputs' time axis (or lack of it)."""
+        inputs, has_time_axis = _add_time_axis_if_missing(inputs, self.dtype)
+        if not common.safe_has_state(initial_state):
+            initial_state = keras_compat.rnn_layer_initial_state(self._layer, inputs)
+        outputs = self._layer(
+            inputs, initial_state=initial_state, mask=mask, training=training
+        )
+        output, new_state = outputs[0], outputs[1:]
+        new_state = tf.nest.pack_sequence_as(
+            self.state_size, tf.nest.flatten(new_state)
+        )
+        if not has_time_axis:
+            output = tf.nest.map_structure(lambda t: tf.squeeze(t, axis=1), output)
+        return output, new_state

@@ -1,0 +1,167 @@
+"""Helpers shared by networks: batch squashing, output checks, MLP stacks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from policylib.keras_layers import permanent_variable_rate_dropout
+
+__all__ = [
+    "BatchSquash",
+    "check_single_floating_network_output",
+    "default_kernel_initializer",
+    "maybe_dropout_layer",
+    "mlp_layers",
+    "per_layer_params",
+]
+
+
+def default_kernel_initializer() -> Any:
+    """He-style truncated-normal fan-in initializer (the networks' default)."""
+    return tf.keras.initializers.VarianceScaling(
+        scale=2.0, mode="fan_in", distribution="truncated_normal"
+    )
+
+
+def check_single_floating_network_output(
+    output_spec: Any, expected_output_shape: Sequence[int], label: str
+) -> None:
+    """Raises ValueError unless `output_spec` is one float TensorSpec of that shape."""
+    expected = tuple(int(x) for x in expected_output_shape)
+    if not (
+        isinstance(output_spec, tf.TensorSpec)
+        and output_spec.shape == expected
+        and output_spec.dtype.is_floating
+    ):
+        raise ValueError(
+            f"Expected {label} to emit a floating point tensor with inner dims {expected}; "
+            f"but saw network output spec: {output_spec}"
+        )
+
+
+class BatchSquash:
+    """Merges `batch_dims` outer dims into one (and back), for layers wanting `[B, ...]`."""
+
+    def __init__(self, batch_dims: int):
+        if batch_dims < 0:
+            raise ValueError(f"Batch dims must be non-negative, got {batch_dims}.")
+        self._batch_dims = batch_dims
+        self._original_shape = None
+
+    def flatten(self, tensor: tf.Tensor) -> tf.Tensor:
+        if self._batch_dims == 1:
+            return tensor
+        self._original_shape = tf.shape(tensor)
+        inner = tensor.shape[self._batch_dims :]
+        if inner.is_fully_defined():
+            return tf.reshape(tensor, [-1] + inner.as_list())
+        reshaped = tf.reshape(
+            tensor, tf.concat([[-1], tf.shape(tensor)[self._batch_dims :]], axis=0)
+        )
+        outer = tensor.shape[: self._batch_dims]
+        if outer.is_fully_defined():
+            reshaped = tf.ensure_shape(
+                reshaped, [int(np.prod(outer))] + inner.as_list()
+            )
+        return reshaped
+
+    def unflatten(self, tensor: tf.Tensor) -> tf.Tensor:
+        if self._batch_dims == 1:
+            return tensor
+        if self._original_shape is None:
+            raise ValueError("BatchSquash.unflatten called before flatten.")
+        return tf.reshape(
+            tensor,
+            tf.concat(
+                [self._original_shape[: self._batch_dims], tf.shape(tensor)[1:]], axis=0
+            ),
+        )
+
+
+def maybe_dropout_layer(dropout_params: Any) -> Any:
+    """A dropout layer for `rate` or `{'rate': .., 'permanent': ..}`; None for no dropout."""
+    if dropout_params is None or dropout_params == 0:
+        return None
+    if not isinstance(dropout_params, dict):
+        dropout_params = {"rate": dropout_params}
+    return permanent_variable_rate_dropout.PermanentVariableRateDropout(
+        **dropout_params
+    )
+
+
+def per_layer_params(values: Any, count: int, what: str) -> list:
+    """`values` (one per dense layer) as a list, or Nones; ValueError on a length mismatch."""
+    if values is None:
+        return [None] * count
+    if len(values) != count:
+        raise ValueError(
+            f"{what} and fully connected layer parameter lists have different lengths "
+            f"({len(values)} vs. {count})."
+        )
+    return list(values)
+
+
+def mlp_layers(
+    conv_layer_params: Any = None,
+    fc_layer_params: Any = None,
+    dropout_layer_params: Any = None,
+    activation_fn: Any = tf.keras.activations.relu,
+    kernel_initializer: Any = None,
+    weight_decay_params: Any = None,
+    name: str | None = None,
+) -> list:
+    """Conv2D layers, a Flatten, then Dense layers (with optional dropout and L2).
+
+    Args:
+      conv_layer_params: `(filters, kernel_size, strides)` per conv layer.
+      fc_layer_params: units per dense layer.
+      dropout_layer_params: per dense layer: None, a rate, or dropout kwargs.
+      weight_decay_params: per dense layer: None or an L2 factor.
+      name: prefix of the layer names.
+    """
+    if kernel_initializer is None:
+        kernel_initializer = default_kernel_initializer()
+
+    def _initializer() -> Any:
+        if isinstance(kernel_initializer, tf.keras.initializers.Initializer):
+            return kernel_initializer.__class__.from_config(
+                kernel_initializer.get_config()
+            )
+        return kernel_initializer
+
+    layers: list = []
+    for i, (filters, kernel_size, strides) in enumerate(conv_layer_params or ()):
+        layers.append(
+            tf.keras.layers.Conv2D(
+                filters=int(filters),
+                kernel_size=kernel_size,
+                strides=strides,
+                activation=activation_fn,
+                kernel_initializer=_initializer(),
+                name=f"{name}_conv2d_{i}" if name else None,
+            )
+        )
+    layers.append(tf.keras.layers.Flatten())
+    fc_layer_params = fc_layer_params or ()
+    dropouts = per_layer_params(dropout_layer_params, len(fc_layer_params), "Dropout")
+    decays = per_layer_params(weight_decay_params, len(fc_layer_params), "Weight decay")
+    for i, (units, dropout, decay) in enumerate(zip(fc_layer_params, dropouts, decays)):
+        layers.append(
+            tf.keras.layers.Dense(
+                int(units),
+                activation=activation_fn,
+                kernel_initializer=_initializer(),
+                kernel_regularizer=None
+                if decay is None
+                else tf.keras.regularizers.l2(decay),
+                name=f"{name}_dense{i}" if name else None,
+            )
+        )
+        dropout_layer = maybe_dropout_layer(dropout)
+        if dropout_layer is not None:
+            layers.append(dropout_layer)
+    return layers
