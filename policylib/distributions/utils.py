@@ -281,7 +281,13 @@ def merge_to_parameters_from_dict(
         required: list[str] = []
         given: list[str] = []
 
-        def _merge(path: str, leaf: Any, name: str = name) -> Any:
+        def _merge(
+            path: str,
+            leaf: Any,
+            name: str = name,
+            required: list = required,
+            given: list = given,
+        ) -> Any:
             key = f"{name}:{path}"
             used.add(key)
             required.append(key)

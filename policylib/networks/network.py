@@ -216,7 +216,7 @@ class Network(tf.keras.layers.Layer):
             if layer.name == name:
                 return layer
         raise ValueError(
-            f"No such layer: {name!r}; layers: {[l.name for l in layers]}."
+            f"No such layer: {name!r}; layers: {[layer.name for layer in layers]}."
         )
 
     def summary(self, print_fn: Any = print) -> None:
