@@ -127,9 +127,6 @@ class EpsilonGreedyPolicy(tf_policy.TFPolicy):
     def info_fields_to_inherit_from_greedy(self) -> tuple[str, ...]:
         return self._info_fields_to_inherit_from_greedy
 
-    def _variables(self) -> tuple:
-        return self._greedy_policy.variables()
-
     def _get_epsilon(self) -> tf.Tensor:
         epsilon = self._epsilon() if callable(self._epsilon) else self._epsilon
         return tf.cast(epsilon, tf.float32)

@@ -66,9 +66,6 @@ class FixedPolicy(tf_policy.TFPolicy):
                 self._policy_info, zeros
             )
 
-    def _variables(self) -> list:
-        return []
-
     def _outputs(self, time_step: Any) -> tuple[Any, Any]:
         """The actions tiled to the batch, and the info (with zero log-probs)."""
         outer_shape = nest_utils.get_outer_shape(time_step, self._time_step_spec)

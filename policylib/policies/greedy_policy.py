@@ -56,9 +56,6 @@ class GreedyPolicy(tf_policy.TFPolicy):
     def wrapped_policy(self) -> tf_policy.TFPolicy:
         return self._wrapped_policy
 
-    def _variables(self) -> tuple:
-        return self._wrapped_policy.variables()
-
     def _distribution(
         self, time_step: Any, policy_state: Any
     ) -> policy_step.PolicyStep:

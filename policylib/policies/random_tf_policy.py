@@ -63,9 +63,6 @@ class RandomTFPolicy(tf_policy.TFPolicy):
         self._stationary_mask = stationary_mask
         super().__init__(time_step_spec, action_spec, *args, **kwargs)
 
-    def _variables(self) -> list:
-        return []
-
     def _mask(self, time_step: Any, outer_shape: tf.Tensor) -> tf.Tensor | None:
         """The combined 0/1 action mask for this step, or None when unmasked."""
         mask = None

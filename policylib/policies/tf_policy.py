@@ -28,7 +28,7 @@ from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import common, keras_compat, nest_utils
 
 __all__ = ["TFPolicy"]
 
@@ -100,8 +100,12 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     # Public template
 
     def variables(self) -> tuple[tf.Variable, ...]:
-        """Every `tf.Variable` the policy holds (network weights included)."""
-        return tuple(self._flatten(predicate=_is_variable, expand_composites=True))
+        """Every `tf.Variable` the policy holds, network weights included.
+
+        Keras 3 weights count too (`tf.Module` alone does not see them), so
+        `update()`, checkpoints and the saver work under both Keras versions.
+        """
+        return tuple(keras_compat.collect_variables(self))
 
     def get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
         """The state for the first step: zeros of the state spec by default.
@@ -302,10 +306,6 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     def _get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
         outer = None if batch_size is None else [batch_size]
         return tensor_spec.zero_spec_nest(self._policy_state_spec, outer_dims=outer)
-
-
-def _is_variable(value: Any) -> bool:
-    return isinstance(value, tf.Variable)
 
 
 def _clip_bounded(actions: Any, action_spec: Any) -> Any:

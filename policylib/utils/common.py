@@ -1,7 +1,8 @@
-"""Small TensorFlow helpers shared by policies.
+"""TensorFlow helpers under TF-Agents' `utils.common` path.
 
-Only what policies and their wrappers use lives here; helpers used by a
-single module stay private to that module.
+Policy helpers (specs, variables, noise, Q-values) live here; returns and
+loss aggregation live in `utils.returns` and `utils.losses` and are
+re-exported here so TF-Agents code finds them where it expects.
 """
 
 from __future__ import annotations
@@ -17,21 +18,42 @@ import tensorflow as tf
 from tensorflow.core.protobuf import struct_pb2
 
 __all__ = [
+    "AggregatedLosses",
     "Checkpointer",
+    "EagerPeriodically",
+    "OUProcess",
+    "Periodically",
+    "aggregate_losses",
     "assert_members_are_not_overridden",
+    "check_matching_networks",
+    "check_no_shared_variables",
     "check_tf1_allowed",
     "clip_to_spec",
+    "compute_returns",
+    "convert_q_logits_to_values",
     "create_variable",
+    "discounted_future_sum",
+    "discounted_future_sum_masked",
+    "entropy",
     "function",
     "function_in_tf1",
+    "get_contiguous_sub_episodes",
+    "get_episode_mask",
     "has_eager_been_enabled",
     "in_legacy_tf1",
+    "index_with_actions",
+    "join_scope",
     "load_spec",
+    "log_probability",
+    "ornstein_uhlenbeck_process",
+    "periodically",
     "replicate",
     "resource_variables_enabled",
     "safe_has_state",
     "save_spec",
     "scale_to_spec",
+    "set_default_tf_function_parameters",
+    "shift_values",
     "soft_variables_update",
     "spec_means_and_magnitudes",
 ]
@@ -211,7 +233,12 @@ def spec_means_and_magnitudes(action_spec: Any) -> tuple[Any, Any]:
 
 
 def scale_to_spec(tensor: tf.Tensor, spec: Any) -> tf.Tensor:
-    """Maps values in [-1, 1] linearly onto the spec's [minimum, maximum]."""
+    """Maps values in [-1, 1] linearly onto the spec's [minimum, maximum].
+
+    The result has shape `[batch] + spec.shape`: outer dims are folded into
+    one batch dim (an unbatched value gets a batch dim of 1).
+    """
+    tensor = tf.reshape(tensor, [-1] + spec.shape.as_list())
     means, magnitudes = spec_means_and_magnitudes(spec)
     return means + magnitudes * tensor
 
@@ -359,3 +386,261 @@ def load_spec(file_path: str) -> Any:
     with tf.io.gfile.GFile(file_path, "rb") as f:
         proto.ParseFromString(f.read())
     return tensor_spec.from_proto(proto)
+
+
+# ----------------------------------------------------------------------------
+# Exploration noise
+
+
+class OUProcess(tf.Module):
+    """Ornstein-Uhlenbeck noise: each call returns `x <- (1 - damping) * x + N(0, stddev^2)`.
+
+    Args:
+      initial_value: initial `x` (a tensor, or a callable returning one).
+      damping: pull towards 0 per step.
+      stddev: standard deviation of the increments.
+      seed: op seed.
+      scope: name scope of the state variable.
+    """
+
+    def __init__(
+        self,
+        initial_value: Any,
+        damping: float = 0.15,
+        stddev: float = 0.2,
+        seed: int | None = None,
+        scope: str = "ornstein_uhlenbeck_noise",
+    ):
+        super().__init__()
+        self._damping = damping
+        self._stddev = stddev
+        self._seed = seed
+        with tf.name_scope(scope):
+            self._x = tf.Variable(initial_value=initial_value, trainable=False)
+
+    def __call__(self) -> tf.Tensor:
+        noise = tf.random.normal(
+            shape=self._x.shape,
+            stddev=self._stddev,
+            dtype=self._x.dtype,
+            seed=self._seed,
+        )
+        return self._x.assign((1.0 - self._damping) * self._x + noise)
+
+
+def ornstein_uhlenbeck_process(
+    initial_value: Any,
+    damping: float = 0.15,
+    stddev: float = 0.2,
+    seed: int | None = None,
+    scope: str = "ornstein_uhlenbeck_noise",
+) -> Any:
+    """An `OUProcess` (eager), or the op of one step of it (TF1 graph mode)."""
+    process = OUProcess(initial_value, damping, stddev, seed, scope)
+    return process if tf.executing_eagerly() else process()
+
+
+# ----------------------------------------------------------------------------
+# Distributions and Q-values
+
+
+def convert_q_logits_to_values(logits: tf.Tensor, support: tf.Tensor) -> tf.Tensor:
+    """Expected value per action of categorical (C51) logits over `support` atoms."""
+    return tf.reduce_sum(support * tf.nn.softmax(logits), axis=-1)
+
+
+def index_with_actions(
+    q_values: tf.Tensor, actions: tf.Tensor, multi_dim_actions: bool = False
+):
+    """`q_values[..., action]` for every outer index of `actions`.
+
+    Args:
+      q_values: `[B1, ..., Bn, num_actions]` (or more inner dims when
+        `multi_dim_actions`).
+      actions: `[B1, ..., Bn]` integer actions (`[..., action_dims]` when
+        `multi_dim_actions`).
+    """
+    if actions.shape.rank is None:
+        raise ValueError("actions should have known rank.")
+    batch_dims = actions.shape.rank - (1 if multi_dim_actions else 0)
+    outer_shape = tf.shape(actions)
+    batch_indices = tf.meshgrid(
+        *[tf.range(outer_shape[i]) for i in range(batch_dims)], indexing="ij"
+    )
+    batch_indices = [tf.cast(tf.expand_dims(i, -1), tf.int32) for i in batch_indices]
+    if not multi_dim_actions:
+        actions = tf.expand_dims(actions, -1)
+    indices = tf.concat(batch_indices + [tf.cast(actions, tf.int32)], -1)
+    return tf.gather_nd(q_values, indices)
+
+
+def log_probability(distributions: Any, actions: Any, action_spec: Any) -> tf.Tensor:
+    """Total log-probability of a nest of actions, summed over inner dims and leaves."""
+    from policylib.utils import nest_utils
+
+    outer_rank = nest_utils.get_outer_rank(actions, action_spec)
+    nest_utils.assert_same_structure(distributions, actions)
+
+    def _log_prob(distribution: Any, action: Any) -> tf.Tensor:
+        value = distribution.log_prob(action)
+        return tf.reduce_sum(value, axis=list(range(outer_rank, value.shape.rank)))
+
+    return tf.add_n(
+        [
+            _log_prob(d, a)
+            for d, a in zip(tf.nest.flatten(distributions), tf.nest.flatten(actions))
+        ]
+    )
+
+
+def entropy(distributions: Any, action_spec: Any, outer_rank: int | None = None) -> Any:
+    """Total entropy of a nest of distributions (None if no leaf has one)."""
+    from policylib.utils import nest_utils
+
+    if outer_rank is None:
+        modes = tf.nest.map_structure(lambda d: d.mode(), distributions)
+        outer_rank = nest_utils.get_outer_rank(modes, action_spec)
+    entropies = []
+    for distribution in tf.nest.flatten(distributions):
+        try:
+            value = distribution.entropy()
+        except NotImplementedError:
+            continue
+        entropies.append(
+            tf.reduce_sum(value, axis=list(range(outer_rank, value.shape.rank)))
+        )
+    return tf.add_n(entropies) if entropies else None
+
+
+# ----------------------------------------------------------------------------
+# Training-loop helpers
+
+
+class Periodically(tf.Module):
+    """Runs `body` every `period`-th call, counting in a variable (graph-safe)."""
+
+    def __init__(self, body: Callable, period: Any, name: str = "periodically"):
+        super().__init__(name=name)
+        if not callable(body):
+            raise TypeError("body must be callable.")
+        self._body = body
+        self._period = period
+        self._counter = create_variable(self.name + "/counter", 0)
+
+    def __call__(self) -> Any:
+        if self._period is None:
+            return tf.no_op()
+        if isinstance(self._period, int) and self._period == 1:
+            return self._body()
+        period = tf.cast(self._period, self._counter.dtype)
+        remainder = tf.math.mod(self._counter.assign_add(1), period)
+        return tf.cond(tf.equal(remainder, 0), self._body, tf.no_op)
+
+
+class EagerPeriodically:
+    """Runs `body` every `period`-th call, counting in Python (eager)."""
+
+    def __init__(self, body: Callable, period: int | None):
+        if not callable(body):
+            raise TypeError("body must be callable.")
+        self._body = body
+        self._period = period
+        self._counter = 0
+
+    def __call__(self) -> Any:
+        if self._period is None:
+            return tf.no_op()
+        if self._period == 1:
+            return self._body()
+        self._counter += 1
+        if self._counter % self._period == 0:
+            return self._body()
+        return None
+
+
+def periodically(body: Callable, period: Any, name: str = "periodically") -> Any:
+    """A callable running `body` every `period` calls (None: never; 1: always).
+
+    Eagerly, returns the callable (a variable-backed one when `period` is a
+    `tf.Variable`); in TF1 graph mode, returns the op of one call.
+    """
+    if tf.executing_eagerly():
+        if isinstance(period, tf.Variable):
+            return Periodically(body, period, name)
+        return EagerPeriodically(body, period)
+    return Periodically(body, period, name)()
+
+
+def check_matching_networks(network_1: Any, network_2: Any) -> None:
+    """ValueError unless two networks have the same input spec and variable shapes."""
+    if network_1.input_tensor_spec != network_2.input_tensor_spec:
+        raise ValueError(
+            "Input tensor specs of network and target network do not match: "
+            f"{network_1.input_tensor_spec} vs. {network_2.input_tensor_spec}."
+        )
+    variables_1, variables_2 = network_1.variables, network_2.variables
+    if len(variables_1) != len(variables_2):
+        raise ValueError(
+            "Variables lengths do not match between Q network and target network: "
+            f"{variables_1} vs. {variables_2}"
+        )
+    for v1, v2 in zip(variables_1, variables_2):
+        if v1.dtype != v2.dtype or v1.shape != v2.shape:
+            raise ValueError(f"Variable dtypes or shapes do not match: {v1} vs. {v2}")
+
+
+def check_no_shared_variables(network_1: Any, network_2: Any) -> None:
+    """ValueError if two networks (e.g. online and target) share trainable variables."""
+    ids_2 = {id(v) for v in network_2.trainable_variables}
+    shared = [v for v in network_1.trainable_variables if id(v) in ids_2]
+    if shared:
+        raise ValueError(
+            f"After making a copy of network '{network_1.name}' to create a target network "
+            f"'{network_2.name}', the target network shares weights with the original "
+            "network.  This is not allowed: create every weight inside the Network (a copy "
+            "is a new Network built from the same arguments), or pass a target network "
+            f"that shares layers explicitly. Shared variables found: '{[v.name for v in shared]}'."
+        )
+
+
+def join_scope(parent_scope: str, child_scope: str) -> str:
+    """`'parent/child'`, or whichever of the two is non-empty."""
+    if not parent_scope:
+        return child_scope
+    if not child_scope:
+        return parent_scope
+    return f"{parent_scope}/{child_scope}"
+
+
+def set_default_tf_function_parameters(*args: Any, **kwargs: Any) -> Callable:
+    """Decorator: in graph mode, wraps the function in `common.function(*args, **kwargs)`.
+
+    Eagerly the function runs as is, so callers decide about tracing.
+    """
+
+    def _decorate(fn: Callable) -> Callable:
+        traced: list = [None]
+
+        @functools.wraps(fn)
+        def _preconfigured(*fn_args: Any, **fn_kwargs: Any) -> Any:
+            if tf.executing_eagerly():
+                return fn(*fn_args, **fn_kwargs)
+            if traced[0] is None:
+                traced[0] = function(fn, *args, **kwargs)
+            return traced[0](*fn_args, **fn_kwargs)
+
+        return _preconfigured
+
+    return _decorate
+
+
+# Re-exported under TF-Agents' module path.
+from policylib.utils.losses import AggregatedLosses, aggregate_losses  # noqa: E402
+from policylib.utils.returns import (  # noqa: E402
+    compute_returns,
+    discounted_future_sum,
+    discounted_future_sum_masked,
+    get_contiguous_sub_episodes,
+    get_episode_mask,
+    shift_values,
+)

@@ -1,0 +1,83 @@
+"""`GaussianPolicy`: adds Gaussian exploration noise to a continuous policy's actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gin
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from policylib.policies import tf_policy
+from policylib.specs import tensor_spec
+from policylib.trajectories import policy_step
+from policylib.typing import types
+
+__all__ = ["GaussianPolicy", "check_continuous"]
+
+
+def check_continuous(action_spec: Any, noise: str) -> None:
+    """ValueError unless every action leaf is continuous."""
+    for path_spec in tf.nest.flatten(action_spec):
+        if not tensor_spec.is_continuous(path_spec):
+            raise ValueError(
+                f"{noise} is applicable only to continuous actions; got {path_spec}."
+            )
+
+
+@gin.configurable
+class GaussianPolicy(tf_policy.TFPolicy):
+    """`action = wrapped_action + N(0, scale^2)` per action element.
+
+    Args:
+      wrapped_policy: the continuous-action policy to perturb.
+      scale: noise standard deviation.
+      clip: clip noisy actions to the spec.
+      name: module name.
+    """
+
+    def __init__(
+        self,
+        wrapped_policy: tf_policy.TFPolicy,
+        scale: types.Float = 1.0,
+        clip: bool = True,
+        name: str | None = None,
+    ):
+        check_continuous(wrapped_policy.action_spec, "Gaussian Noise")
+        super().__init__(
+            wrapped_policy.time_step_spec,
+            wrapped_policy.action_spec,
+            wrapped_policy.policy_state_spec,
+            wrapped_policy.info_spec,
+            clip=clip,
+            name=name,
+        )
+        self._wrapped_policy = wrapped_policy
+        self._noise_distribution = tf.nest.map_structure(
+            lambda spec: tfp.distributions.Normal(
+                loc=tf.zeros(spec.shape, dtype=spec.dtype),
+                scale=tf.ones(spec.shape, dtype=spec.dtype) * scale,
+            ),
+            self._action_spec,
+        )
+
+    @property
+    def wrapped_policy(self) -> tf_policy.TFPolicy:
+        return self._wrapped_policy
+
+    def _action(
+        self, time_step: Any, policy_state: Any, seed: Any
+    ) -> policy_step.PolicyStep:
+        seed_stream = tfp.util.SeedStream(seed=seed, salt="gaussian_noise")
+        step = self._wrapped_policy.action(time_step, policy_state, seed_stream())
+        actions = tf.nest.map_structure(
+            lambda action, noise: action + noise.sample(seed=seed_stream()),
+            step.action,
+            self._noise_distribution,
+        )
+        return policy_step.PolicyStep(actions, step.state, step.info)
+
+    def _distribution(
+        self, time_step: Any, policy_state: Any
+    ) -> policy_step.PolicyStep:
+        raise NotImplementedError("GaussianPolicy does not implement distribution().")
