@@ -77,7 +77,7 @@ def _conv_layers(
                 strides=strides,
                 dilation_rate=dilation_rate,
                 activation=activation_fn,
-                kernel_initializer=kernel_initializer,
+                kernel_initializer=network_utils.clone_initializer(kernel_initializer),
                 dtype=dtype,
             )
         )
@@ -164,7 +164,9 @@ class EncodingNetwork(network.Network):
                 tf.keras.layers.Dense(
                     int(units),
                     activation=activation_fn,
-                    kernel_initializer=kernel_initializer,
+                    kernel_initializer=network_utils.clone_initializer(
+                        kernel_initializer
+                    ),
                     kernel_regularizer=None
                     if decay is None
                     else tf.keras.regularizers.l2(decay),

@@ -67,7 +67,7 @@ class LSTMEncodingNetwork(network.Network):
             conv_layer_params=conv_layer_params,
             fc_layer_params=input_fc_layer_params,
             activation_fn=activation_fn,
-            kernel_initializer=kernel_initializer,
+            kernel_initializer=network_utils.clone_initializer(kernel_initializer),
             dtype=dtype,
         )
         if rnn_construction_fn:
@@ -84,7 +84,7 @@ class LSTMEncodingNetwork(network.Network):
             tf.keras.layers.Dense(
                 int(units),
                 activation=activation_fn,
-                kernel_initializer=kernel_initializer,
+                kernel_initializer=network_utils.clone_initializer(kernel_initializer),
                 dtype=dtype,
             )
             for units in output_fc_layer_params or ()

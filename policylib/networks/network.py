@@ -93,6 +93,9 @@ class Network(tf.keras.layers.Layer):
         super().__init__(name=keras_compat.safe_layer_name(name), autocast=False)
         # Keras 3 refuses non-tensor positional arguments (e.g. a state of ()).
         self._allow_non_tensor_positional_args = True
+        # `mask=` here is an action mask, not Keras sequence masking; this stops
+        # Keras 3 from warning that the mask would be dropped.
+        self.supports_masking = True
         self._input_tensor_spec = (
             None
             if input_tensor_spec is None

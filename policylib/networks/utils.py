@@ -13,6 +13,7 @@ from policylib.keras_layers import permanent_variable_rate_dropout
 __all__ = [
     "BatchSquash",
     "check_single_floating_network_output",
+    "clone_initializer",
     "default_kernel_initializer",
     "maybe_dropout_layer",
     "mlp_layers",
@@ -25,6 +26,17 @@ def default_kernel_initializer() -> Any:
     return tf.keras.initializers.VarianceScaling(
         scale=2.0, mode="fan_in", distribution="truncated_normal"
     )
+
+
+def clone_initializer(initializer: Any) -> Any:
+    """A fresh copy of a Keras initializer object (others are returned as is).
+
+    An unseeded Keras initializer instance gives the same values on every
+    call, so each layer needs its own.
+    """
+    if isinstance(initializer, tf.keras.initializers.Initializer):
+        return initializer.__class__.from_config(initializer.get_config())
+    return initializer
 
 
 def check_single_floating_network_output(

@@ -29,6 +29,8 @@ def check_continuous(action_spec: Any, noise: str) -> None:
 class GaussianPolicy(tf_policy.TFPolicy):
     """`action = wrapped_action + N(0, scale^2)` per action element.
 
+    Each batch entry gets its own noise draw.
+
     Args:
       wrapped_policy: the continuous-action policy to perturb.
       scale: noise standard deviation.
@@ -70,10 +72,16 @@ class GaussianPolicy(tf_policy.TFPolicy):
     ) -> policy_step.PolicyStep:
         seed_stream = tfp.util.SeedStream(seed=seed, salt="gaussian_noise")
         step = self._wrapped_policy.action(time_step, policy_state, seed_stream())
+
+        def _add_noise(action: tf.Tensor, noise: Any) -> tf.Tensor:
+            # One draw per batch entry (outer dims), not one shared by the batch.
+            outer_rank = action.shape.rank - noise.batch_shape.rank
+            return action + noise.sample(
+                tf.shape(action)[:outer_rank], seed=seed_stream()
+            )
+
         actions = tf.nest.map_structure(
-            lambda action, noise: action + noise.sample(seed=seed_stream()),
-            step.action,
-            self._noise_distribution,
+            _add_noise, step.action, self._noise_distribution
         )
         return policy_step.PolicyStep(actions, step.state, step.info)
 

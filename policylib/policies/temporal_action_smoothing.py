@@ -33,6 +33,7 @@ class TemporalActionSmoothing(tf_policy.TFPolicy):
             policy.time_step_spec,
             policy.action_spec,
             (policy.policy_state_spec, policy.action_spec),
+            policy.info_spec,
             name=name,
         )
         self._wrapped_policy = policy
