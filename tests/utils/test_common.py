@@ -46,8 +46,12 @@ def test_soft_variables_update():
 
 def test_spec_scaling_and_clipping():
     spec = tensor_spec.BoundedTensorSpec((2,), tf.float32, [-1.0, 0.0], [3.0, 10.0])
+    # Outer dims fold into one batch dim (TF-Agents' shape contract).
     np.testing.assert_allclose(
-        common.scale_to_spec(tf.constant([1.0, -1.0]), spec), [3.0, 0.0]
+        common.scale_to_spec(tf.constant([1.0, -1.0]), spec), [[3.0, 0.0]]
+    )
+    np.testing.assert_allclose(
+        common.scale_to_spec(tf.zeros([2, 3, 2]), spec), [[1.0, 5.0]] * 6
     )
     np.testing.assert_allclose(
         common.clip_to_spec(tf.constant([5.0, -5.0]), spec), [3.0, 0.0]
@@ -82,3 +86,43 @@ def test_checkpointer_round_trip(tmp_path):
     var.assign(0.0)
     restored = common.Checkpointer(str(tmp_path), var=var)
     assert restored.checkpoint_exists and float(var.numpy()) == 3.0
+
+
+def test_returns_and_discounted_sums():
+    rewards = tf.constant([[1.0, 1.0, 1.0]])
+    discounts = tf.constant([[0.5, 0.5, 0.5]])
+    np.testing.assert_allclose(
+        common.compute_returns(rewards, discounts), [[1.75, 1.5, 1.0]]
+    )
+    np.testing.assert_allclose(
+        common.discounted_future_sum(rewards, 0.5, 2), [[1.5, 1.5, 1.0]]
+    )
+    np.testing.assert_allclose(
+        common.discounted_future_sum_masked(rewards, 0.5, 3, tf.constant([2])),
+        [[1.5, 1.0, 0.0]],
+    )
+
+
+def test_aggregate_losses_weights_and_regularization():
+    losses = common.aggregate_losses(
+        per_example_loss=tf.constant([1.0, 3.0]),
+        sample_weight=tf.constant([1.0, 0.0]),
+        regularization_loss=tf.constant(0.5),
+    )
+    assert float(losses.weighted) == 0.5 and float(losses.total_loss) == 1.0
+
+
+def test_q_helpers_and_periodically():
+    q = tf.constant([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    np.testing.assert_allclose(
+        common.index_with_actions(q, tf.constant([2, 0])), [3.0, 4.0]
+    )
+    values = common.convert_q_logits_to_values(
+        tf.zeros([1, 2, 4]), tf.constant([0.0, 1, 2, 3])
+    )
+    np.testing.assert_allclose(values, [[1.5, 1.5]])
+    calls = []
+    run = common.periodically(lambda: calls.append(1), 3)
+    for _ in range(7):
+        run()
+    assert len(calls) == 2
