@@ -183,6 +183,9 @@ class EncodingNetwork(network.Network):
         )
         self._flat_preprocessing_layers = flat_preprocessing_layers
         self._preprocessing_combiner = preprocessing_combiner
+        self._combiner_input_key = keras_compat.input_only_sequential_key(
+            preprocessing_combiner
+        )
         self._postprocessing_layers = layers
         self._batch_squash = batch_squash
         self.built = True  # Variables are created lazily; an empty list is valid.
@@ -212,7 +215,11 @@ class EncodingNetwork(network.Network):
             if len(processed) == 1 and self._preprocessing_combiner is None:
                 processed = processed[0]
         states = processed
-        if self._preprocessing_combiner is not None:
+        if self._combiner_input_key is not None:
+            states = (
+                states[self._combiner_input_key] if isinstance(states, dict) else states
+            )
+        elif self._preprocessing_combiner is not None:
             states = self._preprocessing_combiner(states)
         for layer in self._postprocessing_layers:
             states = layer(states, training=training)

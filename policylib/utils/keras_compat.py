@@ -23,6 +23,7 @@ import tensorflow as tf
 __all__ = [
     "add_weight",
     "collect_variables",
+    "input_only_sequential_key",
     "copy_layer_from_config",
     "is_keras_layer",
     "track_variables",
@@ -213,3 +214,21 @@ def copy_layer_from_config(layer: Any) -> Any:
         import copy
 
         return copy.deepcopy(layer)
+
+
+def input_only_sequential_key(layer: Any) -> str | None:
+    """The input name of a `keras.Sequential` that holds only an `Input`, else None.
+
+    Keras 2 runs such a model as the identity on the input of that name (so
+    `Sequential([Input(name='x')])` selects `inputs['x']` from a dict); Keras 3
+    cannot call a Sequential without layers. Callers apply the selection
+    themselves.
+    """
+    if not isinstance(layer, tf.keras.Sequential) or layer.layers:
+        return None
+    inputs = [
+        sub
+        for sub in getattr(layer, "_layers", [])
+        if type(sub).__name__ == "InputLayer"
+    ]
+    return inputs[0].name if len(inputs) == 1 else None

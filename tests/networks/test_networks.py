@@ -157,3 +157,14 @@ def test_create_variables_for_keras_layers():
         cell, tf.TensorSpec((5,), tf.float32)
     ) == tf.TensorSpec((3,), tf.float32)
     assert len(cell._network_state_spec) == 2
+
+
+def test_input_only_sequential_combiner_selects_that_input():
+    key = "feature_key"
+    combiner = tf.keras.Sequential(
+        [tf.keras.Input(shape=[5], dtype=tf.int32, name=key)]
+    )
+    spec = {key: tensor_spec.TensorSpec([5], tf.int32)}
+    net = encoding_network.EncodingNetwork(spec, preprocessing_combiner=combiner)
+    output, _ = net({key: tf.ones([3, 5], tf.int32)})
+    assert output.shape == (3, 5)
