@@ -125,8 +125,12 @@ def collect_variables(root: Any, trainable_only: bool = False) -> list[tf.Variab
     seen_objects: set[int] = set()
 
     def _add(variable: tf.Variable, trainable: bool) -> None:
-        if id(variable) not in seen_vars and (trainable or not trainable_only):
-            seen_vars.add(id(variable))
+        # The first sighting decides: a frozen Keras weight stays excluded even
+        # when its (always trainable) tf.Variable is met again elsewhere.
+        if id(variable) in seen_vars:
+            return
+        seen_vars.add(id(variable))
+        if trainable or not trainable_only:
             found.append(variable)
 
     def _visit(value: Any) -> None:

@@ -168,3 +168,15 @@ def test_input_only_sequential_combiner_selects_that_input():
     net = encoding_network.EncodingNetwork(spec, preprocessing_combiner=combiner)
     output, _ = net({key: tf.ones([3, 5], tf.int32)})
     assert output.shape == (3, 5)
+
+
+def test_frozen_layers_are_not_trainable_variables():
+    frozen = tf.keras.layers.Dense(2, trainable=False)
+    net = sequential.Sequential([tf.keras.layers.Dense(3), frozen], input_spec=OBS)
+    net.create_variables()
+    assert len(net.variables) == 4 and len(net.trainable_variables) == 2
+    net.trainable = False
+    assert net.trainable_variables == [] and len(net.variables) == 4
+    copy = net.copy()
+    copy.create_variables()
+    assert all(a is not b for a, b in zip(copy.variables, net.variables))
