@@ -6,6 +6,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.keras_layers import rnn_wrapper
 from policylib.utils import common, keras_compat
 
 __all__ = ["DynamicUnroll"]
@@ -98,10 +99,8 @@ class DynamicUnroll(tf.keras.layers.Layer):
         reset_mask: Any = None,
         training: bool = False,
     ) -> tuple[Any, Any]:
-        flat = [tf.convert_to_tensor(x, name="input") for x in tf.nest.flatten(inputs)]
-        has_time_axis = all(x.shape.rank is None or x.shape.rank > 2 for x in flat)
-        if not has_time_axis:
-            flat = [tf.expand_dims(x, 1) for x in flat]
+        inputs, has_time_axis = rnn_wrapper.add_time_axis_if_missing(inputs)
+        flat = tf.nest.flatten(inputs)
         batch_sizes = {tf.compat.dimension_value(x.shape[0]) for x in flat} - {None}
         if len(batch_sizes) > 1:
             raise ValueError(

@@ -8,10 +8,14 @@ import tensorflow as tf
 
 from policylib.utils import common, keras_compat
 
-__all__ = ["RNNWrapper"]
+__all__ = ["RNNWrapper", "add_time_axis_if_missing"]
 
 
-def _add_time_axis_if_missing(inputs: Any, dtype: Any) -> tuple[Any, bool]:
+def add_time_axis_if_missing(inputs: Any, dtype: Any = None) -> tuple[Any, bool]:
+    """`(inputs as tensors with a time axis 1, whether they had one)`.
+
+    Rank-2 `[B, D]` inputs are one step; they get a time axis of length 1.
+    """
     flat = [
         tf.convert_to_tensor(x, name="input", dtype_hint=dtype)
         for x in tf.nest.flatten(inputs)
@@ -92,7 +96,7 @@ class RNNWrapper(tf.keras.layers.Layer):
 
     def get_initial_state(self, inputs: Any = None) -> Any:
         """Zero state for a batch like `inputs` (`[B, ...]` or `[B, T, ...]`)."""
-        inputs, _ = _add_time_axis_if_missing(inputs, self.dtype)
+        inputs, _ = add_time_axis_if_missing(inputs, self.dtype)
         return keras_compat.rnn_layer_initial_state(self._layer, inputs)
 
     def call(
@@ -103,7 +107,7 @@ class RNNWrapper(tf.keras.layers.Layer):
         training: bool = False,
     ) -> tuple[Any, Any]:
         """Returns `(outputs, final_state)`; outputs keep the inputs' time axis (or lack of it)."""
-        inputs, has_time_axis = _add_time_axis_if_missing(inputs, self.dtype)
+        inputs, has_time_axis = add_time_axis_if_missing(inputs, self.dtype)
         if not common.safe_has_state(initial_state):
             initial_state = keras_compat.rnn_layer_initial_state(self._layer, inputs)
         outputs = self._layer(

@@ -73,6 +73,23 @@ def projection_networks_for(
     return tf.nest.map_structure(_projection, output_tensor_spec)
 
 
+def project(
+    projection_networks: Any,
+    encoding: tf.Tensor,
+    observation: Any,
+    input_tensor_spec: Any,
+    training: bool,
+    mask: Any = None,
+) -> Any:
+    """Runs each projection network on the encoding of `observation`; returns distributions."""
+    outer_rank = nest_utils.get_outer_rank(observation, input_tensor_spec)
+    kwargs = {} if mask is None else {"mask": mask}
+    return tf.nest.map_structure(
+        lambda net: net(encoding, outer_rank, training=training, **kwargs)[0],
+        projection_networks,
+    )
+
+
 @gin.configurable
 class ActorDistributionNetwork(network.DistributionNetwork):
     """An `EncodingNetwork` followed by per-action projection networks.
@@ -158,9 +175,12 @@ class ActorDistributionNetwork(network.DistributionNetwork):
             network_state=network_state,
             training=training,
         )
-        outer_rank = nest_utils.get_outer_rank(observations, self.input_tensor_spec)
-        distributions = tf.nest.map_structure(
-            lambda net: net(encoding, outer_rank, training=training, mask=mask)[0],
+        distributions = project(
             self._projection_networks,
+            encoding,
+            observations,
+            self.input_tensor_spec,
+            training,
+            mask,
         )
         return distributions, network_state

@@ -9,7 +9,6 @@ import tensorflow as tf
 
 from policylib.networks import actor_distribution_network as adn
 from policylib.networks import lstm_encoding_network, network
-from policylib.utils import nest_utils
 
 __all__ = ["ActorDistributionRnnNetwork"]
 
@@ -91,9 +90,11 @@ class ActorDistributionRnnNetwork(network.DistributionNetwork):
             network_state=network_state,
             training=training,
         )
-        outer_rank = nest_utils.get_outer_rank(observation, self.input_tensor_spec)
-        distributions = tf.nest.map_structure(
-            lambda net: net(encoding, outer_rank, training=training)[0],
+        distributions = adn.project(
             self._projection_networks,
+            encoding,
+            observation,
+            self.input_tensor_spec,
+            training,
         )
         return distributions, network_state

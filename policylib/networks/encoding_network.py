@@ -72,7 +72,7 @@ def _conv_layers(
             )
         layers.append(
             conv_class(
-                filters=int(filters),
+                filters=keras_compat.units(filters),
                 kernel_size=kernel_size,
                 strides=strides,
                 dilation_rate=dilation_rate,
@@ -152,30 +152,14 @@ class EncodingNetwork(network.Network):
             conv_layer_params or (), conv_type, activation_fn, kernel_initializer, dtype
         )
         layers.append(tf.keras.layers.Flatten(name="flatten"))
-        fc_layer_params = fc_layer_params or ()
-        dropouts = network_utils.per_layer_params(
-            dropout_layer_params, len(fc_layer_params), "Dropout"
+        layers += network_utils.dense_layers(
+            fc_layer_params,
+            dropout_layer_params,
+            weight_decay_params,
+            activation_fn,
+            kernel_initializer,
+            dtype=dtype,
         )
-        decays = network_utils.per_layer_params(
-            weight_decay_params, len(fc_layer_params), "Weight decay"
-        )
-        for units, dropout, decay in zip(fc_layer_params, dropouts, decays):
-            layers.append(
-                tf.keras.layers.Dense(
-                    int(units),
-                    activation=activation_fn,
-                    kernel_initializer=network_utils.clone_initializer(
-                        kernel_initializer
-                    ),
-                    kernel_regularizer=None
-                    if decay is None
-                    else tf.keras.regularizers.l2(decay),
-                    dtype=dtype,
-                )
-            )
-            dropout_layer = network_utils.maybe_dropout_layer(dropout)
-            if dropout_layer is not None:
-                layers.append(dropout_layer)
 
         super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
         self._preprocessing_nest = tf.nest.map_structure(

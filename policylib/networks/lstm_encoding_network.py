@@ -12,7 +12,7 @@ from policylib.networks import encoding_network, network
 from policylib.networks import utils as network_utils
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
-from policylib.utils import nest_utils
+from policylib.utils import keras_compat, nest_utils
 
 __all__ = ["LSTMEncodingNetwork"]
 
@@ -74,21 +74,19 @@ class LSTMEncodingNetwork(network.Network):
             lstm_network = rnn_construction_fn(**(rnn_construction_kwargs or {}))
         else:
             cells = [
-                tf.keras.layers.LSTMCell(int(size), dtype=dtype) for size in lstm_size
+                tf.keras.layers.LSTMCell(keras_compat.units(size), dtype=dtype)
+                for size in lstm_size
             ]
             cell = (
                 cells[0] if len(cells) == 1 else tf.keras.layers.StackedRNNCells(cells)
             )
             lstm_network = dynamic_unroll_layer.DynamicUnroll(cell)
-        output_encoder = [
-            tf.keras.layers.Dense(
-                int(units),
-                activation=activation_fn,
-                kernel_initializer=network_utils.clone_initializer(kernel_initializer),
-                dtype=dtype,
-            )
-            for units in output_fc_layer_params or ()
-        ]
+        output_encoder = network_utils.dense_layers(
+            output_fc_layer_params,
+            activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer,
+            dtype=dtype,
+        )
         flat_sizes = tf.nest.flatten(lstm_network.cell.state_size)
         state_spec = tf.nest.pack_sequence_as(
             lstm_network.cell.state_size,

@@ -50,7 +50,7 @@ class NestMap(network.Network):
         super().__init__(input_tensor_spec=input_spec, state_spec=state_spec, name=name)
         self._nested_layers = nested_layers
         self._flat_layers = flat_layers
-        self._flat_has_state = [bool(tf.nest.flatten(s)) for s in flat_states]
+        self._flat_state_specs = flat_states
 
     @property
     def nested_layers(self) -> Any:
@@ -76,11 +76,11 @@ class NestMap(network.Network):
         else:
             flat_states = nest_utils.flatten_up_to(self._nested_layers, network_state)
         outputs, new_states = [], []
-        for layer, layer_input, state, has_state in zip(
-            self._flat_layers, flat_inputs, flat_states, self._flat_has_state
+        for layer, layer_input, state, state_spec in zip(
+            self._flat_layers, flat_inputs, flat_states, self._flat_state_specs
         ):
             output, new_state = sequential.call_layer(
-                layer, layer_input, state, has_state, kwargs
+                layer, layer_input, state, state_spec, kwargs
             )
             outputs.append(output)
             new_states.append(new_state)

@@ -39,29 +39,34 @@ def copy_layer(layer: Any) -> Any:
 
 
 def call_layer(
-    layer: Any, inputs: Any, state: Any, has_state: bool, kwargs: dict
+    layer: Any, inputs: Any, state: Any, state_spec: Any, kwargs: dict
 ) -> tuple[Any, Any]:
-    """Calls a Network or Keras layer with its slice of the state; returns `(out, state)`."""
+    """Calls a Network or Keras layer with its slice of the state; returns `(out, state)`.
+
+    Args:
+      state_spec: the layer's state spec (`network.get_state_spec`, computed
+        once by the caller); a list spec (e.g. an LSTM's `[h, c]`) gets its
+        state as a list and returns it as a tuple.
+    """
+    if not tf.nest.flatten(state_spec):
+        if isinstance(layer, network.Network):
+            return layer(inputs, **kwargs)[0], ()
+        return layer(inputs, **_without_step_type(kwargs)), ()
+    if isinstance(state_spec, list) and common.safe_has_state(state):
+        state = list(state)
     if isinstance(layer, network.Network):
-        if has_state:
-            if isinstance(layer.state_spec, list) and common.safe_has_state(state):
-                state = list(state)
-            outputs, new_state = layer(inputs, network_state=state, **kwargs)
-            return outputs, as_tuples(new_state)
-        return layer(inputs, **kwargs)[0], ()
-    layer_kwargs = {k: v for k, v in kwargs.items() if k != "step_type"}
-    if not has_state:
-        return layer(inputs, **layer_kwargs), ()
+        outputs, new_state = layer(inputs, network_state=state, **kwargs)
+        return outputs, as_tuples(new_state)
     if not common.safe_has_state(state):
         state = network._layer_initial_state(layer, inputs)
-    elif isinstance(network.get_state_spec(layer), list):
-        state = list(state)
-    outputs, new_state = layer(inputs, state, **layer_kwargs)
+    outputs, new_state = layer(inputs, state, **_without_step_type(kwargs))
     return outputs, as_tuples(
-        tf.nest.pack_sequence_as(
-            network.get_state_spec(layer), tf.nest.flatten(new_state)
-        )
+        tf.nest.pack_sequence_as(state_spec, tf.nest.flatten(new_state))
     )
+
+
+def _without_step_type(kwargs: dict) -> dict:
+    return {k: v for k, v in kwargs.items() if k != "step_type"}
 
 
 class Sequential(network.Network):
@@ -97,16 +102,13 @@ class Sequential(network.Network):
             else layer
             for layer in layers
         ]
-        layer_state_specs = [
-            as_tuples(network.get_state_spec(layer)) for layer in layers
-        ]
-        has_state = [bool(tf.nest.flatten(spec)) for spec in layer_state_specs]
+        layer_state_specs = [network.get_state_spec(layer) for layer in layers]
         state_spec = tuple(
-            spec for spec, stateful in zip(layer_state_specs, has_state) if stateful
+            as_tuples(spec) for spec in layer_state_specs if tf.nest.flatten(spec)
         )
         super().__init__(input_tensor_spec=input_spec, state_spec=state_spec, name=name)
         self._sequential_layers = layers
-        self._layer_has_state = has_state
+        self._layer_state_specs = layer_state_specs
 
     @property
     def layers(self) -> list:
@@ -129,17 +131,17 @@ class Sequential(network.Network):
     def call(
         self, inputs: Any, network_state: Any = (), **kwargs: Any
     ) -> tuple[Any, Any]:
-        num_states = len(self.state_spec)
         if not tf.is_tensor(network_state) and not network_state:
-            network_state = ((),) * num_states
+            network_state = ((),) * len(self.state_spec)
+        states = iter(network_state)
         next_state: list = []
-        state_index = 0
-        for layer, stateful in zip(self._sequential_layers, self._layer_has_state):
-            state = network_state[state_index] if stateful else ()
-            inputs, new_state = call_layer(layer, inputs, state, stateful, kwargs)
+        for layer, spec in zip(self._sequential_layers, self._layer_state_specs):
+            stateful = bool(tf.nest.flatten(spec))
+            inputs, new_state = call_layer(
+                layer, inputs, next(states) if stateful else (), spec, kwargs
+            )
             if stateful:
                 next_state.append(new_state)
-                state_index += 1
         return inputs, tuple(next_state)
 
     def compute_output_shape(self, input_shape: Any) -> tf.TensorShape:

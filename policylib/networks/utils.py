@@ -9,12 +9,14 @@ import numpy as np
 import tensorflow as tf
 
 from policylib.keras_layers import permanent_variable_rate_dropout
+from policylib.utils import keras_compat
 
 __all__ = [
     "BatchSquash",
     "check_single_floating_network_output",
     "clone_initializer",
     "default_kernel_initializer",
+    "dense_layers",
     "maybe_dropout_layer",
     "mlp_layers",
     "per_layer_params",
@@ -117,6 +119,48 @@ def per_layer_params(values: Any, count: int, what: str) -> list:
     return list(values)
 
 
+def dense_layers(
+    fc_layer_params: Any,
+    dropout_layer_params: Any = None,
+    weight_decay_params: Any = None,
+    activation_fn: Any = tf.keras.activations.relu,
+    kernel_initializer: Any = None,
+    dtype: Any = None,
+    name: str | None = None,
+) -> list:
+    """Dense layers (each with its own initializer copy), optional dropout and L2.
+
+    Args:
+      fc_layer_params: units per dense layer.
+      dropout_layer_params: per dense layer: None, a rate, or dropout kwargs.
+      weight_decay_params: per dense layer: None or an L2 factor.
+      name: prefix of the layer names.
+    """
+    if kernel_initializer is None:
+        kernel_initializer = default_kernel_initializer()
+    fc_layer_params = fc_layer_params or ()
+    dropouts = per_layer_params(dropout_layer_params, len(fc_layer_params), "Dropout")
+    decays = per_layer_params(weight_decay_params, len(fc_layer_params), "Weight decay")
+    layers: list = []
+    for i, (units, dropout, decay) in enumerate(zip(fc_layer_params, dropouts, decays)):
+        layers.append(
+            tf.keras.layers.Dense(
+                keras_compat.units(units),
+                activation=activation_fn,
+                kernel_initializer=clone_initializer(kernel_initializer),
+                kernel_regularizer=None
+                if decay is None
+                else tf.keras.regularizers.l2(decay),
+                dtype=dtype,
+                name=f"{name}_dense{i}" if name else None,
+            )
+        )
+        dropout_layer = maybe_dropout_layer(dropout)
+        if dropout_layer is not None:
+            layers.append(dropout_layer)
+    return layers
+
+
 def mlp_layers(
     conv_layer_params: Any = None,
     fc_layer_params: Any = None,
@@ -126,54 +170,32 @@ def mlp_layers(
     weight_decay_params: Any = None,
     name: str | None = None,
 ) -> list:
-    """Conv2D layers, a Flatten, then Dense layers (with optional dropout and L2).
+    """Conv2D layers, a Flatten, then `dense_layers`.
 
     Args:
       conv_layer_params: `(filters, kernel_size, strides)` per conv layer.
-      fc_layer_params: units per dense layer.
-      dropout_layer_params: per dense layer: None, a rate, or dropout kwargs.
-      weight_decay_params: per dense layer: None or an L2 factor.
+      fc_layer_params, dropout_layer_params, weight_decay_params: see `dense_layers`.
       name: prefix of the layer names.
     """
     if kernel_initializer is None:
         kernel_initializer = default_kernel_initializer()
-
-    def _initializer() -> Any:
-        if isinstance(kernel_initializer, tf.keras.initializers.Initializer):
-            return kernel_initializer.__class__.from_config(
-                kernel_initializer.get_config()
-            )
-        return kernel_initializer
-
-    layers: list = []
-    for i, (filters, kernel_size, strides) in enumerate(conv_layer_params or ()):
-        layers.append(
-            tf.keras.layers.Conv2D(
-                filters=int(filters),
-                kernel_size=kernel_size,
-                strides=strides,
-                activation=activation_fn,
-                kernel_initializer=_initializer(),
-                name=f"{name}_conv2d_{i}" if name else None,
-            )
+    layers: list = [
+        tf.keras.layers.Conv2D(
+            filters=keras_compat.units(filters),
+            kernel_size=kernel_size,
+            strides=strides,
+            activation=activation_fn,
+            kernel_initializer=clone_initializer(kernel_initializer),
+            name=f"{name}_conv2d_{i}" if name else None,
         )
+        for i, (filters, kernel_size, strides) in enumerate(conv_layer_params or ())
+    ]
     layers.append(tf.keras.layers.Flatten())
-    fc_layer_params = fc_layer_params or ()
-    dropouts = per_layer_params(dropout_layer_params, len(fc_layer_params), "Dropout")
-    decays = per_layer_params(weight_decay_params, len(fc_layer_params), "Weight decay")
-    for i, (units, dropout, decay) in enumerate(zip(fc_layer_params, dropouts, decays)):
-        layers.append(
-            tf.keras.layers.Dense(
-                int(units),
-                activation=activation_fn,
-                kernel_initializer=_initializer(),
-                kernel_regularizer=None
-                if decay is None
-                else tf.keras.regularizers.l2(decay),
-                name=f"{name}_dense{i}" if name else None,
-            )
-        )
-        dropout_layer = maybe_dropout_layer(dropout)
-        if dropout_layer is not None:
-            layers.append(dropout_layer)
-    return layers
+    return layers + dense_layers(
+        fc_layer_params,
+        dropout_layer_params,
+        weight_decay_params,
+        activation_fn,
+        kernel_initializer,
+        name=name,
+    )

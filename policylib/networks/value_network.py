@@ -33,12 +33,6 @@ class ValueNetwork(network.Network):
         dtype: Any = tf.float32,
         name: str = "ValueNetwork",
     ):
-        kernel_initializer = (
-            kernel_initializer
-            or tf.keras.initializers.VarianceScaling(
-                scale=2.0, mode="fan_in", distribution="truncated_normal"
-            )
-        )
         encoder = encoding_network.EncodingNetwork(
             input_tensor_spec,
             preprocessing_layers=preprocessing_layers,
