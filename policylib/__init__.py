@@ -11,8 +11,10 @@ from policylib._lazy import lazy_exports
 from policylib.version import __version__
 
 _SUBPACKAGES = (
+    "agents",
     "bandits",
     "distributions",
+    "environments",
     "networks",
     "policies",
     "specs",

@@ -7,6 +7,8 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.distributions.type_spec_names import register_under_tf_agents_name
+
 __all__ = ["GumbelSoftmax"]
 
 
@@ -64,3 +66,7 @@ class GumbelSoftmax(tfp.distributions.RelaxedOneHotCategorical):
 
     def _mode(self) -> tf.Tensor:
         return self.convert_to_one_hot(self.distribution.logits)
+
+
+# Saved distributions cross to and from TF-Agents under its type-spec names.
+register_under_tf_agents_name(GumbelSoftmax, "tf_agents.distributions.gumbel_softmax")

@@ -7,6 +7,8 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.distributions.type_spec_names import register_under_tf_agents_name
+
 __all__ = ["MaskedCategorical"]
 
 
@@ -61,3 +63,7 @@ class MaskedCategorical(tfp.distributions.Categorical):
             logits=tfp.util.ParameterProperties(event_ndims=1),
             mask=tfp.util.ParameterProperties(event_ndims=1),
         )
+
+
+# Saved distributions cross to and from TF-Agents under its type-spec names.
+register_under_tf_agents_name(MaskedCategorical, "tf_agents.distributions.masked")

@@ -7,6 +7,8 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.distributions.type_spec_names import register_under_tf_agents_name
+
 __all__ = ["ShiftedCategorical"]
 
 
@@ -84,3 +86,9 @@ class ShiftedCategorical(tfp.distributions.Categorical):
         return self._reshift(
             super().sample(sample_shape, seed=seed, name=name, **kwargs)
         )
+
+
+# Saved distributions cross to and from TF-Agents under its type-spec names.
+register_under_tf_agents_name(
+    ShiftedCategorical, "tf_agents.distributions.shifted_categorical"
+)

@@ -21,6 +21,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.distributions import tanh_bijector_stable
+from policylib.distributions.type_spec_names import register_under_tf_agents_name
 from policylib.specs import tensor_spec
 from policylib.utils import common, nest_utils
 
@@ -400,3 +401,7 @@ def assert_specs_are_compatible(
     for got, expected in zip(tf.nest.flatten(event_spec), tf.nest.flatten(spec)):
         if not got.is_compatible_with(expected):
             raise ValueError(message)
+
+
+# Saved distributions cross to and from TF-Agents under its type-spec names.
+register_under_tf_agents_name(SquashToSpecNormal, "tf_agents.distributions.utils")

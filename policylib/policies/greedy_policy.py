@@ -13,6 +13,7 @@ import gin
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.distributions.type_spec_names import register_under_tf_agents_name
 from policylib.policies import tf_policy
 from policylib.trajectories import policy_step
 
@@ -72,3 +73,9 @@ class GreedyPolicy(tf_policy.TFPolicy):
         return step._replace(
             action=tf.nest.map_structure(_deterministic_mode, step.action)
         )
+
+
+# Saved distributions cross to and from TF-Agents under its type-spec names.
+register_under_tf_agents_name(
+    DeterministicWithLogProb, "tf_agents.policies.greedy_policy"
+)

@@ -337,11 +337,8 @@ class Checkpointer:
         self._manager = tf.train.CheckpointManager(
             self._checkpoint, directory=ckpt_dir, max_to_keep=max_to_keep
         )
-        self._load_status = None
-        if self._manager.latest_checkpoint is not None:
-            self._load_status = self._checkpoint.restore(
-                self._manager.latest_checkpoint
-            )
+        # Restoring None yields a status that initializes variables (graph mode).
+        self._load_status = self._checkpoint.restore(self._manager.latest_checkpoint)
 
     @property
     def checkpoint_exists(self) -> bool:
@@ -352,18 +349,18 @@ class Checkpointer:
         return self._manager
 
     def initialize_or_restore(self, session: Any = None) -> Any:
-        """Restores the latest checkpoint, if any; returns the load status."""
-        del session
+        """Restores the latest checkpoint (or initializes, in graph mode); returns the status."""
+        if not tf.executing_eagerly():
+            self._load_status.initialize_or_restore(session)
         return self._load_status
 
     def save(
         self, global_step: Any, options: tf.train.CheckpointOptions | None = None
     ) -> str:
-        """Writes a checkpoint numbered by `global_step`; returns its path."""
-        step = int(
-            global_step.numpy() if hasattr(global_step, "numpy") else global_step
-        )
-        return self._manager.save(checkpoint_number=step, options=options)
+        """Writes a checkpoint numbered by `global_step` (an int or variable); returns its path."""
+        if tf.executing_eagerly() and hasattr(global_step, "numpy"):
+            global_step = int(global_step.numpy())
+        return self._manager.save(checkpoint_number=global_step, options=options)
 
 
 def save_spec(spec: Any, file_path: str) -> None:

@@ -1,0 +1,1 @@
+"""Agent-side networks that policies are built with (the agents themselves are not here)."""

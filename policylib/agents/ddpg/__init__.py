@@ -1,0 +1,1 @@
+"""DDPG's actor network, for `ActorPolicy` with deterministic continuous actions."""

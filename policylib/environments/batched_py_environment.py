@@ -1,0 +1,118 @@
+"""`BatchedPyEnvironment`: several unbatched environments stepped as one batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent import futures
+from typing import Any
+
+from policylib.environments import py_environment
+from policylib.trajectories import time_step as ts
+from policylib.typing import types
+from policylib.utils import nest_utils
+
+__all__ = ["BatchedPyEnvironment", "unstack_actions"]
+
+
+def unstack_actions(batched_actions: types.NestedArray) -> list:
+    """A batched action nest as a list of per-environment action nests."""
+    return nest_utils.unstack_nested_arrays(batched_actions)
+
+
+class BatchedPyEnvironment(py_environment.PyEnvironment):
+    """Steps a list of environments together; time steps and actions get a batch dim.
+
+    Args:
+      envs: unbatched environments with equal action and time step specs.
+      multithreading: step the environments in a thread pool (one thread
+        each); False steps them in turn in the calling thread.
+
+    Raises:
+      ValueError: `envs` is not a non-empty list or tuple, one of them is
+        batched, or their specs differ.
+    """
+
+    def __init__(
+        self, envs: Sequence[py_environment.PyEnvironment], multithreading: bool = True
+    ):
+        if not isinstance(envs, (list, tuple)) or not envs:
+            raise ValueError(f"envs must be a non-empty list or tuple. Got: {envs!r}")
+        batched = [(i, env) for i, env in enumerate(envs) if env.batched]
+        if batched:
+            raise ValueError(f"Some of the envs are already batched: {batched}")
+        self._envs = list(envs)
+        self._action_spec = envs[0].action_spec()
+        self._observation_spec = envs[0].observation_spec()
+        self._time_step_spec = envs[0].time_step_spec()
+        for i, env in enumerate(envs[1:], start=1):
+            if env.action_spec() != self._action_spec:
+                raise ValueError(
+                    "All environments must have the same action spec. "
+                    f"env 0: {self._action_spec}; env {i}: {env.action_spec()}"
+                )
+            if env.time_step_spec() != self._time_step_spec:
+                raise ValueError(
+                    "All environments must have the same time_step_spec. "
+                    f"env 0: {self._time_step_spec}; env {i}: {env.time_step_spec()}"
+                )
+        self._pool = futures.ThreadPoolExecutor(len(envs)) if multithreading else None
+        super().__init__()
+
+    def _execute(self, fn: Callable, items: Iterable) -> list:
+        if self._pool is None:
+            return [fn(x) for x in items]
+        return list(self._pool.map(fn, items))
+
+    @property
+    def batched(self) -> bool:
+        return True
+
+    @property
+    def batch_size(self) -> int:
+        return len(self._envs)
+
+    @property
+    def envs(self) -> list[py_environment.PyEnvironment]:
+        return self._envs
+
+    def observation_spec(self) -> types.NestedArraySpec:
+        return self._observation_spec
+
+    def action_spec(self) -> types.NestedArraySpec:
+        return self._action_spec
+
+    def time_step_spec(self) -> ts.TimeStep:
+        return self._time_step_spec
+
+    def get_info(self) -> types.NestedArray:
+        return nest_utils.stack_nested_arrays(
+            self._execute(lambda e: e.get_info(), self._envs)
+        )
+
+    def _reset(self) -> ts.TimeStep:
+        return nest_utils.stack_nested_arrays(
+            self._execute(lambda e: e.reset(), self._envs)
+        )
+
+    def _step(self, actions: types.NestedArray) -> ts.TimeStep:
+        per_env = unstack_actions(actions)
+        if len(per_env) != self.batch_size:
+            raise ValueError(
+                "Primary dimension of action items does not match batch size: "
+                f"{len(per_env)} vs. {self.batch_size}"
+            )
+        steps = self._execute(
+            lambda pair: pair[0].step(pair[1]), zip(self._envs, per_env)
+        )
+        return nest_utils.stack_nested_arrays(steps)
+
+    def render(self, mode: str = "rgb_array") -> Any:
+        return nest_utils.stack_nested_arrays(
+            self._execute(lambda e: e.render(mode), self._envs)
+        )
+
+    def close(self) -> None:
+        self._execute(lambda e: e.close(), self._envs)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
