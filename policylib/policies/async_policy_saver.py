@@ -40,10 +40,10 @@ class AsyncPolicySaver:
         self._request: tuple[str, bool] | None = None  # (export_dir, checkpoint_only)
         self._closing = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(
+        self._save_thread = threading.Thread(
             target=self._save_loop, name="AsyncPolicySaver", daemon=True
         )
-        self._thread.start()
+        self._save_thread.start()
 
     def save(self, export_dir: str, blocking: bool = False) -> None:
         """Saves the policy (`PolicySaver.save`) in the background, or now if blocking."""
@@ -65,7 +65,7 @@ class AsyncPolicySaver:
             self._wait_idle()
             self._closing = True
             self._condition.notify_all()
-        self._thread.join()
+        self._save_thread.join()
         self._raise_pending_error()
 
     def __getattr__(self, name: str) -> Any:
@@ -129,12 +129,12 @@ class AsyncPolicySaver:
                 self._condition.notify_all()
 
     def _wait_idle(self) -> None:
-        while self._request is not None and self._thread.is_alive():
+        while self._request is not None and self._save_thread.is_alive():
             self._condition.wait()
 
     def _check_alive(self) -> None:
         self._raise_pending_error()
-        if self._closing or not self._thread.is_alive():
+        if self._closing or not self._save_thread.is_alive():
             raise ValueError(
                 "The AsyncPolicySaver's saving thread is not running: the saver was closed."
             )

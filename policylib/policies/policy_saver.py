@@ -52,7 +52,7 @@ from policylib.policies import tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import common, keras_compat, nest_utils
 
 __all__ = [
     "OBSERVATION_SIGNATURE",
@@ -402,7 +402,11 @@ class PolicySaver:
                 {k: tf.TensorSpec((), v.dtype, name=k) for k, v in metadata.items()},
             ),
         }
-        if input_fn_and_spec is None and not tf.nest.flatten(policy.policy_state_spec):
+        if (
+            input_fn_and_spec is None
+            and not tf.nest.flatten(policy.policy_state_spec)
+            and tf.nest.flatten(policy.time_step_spec.observation)
+        ):
             observation_spec = policy.time_step_spec.observation
             if use_nest_path_signatures:
                 observation_spec = rename({"observation": observation_spec})[
@@ -423,10 +427,7 @@ class PolicySaver:
         root.get_metadata = metadata_fn
         root.model_variables = list(policy.variables())
         # Tables, assets and other trackables the policy holds besides variables.
-        root._all_assets = {  # noqa: SLF001
-            ref.name: ref.ref
-            for ref in policy._unconditional_checkpoint_dependencies  # noqa: SLF001
-        }
+        root._all_assets = _dependencies(policy)  # noqa: SLF001
 
         self._policy = root
         self._signatures = signatures
@@ -591,6 +592,19 @@ class PolicySaver:
 
 # ----------------------------------------------------------------------------
 # Saved function builders
+
+
+def _dependencies(policy: tf_policy.TFPolicy) -> dict[str, Any]:
+    try:
+        return keras_compat.saved_model_dependencies(policy)
+    except AttributeError as e:
+        # A policy whose tf.Module init did not run tracks nothing; this may be okay.
+        if "_self_unconditional" not in str(e):
+            raise
+        logging.warning(
+            "Unable to capture the trackable objects of policy %s: %s", policy, e
+        )
+        return {}
 
 
 def _checked(spec: Any) -> Any:

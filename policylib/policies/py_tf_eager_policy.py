@@ -165,15 +165,19 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
                 )
             return step
 
-        if self._use_tf_function:
-            return common.function(action)
-        return action
+        if not self._use_tf_function:
+            return action
+        # The unseeded path is one concrete function (see `_concrete`); seeds retrace.
+        self._unseeded_fn = common.function(
+            lambda time_step, policy_state: action(time_step, policy_state)
+        )
+        return common.function(action)
 
     def _concrete(self, time_step: Any, policy_state: Any) -> Any:
         """The traced function for this time-step signature (traced on first use)."""
         concrete = self._concrete_action
         if concrete is None:
-            concrete = self._policy_action_fn.get_concrete_function(
+            concrete = self._unseeded_fn.get_concrete_function(
                 self._time_step_input_spec(), _spec_of(policy_state)
             )
             self._concrete_action = concrete

@@ -169,6 +169,37 @@ def collect_variables(root: Any, trainable_only: bool = False) -> list[tf.Variab
     return found
 
 
+def _holds_keras_layer(value: Any, seen: set[int]) -> bool:
+    if is_keras_layer(value):
+        return True
+    if id(value) in seen:
+        return False
+    seen.add(id(value))
+    if isinstance(value, tf.Module):
+        return any(_holds_keras_layer(v, seen) for v in vars(value).values())
+    if isinstance(value, dict) or type(value).__name__ == "_DictWrapper":
+        return any(_holds_keras_layer(v, seen) for v in value.values())
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ListWrapper":
+        return any(_holds_keras_layer(v, seen) for v in value)
+    return False
+
+
+def saved_model_dependencies(module: tf.Module) -> dict[str, Any]:
+    """`module`'s direct checkpoint dependencies to save beside its variables.
+
+    Under Keras 3, dependencies that reach Keras layers are left out: Keras 3
+    layers expose different children to a SavedModel than to a checkpoint, so
+    a checkpoint of the same objects would not match the loaded model. Their
+    variables are saved through the policy's variable list instead.
+    """
+    deps = {ref.name: ref.ref for ref in module._unconditional_checkpoint_dependencies}  # noqa: SLF001
+    if not is_keras3():
+        return deps
+    return {
+        name: ref for name, ref in deps.items() if not _holds_keras_layer(ref, set())
+    }
+
+
 class _VariableHolder(tf.Module):
     """Keeps `tf.Variable`s in an attribute so TF's object tracking sees them."""
 
