@@ -238,17 +238,20 @@ def rnn_layer_initial_state(rnn_layer: Any, inputs: Any) -> Any:
 def copy_layer_from_config(layer: Any) -> Any:
     """A new, unbuilt layer with `layer`'s config.
 
-    Keras 3 refuses to rebuild `Lambda` layers holding Python lambdas from a
-    config (safe mode); those are deep-copied instead (the function is shared).
+    A `Lambda` layer is rebuilt around the same function object: rebuilding
+    it from its config (which Keras 3's `deepcopy` also does) recompiles the
+    function's bytecode without its module globals, so `tf.concat` in it fails,
+    and Keras 3's safe mode refuses it outright.
     """
-    try:
-        return type(layer).from_config(layer.get_config())
-    except ValueError as e:
-        if "safe_mode" not in str(e):
-            raise
-        import copy
-
-        return copy.deepcopy(layer)
+    if isinstance(layer, tf.keras.layers.Lambda):
+        return type(layer)(
+            layer.function,
+            output_shape=getattr(layer, "_output_shape", None),
+            mask=getattr(layer, "mask", None),
+            arguments=getattr(layer, "arguments", None),
+            name=layer.name,
+        )
+    return type(layer).from_config(layer.get_config())
 
 
 def input_only_sequential_key(layer: Any) -> str | None:

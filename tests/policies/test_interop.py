@@ -1,13 +1,17 @@
-"""SavedModels written by TF-Agents 0.19 load in policylib and act as they did there.
+"""SavedModels cross between TF-Agents 0.19 and policylib, both ways.
 
-The fixtures were written by tests/fixtures/make_tf_agents_fixtures.py with
-TF-Agents itself; each `<name>.npz` holds batched time steps and the actions
-(or, for a sampling policy, distribution modes) TF-Agents' policy produced.
+TF-Agents -> policylib: tests/fixtures/tf_agents_0_19 holds policies that
+TF-Agents' PolicySaver wrote (by tests/fixtures/interop_policies.py), with the
+actions TF-Agents' policies took; policylib must load and reproduce them.
+
+policylib -> TF-Agents: needs a Python with tf-agents 0.19 installed, named by
+POLICYLIB_TF_AGENTS_PYTHON (`.ci/run` sets one up); skipped without it.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -16,34 +20,11 @@ import tensorflow as tf
 from policylib.policies import policy_loader, py_tf_eager_policy
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
+from tests.fixtures import interop_policies
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "tf_agents_0_19")
+FIXTURES = os.path.join(os.path.dirname(interop_policies.__file__), "tf_agents_0_19")
+SCRIPT = interop_policies.__file__
 DETERMINISTIC = ["greedy_q", "actor", "rnn_q", "dict_obs_actor"]
-
-
-def _load_record(name: str) -> dict[str, np.ndarray]:
-    with np.load(os.path.join(FIXTURES, name + ".npz")) as data:
-        return {k: data[k] for k in data.files}
-
-
-def _time_steps(record: dict[str, np.ndarray], entry: slice | int = slice(None)) -> list:
-    """The recorded time steps, one `TimeStep` of arrays per step."""
-    obs_keys = sorted(k for k in record if k.startswith("ts/observation"))
-    steps = []
-    for t in range(record["ts/step_type"].shape[0]):
-        if obs_keys == ["ts/observation"]:
-            observation = record["ts/observation"][t, entry]
-        else:
-            observation = {k.split("/")[-1]: record[k][t, entry] for k in obs_keys}
-        steps.append(
-            ts.TimeStep(
-                step_type=record["ts/step_type"][t, entry],
-                reward=record["ts/reward"][t, entry],
-                discount=record["ts/discount"][t, entry],
-                observation=observation,
-            )
-        )
-    return steps
 
 
 def _expected(record: dict[str, np.ndarray]) -> np.ndarray:
@@ -56,11 +37,11 @@ def _assert_close(actual: np.ndarray, expected: np.ndarray) -> None:
 
 @pytest.mark.parametrize("name", DETERMINISTIC + ["masked_q"])
 def test_tf_saved_model_load_reproduces_actions(name: str) -> None:
-    record = _load_record(name)
+    record = interop_policies.load_record(FIXTURES, name)
     loaded = tf.saved_model.load(os.path.join(FIXTURES, name))
     expected = _expected(record)
     state = loaded.get_initial_state(expected.shape[1])
-    for t, step in enumerate(_time_steps(record)):
+    for t, step in enumerate(interop_policies.recorded_time_steps(record, ts)):
         step = tf.nest.map_structure(tf.constant, step)
         if "mode" in record:
             out = loaded.distribution(step, state)
@@ -73,13 +54,13 @@ def test_tf_saved_model_load_reproduces_actions(name: str) -> None:
 
 @pytest.mark.parametrize("name", DETERMINISTIC)
 def test_saved_model_py_policy_reproduces_actions(name: str) -> None:
-    record = _load_record(name)
+    record = interop_policies.load_record(FIXTURES, name)
     policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
         os.path.join(FIXTURES, name), load_specs_from_pbtxt=True, batch_time_steps=False
     )
     expected = _expected(record)
     state = policy.get_initial_state(expected.shape[1])
-    for t, step in enumerate(_time_steps(record)):
+    for t, step in enumerate(interop_policies.recorded_time_steps(record, ts)):
         out = policy.action(step, state)
         _assert_close(out.action, expected[t])
         state = out.state
@@ -88,12 +69,14 @@ def test_saved_model_py_policy_reproduces_actions(name: str) -> None:
 
 @pytest.mark.parametrize("name", DETERMINISTIC)
 def test_policy_loader_reproduces_actions_one_environment_at_a_time(name: str) -> None:
-    record = _load_record(name)
+    record = interop_policies.load_record(FIXTURES, name)
     policy = policy_loader.load(os.path.join(FIXTURES, name))
     expected = _expected(record)
     for entry in range(expected.shape[1]):
         state = policy.get_initial_state()
-        for t, step in enumerate(_time_steps(record, entry)):
+        for t, step in enumerate(
+            interop_policies.recorded_time_steps(record, ts, entry)
+        ):
             out = policy.action(step, state)
             _assert_close(out.action, expected[t, entry])
             state = out.state
@@ -101,25 +84,59 @@ def test_policy_loader_reproduces_actions_one_environment_at_a_time(name: str) -
 
 def test_specs_come_from_the_pbtxt_with_bounds() -> None:
     policy = policy_loader.load(os.path.join(FIXTURES, "actor"))
-    assert policy.action_spec == array_spec.BoundedArraySpec((2,), np.float32, -2.0, 2.0, "action")
-    assert policy.time_step_spec.observation == array_spec.ArraySpec((3,), np.float32, "observation")
+    assert policy.action_spec == array_spec.BoundedArraySpec(
+        (2,), np.float32, -2.0, 2.0, "action"
+    )
+    assert policy.time_step_spec.observation == array_spec.ArraySpec(
+        (3,), np.float32, "observation"
+    )
     rnn = policy_loader.load(os.path.join(FIXTURES, "rnn_q"))
     assert [s.shape for s in tf.nest.flatten(rnn.policy_state_spec)] == [(6,), (6,)]
 
 
 def test_masked_policy_samples_only_allowed_actions() -> None:
-    record = _load_record("masked_q")
+    record = interop_policies.load_record(FIXTURES, "masked_q")
     policy = policy_loader.load(os.path.join(FIXTURES, "masked_q"))
     for entry in range(2):
-        for step in _time_steps(record, entry):
+        for step in interop_policies.recorded_time_steps(record, ts, entry):
             action = int(policy.action(step).action)
             assert step.observation["mask"][action] == 1
 
 
 def test_mismatched_time_step_names_the_expected_spec() -> None:
     policy = policy_loader.load(os.path.join(FIXTURES, "greedy_q"))
-    bad = ts.restart(np.zeros((5,), np.float32))
     with pytest.raises(ValueError, match=r"(?s)Expected time_step_spec.*shape=\(4,\)"):
-        policy.action(bad)
+        policy.action(ts.restart(np.zeros((5,), np.float32)))
     with pytest.raises(ValueError, match="does not fit the spec"):
         policy.action(ts.restart(np.zeros((4,), np.complex64)))
+
+
+def test_policylib_saves_check_out_in_policylib(tmp_path) -> None:
+    interop_policies.save("policylib", str(tmp_path))
+    assert interop_policies.check("policylib", str(tmp_path)) == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("POLICYLIB_TF_AGENTS_PYTHON"),
+    reason="set POLICYLIB_TF_AGENTS_PYTHON to a Python with tf-agents 0.19 (.ci/run does)",
+)
+def test_tf_agents_loads_policylib_saves(tmp_path) -> None:
+    interop_policies.save("policylib", str(tmp_path))
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    env["PYTHONPATH"] = ""  # TF-Agents' environment must not see policylib
+    result = subprocess.run(
+        [
+            os.environ["POLICYLIB_TF_AGENTS_PYTHON"],
+            SCRIPT,
+            "check",
+            "--lib",
+            "tf_agents",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert result.stdout.count("checked") == len(interop_policies.NAMES)
