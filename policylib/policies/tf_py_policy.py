@@ -83,6 +83,8 @@ class TFPyPolicy(tf_policy.TFPolicy):
             size = None if not batch else int(batch[0])
             return tf.nest.flatten(self._py_policy.get_initial_state(batch_size=size))
 
+        if not self._policy_state_dtypes:
+            return self.policy_state_spec  # empty: nothing to ask the Python policy
         inputs = [] if batch_size is None else [batch_size]
         flat = tf.numpy_function(
             initial_state, inputs, self._policy_state_dtypes, name="get_initial_state"
