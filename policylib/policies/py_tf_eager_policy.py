@@ -82,6 +82,7 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         self._flat_dtypes = [np.dtype(s.dtype) for s in self._flat_time_step_specs]
         self._policy_action_fn = self._build_action_fn()
         self._concrete_action: Any = None
+        self._used_leaves: list[int] = []
 
     # ------------------------------------------------------------------------
     # Public
@@ -113,6 +114,8 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
                 "(it was saved with that batch_size), so it cannot batch single time steps: "
                 "pass batched time steps and batch_time_steps=False."
             )
+        if self._use_tf_function and seed is None:
+            return self._traced_action(time_step, policy_state)
         flat = self._converted(time_step)
         time_step = tf.nest.pack_sequence_as(self._time_step_spec, flat)
         try:
@@ -123,18 +126,28 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
                             "Passing `seed` to a traced policy retraces it for each new seed."
                         )
                     step = self._policy_action_fn(time_step, policy_state, seed=seed)
-                elif self._use_tf_function:
-                    step = self._concrete(time_step, policy_state)(
-                        time_step, policy_state
-                    )
                 else:
                     step = self._policy_action_fn(time_step, policy_state)
         except (TypeError, ValueError, tf.errors.InvalidArgumentError) as e:
             raise self._mismatch_error(time_step, policy_state, e) from e
-        return step._replace(
-            action=tf.nest.map_structure(_to_numpy, step.action),
-            info=tf.nest.map_structure(_to_numpy, step.info),
-        )
+        return _numpy_action_and_info(step)
+
+    def _traced_action(
+        self, time_step: Any, policy_state: Any
+    ) -> policy_step.PolicyStep:
+        """One call of one concrete function, fed only the time-step leaves it reads."""
+        flat = self._converted(time_step)
+        if self._concrete_action is None:
+            self._trace(
+                tf.nest.pack_sequence_as(self._time_step_spec, flat), policy_state
+            )
+        used = [flat[i] for i in self._used_leaves]
+        try:
+            with self._on_device():
+                step = self._concrete_action(used, policy_state)
+        except (TypeError, ValueError, tf.errors.InvalidArgumentError) as e:
+            raise self._mismatch_error(time_step, policy_state, e) from e
+        return _numpy_action_and_info(step)
 
     # ------------------------------------------------------------------------
     # Internals
@@ -165,23 +178,46 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
                 )
             return step
 
-        if not self._use_tf_function:
-            return action
-        # The unseeded path is one concrete function (see `_concrete`); seeds retrace.
-        self._unseeded_fn = common.function(
-            lambda time_step, policy_state: action(time_step, policy_state)
-        )
-        return common.function(action)
+        self._action_impl = action
+        return common.function(action) if self._use_tf_function else action
 
-    def _concrete(self, time_step: Any, policy_state: Any) -> Any:
-        """The traced function for this time-step signature (traced on first use)."""
-        concrete = self._concrete_action
-        if concrete is None:
-            concrete = self._unseeded_fn.get_concrete_function(
-                self._time_step_input_spec(), _spec_of(policy_state)
-            )
-            self._concrete_action = concrete
-        return concrete
+    def _trace(self, time_step: Any, policy_state: Any) -> None:
+        """Traces the unseeded action once, then again without the leaves it never reads.
+
+        Most policies read only the observation (and the step type, to reset
+        state); each leaf not fed saves a tensor conversion per call. A leaf
+        counts as read if any output or stateful op depends on it.
+        """
+        ts_spec = self._time_step_input_spec()
+        state_spec = _spec_of(policy_state)
+        flat_specs = tf.nest.flatten(ts_spec)
+        everything = list(range(len(flat_specs)))
+        full = common.function(
+            lambda leaves, state: self._action_from_leaves(leaves, everything, state)
+        ).get_concrete_function(flat_specs, state_spec)
+        used = _read_inputs(full, len(flat_specs)) or [0]  # keep one: the batch size
+        if len(used) == len(flat_specs):
+            self._used_leaves, self._concrete_action = everything, full
+            return
+        self._used_leaves = used
+        self._concrete_action = common.function(
+            lambda leaves, state: self._action_from_leaves(leaves, used, state)
+        ).get_concrete_function([flat_specs[i] for i in used], state_spec)
+
+    def _action_from_leaves(
+        self, leaves: list, indices: list[int], policy_state: Any
+    ) -> Any:
+        """Calls the action with the given time-step leaves and zeros for the rest."""
+        specs = self._flat_time_step_specs
+        outer = [] if self._batch_time_steps else [tf.shape(leaves[0])[0]]
+        flat = [None] * len(specs)
+        for i, leaf in zip(indices, leaves):
+            flat[i] = leaf
+        for i, spec in enumerate(specs):
+            if flat[i] is None:
+                flat[i] = tf.zeros(outer + list(spec.shape), spec.dtype)
+        time_step = tf.nest.pack_sequence_as(self._time_step_spec, flat)
+        return self._action_impl(time_step, policy_state)
 
     def _time_step_input_spec(self) -> Any:
         outer = [] if self._batch_time_steps else [self._fixed_batch_size]
@@ -244,6 +280,77 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
 
 def _to_numpy(t: Any) -> Any:
     return t.numpy() if hasattr(t, "numpy") else t
+
+
+def _numpy_action_and_info(step: policy_step.PolicyStep) -> policy_step.PolicyStep:
+    """The step with action and info as NumPy (the state stays tensors, to feed back)."""
+    action = step.action
+    action = (
+        _to_numpy(action)
+        if tf.is_tensor(action)
+        else tf.nest.map_structure(_to_numpy, action)
+    )
+    info = step.info
+    if info != ():
+        info = tf.nest.map_structure(_to_numpy, info)
+    return policy_step.PolicyStep(action, step.state, info)
+
+
+_NOT_EFFECTS = frozenset({"ReadVariableOp", "VarHandleOp", "Placeholder", "NoOp"})
+_CALLS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
+
+
+def _read_inputs(concrete: Any, count: int) -> list[int]:
+    """Indices of the first `count` inputs that an output or a side effect depends on."""
+    read = _read_graph_inputs(
+        concrete.graph, concrete.inputs, concrete.outputs, depth=0
+    )
+    return [i for i in read if i < count]
+
+
+def _read_graph_inputs(
+    graph: Any, inputs: list, outputs: list, depth: int
+) -> list[int]:
+    """Which `inputs` of `graph` reach `outputs` or a stateful op.
+
+    Function calls (a loaded SavedModel's functions) are followed into the
+    callee, a few levels deep; where a callee cannot be inspected every
+    argument counts as read.
+    """
+    roots = [t.op for t in outputs]
+    roots += [
+        op
+        for op in graph.get_operations()
+        if op.op_def is not None
+        and op.op_def.is_stateful
+        and op.type not in _NOT_EFFECTS
+    ]
+    needed: set[Any] = set()
+    while roots:
+        op = roots.pop()
+        if op in needed:
+            continue
+        needed.add(op)
+        roots.extend(op.control_inputs)
+        arguments = list(op.inputs)
+        if op.type in _CALLS:
+            arguments = [arguments[i] for i in _read_call_arguments(graph, op, depth)]
+        roots.extend(t.op for t in arguments)
+    return [i for i, t in enumerate(inputs) if t.op in needed]
+
+
+def _read_call_arguments(graph: Any, op: Any, depth: int) -> list[int]:
+    everything = list(range(len(op.inputs)))
+    if depth >= 8:
+        return everything
+    try:
+        callee = graph._get_function(op.get_attr("f").name)  # noqa: SLF001
+        body = callee.graph
+    except Exception:  # noqa: BLE001 - cannot inspect: assume every argument is read
+        return everything
+    if body is None or len(body.inputs) != len(op.inputs):
+        return everything
+    return _read_graph_inputs(body, body.inputs, body.outputs, depth + 1)
 
 
 def _spec_of(state: Any) -> Any:
