@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from policylib.keras_layers import rnn_wrapper
 from policylib.networks import network
-from policylib.utils import common
+from policylib.utils import common, keras_compat
 
 __all__ = ["Sequential", "as_tuples", "call_layer", "copy_layer"]
 
@@ -51,7 +51,9 @@ def call_layer(
     if not tf.nest.flatten(state_spec):
         if isinstance(layer, network.Network):
             return layer(inputs, **kwargs)[0], ()
-        return layer(inputs, **_without_step_type(kwargs)), ()
+        return keras_compat.call_folding_outer_dims(
+            layer, inputs, **_without_step_type(kwargs)
+        ), ()
     if isinstance(state_spec, list) and common.safe_has_state(state):
         state = list(state)
     if isinstance(layer, network.Network):
@@ -161,10 +163,7 @@ class Sequential(network.Network):
 
     def get_config(self) -> dict:
         return {
-            i: {
-                "class_name": type(layer).__name__,
-                "config": copy_lib.deepcopy(layer.get_config()),
-            }
+            i: tf.keras.layers.serialize(layer)
             for i, layer in enumerate(self._sequential_layers)
         }
 

@@ -254,6 +254,29 @@ def copy_layer_from_config(layer: Any) -> Any:
     return type(layer).from_config(layer.get_config())
 
 
+def call_folding_outer_dims(layer: Any, inputs: Any, **kwargs: Any) -> Any:
+    """Calls `layer`; a Keras 3 conv layer gets extra outer dims folded into the batch.
+
+    Keras 2 convolutions accept inputs with several outer dims (e.g. batch and
+    time); Keras 3's need exactly one. So `[B, T, H, W, C]` into a Keras 3
+    `Conv2D` runs as `[B*T, H, W, C]` and is unfolded after.
+    """
+    rank = getattr(layer, "rank", None)
+    if (
+        not is_keras3()
+        or not isinstance(rank, int)
+        or not tf.is_tensor(inputs)
+        or inputs.shape.rank is None
+        or inputs.shape.rank <= rank + 2
+        or "Conv" not in type(layer).__name__
+    ):
+        return layer(inputs, **kwargs)
+    outer = tf.shape(inputs)[: inputs.shape.rank - rank - 1]
+    folded = tf.reshape(inputs, tf.concat([[-1], tf.shape(inputs)[-rank - 1 :]], 0))
+    outputs = layer(folded, **kwargs)
+    return tf.reshape(outputs, tf.concat([outer, tf.shape(outputs)[1:]], 0))
+
+
 def input_only_sequential_key(layer: Any) -> str | None:
     """The input name of a `keras.Sequential` that holds only an `Input`, else None.
 
