@@ -192,17 +192,38 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         state_spec = _spec_of(policy_state)
         flat_specs = tf.nest.flatten(ts_spec)
         everything = list(range(len(flat_specs)))
-        full = common.function(
-            lambda leaves, state: self._action_from_leaves(leaves, everything, state)
-        ).get_concrete_function(flat_specs, state_spec)
-        used = _read_inputs(full, len(flat_specs)) or [0]  # keep one: the batch size
-        if len(used) == len(flat_specs):
-            self._used_leaves, self._concrete_action = everything, full
-            return
+        used = self._read_leaves_of_loaded_action(len(flat_specs))
+        if used is None:
+            full = common.function(
+                lambda leaves, state: self._action_from_leaves(
+                    leaves, everything, state
+                )
+            ).get_concrete_function(flat_specs, state_spec)
+            used = _read_inputs(full, len(flat_specs)) or [
+                0
+            ]  # keep one: the batch size
+            if len(used) == len(flat_specs):
+                self._used_leaves, self._concrete_action = everything, full
+                return
+        used = used or [0]
         self._used_leaves = used
         self._concrete_action = common.function(
             lambda leaves, state: self._action_from_leaves(leaves, used, state)
         ).get_concrete_function([flat_specs[i] for i in used], state_spec)
+
+    def _read_leaves_of_loaded_action(self, count: int) -> list[int] | None:
+        """For a loaded SavedModel: the time-step leaves its saved `action` reads.
+
+        Read from the restored graph, which saves tracing the wrapper twice;
+        None for a `TFPolicy` (or when the restored functions cannot be read).
+        """
+        if isinstance(self._policy, tf_policy.TFPolicy):
+            return None
+        for concrete in getattr(self._policy.action, "concrete_functions", ()):
+            args, _ = concrete.structured_input_signature
+            if args and len(tf.nest.flatten(args[0])) == count:
+                return _read_inputs(concrete, count)
+        return None
 
     def _action_from_leaves(
         self, leaves: list, indices: list[int], policy_state: Any
