@@ -13,9 +13,10 @@ TF-Agents runs the policy eagerly by default, ~8x slower; pass
 `use_tf_function=False` to do that here, e.g. to step through `_action` in a
 debugger.
 
-Device: the policy runs where TensorFlow places it unless `device=` names one
-(`"/CPU:0"`, `"/GPU:0"`). Small policies run fastest on the CPU, since a
-batch-1 step is dominated by call overhead, not arithmetic.
+Device: `device=` names where to act (`"/CPU:0"`, `"/GPU:0"`). A loaded
+SavedModel defaults to the CPU when its variables are small (the GPU only adds
+transfer to a step that is all call overhead); `PyTFEagerPolicy` defaults to
+where the wrapped policy's variables live.
 """
 
 from __future__ import annotations
@@ -428,7 +429,10 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
       load_specs_from_pbtxt: read the specs from `policy_specs.pbtxt`.
       use_tf_function: see `PyTFEagerPolicyBase`.
       batch_time_steps: see `PyTFEagerPolicyBase`.
-      device: device to load and act on; None: TF's placement.
+      device: device to load and act on (`"/CPU:0"`, `"/GPU:0"`); None: TF's
+        placement. `"auto"` (default): the CPU when a GPU is present but the
+        saved variables are small (under 64 MB), since a small policy's step
+        is call overhead, which a GPU only adds to; else TF's placement.
 
     Raises:
       ValueError: neither specs nor `load_specs_from_pbtxt` were given.
@@ -444,7 +448,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         load_specs_from_pbtxt: bool = False,
         use_tf_function: bool = True,
         batch_time_steps: bool = True,
-        device: str | None = None,
+        device: str | None = "auto",
     ):
         if not (time_step_spec or load_specs_from_pbtxt):
             raise ValueError(
@@ -452,6 +456,8 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
                 "enable loading from proto (load_specs_from_pbtxt=True)."
             )
         model_path = policy_saver.existing_save_path(model_path)
+        if device == "auto":
+            device = _default_device(model_path)
         with tf.device(device) if device else contextlib.nullcontext():
             loaded = tf.saved_model.load(model_path)
         self._checkpoint = tf.train.Checkpoint(policy=loaded)
@@ -542,6 +548,24 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         if name.startswith("__") or name == "_policy":
             raise AttributeError(name)
         return getattr(self._policy, name)
+
+
+_SMALL_POLICY_BYTES = 64 * 2**20
+
+
+def _default_device(model_path: str) -> str | None:
+    """`"/CPU:0"` for a small saved policy on a machine with a GPU; else None."""
+    if not tf.config.list_logical_devices("GPU"):
+        return None
+    variables = os.path.join(model_path, tf.saved_model.VARIABLES_DIRECTORY)
+    try:
+        size = sum(
+            tf.io.gfile.stat(os.path.join(variables, name)).length
+            for name in tf.io.gfile.listdir(variables)
+        )
+    except tf.errors.OpError:
+        return None
+    return "/CPU:0" if size < _SMALL_POLICY_BYTES else None
 
 
 def _saved_batch_size(loaded: Any) -> int | None:

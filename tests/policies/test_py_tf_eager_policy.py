@@ -130,3 +130,17 @@ def test_tf_py_policy_random_actions_are_in_bounds() -> None:
     policy = tf_py_policy.TFPyPolicy(py)
     action = policy.action(ts.restart(tf.zeros((1, 2)), batch_size=1)).action.numpy()
     assert action.shape == (1, 3) and np.all((action >= 0) & (action <= 4))
+
+
+def test_saved_model_device_defaults_to_cpu_for_small_policies(
+    tmp_path, monkeypatch
+) -> None:
+    from policylib.policies import policy_saver
+
+    policy_saver.PolicySaver(_greedy()).save(str(tmp_path / "m"))
+    # No GPU here: "auto" leaves placement to TensorFlow.
+    assert py_tf_eager_policy._default_device(str(tmp_path / "m")) is None
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"])
+    assert py_tf_eager_policy._default_device(str(tmp_path / "m")) == "/CPU:0"
+    monkeypatch.setattr(py_tf_eager_policy, "_SMALL_POLICY_BYTES", 10)
+    assert py_tf_eager_policy._default_device(str(tmp_path / "m")) is None
