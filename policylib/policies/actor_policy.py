@@ -118,10 +118,7 @@ class ActorPolicy(tf_policy.TFPolicy):
     def _distribution(
         self, time_step: Any, policy_state: Any
     ) -> policy_step.PolicyStep:
-        observation, mask = time_step.observation, None
-        splitter = self.observation_and_action_constraint_splitter
-        if splitter is not None:
-            observation, mask = splitter(observation)
+        observation, mask = self._split_observation(time_step.observation)
         outputs, policy_state = self._apply_actor_network(
             observation,
             step_type=time_step.step_type,

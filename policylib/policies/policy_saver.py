@@ -29,6 +29,7 @@ save leaves the previous one loadable.
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import functools
 import logging
@@ -326,11 +327,8 @@ class PolicySaver:
             if not isinstance(value, tf.Variable):
                 raise TypeError(f"Values of metadata must be tf.Variable: {value!r}")
 
-        self._raw_policy = policy
-        self._batch_size = batch_size
         self._train_step = train_step
         self._metadata = metadata
-        self._use_nest_path_signatures = use_nest_path_signatures
 
         rename = rename_spec_with_nest_paths if use_nest_path_signatures else _checked
         batch_dims = [batch_size]
@@ -339,8 +337,9 @@ class PolicySaver:
         policy_state_spec = rename(policy.policy_state_spec)
 
         root = tf.Module()
-        root.collect_data_spec = _shallow_copy(policy.collect_data_spec)
-        root.policy_state_spec = _shallow_copy(policy.policy_state_spec)
+        # Copies: tracking wraps lists and dicts set on a module, the policy's own stay as they are.
+        root.collect_data_spec = copy.copy(policy.collect_data_spec)
+        root.policy_state_spec = copy.copy(policy.policy_state_spec)
         root.train_step = train_step
         root.metadata = metadata
 
@@ -609,15 +608,6 @@ def _dependencies(policy: tf_policy.TFPolicy) -> dict[str, Any]:
 
 def _checked(spec: Any) -> Any:
     _check_spec(spec)
-    return spec
-
-
-def _shallow_copy(spec: Any) -> Any:
-    """A copy of the top level of a spec nest (the saver may not alter the policy's)."""
-    if isinstance(spec, dict):
-        return dict(spec)
-    if isinstance(spec, list):
-        return list(spec)
     return spec
 
 

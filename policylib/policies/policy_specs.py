@@ -64,3 +64,10 @@ class PolicySpecs:
     @property
     def observation_and_action_constraint_splitter(self) -> Any:
         return self._observation_and_action_constraint_splitter
+
+    def _split_observation(self, observation: Any) -> tuple[Any, Any]:
+        """`(observation, action_mask)` by the policy's splitter; the mask is None without one."""
+        splitter = self._observation_and_action_constraint_splitter
+        if splitter is None:
+            return observation, None
+        return splitter(observation)

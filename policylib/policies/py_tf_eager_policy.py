@@ -22,9 +22,9 @@ where the wrapped policy's variables live.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -81,7 +81,10 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         super().__init__(time_step_spec, action_spec, policy_state_spec, info_spec)
         self._flat_time_step_specs = tf.nest.flatten(self._time_step_spec)
         self._flat_dtypes = [np.dtype(s.dtype) for s in self._flat_time_step_specs]
-        self._policy_action_fn = self._build_action_fn()
+        # Seeded calls retrace per seed; unseeded ones use `_concrete_action`.
+        self._seeded_fn = (
+            common.function(self._batched_action) if use_tf_function else None
+        )
         self._concrete_action: Any = None
         self._used_leaves: list[int] = []
 
@@ -116,36 +119,25 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
                 "pass batched time steps and batch_time_steps=False."
             )
         if self._use_tf_function and seed is None:
-            return self._traced_action(time_step, policy_state)
-        flat = self._converted(time_step)
-        time_step = tf.nest.pack_sequence_as(self._time_step_spec, flat)
-        try:
-            with self._on_device():
-                if seed is not None:
-                    if self._use_tf_function:
-                        logging.warning(
-                            "Passing `seed` to a traced policy retraces it for each new seed."
-                        )
-                    step = self._policy_action_fn(time_step, policy_state, seed=seed)
-                else:
-                    step = self._policy_action_fn(time_step, policy_state)
-        except (TypeError, ValueError, tf.errors.InvalidArgumentError) as e:
-            raise self._mismatch_error(time_step, policy_state, e) from e
-        return _numpy_action_and_info(step)
-
-    def _traced_action(
-        self, time_step: Any, policy_state: Any
-    ) -> policy_step.PolicyStep:
-        """One call of one concrete function, fed only the time-step leaves it reads."""
-        flat = self._converted(time_step)
-        if self._concrete_action is None:
-            self._trace(
-                tf.nest.pack_sequence_as(self._time_step_spec, flat), policy_state
+            # The hot path: one concrete function, fed the leaves it reads.
+            if self._concrete_action is None:
+                self._trace(policy_state)
+            fn = self._concrete_action
+            inputs = self._converted(time_step, self._used_leaves)
+        else:
+            fn = self._seeded_fn or self._batched_action
+            if seed is not None:
+                if self._use_tf_function:
+                    logging.warning(
+                        "Passing `seed` to a traced policy retraces it for each new seed."
+                    )
+                fn = functools.partial(fn, seed=seed)
+            inputs = tf.nest.pack_sequence_as(
+                self._time_step_spec, self._converted(time_step)
             )
-        used = [flat[i] for i in self._used_leaves]
         try:
             with self._on_device():
-                step = self._concrete_action(used, policy_state)
+                step = fn(inputs, policy_state)
         except (TypeError, ValueError, tf.errors.InvalidArgumentError) as e:
             raise self._mismatch_error(time_step, policy_state, e) from e
         return _numpy_action_and_info(step)
@@ -156,61 +148,49 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
     def _on_device(self) -> Any:
         return tf.device(self._device) if self._device else contextlib.nullcontext()
 
-    def _build_action_fn(self) -> Callable:
-        """`action(time_step, policy_state, seed=None)`, batching inside if asked."""
-        policy = self._policy
-        batch = self._batch_time_steps
+    def _batched_action(
+        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+    ) -> Any:
+        """`policy.action`, adding and removing the batch dim if time steps come unbatched."""
+        if self._batch_time_steps:
+            time_step = tf.nest.map_structure(lambda t: tf.expand_dims(t, 0), time_step)
+        if seed is not None:
+            step = self._policy.action(time_step, policy_state, seed=seed)
+        else:
+            step = self._policy.action(time_step, policy_state)
+        if self._batch_time_steps:
+            step = step._replace(
+                action=tf.nest.map_structure(lambda t: tf.squeeze(t, 0), step.action),
+                info=tf.nest.map_structure(lambda t: tf.squeeze(t, 0), step.info),
+            )
+        return step
 
-        def action(time_step: Any, policy_state: Any, seed: types.Seed = None) -> Any:
-            if batch:
-                time_step = tf.nest.map_structure(
-                    lambda t: tf.expand_dims(t, 0), time_step
-                )
-            if seed is not None:
-                step = policy.action(time_step, policy_state, seed=seed)
-            else:
-                step = policy.action(time_step, policy_state)
-            if batch:
-                step = step._replace(
-                    action=tf.nest.map_structure(
-                        lambda t: tf.squeeze(t, 0), step.action
-                    ),
-                    info=tf.nest.map_structure(lambda t: tf.squeeze(t, 0), step.info),
-                )
-            return step
-
-        self._action_impl = action
-        return common.function(action) if self._use_tf_function else action
-
-    def _trace(self, time_step: Any, policy_state: Any) -> None:
-        """Traces the unseeded action once, then again without the leaves it never reads.
+    def _trace(self, policy_state: Any) -> None:
+        """Traces the unseeded action for the time-step leaves it reads.
 
         Most policies read only the observation (and the step type, to reset
         state); each leaf not fed saves a tensor conversion per call. A leaf
-        counts as read if any output or stateful op depends on it.
+        counts as read if any output or stateful op depends on it: found in a
+        loaded SavedModel's restored graph, else by tracing with every leaf.
         """
-        ts_spec = self._time_step_input_spec()
+        flat_specs = tf.nest.flatten(self._time_step_input_spec())
         state_spec = _spec_of(policy_state)
-        flat_specs = tf.nest.flatten(ts_spec)
-        everything = list(range(len(flat_specs)))
-        used = self._read_leaves_of_loaded_action(len(flat_specs))
+        count = len(flat_specs)
+
+        def traced(indices: list[int]) -> Any:
+            return common.function(
+                lambda leaves, state: self._action_from_leaves(leaves, indices, state)
+            ).get_concrete_function([flat_specs[i] for i in indices], state_spec)
+
+        used = self._read_leaves_of_loaded_action(count)
         if used is None:
-            full = common.function(
-                lambda leaves, state: self._action_from_leaves(
-                    leaves, everything, state
-                )
-            ).get_concrete_function(flat_specs, state_spec)
-            used = _read_inputs(full, len(flat_specs)) or [
-                0
-            ]  # keep one: the batch size
-            if len(used) == len(flat_specs):
-                self._used_leaves, self._concrete_action = everything, full
+            full = traced(list(range(count)))
+            used = _read_inputs(full, count)
+            if len(used) == count:
+                self._used_leaves, self._concrete_action = used, full
                 return
-        used = used or [0]
-        self._used_leaves = used
-        self._concrete_action = common.function(
-            lambda leaves, state: self._action_from_leaves(leaves, used, state)
-        ).get_concrete_function([flat_specs[i] for i in used], state_spec)
+        self._used_leaves = used or [0]  # keep one leaf: it carries the batch size
+        self._concrete_action = traced(self._used_leaves)
 
     def _read_leaves_of_loaded_action(self, count: int) -> list[int] | None:
         """For a loaded SavedModel: the time-step leaves its saved `action` reads.
@@ -239,7 +219,7 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             if flat[i] is None:
                 flat[i] = tf.zeros(outer + list(spec.shape), spec.dtype)
         time_step = tf.nest.pack_sequence_as(self._time_step_spec, flat)
-        return self._action_impl(time_step, policy_state)
+        return self._batched_action(time_step, policy_state)
 
     def _time_step_input_spec(self) -> Any:
         outer = [] if self._batch_time_steps else [self._fixed_batch_size]
@@ -248,8 +228,10 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             self._time_step_spec,
         )
 
-    def _converted(self, time_step: Any) -> list[tf.Tensor]:
-        """The time step's leaves as tensors of the spec dtypes.
+    def _converted(
+        self, time_step: Any, indices: list[int] | None = None
+    ) -> list[tf.Tensor]:
+        """The time step's leaves (all, or those at `indices`) as tensors of the spec dtypes.
 
         NumPy arrays of the spec's dtype go straight through; other values are
         cast if NumPy calls that a same-kind cast (float64 -> float32), else a
@@ -258,24 +240,25 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         flat = tf.nest.flatten(time_step)
         if len(flat) != len(self._flat_dtypes):
             raise self._mismatch_error(time_step, None, None)
-        out = []
-        for value, dtype, spec in zip(
-            flat, self._flat_dtypes, self._flat_time_step_specs
-        ):
-            if isinstance(value, np.ndarray) and value.dtype == dtype:
-                out.append(tf.constant(value))
-                continue
-            if isinstance(value, tf.Tensor) and value.dtype == spec.dtype:
-                out.append(value)
-                continue
-            array = np.asarray(value)
-            if not np.can_cast(array.dtype, dtype, "same_kind"):
-                raise ValueError(
-                    f"A time step value of dtype {array.dtype} does not fit the spec {spec}.\n"
-                    f"Expected time_step_spec: {self._time_step_spec}"
-                )
-            out.append(tf.constant(array.astype(dtype, copy=False)))
-        return out
+        return [
+            self._to_tensor(flat[i], i)
+            for i in (range(len(flat)) if indices is None else indices)
+        ]
+
+    def _to_tensor(self, value: Any, i: int) -> tf.Tensor:
+        dtype = self._flat_dtypes[i]
+        if isinstance(value, np.ndarray) and value.dtype == dtype:
+            return tf.constant(value)
+        spec = self._flat_time_step_specs[i]
+        if isinstance(value, tf.Tensor) and value.dtype == spec.dtype:
+            return value
+        array = np.asarray(value)
+        if not np.can_cast(array.dtype, dtype, "same_kind"):
+            raise ValueError(
+                f"A time step value of dtype {array.dtype} does not fit the spec {spec}.\n"
+                f"Expected time_step_spec: {self._time_step_spec}"
+            )
+        return tf.constant(array.astype(dtype, copy=False))
 
     def _mismatch_error(
         self, time_step: Any, policy_state: Any, cause: Any
@@ -313,7 +296,7 @@ def _numpy_action_and_info(step: policy_step.PolicyStep) -> policy_step.PolicySt
         else tf.nest.map_structure(_to_numpy, action)
     )
     info = step.info
-    if info != ():
+    if tf.nest.flatten(info):
         info = tf.nest.map_structure(_to_numpy, info)
     return policy_step.PolicyStep(action, step.state, info)
 

@@ -104,10 +104,7 @@ class QPolicy(tf_policy.TFPolicy):
     def _distribution(
         self, time_step: Any, policy_state: Any
     ) -> policy_step.PolicyStep:
-        observation, mask = time_step.observation, None
-        splitter = self.observation_and_action_constraint_splitter
-        if splitter is not None:
-            observation, mask = splitter(observation)
+        observation, mask = self._split_observation(time_step.observation)
         logits, policy_state = self._q_network(
             observation, network_state=policy_state, step_type=time_step.step_type
         )

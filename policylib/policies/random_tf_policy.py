@@ -65,11 +65,8 @@ class RandomTFPolicy(tf_policy.TFPolicy):
 
     def _mask(self, time_step: Any, outer_shape: tf.Tensor) -> tf.Tensor | None:
         """The combined 0/1 action mask for this step, or None when unmasked."""
-        mask = None
-        observation = time_step.observation
-        splitter = self._observation_and_action_constraint_splitter
-        if splitter is not None:
-            observation, mask = splitter(observation)
+        observation, mask = self._split_observation(time_step.observation)
+        if mask is not None:
             mask = tf.cast(mask, tf.int32)
         if self._stationary_mask is not None:
             stationary = tf.cast(self._stationary_mask, tf.int32)

@@ -113,17 +113,20 @@ def _values(tensor: Any) -> Any:
     return tensor.values if isinstance(tensor, tf.IndexedSlices) else tensor
 
 
+def _summarize(tensor: Any, variable: Any, suffix: str, step: Any) -> None:
+    """A histogram and a norm summary of `tensor`, named after `variable`."""
+    values, name = _values(tensor), variable.name.replace(":", "_")
+    tf.summary.histogram(name=f"{name}_{suffix}", data=values, step=step)
+    tf.summary.scalar(
+        name=f"{name}_{suffix}_norm", data=tf.linalg.global_norm([values]), step=step
+    )
+
+
 def add_variables_summaries(grads_and_vars: Any, step: Any) -> None:
     """Histogram and norm summaries of each variable."""
     with tf.name_scope("summarize_vars"):
         for _, var in grads_and_vars:
-            values, name = _values(var), var.name.replace(":", "_")
-            tf.summary.histogram(name=name + "_value", data=values, step=step)
-            tf.summary.scalar(
-                name=name + "_value_norm",
-                data=tf.linalg.global_norm([values]),
-                step=step,
-            )
+            _summarize(var, var, "value", step)
 
 
 def add_gradients_summaries(grads_and_vars: Any, step: Any) -> None:
@@ -133,13 +136,7 @@ def add_gradients_summaries(grads_and_vars: Any, step: Any) -> None:
             if grad is None:
                 logging.info("Var %s has no gradient", var.name)
                 continue
-            values, name = _values(grad), var.name.replace(":", "_")
-            tf.summary.histogram(name=name + "_gradient", data=values, step=step)
-            tf.summary.scalar(
-                name=name + "_gradient_norm",
-                data=tf.linalg.global_norm([values]),
-                step=step,
-            )
+            _summarize(grad, var, "gradient", step)
 
 
 def clip_gradient_norms(gradients_to_variables: Any, max_norm: float) -> list:

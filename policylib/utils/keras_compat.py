@@ -105,6 +105,21 @@ _SKIP_ATTRIBUTES = frozenset(
 )
 
 
+def _held_values(value: Any) -> list:
+    """What a `tf.Module` (by attribute name), dict (by key) or list/tuple holds, in order.
+
+    Tracking wrappers (`_DictWrapper`, `ListWrapper`) count as dict and list;
+    anything else holds nothing.
+    """
+    if isinstance(value, tf.Module):
+        return [vars(value)[name] for name in sorted(vars(value))]
+    if isinstance(value, dict) or type(value).__name__ == "_DictWrapper":
+        return [value[key] for key in sorted(value, key=str)]
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ListWrapper":
+        return list(value)
+    return []
+
+
 def collect_variables(root: Any, trainable_only: bool = False) -> list[tf.Variable]:
     """Every `tf.Variable` reachable from `root`, each once, in a stable order.
 
@@ -144,14 +159,8 @@ def collect_variables(root: Any, trainable_only: bool = False) -> list[tf.Variab
         seen_objects.add(id(value))
         if is_keras_layer(value):
             _visit_layer(value)
-        elif isinstance(value, tf.Module):
-            for name in sorted(vars(value)):
-                _visit(vars(value)[name])
-        elif isinstance(value, dict) or type(value).__name__ == "_DictWrapper":
-            for key in sorted(value, key=str):
-                _visit(value[key])
-        elif isinstance(value, (list, tuple)) or type(value).__name__ == "ListWrapper":
-            for item in value:
+        else:
+            for item in _held_values(value):
                 _visit(item)
 
     def _visit_layer(layer: Any) -> None:
@@ -175,13 +184,7 @@ def _holds_keras_layer(value: Any, seen: set[int]) -> bool:
     if id(value) in seen:
         return False
     seen.add(id(value))
-    if isinstance(value, tf.Module):
-        return any(_holds_keras_layer(v, seen) for v in vars(value).values())
-    if isinstance(value, dict) or type(value).__name__ == "_DictWrapper":
-        return any(_holds_keras_layer(v, seen) for v in value.values())
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "ListWrapper":
-        return any(_holds_keras_layer(v, seen) for v in value)
-    return False
+    return any(_holds_keras_layer(v, seen) for v in _held_values(value))
 
 
 def saved_model_dependencies(module: tf.Module) -> dict[str, Any]:

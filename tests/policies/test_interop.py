@@ -17,69 +17,22 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from policylib.policies import policy_loader, py_tf_eager_policy
+from policylib.policies import policy_loader
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from tests.fixtures import interop_policies
 
 FIXTURES = os.path.join(os.path.dirname(interop_policies.__file__), "tf_agents_0_19")
 SCRIPT = interop_policies.__file__
-DETERMINISTIC = ["greedy_q", "actor", "rnn_q", "dict_obs_actor"]
 
 
-def _expected(record: dict[str, np.ndarray]) -> np.ndarray:
-    return record["action"] if "action" in record else record["mode"]
-
-
-def _assert_close(actual: np.ndarray, expected: np.ndarray) -> None:
-    np.testing.assert_allclose(np.asarray(actual), expected, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", DETERMINISTIC + ["masked_q"])
-def test_tf_saved_model_load_reproduces_actions(name: str) -> None:
-    record = interop_policies.load_record(FIXTURES, name)
-    loaded = tf.saved_model.load(os.path.join(FIXTURES, name))
-    expected = _expected(record)
-    state = loaded.get_initial_state(expected.shape[1])
-    for t, step in enumerate(interop_policies.recorded_time_steps(record, ts)):
-        step = tf.nest.map_structure(tf.constant, step)
-        if "mode" in record:
-            out = loaded.distribution(step, state)
-            _assert_close(out.action.mode(), expected[t])
-        else:
-            out = loaded.action(step, state)
-            _assert_close(out.action, expected[t])
-        state = out.state
-
-
-@pytest.mark.parametrize("name", DETERMINISTIC)
-def test_saved_model_py_policy_reproduces_actions(name: str) -> None:
-    record = interop_policies.load_record(FIXTURES, name)
-    policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
-        os.path.join(FIXTURES, name), load_specs_from_pbtxt=True, batch_time_steps=False
-    )
-    expected = _expected(record)
-    state = policy.get_initial_state(expected.shape[1])
-    for t, step in enumerate(interop_policies.recorded_time_steps(record, ts)):
-        out = policy.action(step, state)
-        _assert_close(out.action, expected[t])
-        state = out.state
-    assert policy.get_train_step() == -1
-
-
-@pytest.mark.parametrize("name", DETERMINISTIC)
-def test_policy_loader_reproduces_actions_one_environment_at_a_time(name: str) -> None:
-    record = interop_policies.load_record(FIXTURES, name)
-    policy = policy_loader.load(os.path.join(FIXTURES, name))
-    expected = _expected(record)
-    for entry in range(expected.shape[1]):
-        state = policy.get_initial_state()
-        for t, step in enumerate(
-            interop_policies.recorded_time_steps(record, ts, entry)
-        ):
-            out = policy.action(step, state)
-            _assert_close(out.action, expected[t, entry])
-            state = out.state
+@pytest.mark.parametrize("name", interop_policies.NAMES)
+def test_tf_agents_saves_load_three_ways_and_reproduce_actions(name: str) -> None:
+    # tf.saved_model.load, SavedModelPyTFEagerPolicy (batched) and policy_loader.load
+    # (one environment at a time) must each give TF-Agents' recorded actions; for
+    # the sampling masked_q, the distribution modes and only allowed samples.
+    assert interop_policies.check("policylib", FIXTURES, (name,)) == []
+    assert policy_loader.load(os.path.join(FIXTURES, name)).get_train_step() == -1
 
 
 def test_specs_come_from_the_pbtxt_with_bounds() -> None:
@@ -92,15 +45,6 @@ def test_specs_come_from_the_pbtxt_with_bounds() -> None:
     )
     rnn = policy_loader.load(os.path.join(FIXTURES, "rnn_q"))
     assert [s.shape for s in tf.nest.flatten(rnn.policy_state_spec)] == [(6,), (6,)]
-
-
-def test_masked_policy_samples_only_allowed_actions() -> None:
-    record = interop_policies.load_record(FIXTURES, "masked_q")
-    policy = policy_loader.load(os.path.join(FIXTURES, "masked_q"))
-    for entry in range(2):
-        for step in interop_policies.recorded_time_steps(record, ts, entry):
-            action = int(policy.action(step).action)
-            assert step.observation["mask"][action] == 1
 
 
 def test_mismatched_time_step_names_the_expected_spec() -> None:

@@ -12,7 +12,6 @@ import tensorflow as tf
 from policylib.networks import q_network, q_rnn_network
 from policylib.policies import (
     async_policy_saver,
-    greedy_policy,
     policy_loader,
     policy_saver,
     py_tf_eager_policy,
@@ -20,17 +19,8 @@ from policylib.policies import (
 )
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
-
-OBS = tensor_spec.TensorSpec((4,), tf.float32, name="observation")
-ACT = tensor_spec.BoundedTensorSpec((), tf.int32, 0, 2, name="action")
-
-
-def _greedy(seed: int = 0) -> greedy_policy.GreedyPolicy:
-    tf.keras.utils.set_random_seed(seed)
-    net = q_network.QNetwork(OBS, ACT, fc_layer_params=(8,))
-    return greedy_policy.GreedyPolicy(
-        q_policy.QPolicy(ts.time_step_spec(OBS), ACT, q_network=net)
-    )
+from tests.policies.small_policies import ACT, OBS
+from tests.policies.small_policies import greedy_q as _greedy
 
 
 def _observations(batch: int = 3) -> np.ndarray:

@@ -7,29 +7,19 @@ import pytest
 import tensorflow as tf
 
 from policylib.environments import batched_py_environment, random_py_environment
-from policylib.networks import q_network, q_rnn_network
+from policylib.networks import q_rnn_network
 from policylib.policies import (
-    greedy_policy,
     py_policy,
     py_tf_eager_policy,
     q_policy,
     random_py_policy,
     tf_py_policy,
 )
-from policylib.specs import array_spec, tensor_spec
+from policylib.specs import array_spec
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
-
-OBS = tensor_spec.TensorSpec((4,), tf.float32, name="observation")
-ACT = tensor_spec.BoundedTensorSpec((), tf.int32, 0, 2, name="action")
-
-
-def _greedy() -> greedy_policy.GreedyPolicy:
-    tf.keras.utils.set_random_seed(0)
-    net = q_network.QNetwork(OBS, ACT, fc_layer_params=(8,))
-    return greedy_policy.GreedyPolicy(
-        q_policy.QPolicy(ts.time_step_spec(OBS), ACT, q_network=net)
-    )
+from tests.policies.small_policies import ACT, OBS
+from tests.policies.small_policies import greedy_q as _greedy
 
 
 @pytest.mark.parametrize("use_tf_function", [True, False])
