@@ -4,9 +4,57 @@ from __future__ import annotations
 
 from policylib._lazy import lazy_exports
 
-_MODULES = ("batched_py_environment", "py_environment", "random_py_environment")
+_MODULES = (
+    "batched_py_environment",
+    "gym_wrapper",
+    "parallel_py_environment",
+    "py_environment",
+    "random_py_environment",
+    "random_tf_environment",
+    "suite_gym",
+    "suite_gymnasium",
+    "test_envs",
+    "tf_environment",
+    "tf_py_environment",
+    "tf_wrappers",
+    "trajectory_replay",
+    "utils",
+    "wrappers",
+)
 
-__all__ = list(_MODULES)
+_ATTRIBUTES = {
+    "BatchedPyEnvironment": "batched_py_environment",
+    "GymWrapper": "gym_wrapper",
+    "ParallelPyEnvironment": "parallel_py_environment",
+    "PyEnvironment": "py_environment",
+    "RandomPyEnvironment": "random_py_environment",
+    "RandomTFEnvironment": "random_tf_environment",
+    "TFEnvironment": "tf_environment",
+    "TFPyEnvironment": "tf_py_environment",
+    "TrajectoryReplay": "trajectory_replay",
+    "validate_py_environment": "utils",
+    **{
+        name: "wrappers"
+        for name in (
+            "ActionClipWrapper",
+            "ActionDiscretizeWrapper",
+            "ActionOffsetWrapper",
+            "ActionRepeat",
+            "FixedLength",
+            "FlattenObservationsWrapper",
+            "GoalReplayEnvWrapper",
+            "HistoryWrapper",
+            "ObservationFilterWrapper",
+            "OneHotActionWrapper",
+            "PerformanceProfiler",
+            "PyEnvironmentBaseWrapper",
+            "RunStats",
+            "TimeLimit",
+        )
+    },
+}
+
+__all__ = [*_MODULES, *_ATTRIBUTES]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES, _ATTRIBUTES)

@@ -106,6 +106,18 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
         )
         return nest_utils.stack_nested_arrays(steps)
 
+    def seed(self, seeds: Sequence[types.Seed | None]) -> list[Any]:
+        """Seeds each environment; a None entry leaves that one as it is.
+
+        Raises:
+          ValueError: not one seed per environment.
+        """
+        if len(seeds) != len(self._envs):
+            raise ValueError(
+                f"Expected one seed per environment ({len(self._envs)}); got {len(seeds)}."
+            )
+        return [e.seed(s) if s is not None else None for e, s in zip(self._envs, seeds)]
+
     def render(self, mode: str = "rgb_array") -> Any:
         return nest_utils.stack_nested_arrays(
             self._execute(lambda e: e.render(mode), self._envs)

@@ -1,0 +1,18 @@
+"""Drivers: run a policy in an environment and feed what happens to observers."""
+
+from __future__ import annotations
+
+from policylib._lazy import lazy_exports
+
+_MODULES = (
+    "driver",
+    "dynamic_episode_driver",
+    "dynamic_step_driver",
+    "py_driver",
+    "test_utils",
+    "tf_driver",
+)
+
+__all__ = list(_MODULES)
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES)

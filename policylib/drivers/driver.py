@@ -1,0 +1,122 @@
+"""`Driver`: the base of drivers, and the env <-> policy spec check they share."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from policylib.utils import nest_utils
+
+__all__ = ["Driver", "assert_env_matches_policy"]
+
+
+def _shape_and_dtype(spec: Any) -> tuple[tuple[int | None, ...], np.dtype]:
+    shape = spec.shape
+    dims = tuple(shape.as_list()) if isinstance(shape, tf.TensorShape) else tuple(shape)
+    return dims, np.dtype(tf.as_dtype(spec.dtype).as_numpy_dtype)
+
+
+def _mismatches(env_spec: Any, policy_spec: Any) -> list[str]:
+    """Where two spec nests differ in structure, shape or dtype (names and bounds ignored)."""
+    env_leaves = dict(nest_utils.flatten_with_joined_paths(env_spec))
+    policy_leaves = dict(nest_utils.flatten_with_joined_paths(policy_spec))
+    problems = []
+    for path in sorted(set(env_leaves) | set(policy_leaves)):
+        where = path or "<root>"
+        if path not in policy_leaves:
+            problems.append(f"'{where}' is in the environment's spec only")
+        elif path not in env_leaves:
+            problems.append(f"'{where}' is in the policy's spec only")
+        else:
+            e, p = (
+                _shape_and_dtype(env_leaves[path]),
+                _shape_and_dtype(policy_leaves[path]),
+            )
+            if e != p:
+                problems.append(
+                    f"'{where}': environment has shape {e[0]} {e[1]}, policy "
+                    f"expects shape {p[0]} {p[1]}"
+                )
+    return problems
+
+
+def assert_env_matches_policy(env: Any, policy: Any) -> None:
+    """Checks, before any step, that `policy` can act in `env`.
+
+    Compares the time step specs and the action specs leaf by leaf (shape and
+    dtype; names and bounds may differ).
+
+    Raises:
+      ValueError: they differ; the message names each differing leaf and
+        shows both specs.
+    """
+    for what, env_spec, policy_spec in (
+        ("time_step_spec", env.time_step_spec(), policy.time_step_spec),
+        ("action_spec", env.action_spec(), policy.action_spec),
+    ):
+        problems = _mismatches(env_spec, policy_spec)
+        if problems:
+            raise ValueError(
+                f"The environment's {what} does not match the policy's "
+                f"({'; '.join(problems)}).\nEnvironment {what}: {env_spec}\n"
+                f"Policy {what}: {policy_spec}"
+            )
+
+
+class Driver(metaclass=abc.ABCMeta):
+    """Runs `policy` in `env` and calls observers with what happens.
+
+    Args:
+      env: the environment.
+      policy: the policy; its specs must match the environment's.
+      observers: called with each `Trajectory`.
+      transition_observers: called with each `(time_step, policy_step,
+        next_time_step)`.
+      info_observers: called with the environment's info after each step.
+
+    Raises:
+      ValueError: the policy's specs do not match the environment's.
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        policy: Any,
+        observers: Sequence[Callable[[Any], Any]] | None = None,
+        transition_observers: Sequence[Callable[[Any], Any]] | None = None,
+        info_observers: Sequence[Callable[[Any], Any]] | None = None,
+    ):
+        assert_env_matches_policy(env, policy)
+        self._env = env
+        self._policy = policy
+        self._observers = list(observers or [])
+        self._transition_observers = list(transition_observers or [])
+        self._info_observers = list(info_observers or [])
+
+    @property
+    def env(self) -> Any:
+        return self._env
+
+    @property
+    def policy(self) -> Any:
+        return self._policy
+
+    @property
+    def observers(self) -> list[Callable[[Any], Any]]:
+        return self._observers
+
+    @property
+    def transition_observers(self) -> list[Callable[[Any], Any]]:
+        return self._transition_observers
+
+    @property
+    def info_observers(self) -> list[Callable[[Any], Any]]:
+        return self._info_observers
+
+    @abc.abstractmethod
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Runs the policy; returns the final time step and policy state."""

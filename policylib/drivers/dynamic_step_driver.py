@@ -1,0 +1,123 @@
+"""`DynamicStepDriver`: runs a TF policy for a number of steps in a `tf.while_loop`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gin
+import tensorflow as tf
+
+from policylib.drivers import driver
+from policylib.trajectories import time_step as ts
+from policylib.trajectories import trajectory
+from policylib.typing import types
+from policylib.utils import common, nest_utils
+
+__all__ = ["DynamicStepDriver", "run_loop"]
+
+
+def run_loop(
+    drv: driver.Driver,
+    time_step: ts.TimeStep,
+    policy_state: types.NestedTensor,
+    keep_going: Callable[[tf.Tensor], tf.Tensor],
+    counts: Callable[[trajectory.Trajectory], tf.Tensor],
+    maximum_iterations: types.Int | None,
+) -> tuple[ts.TimeStep, types.NestedTensor]:
+    """The `tf.while_loop` both dynamic drivers run.
+
+    Each iteration acts, steps the environment, calls the observers, and adds
+    `counts(trajectory)` (per batch entry) to a counter; the loop goes on while
+    `keep_going(counter)`.
+    """
+    outer = nest_utils.get_outer_shape(time_step, drv.env.time_step_spec())
+
+    def body(counter, time_step, policy_state):
+        action_step = drv.policy.action(time_step, policy_state)
+        with tf.control_dependencies(tf.nest.flatten(time_step)):
+            next_time_step = drv.env.step(action_step.action)
+        traj = trajectory.from_transition(time_step, action_step, next_time_step)
+        results = [observer(traj) for observer in drv.observers]
+        results += [
+            observer((time_step, action_step, next_time_step))
+            for observer in drv.transition_observers
+        ]
+        # Observers run before the next iteration reads their effects.
+        deps = [
+            x
+            for x in tf.nest.flatten(results)
+            if isinstance(x, (tf.Tensor, tf.Operation))
+        ]
+        with tf.control_dependencies(deps):
+            next_time_step, next_state = tf.nest.map_structure(
+                tf.identity, (next_time_step, action_step.state)
+            )
+        return counter + counts(traj), next_time_step, next_state
+
+    _, time_step, policy_state = tf.while_loop(
+        cond=lambda counter, *_: keep_going(counter),
+        body=body,
+        loop_vars=(tf.zeros(outer, tf.int32), time_step, policy_state),
+        parallel_iterations=1,
+        maximum_iterations=maximum_iterations,
+        name="driver_loop",
+    )
+    return tf.nest.map_structure(tf.stop_gradient, (time_step, policy_state))
+
+
+@gin.configurable
+class DynamicStepDriver(driver.Driver):
+    """Runs `num_steps` steps (summed over the batch; boundaries do not count).
+
+    Args:
+      env: a `TFEnvironment`.
+      policy: a `TFPolicy` matching the environment's specs.
+      observers: called with each `Trajectory`.
+      transition_observers: called with each `(time_step, policy_step,
+        next_time_step)`.
+      num_steps: steps per `run`.
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        policy: Any,
+        observers: Sequence[Callable[[Any], Any]] | None = None,
+        transition_observers: Sequence[Callable[[Any], Any]] | None = None,
+        num_steps: int = 1,
+    ):
+        super().__init__(env, policy, observers, transition_observers)
+        self._num_steps = num_steps
+        self._run_fn = common.function_in_tf1()(self._run)
+
+    def run(
+        self,
+        time_step: ts.TimeStep | None = None,
+        policy_state: types.NestedTensor | None = None,
+        maximum_iterations: types.Int | None = None,
+    ) -> tuple[ts.TimeStep, types.NestedTensor]:
+        """Runs `num_steps` steps from `time_step` (the env's current one if None).
+
+        Returns:
+          The last time step and policy state.
+        """
+        return self._run_fn(
+            time_step=time_step,
+            policy_state=policy_state,
+            maximum_iterations=maximum_iterations,
+        )
+
+    def _run(self, time_step=None, policy_state=None, maximum_iterations=None):
+        if time_step is None:
+            time_step = self.env.current_time_step()
+        if policy_state is None:
+            policy_state = self.policy.get_initial_state(self.env.batch_size)
+        return run_loop(
+            self,
+            time_step,
+            policy_state,
+            keep_going=lambda c: tf.reduce_sum(c) < self._num_steps,
+            counts=lambda t: tf.cast(~t.is_boundary(), tf.int32),
+            maximum_iterations=maximum_iterations,
+        )

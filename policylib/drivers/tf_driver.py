@@ -1,0 +1,84 @@
+"""`TFDriver`: runs a TF policy in a TF environment inside one `tf.function`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from policylib.drivers import driver
+from policylib.environments import tf_environment
+from policylib.policies import tf_policy
+from policylib.trajectories import time_step as ts
+from policylib.trajectories import trajectory
+from policylib.typing import types
+from policylib.utils import common
+
+__all__ = ["TFDriver"]
+
+
+class TFDriver(driver.Driver):
+    """Steps until `max_steps` steps or `max_episodes` episodes, whichever first.
+
+    Counting is as in `PyDriver` (over the whole batch; boundaries are not
+    steps). `run` is compiled with autograph unless `disable_tf_function`.
+
+    Args:
+      env: a `TFEnvironment`.
+      policy: a `TFPolicy` matching the environment's specs.
+      observers: called with each `Trajectory`.
+      transition_observers: called with each `(time_step, policy_step,
+        next_time_step)`.
+      max_steps: steps to run; None or 0 for no limit.
+      max_episodes: episodes to run; None or 0 for no limit.
+      disable_tf_function: run eagerly (for debugging).
+
+    Raises:
+      ValueError: neither limit is positive, or the specs do not match.
+    """
+
+    def __init__(
+        self,
+        env: tf_environment.TFEnvironment,
+        policy: tf_policy.TFPolicy,
+        observers: Sequence[Callable[[trajectory.Trajectory], Any]],
+        transition_observers: Sequence[Callable[[Any], Any]] | None = None,
+        max_steps: types.Int | None = None,
+        max_episodes: types.Int | None = None,
+        disable_tf_function: bool = False,
+    ):
+        common.check_tf1_allowed()
+        max_steps = max_steps or 0
+        max_episodes = max_episodes or 0
+        if max_steps < 1 and max_episodes < 1:
+            raise ValueError(
+                "Either `max_steps` or `max_episodes` should be greater than 0."
+            )
+        super().__init__(env, policy, observers, transition_observers)
+        self._max_steps = max_steps or np.inf
+        self._max_episodes = max_episodes or np.inf
+        if not disable_tf_function:
+            self.run = common.function(self.run, autograph=True)
+
+    def run(
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor = ()
+    ) -> tuple[ts.TimeStep, types.NestedTensor]:
+        """Runs from `time_step`; returns the last time step and policy state."""
+        num_steps = tf.constant(0.0)
+        num_episodes = tf.constant(0.0)
+        while num_steps < self._max_steps and num_episodes < self._max_episodes:
+            action_step = self.policy.action(time_step, policy_state)
+            next_time_step = self.env.step(action_step.action)
+            traj = trajectory.from_transition(time_step, action_step, next_time_step)
+            for observer in self._transition_observers:
+                observer((time_step, action_step, next_time_step))
+            for observer in self._observers:
+                observer(traj)
+            boundary = tf.cast(traj.is_boundary(), tf.float32)
+            num_episodes += tf.reduce_sum(boundary)
+            num_steps += tf.reduce_sum(1.0 - boundary)
+            time_step = next_time_step
+            policy_state = action_step.state
+        return time_step, policy_state

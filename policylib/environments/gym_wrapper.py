@@ -1,0 +1,253 @@
+"""`GymWrapper`: a Gymnasium environment as a `PyEnvironment`, and spaces -> specs.
+
+Gymnasium (the maintained successor of OpenAI Gym) is an optional dependency:
+``pip install 'policylib[gymnasium]'``. Its five-tuple `step` maps onto time
+steps as TF-Agents users expect: `terminated` ends the episode with discount 0
+(no future value), `truncated` (a time limit) ends it keeping the discount.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from policylib.environments import py_environment
+from policylib.specs import array_spec
+from policylib.trajectories import time_step as ts
+from policylib.typing import types
+from policylib.utils import nest_utils
+
+try:
+    import gymnasium
+except ImportError as e:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "policylib's Gym support needs Gymnasium: pip install 'policylib[gymnasium]' "
+        "(or pip install gymnasium)."
+    ) from e
+
+__all__ = ["GymWrapper", "spec_from_gym_space"]
+
+spaces = gymnasium.spaces
+
+
+def _simplify(values: np.ndarray) -> np.ndarray:
+    """A scalar array when every entry is equal, else `values`."""
+    first = values.flat[0] if values.size else 0
+    return np.array(first, dtype=values.dtype) if np.all(values == first) else values
+
+
+def spec_from_gym_space(
+    space: gymnasium.Space,
+    dtype_map: dict[type, Any] | None = None,
+    simplify_box_bounds: bool = True,
+    name: str | None = None,
+) -> types.NestedArraySpec:
+    """The (nest of) `BoundedArraySpec` describing a Gymnasium space.
+
+    Discrete -> scalar int64 in [start, start + n - 1]; MultiDiscrete -> int32
+    in [start, start + nvec - 1]; MultiBinary -> int32 in {0, 1}; Box -> its
+    dtype and bounds (equal bounds simplified to scalars); Tuple -> tuple;
+    Dict -> OrderedDict. Nested names are joined with '/'.
+
+    Args:
+      space: the Gymnasium space.
+      dtype_map: space class -> dtype, overriding the defaults above.
+      simplify_box_bounds: store Box bounds that are all equal as scalars.
+      name: the spec name (the root of nested names).
+
+    Raises:
+      ValueError: the space type has no spec equivalent (Text, Graph, ...).
+    """
+    dtype_map = dtype_map or {}
+
+    def child(sub_space: gymnasium.Space, key: str) -> types.NestedArraySpec:
+        return spec_from_gym_space(
+            sub_space, dtype_map, simplify_box_bounds, f"{name}/{key}" if name else key
+        )
+
+    if isinstance(space, spaces.Discrete):
+        dtype = dtype_map.get(spaces.Discrete, np.int64)
+        start = int(space.start)
+        return array_spec.BoundedArraySpec(
+            (), dtype, minimum=start, maximum=start + int(space.n) - 1, name=name
+        )
+    if isinstance(space, spaces.MultiDiscrete):
+        dtype = dtype_map.get(spaces.MultiDiscrete, np.int32)
+        start = np.asarray(space.start, dtype=dtype)
+        maximum = np.asarray(start + space.nvec - 1, dtype=dtype)
+        return array_spec.BoundedArraySpec(
+            space.shape,
+            dtype,
+            minimum=_simplify(start),
+            maximum=_simplify(maximum),
+            name=name,
+        )
+    if isinstance(space, spaces.MultiBinary):
+        dtype = dtype_map.get(spaces.MultiBinary, np.int32)
+        shape = (space.n,) if isinstance(space.n, (int, np.integer)) else tuple(space.n)
+        return array_spec.BoundedArraySpec(
+            shape, dtype, minimum=0, maximum=1, name=name
+        )
+    if isinstance(space, spaces.Box):
+        dtype = dtype_map.get(spaces.Box, space.dtype)
+        minimum = np.asarray(space.low, dtype=dtype)
+        maximum = np.asarray(space.high, dtype=dtype)
+        if simplify_box_bounds:
+            low, high = _simplify(minimum), _simplify(maximum)
+            if low.shape == high.shape:
+                minimum, maximum = low, high
+        return array_spec.BoundedArraySpec(
+            space.shape, dtype, minimum=minimum, maximum=maximum, name=name
+        )
+    if isinstance(space, spaces.Tuple):
+        return tuple(child(s, f"tuple_{i}") for i, s in enumerate(space.spaces))
+    if isinstance(space, spaces.Dict):
+        return collections.OrderedDict(
+            (k, child(s, k)) for k, s in space.spaces.items()
+        )
+    raise ValueError(
+        f"The Gymnasium space {space!r} ({type(space).__name__}) has no spec "
+        "equivalent; supported: Box, Discrete, MultiDiscrete, MultiBinary, Tuple, Dict."
+    )
+
+
+class GymWrapper(py_environment.PyEnvironment):
+    """Runs a Gymnasium environment as a `PyEnvironment`.
+
+    Args:
+      gym_env: the Gymnasium environment.
+      discount: the discount of non-terminal steps (and of truncated LAST steps).
+      spec_dtype_map: space class -> dtype for the specs (see
+        `spec_from_gym_space`).
+      match_obs_space_dtype: cast observations to the observation spec dtypes.
+      auto_reset: `step` after a LAST step resets.
+      simplify_box_bounds: see `spec_from_gym_space`.
+      render_kwargs: unused by Gymnasium (its render mode is fixed at `make`);
+        kept for TF-Agents signatures.
+    """
+
+    def __init__(
+        self,
+        gym_env: gymnasium.Env,
+        discount: types.Float = 1.0,
+        spec_dtype_map: dict[type, Any] | None = None,
+        match_obs_space_dtype: bool = True,
+        auto_reset: bool = True,
+        simplify_box_bounds: bool = True,
+        render_kwargs: dict[str, Any] | None = None,
+    ):
+        super().__init__(auto_reset)
+        self._gym_env = gym_env
+        self._discount = np.float32(discount)
+        self._match_obs_space_dtype = match_obs_space_dtype
+        self._observation_spec = spec_from_gym_space(
+            gym_env.observation_space,
+            spec_dtype_map,
+            simplify_box_bounds,
+            "observation",
+        )
+        self._action_spec = spec_from_gym_space(
+            gym_env.action_space, spec_dtype_map, simplify_box_bounds, "action"
+        )
+        self._scalar_action = isinstance(gym_env.action_space, spaces.Discrete)
+        self._render_kwargs = render_kwargs or {}
+        self._info: Any = None
+        self._done = True
+        self._next_seed: int | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or "_gym_env" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["_gym_env"], name)
+
+    @property
+    def gym(self) -> gymnasium.Env:
+        """The wrapped Gymnasium environment."""
+        return self._gym_env
+
+    @property
+    def done(self) -> bool:
+        """Whether the last step ended the episode."""
+        return self._done
+
+    def observation_spec(self) -> types.NestedArraySpec:
+        return self._observation_spec
+
+    def action_spec(self) -> types.NestedArraySpec:
+        return self._action_spec
+
+    def get_info(self) -> Any:
+        """The info dict of the last `reset` or `step`."""
+        return self._info
+
+    def seed(self, seed: types.Seed) -> types.Seed:
+        """Seeds the next reset (Gymnasium seeds only at reset) and the action space.
+
+        Later resets continue the seeded random stream, so a seeded environment
+        repeats the same sequence of episodes.
+        """
+        self._next_seed = None if seed is None else int(seed)
+        if seed is not None:
+            self._gym_env.action_space.seed(int(seed))
+        return seed
+
+    def _observation(self, observation: Any) -> Any:
+        if not self._match_obs_space_dtype:
+            return observation
+        flat = tf.nest.flatten(self._observation_spec)
+        values = nest_utils.flatten_up_to(self._observation_spec, observation)
+        return tf.nest.pack_sequence_as(
+            self._observation_spec,
+            [np.asarray(v, dtype=s.dtype) for v, s in zip(values, flat)],
+        )
+
+    def _reset(self) -> ts.TimeStep:
+        seed, self._next_seed = self._next_seed, None
+        observation, self._info = self._gym_env.reset(seed=seed)
+        self._done = False
+        return ts.restart(self._observation(observation))
+
+    def _step(self, action: types.NestedArray) -> ts.TimeStep:
+        if self._scalar_action and isinstance(action, (np.ndarray, np.generic)):
+            action = action.item()
+        observation, reward, terminated, truncated, self._info = self._gym_env.step(
+            action
+        )
+        observation = self._observation(observation)
+        reward = np.asarray(reward, dtype=np.float32)
+        self._done = bool(terminated or truncated)
+        if terminated:
+            return ts.termination(observation, reward)
+        if truncated:
+            return ts.truncation(observation, reward, self._discount)
+        return ts.transition(observation, reward, self._discount)
+
+    def render(self, mode: str = "rgb_array") -> Any:
+        """The frame from Gymnasium's `render()`.
+
+        Gymnasium fixes the render mode when the environment is made, so
+        `mode` must match it (load with `gym_kwargs={'render_mode': mode}`).
+
+        Raises:
+          ValueError: the environment was made with another render mode.
+        """
+        made_with = getattr(self._gym_env, "render_mode", None)
+        if made_with != mode:
+            raise ValueError(
+                f"Cannot render with mode {mode!r}: the Gymnasium environment was "
+                f"made with render_mode={made_with!r}. Pass "
+                f"gym_kwargs={{'render_mode': {mode!r}}} to suite_gym.load."
+            )
+        return self._gym_env.render()
+
+    def get_state(self) -> Any:
+        return self._gym_env.unwrapped.get_state()
+
+    def set_state(self, state: Any) -> None:
+        self._gym_env.unwrapped.set_state(state)
+
+    def close(self) -> None:
+        self._gym_env.close()

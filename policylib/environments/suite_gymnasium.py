@@ -1,0 +1,103 @@
+"""Load Gymnasium environments as `PyEnvironment`s (`load`, `wrap_env`).
+
+`load('CartPole-v1')` makes the environment with Gymnasium, wraps it in a
+`GymWrapper`, adds a `TimeLimit` at the registered episode limit (or
+`max_episode_steps`), then applies your wrappers. `suite_gym` is the same
+module under TF-Agents' name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gin
+
+from policylib.environments import gym_wrapper, py_environment, wrappers
+from policylib.environments.gym_wrapper import gymnasium
+from policylib.typing import types
+
+__all__ = ["load", "wrap_env"]
+
+TimeLimitWrapperType = Callable[
+    [py_environment.PyEnvironment, int], py_environment.PyEnvironment
+]
+
+
+@gin.configurable
+def load(
+    environment_name: str,
+    discount: types.Float = 1.0,
+    max_episode_steps: int | None = None,
+    gym_env_wrappers: Sequence[Callable[[Any], Any]] = (),
+    env_wrappers: Sequence[Callable[[Any], Any]] = (),
+    spec_dtype_map: dict[type, Any] | None = None,
+    gym_kwargs: dict[str, Any] | None = None,
+    render_kwargs: dict[str, Any] | None = None,
+    seed: int | None = None,
+) -> py_environment.PyEnvironment:
+    """Makes a registered Gymnasium environment and wraps it as a `PyEnvironment`.
+
+    Args:
+      environment_name: a registered id, e.g. 'CartPole-v1'.
+      discount: discount of non-terminal steps.
+      max_episode_steps: episode limit; the registered one when None, none
+        when 0.
+      gym_env_wrappers: Gymnasium wrappers, applied first.
+      env_wrappers: `PyEnvironment` wrappers, applied last.
+      spec_dtype_map: space class -> spec dtype.
+      gym_kwargs: keyword arguments for `gymnasium.make` (e.g. render_mode).
+      render_kwargs: kept for TF-Agents signatures.
+      seed: seeds the first reset (and the action space).
+
+    Raises:
+      gymnasium.error.Error: the id is not registered (Gymnasium's message).
+    """
+    gym_kwargs = dict(gym_kwargs or {})
+    gym_spec = gymnasium.spec(environment_name)
+    if max_episode_steps is None:
+        max_episode_steps = gym_spec.max_episode_steps
+    elif max_episode_steps > 0:
+        gym_kwargs.setdefault("max_episode_steps", max_episode_steps)
+    gym_env = gymnasium.make(environment_name, **gym_kwargs)
+    env = wrap_env(
+        gym_env,
+        discount=discount,
+        max_episode_steps=max_episode_steps,
+        gym_env_wrappers=gym_env_wrappers,
+        env_wrappers=env_wrappers,
+        spec_dtype_map=spec_dtype_map,
+        render_kwargs=render_kwargs,
+    )
+    if seed is not None:
+        env.seed(seed)
+    return env
+
+
+@gin.configurable
+def wrap_env(
+    gym_env: Any,
+    discount: types.Float = 1.0,
+    max_episode_steps: int | None = None,
+    gym_env_wrappers: Sequence[Callable[[Any], Any]] = (),
+    time_limit_wrapper: TimeLimitWrapperType = wrappers.TimeLimit,
+    env_wrappers: Sequence[Callable[[Any], Any]] = (),
+    spec_dtype_map: dict[type, Any] | None = None,
+    auto_reset: bool = True,
+    render_kwargs: dict[str, Any] | None = None,
+) -> py_environment.PyEnvironment:
+    """Wraps a made Gymnasium environment (see `load` for the arguments)."""
+    for wrapper in gym_env_wrappers:
+        gym_env = wrapper(gym_env)
+    env: py_environment.PyEnvironment = gym_wrapper.GymWrapper(
+        gym_env,
+        discount=discount,
+        spec_dtype_map=spec_dtype_map,
+        auto_reset=auto_reset,
+        render_kwargs=render_kwargs,
+    )
+    if max_episode_steps is not None and max_episode_steps > 0:
+        env = time_limit_wrapper(env, max_episode_steps)
+    for wrapper in env_wrappers:
+        env = wrapper(env)
+    return env

@@ -1,0 +1,231 @@
+"""`TFPyEnvironment`: a Python environment exposed as a TensorFlow environment.
+
+Each `reset`, `step` and `current_time_step` runs the Python environment
+inside `tf.numpy_function`, so it works eagerly, in `tf.function` and in TF1
+graphs. Unbatched environments are wrapped in a `BatchedPyEnvironment` of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from multiprocessing import pool as mp_pool
+from typing import Any
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from policylib.environments import (
+    batched_py_environment,
+    py_environment,
+    tf_environment,
+)
+from policylib.specs import tensor_spec
+from policylib.trajectories import time_step as ts
+from policylib.typing import types
+
+__all__ = ["TFPyEnvironment"]
+
+
+@contextlib.contextmanager
+def _exclusive(lock: threading.Lock) -> Iterator[None]:
+    """Raises instead of waiting when another op is using the environment."""
+    if not lock.acquire(blocking=False):
+        raise RuntimeError(
+            "Detected concurrent execution of TFPyEnvironment ops. Make sure the "
+            "appropriate step_state is passed to step()."
+        )
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@gin.configurable
+class TFPyEnvironment(tf_environment.TFEnvironment):
+    """Runs a `PyEnvironment` from TensorFlow ops.
+
+    Args:
+      environment: a `PyEnvironment`, or a callable that builds one (built in
+        the isolation thread when `isolation` is set).
+      check_dims: check in `step` that every action's leading dim is the
+        batch size.
+      isolation: False: call the Python environment from whichever thread runs
+        the op. True: call it from one dedicated thread. A
+        `multiprocessing.pool.Pool` (or `ThreadPool`): call it through that pool.
+
+    Raises:
+      TypeError: `environment` is not (and does not build) a `PyEnvironment`,
+        or `isolation` is not a bool or a pool.
+    """
+
+    def __init__(
+        self,
+        environment: py_environment.PyEnvironment
+        | Callable[[], py_environment.PyEnvironment],
+        check_dims: bool = False,
+        isolation: bool | mp_pool.Pool = False,
+    ):
+        if isinstance(isolation, mp_pool.Pool):
+            self._pool = isolation
+        elif isinstance(isolation, bool):
+            self._pool = mp_pool.ThreadPool(1) if isolation else None
+        else:
+            raise TypeError(
+                "isolation should be True, False, or an instance of a "
+                f"multiprocessing Pool or ThreadPool. Saw: {isolation!r}"
+            )
+        if callable(environment) and not isinstance(
+            environment, py_environment.PyEnvironment
+        ):
+            environment = self._execute(environment)
+        if not isinstance(environment, py_environment.PyEnvironment):
+            raise TypeError(
+                "Environment should implement py_environment.PyEnvironment; got "
+                f"{type(environment).__name__}."
+            )
+        if not environment.batched:
+            environment = batched_py_environment.BatchedPyEnvironment(
+                [environment], multithreading=self._pool is None
+            )
+        self._env = environment
+        self._check_dims = check_dims
+        super().__init__(
+            tensor_spec.from_spec(environment.time_step_spec()),
+            tensor_spec.from_spec(environment.action_spec()),
+            environment.batch_size or 1,
+        )
+        self._flat_time_step_specs = tf.nest.flatten(self.time_step_spec())
+        self._time_step: ts.TimeStep | None = None
+        self._render_shape: tuple[int, ...] | None = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names not found normally: forward to the Python env.
+        if name.startswith("__") or "_env" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["_env"], name)
+
+    @property
+    def pyenv(self) -> py_environment.PyEnvironment:
+        """The (batched) Python environment this runs."""
+        return self._env
+
+    def close(self) -> None:
+        """Closes the Python environment and the isolation pool, if any."""
+        self._env.close()
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+    def _execute(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._pool is None:
+            return fn(*args)
+        return self._pool.apply(fn, args)
+
+    def _flat_outputs(self, time_step: ts.TimeStep) -> list[np.ndarray]:
+        return [
+            np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
+            for value, spec in zip(
+                tf.nest.flatten(time_step), self._flat_time_step_specs
+            )
+        ]
+
+    def _to_time_step(self, flat: list[tf.Tensor]) -> ts.TimeStep:
+        """Names the numpy_function outputs and, in graphs, sets their shapes."""
+        named = []
+        for value, spec in zip(flat, self._flat_time_step_specs):
+            value = tf.identity(value, name=spec.name)
+            if not tf.executing_eagerly():
+                value.set_shape(
+                    tf.TensorShape([self.batch_size]).concatenate(spec.shape)
+                )
+            named.append(value)
+        return tf.nest.pack_sequence_as(self.time_step_spec(), named)
+
+    def _current_time_step(self) -> ts.TimeStep:
+        def current() -> list[np.ndarray]:
+            with _exclusive(self._lock):
+                if self._time_step is None:
+                    self._time_step = self._env.reset()
+                return self._flat_outputs(self._time_step)
+
+        with tf.name_scope("current_time_step"):
+            flat = tf.numpy_function(
+                lambda: self._execute(current),
+                [],
+                [s.dtype for s in self._flat_time_step_specs],
+                name="current_time_step_py_func",
+            )
+        return self._to_time_step(flat)
+
+    def _reset(self) -> ts.TimeStep:
+        def reset() -> list[np.ndarray]:
+            with _exclusive(self._lock):
+                self._time_step = self._env.reset()
+                return self._flat_outputs(self._time_step)
+
+        with tf.name_scope("reset"):
+            flat = tf.numpy_function(
+                lambda: self._execute(reset),
+                [],
+                [s.dtype for s in self._flat_time_step_specs],
+                name="reset_py_func",
+            )
+        return self._to_time_step(flat)
+
+    def _step(self, actions: types.NestedTensor) -> ts.TimeStep:
+        def step(*flat_actions: np.ndarray) -> list[np.ndarray]:
+            with _exclusive(self._lock):
+                action = tf.nest.pack_sequence_as(
+                    self.action_spec(), list(flat_actions)
+                )
+                self._time_step = self._env.step(action)
+                return self._flat_outputs(self._time_step)
+
+        with tf.name_scope("step"):
+            flat_actions = [tf.identity(a) for a in tf.nest.flatten(actions)]
+            if self._check_dims:
+                for action in flat_actions:
+                    outer = None if action.shape.rank in (None, 0) else action.shape[0]
+                    if action.shape.rank == 0 or (
+                        outer is not None and outer != self.batch_size
+                    ):
+                        raise ValueError(
+                            "Expected actions whose major dimension is batch_size "
+                            f"({self.batch_size}), but saw action with shape "
+                            f"{action.shape}:\n   {action}"
+                        )
+            flat = tf.numpy_function(
+                lambda *a: self._execute(step, *a),
+                flat_actions,
+                [s.dtype for s in self._flat_time_step_specs],
+                name="step_py_func",
+            )
+        return self._to_time_step(flat)
+
+    def render(self, mode: str = "rgb_array") -> tf.Tensor:
+        """The environments' images as a uint8 tensor ([batch, height, width, 3]).
+
+        `mode='human'` also draws to a window and returns zeros of that shape.
+        """
+        if self._render_shape is None:
+            self.current_time_step()
+            self._render_shape = np.shape(self._execute(self._env.render, "rgb_array"))
+
+        def render(mode: Any) -> np.ndarray:
+            mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+            if mode == "human":
+                self._env.render(mode)
+                return np.zeros(self._render_shape, np.uint8)
+            return np.asarray(self._env.render(mode)).astype(np.uint8, copy=False)
+
+        image = tf.numpy_function(
+            lambda m: self._execute(render, m), [mode], tf.uint8, name="render_py_func"
+        )
+        if not tf.executing_eagerly():
+            image.set_shape(self._render_shape)
+        return image

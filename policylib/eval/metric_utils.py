@@ -1,0 +1,219 @@
+"""Evaluate a policy: run episodes, feed metrics, return their results.
+
+`compute` (Python environments) assigns episodes to the environments of a
+batch up front: with N episodes and B environments, environment i runs the
+episodes k with k % B == i, and its trajectories after its last assigned
+episode are not shown to the metrics. "Stop after the first N episodes to
+finish" would over-count short episodes; this does not. With `seed`, episode
+k starts from a reset seeded with `seed + k` wherever it runs, so a
+deterministic policy gets the same mean return serially and in parallel.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gin
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from policylib.drivers import dynamic_episode_driver, py_driver
+from policylib.metrics import py_metric
+from policylib.trajectories import time_step as ts
+from policylib.trajectories import trajectory as trajectory_lib
+from policylib.utils import common
+
+__all__ = [
+    "MetricsGroup",
+    "assign_episodes",
+    "compute",
+    "compute_summaries",
+    "eager_compute",
+    "log_metrics",
+]
+
+
+class MetricsGroup(tf.Module):
+    """A named list of metrics (checkpointable together)."""
+
+    def __init__(self, metrics: Sequence[Any], name: str | None = None):
+        super().__init__(name=name)
+        self.metrics = metrics
+
+    def results(self) -> collections.OrderedDict:
+        return collections.OrderedDict((m.name, m.result()) for m in self.metrics)
+
+
+def log_metrics(metrics: Sequence[Any], prefix: str = "") -> None:
+    """Logs each metric's name and result at INFO level."""
+    lines = [f"{m.name} = {m.result()}" for m in metrics]
+    logging.info("%s \n\t\t %s", prefix, "\n\t\t ".join(lines))
+
+
+def assign_episodes(num_episodes: int, num_envs: int) -> list[list[int]]:
+    """The episode indices each environment runs: env i gets k with k % num_envs == i."""
+    return [list(range(i, num_episodes, num_envs)) for i in range(num_envs)]
+
+
+def _masked(
+    traj: trajectory_lib.Trajectory, active: np.ndarray
+) -> trajectory_lib.Trajectory:
+    """`traj` with inactive environments' entries turned into zero-reward boundaries.
+
+    Metrics ignore boundaries (not a step, not an episode end), so environments
+    that have finished their assigned episodes stop contributing.
+    """
+    if active.all():
+        return traj
+
+    def where(values: Any, replacement: Any) -> np.ndarray:
+        values = np.asarray(values)
+        mask = active.reshape(active.shape + (1,) * (values.ndim - 1))
+        return np.where(mask, values, np.asarray(replacement, values.dtype))
+
+    return traj._replace(
+        step_type=where(traj.step_type, ts.StepType.LAST),
+        next_step_type=where(traj.next_step_type, ts.StepType.FIRST),
+        reward=tf.nest.map_structure(lambda r: where(r, 0), traj.reward),
+    )
+
+
+def _seed(environment: Any, env_index: int | None, seed: int) -> None:
+    if env_index is None:
+        environment.seed(seed)
+    else:
+        seeds: list[int | None] = [None] * environment.batch_size
+        seeds[env_index] = seed
+        environment.seed(seeds)
+
+
+@gin.configurable
+def compute(
+    metrics: Sequence[Any],
+    environment: Any,
+    policy: Any,
+    num_episodes: int = 1,
+    seed: int | None = None,
+) -> collections.OrderedDict:
+    """Runs `num_episodes` episodes of `policy` in a Python environment.
+
+    Args:
+      metrics: Python metrics (observers of trajectories); reset first.
+      environment: a `PyEnvironment`, batched (e.g. `ParallelPyEnvironment`)
+        or not.
+      policy: a `PyPolicy` matching the environment's specs.
+      num_episodes: episodes in total, assigned to environments up front.
+      seed: if given, episode k is reset with seed `seed + k` (the
+        environment must support `seed`; batched ones take one per env).
+
+    Returns:
+      An OrderedDict of metric name -> result.
+
+    Raises:
+      ValueError: the policy's specs do not match the environment's, or
+        `num_episodes` is not positive.
+    """
+    if num_episodes < 1:
+        raise ValueError(f"num_episodes must be positive; got {num_episodes}.")
+    for metric in metrics:
+        metric.reset()
+    batched = environment.batched
+    num_envs = environment.batch_size if batched else 1
+    episodes = assign_episodes(num_episodes, num_envs)
+    quota = np.array([len(e) for e in episodes])
+    finished = np.zeros(num_envs, np.int64)
+
+    def observe(traj: trajectory_lib.Trajectory) -> None:
+        active = finished < quota
+        if batched:
+            traj = _masked(traj, active)
+        for metric in metrics:
+            metric(traj)
+
+    driver = py_driver.PyDriver(
+        environment, policy, observers=[observe], max_episodes=num_episodes
+    )
+    if seed is not None:
+        if batched:
+            environment.seed([seed + e[0] if e else None for e in episodes])
+        else:
+            environment.seed(seed)
+    time_step = environment.reset()
+    initial_state = policy.get_initial_state(environment.batch_size)
+    policy_state = initial_state
+    while np.any(finished < quota):
+        if not batched and time_step.is_first():
+            policy_state = initial_state
+        was_active = finished < quota
+        traj, time_step, policy_state = driver.step(time_step, policy_state)
+        ended = np.reshape(traj.is_last(), (num_envs,)) & was_active
+        for i in np.flatnonzero(ended):
+            finished[i] += 1
+            if seed is not None and finished[i] < quota[i]:
+                _seed(
+                    environment, i if batched else None, seed + episodes[i][finished[i]]
+                )
+    return collections.OrderedDict((m.name, m.result()) for m in metrics)
+
+
+@gin.configurable
+def compute_summaries(
+    metrics: Sequence[Any],
+    environment: Any,
+    policy: Any,
+    num_episodes: int = 1,
+    global_step: Any = None,
+    tf_summaries: bool = True,
+    log: bool = False,
+    callback: Callable[[Any, Any], Any] | None = None,
+) -> collections.OrderedDict:
+    """`compute`, then TF1 summaries, logging and a callback(results, global_step)."""
+    results = compute(metrics, environment, policy, num_episodes)
+    if tf_summaries:
+        py_metric.run_summaries(metrics)
+    if log:
+        log_metrics(metrics, prefix=f"Step = {global_step}")
+    if callback is not None:
+        callback(results, global_step)
+    return results
+
+
+@gin.configurable
+def eager_compute(
+    metrics: Sequence[Any],
+    environment: Any,
+    policy: Any,
+    num_episodes: int = 1,
+    train_step: Any = None,
+    summary_writer: Any = None,
+    summary_prefix: str = "",
+    use_function: bool = True,
+) -> collections.OrderedDict:
+    """Runs `num_episodes` episodes of a TF policy in a TF environment.
+
+    Uses `DynamicEpisodeDriver` (episodes counted over the batch as they
+    finish, as in TF-Agents). Writes scalar summaries when `train_step` and
+    `summary_writer` are given.
+
+    Returns:
+      An OrderedDict of metric name -> result.
+    """
+    for metric in metrics:
+        metric.reset()
+    time_step = environment.reset()
+    policy_state = policy.get_initial_state(environment.batch_size)
+    driver = dynamic_episode_driver.DynamicEpisodeDriver(
+        environment, policy, observers=metrics, num_episodes=num_episodes
+    )
+    run = common.function(driver.run) if use_function else driver.run
+    run(time_step, policy_state)
+    results = collections.OrderedDict((m.name, m.result()) for m in metrics)
+    if train_step is not None and summary_writer:
+        with summary_writer.as_default():
+            for m in metrics:
+                tag = common.join_scope(summary_prefix, m.name)
+                tf.summary.scalar(name=tag, data=m.result(), step=train_step)
+    return results
