@@ -34,6 +34,10 @@ class PyEnvironment(metaclass=abc.ABCMeta):
         time step is LAST (or there is none yet), ignoring the action.
     """
 
+    # Class-level defaults, for subclasses that never call __init__.
+    _handle_auto_reset = False
+    _current_time_step: ts.TimeStep | None = None
+
     def __init__(self, handle_auto_reset: bool = False):
         self._handle_auto_reset = handle_auto_reset
         self._current_time_step: ts.TimeStep | None = None

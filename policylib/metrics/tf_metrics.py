@@ -48,7 +48,7 @@ class TFDeque(tf.Module):
         self._max_len = tf.convert_to_tensor(max_len, dtype=tf.int32)
         self._spec = tf.TensorSpec(shape, dtype, name="Buffer")
         self._buffer = common.create_variable(
-            initial_value=tf.zeros([max_len, *tf.TensorShape(shape).as_list()], dtype),
+            initial_value=0,
             dtype=dtype,
             shape=[max_len, *tf.TensorShape(shape).as_list()],
             name=name + "Buffer",
@@ -370,7 +370,7 @@ class AverageReturnMultiMetric(tf_metric.TFMultiMetricStepMetric):
         )
         self._return_accumulator = tf.nest.map_structure(
             lambda r: common.create_variable(
-                initial_value=np.zeros((batch_size, *r.shape)),
+                initial_value=0,
                 shape=(batch_size, *r.shape),
                 dtype=r.dtype,
                 name="Accumulator/" + (r.name or "reward"),
