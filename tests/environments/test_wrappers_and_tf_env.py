@@ -1,0 +1,117 @@
+"""Wrappers, TFPyEnvironment and the small test environments."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from policylib.environments import (
+    random_tf_environment,
+    test_envs,
+    tf_py_environment,
+    trajectory_replay,
+    utils,
+    wrappers,
+)
+from policylib.drivers import test_utils as driver_test_utils
+from policylib.environments.random_py_environment import RandomPyEnvironment
+from policylib.specs import array_spec, tensor_spec
+from policylib.trajectories import time_step as ts
+
+
+def test_action_repeat_sums_rewards_and_stops_at_last():
+    env = wrappers.ActionRepeat(test_envs.CountingEnv(steps_per_episode=5), times=3)
+    env.reset()
+    first = env.step(np.int32(0))
+    assert first.observation == 3 and first.reward == 0
+    last = env.step(np.int32(0))
+    assert last.is_last() and last.observation == 5 and last.reward == 1
+
+
+def test_action_discretize_maps_to_linspace():
+    spec = array_spec.BoundedArraySpec((2,), np.float32, -1.0, 1.0)
+    seen = []
+
+    class Recorder(RandomPyEnvironment):
+        def _step(self, action):
+            seen.append(action)
+            return super()._step(action)
+
+    env = wrappers.ActionDiscretizeWrapper(
+        Recorder(array_spec.ArraySpec((1,), np.float32), spec), num_actions=np.array([3, 5])
+    )
+    assert env.action_spec().maximum.tolist() == [2, 4]
+    env.reset()
+    env.step(np.array([0, 3], np.int32))
+    np.testing.assert_allclose(seen[-1], [-1.0, 0.5])
+    with pytest.raises(ValueError, match="at least size 2"):
+        wrappers.ActionDiscretizeWrapper(Recorder(array_spec.ArraySpec((1,), np.float32), spec), 1)
+
+
+def test_history_and_flatten_wrappers():
+    env = wrappers.HistoryWrapper(test_envs.CountingEnv(), history_length=3, include_actions=True)
+    assert env.observation_spec()["observation"].shape == (3,)
+    env.reset()
+    step = env.step(np.int32(1))
+    np.testing.assert_array_equal(step.observation["observation"], [0, 0, 1])
+    np.testing.assert_array_equal(step.observation["action"], [0, 0, 1])
+    flat = wrappers.FlattenObservationsWrapper(test_envs.NestedCountingEnv())
+    assert flat.observation_spec().shape == (2,)
+    assert flat.reset().observation.shape == (2,)
+
+
+def test_one_hot_and_offset_wrappers():
+    env = wrappers.OneHotActionWrapper(test_envs.CountingEnv())
+    assert env.action_spec().shape == (2,)
+    env.reset()
+    assert env.step(np.array([0, 1], np.int32)).observation == 1
+    with pytest.raises(ValueError, match="shape/dtype"):
+        env.step(np.array([0, 1, 0], np.int32))
+    with pytest.raises(ValueError, match="discrete"):
+        wrappers.ActionOffsetWrapper(
+            RandomPyEnvironment(
+                array_spec.ArraySpec((1,), np.float32),
+                array_spec.BoundedArraySpec((), np.float32, 0, 1),
+            )
+        )
+
+
+def test_tf_py_environment_in_tf_function():
+    env = tf_py_environment.TFPyEnvironment(test_envs.CountingEnv(steps_per_episode=3))
+    assert env.batch_size == 1 and env.time_step_spec().observation.dtype == tf.int32
+
+    @tf.function
+    def run(n):
+        time_step = env.reset()
+        total = tf.constant(0.0)
+        for _ in tf.range(n):
+            time_step = env.step(tf.constant([1], tf.int32))
+            total += tf.reduce_sum(time_step.reward)
+        return time_step, total
+
+    time_step, total = run(tf.constant(3))
+    assert time_step.observation.shape == (1,)
+    assert int(time_step.step_type[0]) == ts.StepType.LAST and total.numpy() == 1.0
+
+
+def test_validate_py_environment_names_the_bad_leaf():
+    class Wrong(test_envs.CountingEnv):
+        def _step(self, action):
+            return super()._step(action)._replace(observation=np.float64(1.0))
+
+    utils.validate_py_environment(test_envs.CountingEnv(), episodes=2)
+    with pytest.raises(ValueError, match="observation"):
+        utils.validate_py_environment(Wrong(), episodes=1)
+
+
+def test_random_tf_environment_and_replay():
+    spec = ts.time_step_spec(tensor_spec.TensorSpec((2,), tf.float32))
+    action = tensor_spec.BoundedTensorSpec((), tf.int32, 0, 1)
+    env = random_tf_environment.RandomTFEnvironment(spec, action, batch_size=2)
+    first = env.reset()
+    assert first.observation.shape == (2, 2) and np.all(first.is_first())
+    traj, time_step_spec, action_spec = driver_test_utils.make_random_trajectory()
+    policy = driver_test_utils.TFPolicyMock(time_step_spec, action_spec)
+    actions, info, _ = trajectory_replay.TrajectoryReplay(policy).run(traj)
+    # The mock restarts its count at each FIRST step (steps 0 and 3).
+    np.testing.assert_array_equal(actions.numpy(), [[1, 2, 1, 1, 2, 1]])
+    np.testing.assert_array_equal(info.numpy(), 2 * actions.numpy())
