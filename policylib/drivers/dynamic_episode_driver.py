@@ -48,8 +48,19 @@ class DynamicEpisodeDriver(driver.Driver):
         policy_state: types.NestedTensor | None = None,
         num_episodes: types.Int | None = None,
         maximum_iterations: types.Int | None = None,
+        episodes_per_env: Sequence[int] | None = None,
     ) -> tuple[ts.TimeStep, types.NestedTensor]:
         """Runs episodes from `time_step` (a fresh reset if None).
+
+        Args:
+          time_step: where to start; `env.reset()` when None.
+          policy_state: the policy state; its initial state when None.
+          num_episodes: episodes over the whole batch, counted as they end
+            (`num_episodes` of the constructor when None).
+          maximum_iterations: the most loop iterations.
+          episodes_per_env: instead of `num_episodes`, how many episodes each
+            batch entry runs; once an entry has run its share, observers see
+            its steps as zero-reward boundaries (which metrics ignore).
 
         Returns:
           The last time step and policy state.
@@ -59,6 +70,7 @@ class DynamicEpisodeDriver(driver.Driver):
             policy_state=policy_state,
             num_episodes=num_episodes,
             maximum_iterations=maximum_iterations,
+            episodes_per_env=episodes_per_env,
         )
 
     def _run(
@@ -67,17 +79,45 @@ class DynamicEpisodeDriver(driver.Driver):
         policy_state=None,
         num_episodes=None,
         maximum_iterations=None,
+        episodes_per_env=None,
     ):
         if time_step is None:
             time_step = self.env.reset()
         if policy_state is None:
             policy_state = self.policy.get_initial_state(self.env.batch_size)
+        counts = lambda t: tf.cast(t.is_boundary(), tf.int32)  # noqa: E731
+        if episodes_per_env is not None:
+            quota = tf.constant(episodes_per_env, tf.int32)
+            return run_loop(
+                self,
+                time_step,
+                policy_state,
+                keep_going=lambda c: tf.reduce_any(c < quota),
+                counts=counts,
+                maximum_iterations=maximum_iterations,
+                observed=lambda traj, c: hide_finished(traj, c < quota),
+            )
         num_episodes = num_episodes or self._num_episodes
         return run_loop(
             self,
             time_step,
             policy_state,
             keep_going=lambda c: tf.reduce_sum(c) < num_episodes,
-            counts=lambda t: tf.cast(t.is_boundary(), tf.int32),
+            counts=counts,
             maximum_iterations=maximum_iterations,
         )
+
+
+def hide_finished(traj: Any, active: tf.Tensor) -> Any:
+    """`traj` with inactive batch entries turned into zero-reward boundaries."""
+
+    def where(values: tf.Tensor, replacement: Any) -> tf.Tensor:
+        trailing = tf.ones([tf.rank(values) - 1], tf.int32)
+        mask = tf.reshape(active, tf.concat([tf.shape(active), trailing], 0))
+        return tf.where(mask, values, tf.cast(replacement, values.dtype))
+
+    return traj._replace(
+        step_type=where(traj.step_type, ts.StepType.LAST),
+        next_step_type=where(traj.next_step_type, ts.StepType.FIRST),
+        reward=tf.nest.map_structure(lambda r: where(r, 0), traj.reward),
+    )

@@ -24,12 +24,14 @@ def run_loop(
     keep_going: Callable[[tf.Tensor], tf.Tensor],
     counts: Callable[[trajectory.Trajectory], tf.Tensor],
     maximum_iterations: types.Int | None,
+    observed: Callable[[trajectory.Trajectory, tf.Tensor], trajectory.Trajectory]
+    | None = None,
 ) -> tuple[ts.TimeStep, types.NestedTensor]:
     """The `tf.while_loop` both dynamic drivers run.
 
-    Each iteration acts, steps the environment, calls the observers, and adds
-    `counts(trajectory)` (per batch entry) to a counter; the loop goes on while
-    `keep_going(counter)`.
+    Each iteration acts, steps the environment, calls the observers (with
+    `observed(trajectory, counter)` when given), and adds `counts(trajectory)`
+    (per batch entry) to a counter; the loop goes on while `keep_going(counter)`.
     """
     outer = nest_utils.get_outer_shape(time_step, drv.env.time_step_spec())
 
@@ -38,7 +40,8 @@ def run_loop(
         with tf.control_dependencies(tf.nest.flatten(time_step)):
             next_time_step = drv.env.step(action_step.action)
         traj = trajectory.from_transition(time_step, action_step, next_time_step)
-        results = [observer(traj) for observer in drv.observers]
+        shown = traj if observed is None else observed(traj, counter)
+        results = [observer(shown) for observer in drv.observers]
         results += [
             observer((time_step, action_step, next_time_step))
             for observer in drv.transition_observers

@@ -194,9 +194,9 @@ def eager_compute(
 ) -> collections.OrderedDict:
     """Runs `num_episodes` episodes of a TF policy in a TF environment.
 
-    Uses `DynamicEpisodeDriver` (episodes counted over the batch as they
-    finish, as in TF-Agents). Writes scalar summaries when `train_step` and
-    `summary_writer` are given.
+    Uses `DynamicEpisodeDriver`; with a batch of environments, episodes are
+    assigned to them up front as in `compute` (no per-episode seeding). Writes
+    scalar summaries when `train_step` and `summary_writer` are given.
 
     Returns:
       An OrderedDict of metric name -> result.
@@ -209,7 +209,12 @@ def eager_compute(
         environment, policy, observers=metrics, num_episodes=num_episodes
     )
     run = common.function(driver.run) if use_function else driver.run
-    run(time_step, policy_state)
+    num_envs = environment.batch_size or 1
+    if num_envs > 1:
+        shares = [len(e) for e in assign_episodes(num_episodes, num_envs)]
+        run(time_step, policy_state, episodes_per_env=shares)
+    else:
+        run(time_step, policy_state)
     results = collections.OrderedDict((m.name, m.result()) for m in metrics)
     if train_step is not None and summary_writer:
         with summary_writer.as_default():

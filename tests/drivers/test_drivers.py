@@ -20,7 +20,9 @@ def test_py_driver_counts_steps_and_episodes():
     policy = test_utils.PyPolicyMock(env.time_step_spec(), env.action_spec())
     trajectories = []
     steps = py_metrics.EnvironmentSteps()
-    driver = py_driver.PyDriver(env, policy, [trajectories.append, steps], max_episodes=2)
+    driver = py_driver.PyDriver(
+        env, policy, [trajectories.append, steps], max_episodes=2
+    )
     time_step, _ = driver.run(env.reset())
     # Actions alternate 1, 2 from state 2: each episode is 0 -> 1 -> 3, then a boundary.
     assert [int(t.action) for t in trajectories] == [1, 2, 1, 1, 2, 1]
@@ -67,7 +69,9 @@ def test_dynamic_step_and_episode_drivers():
     env, policy = _tf_setup()
     episodes = test_utils.NumEpisodesObserver()
     run = tf.function(
-        dynamic_episode_driver.DynamicEpisodeDriver(env, policy, [episodes], num_episodes=3).run
+        dynamic_episode_driver.DynamicEpisodeDriver(
+            env, policy, [episodes], num_episodes=3
+        ).run
     )
     run()
     assert episodes.num_episodes.numpy() == 3
@@ -89,10 +93,13 @@ def test_batched_py_driver_keeps_per_env_state():
     from policylib.environments import batched_py_environment
 
     env = batched_py_environment.BatchedPyEnvironment(
-        [test_utils.PyEnvironmentMock(final_state=f) for f in (2, 5)], multithreading=False
+        [test_utils.PyEnvironmentMock(final_state=f) for f in (2, 5)],
+        multithreading=False,
     )
     policy = test_utils.PyPolicyMock(
-        env.time_step_spec(), env.action_spec(), initial_policy_state=np.array([0, 0], np.int32)
+        env.time_step_spec(),
+        env.action_spec(),
+        initial_policy_state=np.array([0, 0], np.int32),
     )
     lengths = py_metrics.AverageEpisodeLengthMetric()
     driver = py_driver.PyDriver(env, policy, [lengths], max_steps=12)

@@ -15,22 +15,36 @@ spaces = gymnasium.spaces
 
 
 def test_box_keeps_dtype_and_simplifies_equal_bounds():
-    spec = gym_wrapper.spec_from_gym_space(spaces.Box(-2.0, 3.0, (2, 3), np.float64), name="o")
+    spec = gym_wrapper.spec_from_gym_space(
+        spaces.Box(-2.0, 3.0, (2, 3), np.float64), name="o"
+    )
     assert spec == array_spec.BoundedArraySpec((2, 3), np.float64, -2.0, 3.0, name="o")
     assert np.shape(spec.minimum) == ()
-    mixed = gym_wrapper.spec_from_gym_space(spaces.Box(np.array([0.0, -1.0], np.float32), np.array([1.0, 1.0], np.float32)))
+    mixed = gym_wrapper.spec_from_gym_space(
+        spaces.Box(np.array([0.0, -1.0], np.float32), np.array([1.0, 1.0], np.float32))
+    )
     np.testing.assert_array_equal(mixed.minimum, [0.0, -1.0])
     assert np.shape(mixed.maximum) == (2,)
 
 
 def test_discrete_multidiscrete_multibinary():
     discrete = gym_wrapper.spec_from_gym_space(spaces.Discrete(4, start=2))
-    assert (discrete.shape, discrete.dtype, discrete.minimum, discrete.maximum) == ((), np.int64, 2, 5)
+    assert (discrete.shape, discrete.dtype, discrete.minimum, discrete.maximum) == (
+        (),
+        np.int64,
+        2,
+        5,
+    )
     multi = gym_wrapper.spec_from_gym_space(spaces.MultiDiscrete([3, 5]))
     assert multi.dtype == np.int32 and multi.shape == (2,)
     np.testing.assert_array_equal(multi.maximum, [2, 4])
     binary = gym_wrapper.spec_from_gym_space(spaces.MultiBinary([2, 3]))
-    assert (binary.shape, binary.dtype, binary.minimum, binary.maximum) == ((2, 3), np.int32, 0, 1)
+    assert (binary.shape, binary.dtype, binary.minimum, binary.maximum) == (
+        (2, 3),
+        np.int32,
+        0,
+        1,
+    )
     mapped = gym_wrapper.spec_from_gym_space(
         spaces.Discrete(3), dtype_map={spaces.Discrete: np.int32}
     )
@@ -39,7 +53,10 @@ def test_discrete_multidiscrete_multibinary():
 
 def test_dict_and_tuple_nest_with_joined_names():
     space = spaces.Dict(
-        {"pos": spaces.Box(-1, 1, (2,), np.float32), "parts": spaces.Tuple((spaces.Discrete(2), spaces.MultiBinary(3)))}
+        {
+            "pos": spaces.Box(-1, 1, (2,), np.float32),
+            "parts": spaces.Tuple((spaces.Discrete(2), spaces.MultiBinary(3))),
+        }
     )
     spec = gym_wrapper.spec_from_gym_space(space, name="observation")
     assert isinstance(spec, collections.OrderedDict)
@@ -88,7 +105,9 @@ def test_load_cartpole_specs_and_limit():
     assert isinstance(env, wrappers.TimeLimit) and env.duration == 500
     assert env.observation_spec().shape == (4,)
     assert env.observation_spec().dtype == np.float32
-    assert env.action_spec() == array_spec.BoundedArraySpec((), np.int64, 0, 1, name="action")
+    assert env.action_spec() == array_spec.BoundedArraySpec(
+        (), np.int64, 0, 1, name="action"
+    )
     short = suite_gymnasium.load("CartPole-v1", max_episode_steps=5)
     short.reset()
     steps = [short.step(np.array(i % 2)) for i in range(5)]

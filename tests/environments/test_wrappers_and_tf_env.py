@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from policylib.drivers import test_utils as driver_test_utils
 from policylib.environments import (
     random_tf_environment,
     test_envs,
@@ -12,7 +13,6 @@ from policylib.environments import (
     utils,
     wrappers,
 )
-from policylib.drivers import test_utils as driver_test_utils
 from policylib.environments.random_py_environment import RandomPyEnvironment
 from policylib.specs import array_spec, tensor_spec
 from policylib.trajectories import time_step as ts
@@ -37,18 +37,23 @@ def test_action_discretize_maps_to_linspace():
             return super()._step(action)
 
     env = wrappers.ActionDiscretizeWrapper(
-        Recorder(array_spec.ArraySpec((1,), np.float32), spec), num_actions=np.array([3, 5])
+        Recorder(array_spec.ArraySpec((1,), np.float32), spec),
+        num_actions=np.array([3, 5]),
     )
     assert env.action_spec().maximum.tolist() == [2, 4]
     env.reset()
     env.step(np.array([0, 3], np.int32))
     np.testing.assert_allclose(seen[-1], [-1.0, 0.5])
     with pytest.raises(ValueError, match="at least size 2"):
-        wrappers.ActionDiscretizeWrapper(Recorder(array_spec.ArraySpec((1,), np.float32), spec), 1)
+        wrappers.ActionDiscretizeWrapper(
+            Recorder(array_spec.ArraySpec((1,), np.float32), spec), 1
+        )
 
 
 def test_history_and_flatten_wrappers():
-    env = wrappers.HistoryWrapper(test_envs.CountingEnv(), history_length=3, include_actions=True)
+    env = wrappers.HistoryWrapper(
+        test_envs.CountingEnv(), history_length=3, include_actions=True
+    )
     assert env.observation_spec()["observation"].shape == (3,)
     env.reset()
     step = env.step(np.int32(1))

@@ -62,14 +62,18 @@ def test_cartpole_serial_and_four_parallel_envs_agree():
         [functools.partial(suite_gym.load, "CartPole-v1")] * 4
     )
     try:
-        parallel = metric_utils.compute(_metrics(), parallel_env, policy, EPISODES, seed=SEED)
+        parallel = metric_utils.compute(
+            _metrics(), parallel_env, policy, EPISODES, seed=SEED
+        )
     finally:
         parallel_env.close()
 
     assert serial["NumberOfEpisodes"] == parallel["NumberOfEpisodes"] == EPISODES
     assert serial["AverageReturn"] == pytest.approx(np.mean(by_hand))
     assert parallel["AverageReturn"] == pytest.approx(serial["AverageReturn"])
-    assert parallel["AverageEpisodeLength"] == pytest.approx(serial["AverageEpisodeLength"])
+    assert parallel["AverageEpisodeLength"] == pytest.approx(
+        serial["AverageEpisodeLength"]
+    )
     assert parallel["EnvironmentSteps"] == serial["EnvironmentSteps"] == sum(by_hand)
 
 
@@ -111,7 +115,9 @@ def test_episodes_are_assigned_up_front_not_first_to_finish():
     env = batched_py_environment.BatchedPyEnvironment(
         [_FixedLengthEnv(n) for n in lengths], multithreading=False
     )
-    policy = random_py_policy.RandomPyPolicy(env.time_step_spec(), env.action_spec(), seed=0)
+    policy = random_py_policy.RandomPyPolicy(
+        env.time_step_spec(), env.action_spec(), seed=0
+    )
     # 4 episodes: 2 per environment, so the mean return is (2 + 2 + 10 + 10) / 4.
     result = metric_utils.compute(_metrics(), env, policy, num_episodes=4)
     assert result["AverageReturn"] == pytest.approx(6.0)
@@ -136,5 +142,27 @@ def test_spec_mismatch_fails_before_the_first_step():
         py_driver.PyDriver(env, policy, observers=[], max_episodes=1)
     message = str(error.value)
     assert "'observation'" in message and "(4,)" in message and "(3,)" in message
-    assert "Environment time_step_spec" in message and "Policy time_step_spec" in message
+    assert (
+        "Environment time_step_spec" in message and "Policy time_step_spec" in message
+    )
     assert env.total_steps == 0 and env.resets == 0
+
+
+def test_eager_compute_assigns_episodes_up_front():
+    from policylib.environments import tf_py_environment
+    from policylib.metrics import tf_metrics
+    from policylib.policies import random_tf_policy
+
+    env = tf_py_environment.TFPyEnvironment(
+        batched_py_environment.BatchedPyEnvironment(
+            [_FixedLengthEnv(n) for n in (2, 10)], multithreading=False
+        )
+    )
+    policy = random_tf_policy.RandomTFPolicy(env.time_step_spec(), env.action_spec())
+    metrics = [
+        tf_metrics.AverageReturnMetric(batch_size=2, buffer_size=10),
+        tf_metrics.NumberOfEpisodes(),
+    ]
+    result = metric_utils.eager_compute(metrics, env, policy, num_episodes=4)
+    assert result["NumberOfEpisodes"].numpy() == 4
+    assert result["AverageReturn"].numpy() == pytest.approx(6.0)

@@ -57,9 +57,14 @@ def test_numpy_deque_wraps_and_grows():
 
 
 def test_tf_metrics_match_py_metrics_on_a_batch():
-    episodes = [_episode([1, 2, 3]) + _episode([2]), _episode([5]) + _episode([1, 1, 1, 1])[:6]]
+    episodes = [
+        _episode([1, 2, 3]) + _episode([2]),
+        _episode([5]) + _episode([1, 1, 1, 1])[:6],
+    ]
     steps = min(len(e) for e in episodes)
-    batched = [nest_utils.stack_nested_arrays([e[t] for e in episodes]) for t in range(steps)]
+    batched = [
+        nest_utils.stack_nested_arrays([e[t] for e in episodes]) for t in range(steps)
+    ]
     py = py_metrics.AverageReturnMetric()
     tf_metric = tf_metrics.AverageReturnMetric(batch_size=2)
     lengths = tf_metrics.AverageEpisodeLengthMetric(batch_size=2)
