@@ -19,6 +19,29 @@ def unstack_actions(batched_actions: types.NestedArray) -> list:
     return nest_utils.unstack_nested_arrays(batched_actions)
 
 
+def common_specs(envs: Sequence[Any]) -> tuple[Any, Any, Any]:
+    """The (action, observation, time step) specs all `envs` share.
+
+    Raises:
+      ValueError: an environment's action or time step spec differs from the
+        first one's (the message shows both).
+    """
+    action_spec = envs[0].action_spec()
+    time_step_spec = envs[0].time_step_spec()
+    for i, env in enumerate(envs[1:], start=1):
+        if env.action_spec() != action_spec:
+            raise ValueError(
+                "All environments must have the same action spec. "
+                f"env 0: {action_spec}; env {i}: {env.action_spec()}"
+            )
+        if env.time_step_spec() != time_step_spec:
+            raise ValueError(
+                "All environments must have the same time_step_spec. "
+                f"env 0: {time_step_spec}; env {i}: {env.time_step_spec()}"
+            )
+    return action_spec, envs[0].observation_spec(), time_step_spec
+
+
 class BatchedPyEnvironment(py_environment.PyEnvironment):
     """Steps a list of environments together; time steps and actions get a batch dim.
 
@@ -41,20 +64,9 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
         if batched:
             raise ValueError(f"Some of the envs are already batched: {batched}")
         self._envs = list(envs)
-        self._action_spec = envs[0].action_spec()
-        self._observation_spec = envs[0].observation_spec()
-        self._time_step_spec = envs[0].time_step_spec()
-        for i, env in enumerate(envs[1:], start=1):
-            if env.action_spec() != self._action_spec:
-                raise ValueError(
-                    "All environments must have the same action spec. "
-                    f"env 0: {self._action_spec}; env {i}: {env.action_spec()}"
-                )
-            if env.time_step_spec() != self._time_step_spec:
-                raise ValueError(
-                    "All environments must have the same time_step_spec. "
-                    f"env 0: {self._time_step_spec}; env {i}: {env.time_step_spec()}"
-                )
+        self._action_spec, self._observation_spec, self._time_step_spec = common_specs(
+            envs
+        )
         self._pool = futures.ThreadPoolExecutor(len(envs)) if multithreading else None
         super().__init__()
 

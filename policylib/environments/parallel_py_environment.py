@@ -21,7 +21,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from policylib.environments import py_environment
+from policylib.environments import batched_py_environment, py_environment
 from policylib.system import system_multiprocessing
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
@@ -278,20 +278,9 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
         self._parallel_execution = True
         self.start()
         try:
-            self._action_spec = self._envs[0].action_spec()
-            self._observation_spec = self._envs[0].observation_spec()
-            self._time_step_spec = self._envs[0].time_step_spec()
-            for i, env in enumerate(self._envs[1:], start=1):
-                if env.action_spec() != self._action_spec:
-                    raise ValueError(
-                        "All environments must have the same action spec. "
-                        f"env 0: {self._action_spec}; env {i}: {env.action_spec()}"
-                    )
-                if env.time_step_spec() != self._time_step_spec:
-                    raise ValueError(
-                        "All environments must have the same time_step_spec. "
-                        f"env 0: {self._time_step_spec}; env {i}: {env.time_step_spec()}"
-                    )
+            self._action_spec, self._observation_spec, self._time_step_spec = (
+                batched_py_environment.common_specs(self._envs)
+            )
         except Exception:
             self.close()
             raise
