@@ -27,7 +27,50 @@ __all__ = [
     "PyPolicyMock",
     "TFPolicyMock",
     "make_random_trajectory",
+    "make_replay_buffer",
 ]
+
+
+class TrajectoryRecorder(tf.Module):
+    """Records batched trajectories in variables, in order (a minimal replay buffer).
+
+    `add_batch(items)` appends one time step per batch entry; `gather_all()`
+    returns everything added, shaped [batch, time, ...].
+    """
+
+    def __init__(self, data_spec: Any, batch_size: int = 1, capacity: int = 1000):
+        super().__init__(name="trajectory_recorder")
+        self._data_spec = data_spec
+        self._capacity = capacity
+        self._count = common.create_variable("count", 0, dtype=tf.int32)
+        self._storage = [
+            tf.Variable(
+                tf.zeros([capacity, batch_size, *s.shape], s.dtype), trainable=False
+            )
+            for s in tf.nest.flatten(data_spec)
+        ]
+
+    def add_batch(self, items: Any) -> tf.Operation:
+        index = self._count
+        writes = [
+            var.scatter_nd_update([[index]], [value])
+            for var, value in zip(self._storage, tf.nest.flatten(items))
+        ]
+        with tf.control_dependencies(writes):
+            return self._count.assign_add(1).op
+
+    def gather_all(self) -> Any:
+        count = self._count.value()
+        leaves = [
+            tf.transpose(var[:count], [1, 0, *range(2, var.shape.rank)])
+            for var in self._storage
+        ]
+        return tf.nest.pack_sequence_as(self._data_spec, leaves)
+
+
+def make_replay_buffer(policy: tf_policy.TFPolicy) -> TrajectoryRecorder:
+    """A `TrajectoryRecorder` of `policy.trajectory_spec` for one environment."""
+    return TrajectoryRecorder(policy.trajectory_spec, batch_size=1)
 
 
 class PyEnvironmentMock(py_environment.PyEnvironment):

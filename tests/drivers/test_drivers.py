@@ -105,3 +105,16 @@ def test_batched_py_driver_keeps_per_env_state():
     driver = py_driver.PyDriver(env, policy, [lengths], max_steps=12)
     driver.run(env.reset(), np.array([0, 0], np.int32))
     assert lengths.result() > 0
+
+
+def test_recorder_collects_what_the_driver_saw():
+    env, policy = _tf_setup()
+    recorder = test_utils.make_replay_buffer(policy)
+    driver = dynamic_episode_driver.DynamicEpisodeDriver(
+        env, policy, [recorder.add_batch], num_episodes=2
+    )
+    driver.run()
+    traj = recorder.gather_all()
+    # Two episodes of 0 -> 1 -> 3 plus the boundary after the first.
+    assert traj.step_type.numpy().tolist() == [[0, 1, 2, 0, 1, 2]]
+    assert traj.action.numpy().tolist() == [[1, 2, 1, 1, 2, 1]]
