@@ -189,7 +189,9 @@ class AverageEpisodeLengthMetric(StreamingMetric):
 
 
 class _Count(py_metric.PyStepMetric):
-    """Sums `_count(trajectory)` over all calls."""
+    """Sums `_count(trajectory)` over all calls into `_np_state.<_field>`."""
+
+    _field = "count"
 
     def __init__(self, name: str):
         super().__init__(name)
@@ -203,12 +205,18 @@ class _Count(py_metric.PyStepMetric):
     def call(self, trajectory: trajectory_lib.Trajectory) -> None:
         if np.ndim(trajectory.step_type) == 0:
             trajectory = nest_utils.batch_nested_array(trajectory)
-        self._add(np.int64(np.sum(self._count(trajectory).astype(np.int64))))
+        total = getattr(self._np_state, self._field) + np.sum(self._count(trajectory))
+        setattr(self._np_state, self._field, np.int64(total))
+
+    def result(self) -> np.int64:
+        return getattr(self._np_state, self._field)
 
 
 @gin.configurable
 class EnvironmentSteps(_Count):
     """The number of environment steps (boundaries excluded)."""
+
+    _field = "environment_steps"
 
     def __init__(self, name: str = "EnvironmentSteps"):
         super().__init__(name)
@@ -216,21 +224,15 @@ class EnvironmentSteps(_Count):
     def reset(self, environment_steps: int = 0) -> None:
         self._np_state.environment_steps = np.int64(environment_steps)
 
-    def result(self) -> np.int64:
-        return self._np_state.environment_steps
-
     def _count(self, trajectory: trajectory_lib.Trajectory) -> np.ndarray:
         return ~trajectory.is_boundary()
-
-    def _add(self, count: np.int64) -> None:
-        self._np_state.environment_steps = np.int64(
-            self._np_state.environment_steps + count
-        )
 
 
 @gin.configurable
 class NumberOfEpisodes(_Count):
     """The number of finished episodes (LAST steps)."""
+
+    _field = "number_episodes"
 
     def __init__(self, name: str = "NumberOfEpisodes"):
         super().__init__(name)
@@ -238,16 +240,8 @@ class NumberOfEpisodes(_Count):
     def reset(self) -> None:
         self._np_state.number_episodes = np.int64(0)
 
-    def result(self) -> np.int64:
-        return self._np_state.number_episodes
-
     def _count(self, trajectory: trajectory_lib.Trajectory) -> np.ndarray:
         return trajectory.is_last()
-
-    def _add(self, count: np.int64) -> None:
-        self._np_state.number_episodes = np.int64(
-            self._np_state.number_episodes + count
-        )
 
 
 @gin.configurable
