@@ -15,9 +15,8 @@ __all__ = ["Driver", "assert_env_matches_policy"]
 
 
 def _shape_and_dtype(spec: Any) -> tuple[tuple[int | None, ...], np.dtype]:
-    shape = spec.shape
-    dims = tuple(shape.as_list()) if isinstance(shape, tf.TensorShape) else tuple(shape)
-    return dims, np.dtype(tf.as_dtype(spec.dtype).as_numpy_dtype)
+    shape = tuple(nest_utils.spec_shape(spec).as_list())
+    return shape, np.dtype(tf.as_dtype(spec.dtype).as_numpy_dtype)
 
 
 def _mismatches(env_spec: Any, policy_spec: Any) -> list[str]:
@@ -116,6 +115,15 @@ class Driver(metaclass=abc.ABCMeta):
     @property
     def info_observers(self) -> list[Callable[[Any], Any]]:
         return self._info_observers
+
+    def _observe(self, traj: Any, transition: tuple[Any, Any, Any]) -> list[Any]:
+        """Calls the transition observers, then the trajectory observers.
+
+        Returns:
+          What they returned (in-graph drivers make the next step depend on it).
+        """
+        results = [observer(transition) for observer in self._transition_observers]
+        return results + [observer(traj) for observer in self._observers]
 
     @abc.abstractmethod
     def run(self, *args: Any, **kwargs: Any) -> Any:

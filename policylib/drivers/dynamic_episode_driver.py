@@ -12,7 +12,7 @@ from policylib.drivers import driver
 from policylib.drivers.dynamic_step_driver import run_loop
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common
+from policylib.utils import common, nest_utils
 
 __all__ = ["DynamicEpisodeDriver"]
 
@@ -108,16 +108,20 @@ class DynamicEpisodeDriver(driver.Driver):
         )
 
 
-def hide_finished(traj: Any, active: tf.Tensor) -> Any:
-    """`traj` with inactive batch entries turned into zero-reward boundaries."""
+def hide_finished(traj: Any, active: Any) -> Any:
+    """`traj` with the entries where `active` is False made zero-reward boundaries.
 
-    def where(values: tf.Tensor, replacement: Any) -> tf.Tensor:
-        trailing = tf.ones([tf.rank(values) - 1], tf.int32)
-        mask = tf.reshape(active, tf.concat([tf.shape(active), trailing], 0))
-        return tf.where(mask, values, tf.cast(replacement, values.dtype))
-
+    Metrics ignore boundaries (not a step, not an episode end), so batch
+    entries that have run their share of episodes stop counting.
+    """
+    hidden = (
+        tf.fill(tf.shape(traj.step_type), ts.StepType.LAST),
+        tf.fill(tf.shape(traj.next_step_type), ts.StepType.FIRST),
+        tf.nest.map_structure(tf.zeros_like, traj.reward),
+    )
+    step_type, next_step_type, reward = nest_utils.where(
+        active, (traj.step_type, traj.next_step_type, traj.reward), hidden
+    )
     return traj._replace(
-        step_type=where(traj.step_type, ts.StepType.LAST),
-        next_step_type=where(traj.next_step_type, ts.StepType.FIRST),
-        reward=tf.nest.map_structure(lambda r: where(r, 0), traj.reward),
+        step_type=step_type, next_step_type=next_step_type, reward=reward
     )

@@ -41,11 +41,7 @@ def run_loop(
             next_time_step = drv.env.step(action_step.action)
         traj = trajectory.from_transition(time_step, action_step, next_time_step)
         shown = traj if observed is None else observed(traj, counter)
-        results = [observer(shown) for observer in drv.observers]
-        results += [
-            observer((time_step, action_step, next_time_step))
-            for observer in drv.transition_observers
-        ]
+        results = drv._observe(shown, (time_step, action_step, next_time_step))
         # Observers run before the next iteration reads their effects.
         deps = [
             x

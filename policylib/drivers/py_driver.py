@@ -80,10 +80,7 @@ class PyDriver(driver.Driver):
             action_step.action, policy_state, action_step.info
         )
         traj = trajectory.from_transition(time_step, taken, next_time_step)
-        for observer in self._transition_observers:
-            observer((time_step, taken, next_time_step))
-        for observer in self._observers:
-            observer(traj)
+        self._observe(traj, (time_step, taken, next_time_step))
         for observer in self._info_observers:
             observer(self.env.get_info())
         return traj, next_time_step, action_step.state

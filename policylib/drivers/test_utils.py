@@ -61,10 +61,7 @@ class TrajectoryRecorder(tf.Module):
 
     def gather_all(self) -> Any:
         count = self._count.value()
-        leaves = [
-            tf.transpose(var[:count], [1, 0, *range(2, var.shape.rank)])
-            for var in self._storage
-        ]
+        leaves = [common.transpose_batch_time(var[:count]) for var in self._storage]
         return tf.nest.pack_sequence_as(self._data_spec, leaves)
 
 

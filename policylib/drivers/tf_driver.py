@@ -72,10 +72,7 @@ class TFDriver(driver.Driver):
             action_step = self.policy.action(time_step, policy_state)
             next_time_step = self.env.step(action_step.action)
             traj = trajectory.from_transition(time_step, action_step, next_time_step)
-            for observer in self._transition_observers:
-                observer((time_step, action_step, next_time_step))
-            for observer in self._observers:
-                observer(traj)
+            self._observe(traj, (time_step, action_step, next_time_step))
             boundary = tf.cast(traj.is_boundary(), tf.float32)
             num_episodes += tf.reduce_sum(boundary)
             num_steps += tf.reduce_sum(1.0 - boundary)

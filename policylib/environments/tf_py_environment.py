@@ -7,9 +7,8 @@ graphs. Unbatched environments are wrapped in a `BatchedPyEnvironment` of one.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing import pool as mp_pool
 from typing import Any
 
@@ -25,22 +24,15 @@ from policylib.environments import (
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
+from policylib.utils import common
 
 __all__ = ["TFPyEnvironment"]
 
 
-@contextlib.contextmanager
-def _exclusive(lock: threading.Lock) -> Iterator[None]:
-    """Raises instead of waiting when another op is using the environment."""
-    if not lock.acquire(blocking=False):
-        raise RuntimeError(
-            "Detected concurrent execution of TFPyEnvironment ops. Make sure the "
-            "appropriate step_state is passed to step()."
-        )
-    try:
-        yield
-    finally:
-        lock.release()
+_CONCURRENT = (
+    "Detected concurrent execution of TFPyEnvironment ops. Make sure the "
+    "appropriate step_state is passed to step()."
+)
 
 
 @gin.configurable
@@ -148,7 +140,7 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
 
     def _current_time_step(self) -> ts.TimeStep:
         def current() -> list[np.ndarray]:
-            with _exclusive(self._lock):
+            with common.exclusive(self._lock, _CONCURRENT):
                 if self._time_step is None:
                     self._time_step = self._env.reset()
                 return self._flat_outputs(self._time_step)
@@ -164,7 +156,7 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
 
     def _reset(self) -> ts.TimeStep:
         def reset() -> list[np.ndarray]:
-            with _exclusive(self._lock):
+            with common.exclusive(self._lock, _CONCURRENT):
                 self._time_step = self._env.reset()
                 return self._flat_outputs(self._time_step)
 
@@ -179,7 +171,7 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
 
     def _step(self, actions: types.NestedTensor) -> ts.TimeStep:
         def step(*flat_actions: np.ndarray) -> list[np.ndarray]:
-            with _exclusive(self._lock):
+            with common.exclusive(self._lock, _CONCURRENT):
                 action = tf.nest.pack_sequence_as(
                     self.action_spec(), list(flat_actions)
                 )

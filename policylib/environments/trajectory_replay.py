@@ -15,14 +15,9 @@ from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory as trajectory_lib
 from policylib.typing import types
-from policylib.utils import nest_utils
+from policylib.utils import common, nest_utils
 
 __all__ = ["TrajectoryReplay"]
-
-
-def _swap_batch_time(t: tf.Tensor) -> tf.Tensor:
-    rank = t.shape.rank
-    return tf.transpose(t, [1, 0, *range(2, rank)])
 
 
 def _shift_right(t: tf.Tensor, first: float) -> tf.Tensor:
@@ -74,7 +69,7 @@ class TrajectoryReplay:
                 f"policy:\n{spec}."
             )
         if not self._time_major:
-            trajectory = tf.nest.map_structure(_swap_batch_time, trajectory)
+            trajectory = tf.nest.map_structure(common.transpose_batch_time, trajectory)
             outer_shape = tf.reverse(outer_shape, [0])
         num_steps, batch_size = outer_shape[0], outer_shape[1]
         static_batch = trajectory.discount.shape[1]
@@ -129,7 +124,7 @@ class TrajectoryReplay:
 
         def stack(array: tf.TensorArray) -> tf.Tensor:
             values = array.stack()
-            return values if self._time_major else _swap_batch_time(values)
+            return values if self._time_major else common.transpose_batch_time(values)
 
         return (
             tf.nest.map_structure(stack, actions),

@@ -22,7 +22,6 @@ from absl import logging
 
 from policylib.drivers import dynamic_episode_driver, py_driver
 from policylib.metrics import py_metric
-from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory as trajectory_lib
 from policylib.utils import common
 
@@ -61,23 +60,14 @@ def assign_episodes(num_episodes: int, num_envs: int) -> list[list[int]]:
 def _masked(
     traj: trajectory_lib.Trajectory, active: np.ndarray
 ) -> trajectory_lib.Trajectory:
-    """`traj` with inactive environments' entries turned into zero-reward boundaries.
-
-    Metrics ignore boundaries (not a step, not an episode end), so environments
-    that have finished their assigned episodes stop contributing.
-    """
+    """`hide_finished` for NumPy trajectories (a no-op while all are active)."""
     if active.all():
         return traj
-
-    def where(values: Any, replacement: Any) -> np.ndarray:
-        values = np.asarray(values)
-        mask = active.reshape(active.shape + (1,) * (values.ndim - 1))
-        return np.where(mask, values, np.asarray(replacement, values.dtype))
-
+    hidden = dynamic_episode_driver.hide_finished(traj, active)
     return traj._replace(
-        step_type=where(traj.step_type, ts.StepType.LAST),
-        next_step_type=where(traj.next_step_type, ts.StepType.FIRST),
-        reward=tf.nest.map_structure(lambda r: where(r, 0), traj.reward),
+        step_type=hidden.step_type.numpy(),
+        next_step_type=hidden.next_step_type.numpy(),
+        reward=tf.nest.map_structure(lambda r: r.numpy(), hidden.reward),
     )
 
 
@@ -209,12 +199,8 @@ def eager_compute(
         environment, policy, observers=metrics, num_episodes=num_episodes
     )
     run = common.function(driver.run) if use_function else driver.run
-    num_envs = environment.batch_size or 1
-    if num_envs > 1:
-        shares = [len(e) for e in assign_episodes(num_episodes, num_envs)]
-        run(time_step, policy_state, episodes_per_env=shares)
-    else:
-        run(time_step, policy_state)
+    shares = assign_episodes(num_episodes, environment.batch_size or 1)
+    run(time_step, policy_state, episodes_per_env=[len(s) for s in shares])
     results = collections.OrderedDict((m.name, m.result()) for m in metrics)
     if train_step is not None and summary_writer:
         with summary_writer.as_default():

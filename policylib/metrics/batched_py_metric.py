@@ -43,7 +43,6 @@ class BatchedPyMetric(py_metric.PyStepMetric):
             name = metric_class(**self._metric_args).name
         super().__init__(name, prefix=prefix)
         self._metrics: list[py_metric.PyStepMetric] = []
-        self._built = False
         self._dtype = dtype
         if batch_size is not None:
             self.build(batch_size)
@@ -55,7 +54,6 @@ class BatchedPyMetric(py_metric.PyStepMetric):
         ]
         for metric in self._metrics:
             metric.reset()
-        self._built = True
 
     def call(self, batched_trajectory: trajectory_lib.Trajectory) -> None:
         """Updates each environment's metric with its slice of the batch.
@@ -64,7 +62,7 @@ class BatchedPyMetric(py_metric.PyStepMetric):
           ValueError: the batch size differs from the one built.
         """
         trajectories = nest_utils.unstack_nested_arrays(batched_trajectory)
-        if not self._built:
+        if not self._metrics:
             self.build(len(trajectories))
         if len(trajectories) != len(self._metrics):
             raise ValueError(
@@ -81,7 +79,7 @@ class BatchedPyMetric(py_metric.PyStepMetric):
             metric.reset()
 
     def result(self) -> Any:
-        if not self._built:
+        if not self._metrics:
             return np.array(0.0, dtype=self._dtype)
         return self._metric_class.aggregate(self._metrics)
 

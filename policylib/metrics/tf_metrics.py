@@ -175,28 +175,31 @@ class NumberOfEpisodes(_CounterMetric):
 
 class _EpisodeMetric(tf_metric.TFStepMetric):
     """Accumulates a per-environment value over each episode; keeps the last
-    `buffer_size` episode totals in a `TFDeque` and reduces them."""
+    `buffer_size` episode totals in a `TFDeque` and reduces them.
+
+    The accumulator variable is stored under `_accumulator_name` (TF-Agents'
+    attribute name, so checkpoint paths match).
+    """
+
+    _accumulator_name = "_accumulator_variable"
 
     def __init__(
-        self,
-        name: str,
-        prefix: str,
-        dtype: Any,
-        batch_size: int,
-        buffer_size: int,
-        accumulator: str,
+        self, name: str, prefix: str, dtype: Any, batch_size: int, buffer_size: int
     ):
         super().__init__(name=name, prefix=prefix)
         self._dtype = dtype
         self._buffer = TFDeque(buffer_size, dtype)
         setattr(
             self,
-            accumulator,
+            self._accumulator_name,
             common.create_variable(
                 initial_value=0, dtype=dtype, shape=(batch_size,), name="Accumulator"
             ),
         )
-        self._accumulator = getattr(self, accumulator)
+
+    @property
+    def _accumulator(self) -> tf.Variable:
+        return getattr(self, self._accumulator_name)
 
     def _finish(self, trajectory: trajectory_lib.Trajectory) -> None:
         """Adds the totals of the episodes that end here to the buffer."""
@@ -212,10 +215,7 @@ class _EpisodeMetric(tf_metric.TFStepMetric):
 class _ReturnMetric(_EpisodeMetric):
     """Episode returns (rewards summed over the episode and over reward dims)."""
 
-    def __init__(self, name, prefix, dtype, batch_size, buffer_size):
-        super().__init__(
-            name, prefix, dtype, batch_size, buffer_size, "_return_accumulator"
-        )
+    _accumulator_name = "_return_accumulator"
 
     @common.function(autograph=True)
     def call(self, trajectory: trajectory_lib.Trajectory) -> trajectory_lib.Trajectory:
@@ -293,6 +293,8 @@ class MinReturnMetric(_ReturnMetric):
 class AverageEpisodeLengthMetric(_EpisodeMetric):
     """The mean length (non-boundary steps) of the last `buffer_size` episodes."""
 
+    _accumulator_name = "_length_accumulator"
+
     def __init__(
         self,
         name="AverageEpisodeLength",
@@ -301,9 +303,7 @@ class AverageEpisodeLengthMetric(_EpisodeMetric):
         batch_size=1,
         buffer_size=10,
     ):
-        super().__init__(
-            name, prefix, dtype, batch_size, buffer_size, "_length_accumulator"
-        )
+        super().__init__(name, prefix, dtype, batch_size, buffer_size)
 
     @common.function(autograph=True)
     def call(self, trajectory: trajectory_lib.Trajectory) -> trajectory_lib.Trajectory:

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import tensorflow as tf
 
 from policylib.metrics import py_metric, tf_metric
 from policylib.trajectories import trajectory as trajectory_lib
+from policylib.utils import common
 
 __all__ = ["TFPyMetric"]
 
 
-@contextlib.contextmanager
-def _exclusive(lock: threading.Lock) -> Iterator[None]:
-    if not lock.acquire(blocking=False):
-        raise RuntimeError("Detected concurrent execution of TFPyMetric ops.")
-    try:
-        yield
-    finally:
-        lock.release()
+_CONCURRENT = "Detected concurrent execution of TFPyMetric ops."
 
 
 class TFPyMetric(tf_metric.TFStepMetric):
@@ -47,7 +39,7 @@ class TFPyMetric(tf_metric.TFStepMetric):
 
     def call(self, trajectory: trajectory_lib.Trajectory) -> trajectory_lib.Trajectory:
         def update(*flat: tf.Tensor) -> None:
-            with _exclusive(self._lock):
+            with common.exclusive(self._lock, _CONCURRENT):
                 values = [x.numpy() for x in flat]
                 self._py_metric(tf.nest.pack_sequence_as(trajectory, values))
 
@@ -61,7 +53,7 @@ class TFPyMetric(tf_metric.TFStepMetric):
 
     def result(self) -> tf.Tensor:
         def result() -> Any:
-            with _exclusive(self._lock):
+            with common.exclusive(self._lock, _CONCURRENT):
                 return self._py_metric.result()
 
         value = tf.py_function(result, [], self._dtype, name="metric_result_py_func")
@@ -71,7 +63,7 @@ class TFPyMetric(tf_metric.TFStepMetric):
 
     def reset(self) -> Any:
         def reset() -> None:
-            with _exclusive(self._lock):
+            with common.exclusive(self._lock, _CONCURRENT):
                 self._py_metric.reset()
 
         return tf.py_function(reset, [], [], name="metric_reset_py_func")

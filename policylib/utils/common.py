@@ -7,10 +7,12 @@ re-exported here so TF-Agents code finds them where it expects.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -598,6 +600,26 @@ def check_no_shared_variables(network_1: Any, network_2: Any) -> None:
             "is a new Network built from the same arguments), or pass a target network "
             f"that shares layers explicitly. Shared variables found: '{[v.name for v in shared]}'."
         )
+
+
+@contextlib.contextmanager
+def exclusive(lock: threading.Lock, message: str) -> Iterator[None]:
+    """Holds `lock`, raising RuntimeError(`message`) instead of waiting for it.
+
+    For Python state reached from TF ops (`tf.numpy_function`), where two ops
+    running at once means the caller's graph is missing a dependency.
+    """
+    if not lock.acquire(blocking=False):
+        raise RuntimeError(message)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def transpose_batch_time(t: tf.Tensor) -> tf.Tensor:
+    """Swaps the two leading axes ([B, T, ...] <-> [T, B, ...])."""
+    return tf.transpose(t, [1, 0, *range(2, t.shape.rank)])
 
 
 def join_scope(parent_scope: str, child_scope: str) -> str:
