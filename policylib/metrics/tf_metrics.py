@@ -177,16 +177,31 @@ class _EpisodeMetric(tf_metric.TFStepMetric):
     """Accumulates a per-environment value over each episode; keeps the last
     `buffer_size` episode totals in a `TFDeque` and reduces them.
 
-    The accumulator variable is stored under `_accumulator_name` (TF-Agents'
-    attribute name, so checkpoint paths match).
+    Subclasses set `_default_name`, `_reduction` (a `TFDeque` method: mean,
+    max or min) and `_accumulator_name` (TF-Agents' attribute name, so
+    checkpoint paths match).
+
+    Args:
+      name: metric name (`_default_name` when None).
+      prefix: summary prefix.
+      dtype: accumulation dtype.
+      batch_size: the environments' batch size.
+      buffer_size: episodes kept.
     """
 
+    _default_name = "EpisodeMetric"
+    _reduction = "mean"
     _accumulator_name = "_accumulator_variable"
 
     def __init__(
-        self, name: str, prefix: str, dtype: Any, batch_size: int, buffer_size: int
+        self,
+        name: str | None = None,
+        prefix: str = "Metrics",
+        dtype: Any = tf.float32,
+        batch_size: int = 1,
+        buffer_size: int = 10,
     ):
-        super().__init__(name=name, prefix=prefix)
+        super().__init__(name=name or self._default_name, prefix=prefix)
         self._dtype = dtype
         self._buffer = TFDeque(buffer_size, dtype)
         setattr(
@@ -200,6 +215,9 @@ class _EpisodeMetric(tf_metric.TFStepMetric):
     @property
     def _accumulator(self) -> tf.Variable:
         return getattr(self, self._accumulator_name)
+
+    def result(self) -> tf.Tensor:
+        return getattr(self._buffer, self._reduction)()
 
     def _finish(self, trajectory: trajectory_lib.Trajectory) -> None:
         """Adds the totals of the episodes that end here to the buffer."""
@@ -229,81 +247,33 @@ class _ReturnMetric(_EpisodeMetric):
 
 @gin.configurable(module="policylib")
 class AverageReturnMetric(_ReturnMetric):
-    """The mean return of the last `buffer_size` episodes.
+    """The mean return of the last `buffer_size` episodes."""
 
-    Args:
-      name: metric name.
-      prefix: summary prefix.
-      dtype: accumulation dtype.
-      batch_size: the environments' batch size.
-      buffer_size: episodes averaged.
-    """
-
-    def __init__(
-        self,
-        name="AverageReturn",
-        prefix="Metrics",
-        dtype=tf.float32,
-        batch_size=1,
-        buffer_size=10,
-    ):
-        super().__init__(name, prefix, dtype, batch_size, buffer_size)
-
-    def result(self) -> tf.Tensor:
-        return self._buffer.mean()
+    _default_name = "AverageReturn"
 
 
 @gin.configurable(module="policylib")
 class MaxReturnMetric(_ReturnMetric):
     """The largest return of the last `buffer_size` episodes."""
 
-    def __init__(
-        self,
-        name="MaxReturn",
-        prefix="Metrics",
-        dtype=tf.float32,
-        batch_size=1,
-        buffer_size=10,
-    ):
-        super().__init__(name, prefix, dtype, batch_size, buffer_size)
-
-    def result(self) -> tf.Tensor:
-        return self._buffer.max()
+    _default_name = "MaxReturn"
+    _reduction = "max"
 
 
 @gin.configurable(module="policylib")
 class MinReturnMetric(_ReturnMetric):
     """The smallest return of the last `buffer_size` episodes."""
 
-    def __init__(
-        self,
-        name="MinReturn",
-        prefix="Metrics",
-        dtype=tf.float32,
-        batch_size=1,
-        buffer_size=10,
-    ):
-        super().__init__(name, prefix, dtype, batch_size, buffer_size)
-
-    def result(self) -> tf.Tensor:
-        return self._buffer.min()
+    _default_name = "MinReturn"
+    _reduction = "min"
 
 
 @gin.configurable(module="policylib")
 class AverageEpisodeLengthMetric(_EpisodeMetric):
     """The mean length (non-boundary steps) of the last `buffer_size` episodes."""
 
+    _default_name = "AverageEpisodeLength"
     _accumulator_name = "_length_accumulator"
-
-    def __init__(
-        self,
-        name="AverageEpisodeLength",
-        prefix="Metrics",
-        dtype=tf.float32,
-        batch_size=1,
-        buffer_size=10,
-    ):
-        super().__init__(name, prefix, dtype, batch_size, buffer_size)
 
     @common.function(autograph=True)
     def call(self, trajectory: trajectory_lib.Trajectory) -> trajectory_lib.Trajectory:
@@ -312,9 +282,6 @@ class AverageEpisodeLengthMetric(_EpisodeMetric):
         self._finish(trajectory)
         acc.assign(tf.where(trajectory.is_last(), tf.zeros_like(acc), acc))
         return trajectory
-
-    def result(self) -> tf.Tensor:
-        return self._buffer.mean()
 
 
 @gin.configurable(module="policylib")
