@@ -18,15 +18,9 @@ from policylib.environments import py_environment
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import nest_utils
+from policylib.utils import extras, nest_utils
 
-try:
-    import gymnasium
-except ImportError as e:  # pragma: no cover - depends on the install
-    raise ImportError(
-        "policylib's Gym support needs Gymnasium: pip install 'policylib[gymnasium]' "
-        "(or pip install gymnasium)."
-    ) from e
+gymnasium = extras.require("gymnasium", extra="gymnasium", feature="Gym environments")
 
 __all__ = ["GymWrapper", "spec_from_gym_space"]
 

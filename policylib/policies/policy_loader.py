@@ -17,6 +17,7 @@ import shutil
 import tensorflow as tf
 
 from policylib.policies import policy_saver, py_tf_eager_policy
+from policylib.utils import atomic_dir
 
 __all__ = ["load", "materialize_saved_model"]
 
@@ -58,8 +59,8 @@ def materialize_saved_model(
     """
     if tf.io.gfile.exists(output_path):
         raise ValueError(f"Output path already exists: {output_path}")
-    saved_model_path = policy_saver.existing_save_path(saved_model_path)
-    checkpoint_path = policy_saver.existing_save_path(checkpoint_path)
+    saved_model_path = atomic_dir.existing_path(saved_model_path)
+    checkpoint_path = atomic_dir.existing_path(checkpoint_path)
     variables = os.path.join(checkpoint_path, tf.saved_model.VARIABLES_DIRECTORY)
     for path in (
         os.path.join(saved_model_path, tf.saved_model.SAVED_MODEL_FILENAME_PB),

@@ -28,15 +28,11 @@ save leaves the previous one loadable.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import ctypes
 import functools
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -53,7 +49,7 @@ from policylib.policies import tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, keras_compat, nest_utils
+from policylib.utils import atomic_dir, common, keras_compat, nest_utils, quiet
 
 __all__ = [
     "OBSERVATION_SIGNATURE",
@@ -66,7 +62,6 @@ __all__ = [
 
 POLICY_SPECS_PBTXT = "policy_specs.pbtxt"
 OBSERVATION_SIGNATURE = "action_from_observation"
-_OLD_SUFFIX = ".policylib-old"
 
 InputFnType = Callable[
     [types.NestedTensor], tuple[types.NestedTensor, types.NestedTensor]
@@ -180,86 +175,6 @@ def _flat_signature(
 
 
 # ----------------------------------------------------------------------------
-# Atomic directory writes
-
-
-def _exchange(a: str, b: str) -> bool:
-    """Atomically swaps two paths with Linux `renameat2(RENAME_EXCHANGE)`."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return (
-        renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-        == 0
-    )
-
-
-def _recover_interrupted_swap(target: str) -> None:
-    """Puts back a previous save left aside by a swap that was interrupted."""
-    old = target + _OLD_SUFFIX
-    if os.path.isdir(old):
-        if not os.path.exists(target):
-            os.rename(old, target)
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def existing_save_path(path: str) -> str:
-    """`path`, or the previous save a swap interrupted between its two renames."""
-    old = path + _OLD_SUFFIX
-    if "://" not in path and not os.path.exists(path) and os.path.isdir(old):
-        return old
-    return path
-
-
-@contextlib.contextmanager
-def _atomic_directory(target: str) -> Iterator[str]:
-    """Yields a fresh directory beside `target` that replaces it on success.
-
-    Entries of an existing `target` that the new write did not produce (a
-    SavedModel's graph when only a checkpoint is written, or a user's files)
-    are copied over first, so the swap loses nothing. If the block raises, or
-    the process dies, `target` is untouched. Remote file systems (`scheme://`)
-    are written in place.
-    """
-    if "://" in target:
-        yield target
-        return
-    target = os.path.abspath(target)
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    _recover_interrupted_swap(target)
-    staging = tempfile.mkdtemp(
-        prefix=f".{os.path.basename(target)}.saving-", dir=parent
-    )
-    try:
-        yield staging
-        if os.path.isdir(target):
-            for entry in os.listdir(target):
-                src, dst = os.path.join(target, entry), os.path.join(staging, entry)
-                if os.path.lexists(dst):
-                    continue
-                if os.path.isdir(src) and not os.path.islink(src):
-                    shutil.copytree(src, dst, symlinks=True)
-                else:
-                    shutil.copy2(src, dst, follow_symlinks=False)
-            if _exchange(staging, target):
-                return  # `staging` now holds the previous save; removed below.
-            os.rename(target, target + _OLD_SUFFIX)
-            os.rename(staging, target)
-            shutil.rmtree(target + _OLD_SUFFIX, ignore_errors=True)
-        elif os.path.exists(target):
-            raise FileExistsError(f"{target} exists and is not a directory.")
-        else:
-            os.rename(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-# ----------------------------------------------------------------------------
 # The saver
 
 
@@ -287,6 +202,7 @@ class PolicySaver:
         with `use_nest_path_signatures=False`.
     """
 
+    @quiet.saved_model_io
     def __init__(
         self,
         policy: tf_policy.TFPolicy,
@@ -297,164 +213,103 @@ class PolicySaver:
         input_fn_and_spec: tuple[InputFnType, Any] | None = None,
         metadata: dict[str, tf.Variable] | None = None,
     ):
-        if not isinstance(policy, tf_policy.TFPolicy):
-            raise TypeError(f"policy is not a TFPolicy. Saw: {type(policy)}")
-        if batch_size is not None and (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, int)
-            or batch_size < 1
-        ):
-            raise ValueError(
-                f"Expected batch_size == None or python int > 0, saw: {batch_size!r}"
-            )
-        if train_step is None:
-            train_step = tf.Variable(
-                -1,
-                trainable=False,
-                dtype=tf.int64,
-                shape=(),
-                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
-                name="train_step",
-            )
-        elif not isinstance(train_step, tf.Variable):
-            raise ValueError(
-                f"train_step must be a TensorFlow variable: {train_step!r}"
-            )
-        metadata = dict(metadata or {})
-        for key, value in metadata.items():
-            if not isinstance(key, str):
-                raise TypeError(f"Keys of metadata must be strings: {key!r}")
-            if not isinstance(value, tf.Variable):
-                raise TypeError(f"Values of metadata must be tf.Variable: {value!r}")
-
-        self._train_step = train_step
-        self._metadata = metadata
+        _check_arguments(policy, batch_size, train_step, metadata)
+        self._train_step = train_step if train_step is not None else _new_train_step()
+        self._metadata = dict(metadata or {})
 
         rename = rename_spec_with_nest_paths if use_nest_path_signatures else _checked
-        batch_dims = [batch_size]
-        action_fn_input_spec = rename((policy.time_step_spec, policy.policy_state_spec))
-        policy_step_spec = rename(policy.policy_step_spec)
-        policy_state_spec = rename(policy.policy_state_spec)
+        self._policy_step_spec = rename(policy.policy_step_spec)
+        self._policy_state_spec = rename(policy.policy_state_spec)
+        time_step_and_state_spec = rename(
+            (policy.time_step_spec, policy.policy_state_spec)
+        )
 
         root = tf.Module()
         # Copies: tracking wraps lists and dicts set on a module, the policy's own stay as they are.
         root.collect_data_spec = copy.copy(policy.collect_data_spec)
         root.policy_state_spec = copy.copy(policy.policy_state_spec)
-        root.train_step = train_step
-        root.metadata = metadata
-
-        action_fn = policy.action
-        if seed is not None:
-            action_fn = functools.partial(policy.action, seed=seed)
-        distribution_fn = self._distribution_fn(policy)
-
-        if input_fn_and_spec is not None:
-            input_fn, input_spec = input_fn_and_spec
-            root_action = _with_input_fn(action_fn, input_fn, action_fn_input_spec)
-            root_distribution = _with_input_fn(
-                distribution_fn, input_fn, action_fn_input_spec
+        root.train_step = self._train_step
+        root.metadata = self._metadata
+        batch_dims = [batch_size]
+        if input_fn_and_spec is None:
+            root.action, root.distribution = _traced_action_and_distribution(
+                policy, seed, time_step_and_state_spec, batch_dims
             )
-            batched_input = tf.nest.map_structure(
-                lambda s: add_batch_dim(s, batch_dims), input_spec
-            )
-            root_action.get_concrete_function(example=batched_input)
-            root_distribution.get_concrete_function(example=batched_input)
-            action_input_spec: Any = (input_spec,)
+            self._action_input_spec = time_step_and_state_spec
         else:
-            batched_ts = tf.nest.map_structure(
-                lambda s: add_batch_dim(s, batch_dims), action_fn_input_spec[0]
+            root.action, root.distribution = _traced_from_input_fn(
+                policy, seed, input_fn_and_spec, time_step_and_state_spec, batch_dims
             )
-            batched_state = tf.nest.map_structure(
-                lambda s: add_batch_dim(s, batch_dims), action_fn_input_spec[1]
-            )
-            root_action = _polymorphic(action_fn, batched_ts, batched_state)
-            root_distribution = _polymorphic(distribution_fn, batched_ts, batched_state)
-            action_input_spec = action_fn_input_spec
+            self._action_input_spec = (input_fn_and_spec[1],)
+        root.get_initial_state, initial_state_inputs = _traced_initial_state(
+            policy, batch_size
+        )
+        root.get_train_step = common.function(
+            lambda: root.train_step
+        ).get_concrete_function()
+        root.get_metadata = common.function(
+            lambda: root.metadata
+        ).get_concrete_function()
+        root.model_variables = list(policy.variables())
+        # Tables, assets and other trackables the policy holds besides variables.
+        root._all_assets = _dependencies(policy)  # noqa: SLF001
+        self._policy = root
+        self._signatures = self._make_signatures(
+            policy,
+            initial_state_inputs,
+            batch_dims,
+            use_nest_path_signatures,
+            takes_time_step=input_fn_and_spec is None,
+        )
 
-        if batch_size is None:
-            initial_state_fn = common.function(policy.get_initial_state)
-            initial_state_inputs: tuple = (
-                tf.TensorSpec(shape=(), dtype=tf.int32, name="batch_size"),
-            )
-        else:
-            initial_state_fn = common.function(
-                functools.partial(policy.get_initial_state, batch_size=batch_size)
-            )
-            initial_state_inputs = ()
-        initial_state_fn.get_concrete_function(*initial_state_inputs)
-
-        train_step_fn = common.function(lambda: root.train_step).get_concrete_function()
-        metadata_fn = common.function(lambda: root.metadata).get_concrete_function()
-
+    def _make_signatures(
+        self,
+        policy: tf_policy.TFPolicy,
+        initial_state_inputs: tuple,
+        batch_dims: list,
+        use_nest_path_signatures: bool,
+        takes_time_step: bool,
+    ) -> dict[str, Any]:
+        """The flat serving signatures of the root module's functions."""
+        root = self._policy
         signatures = {
             "action": _flat_signature(
-                root_action, action_input_spec, policy_step_spec, batch_dims
+                root.action, self._action_input_spec, self._policy_step_spec, batch_dims
             ),
             "get_initial_state": _flat_signature(
-                initial_state_fn, initial_state_inputs, policy_state_spec
+                root.get_initial_state, initial_state_inputs, self._policy_state_spec
             ),
             # One output, keyed by the variable's dtype name, as TF-Agents does.
-            "get_train_step": _flat_signature(train_step_fn, (), train_step.dtype),
+            "get_train_step": _flat_signature(
+                root.get_train_step, (), self._train_step.dtype
+            ),
             "get_metadata": _flat_signature(
-                metadata_fn,
+                root.get_metadata,
                 (),
-                {k: tf.TensorSpec((), v.dtype, name=k) for k, v in metadata.items()},
+                {
+                    k: tf.TensorSpec((), v.dtype, name=k)
+                    for k, v in self._metadata.items()
+                },
             ),
         }
         if (
-            input_fn_and_spec is None
+            takes_time_step
             and not tf.nest.flatten(policy.policy_state_spec)
             and tf.nest.flatten(policy.time_step_spec.observation)
         ):
             observation_spec = policy.time_step_spec.observation
             if use_nest_path_signatures:
-                observation_spec = rename({"observation": observation_spec})[
-                    "observation"
-                ]
+                observation_spec = rename_spec_with_nest_paths(
+                    {"observation": observation_spec}
+                )["observation"]
             signatures[OBSERVATION_SIGNATURE] = _observation_signature(
-                root_action,
+                root.action,
                 policy.time_step_spec,
                 observation_spec,
-                policy_step_spec,
+                self._policy_step_spec,
                 batch_dims,
             )
-
-        root.action = root_action
-        root.distribution = root_distribution
-        root.get_initial_state = initial_state_fn
-        root.get_train_step = train_step_fn
-        root.get_metadata = metadata_fn
-        root.model_variables = list(policy.variables())
-        # Tables, assets and other trackables the policy holds besides variables.
-        root._all_assets = _dependencies(policy)  # noqa: SLF001
-
-        self._policy = root
-        self._signatures = signatures
-        self._action_input_spec = action_input_spec
-        self._policy_step_spec = policy_step_spec
-        self._policy_state_spec = policy_state_spec
-
-    @staticmethod
-    def _distribution_fn(policy: tf_policy.TFPolicy) -> Callable:
-        """`policy.distribution` for saving, or an asserting stub if it cannot be saved."""
-
-        def distribution_fn(time_step: Any, policy_state: Any) -> Any:
-            try:
-                step = policy.distribution(
-                    time_step=time_step, policy_state=policy_state
-                )
-                return tf.nest.map_structure(_check_composite_distribution, step)
-            except (TypeError, NotImplementedError) as e:
-                logging.warning(
-                    'Could not save policy.distribution() of policy "%s"; calling the '
-                    "saved distribution() will fail with: %s",
-                    policy,
-                    e,
-                )
-                tf.debugging.Assert(False, [str(e)])
-                return ()
-
-        return distribution_fn
+        return signatures
 
     # ------------------------------------------------------------------------
     # Properties
@@ -499,6 +354,7 @@ class PolicySaver:
     # ------------------------------------------------------------------------
     # Extra functions
 
+    @quiet.saved_model_io
     def register_function(
         self,
         name: str,
@@ -541,6 +397,7 @@ class PolicySaver:
     # ------------------------------------------------------------------------
     # Writing
 
+    @quiet.saved_model_io
     def save(
         self, export_dir: str, options: tf.saved_model.SaveOptions | None = None
     ) -> None:
@@ -550,7 +407,7 @@ class PolicySaver:
         once complete: if the save fails or is interrupted, a previous save at
         `export_dir` stays as it was.
         """
-        with _atomic_directory(export_dir) as directory:
+        with atomic_dir.atomic_directory(export_dir) as directory:
             tf.saved_model.save(
                 self._policy, directory, signatures=self._signatures, options=options
             )
@@ -565,6 +422,7 @@ class PolicySaver:
                 os.path.join(directory, POLICY_SPECS_PBTXT), specs
             )
 
+    @quiet.saved_model_io
     def save_checkpoint(
         self, export_dir: str, options: tf.train.CheckpointOptions | None = None
     ) -> None:
@@ -580,7 +438,7 @@ class PolicySaver:
             model_variables=self._policy.model_variables,
             train_step=self._train_step,
         )
-        with _atomic_directory(export_dir) as directory:
+        with atomic_dir.atomic_directory(export_dir) as directory:
             prefix = os.path.join(
                 directory,
                 tf.saved_model.VARIABLES_DIRECTORY,
@@ -604,6 +462,119 @@ def _dependencies(policy: tf_policy.TFPolicy) -> dict[str, Any]:
             "Unable to capture the trackable objects of policy %s: %s", policy, e
         )
         return {}
+
+
+def _check_arguments(
+    policy: Any, batch_size: Any, train_step: Any, metadata: Any
+) -> None:
+    """Raises TypeError or ValueError for arguments `PolicySaver` cannot save."""
+    if not isinstance(policy, tf_policy.TFPolicy):
+        raise TypeError(f"policy is not a TFPolicy. Saw: {type(policy)}")
+    if batch_size is not None and (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size < 1
+    ):
+        raise ValueError(
+            f"Expected batch_size == None or python int > 0, saw: {batch_size!r}"
+        )
+    if train_step is not None and not isinstance(train_step, tf.Variable):
+        raise ValueError(f"train_step must be a TensorFlow variable: {train_step!r}")
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str):
+            raise TypeError(f"Keys of metadata must be strings: {key!r}")
+        if not isinstance(value, tf.Variable):
+            raise TypeError(f"Values of metadata must be tf.Variable: {value!r}")
+
+
+def _new_train_step() -> tf.Variable:
+    """The train step saved when none is given: an int64 variable holding -1."""
+    return tf.Variable(
+        -1,
+        trainable=False,
+        dtype=tf.int64,
+        shape=(),
+        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+        name="train_step",
+    )
+
+
+def _action_fn(policy: tf_policy.TFPolicy, seed: types.Seed) -> Callable:
+    if seed is None:
+        return policy.action
+    return functools.partial(policy.action, seed=seed)
+
+
+def _traced_action_and_distribution(
+    policy: tf_policy.TFPolicy,
+    seed: types.Seed,
+    time_step_and_state_spec: Any,
+    batch_dims: list,
+) -> tuple[Any, Any]:
+    """`action` and `distribution` as `tf.function`s traced for the batched specs."""
+    batched_ts, batched_state = tf.nest.map_structure(
+        lambda s: add_batch_dim(s, batch_dims), time_step_and_state_spec
+    )
+    return (
+        _polymorphic(_action_fn(policy, seed), batched_ts, batched_state),
+        _polymorphic(_saveable_distribution(policy), batched_ts, batched_state),
+    )
+
+
+def _traced_from_input_fn(
+    policy: tf_policy.TFPolicy,
+    seed: types.Seed,
+    input_fn_and_spec: tuple[InputFnType, Any],
+    time_step_and_state_spec: Any,
+    batch_dims: list,
+) -> tuple[Any, Any]:
+    """`action` and `distribution` of one input that `input_fn` turns into their arguments."""
+    input_fn, input_spec = input_fn_and_spec
+    batched_input = tf.nest.map_structure(
+        lambda s: add_batch_dim(s, batch_dims), input_spec
+    )
+    functions = []
+    for fn in (_action_fn(policy, seed), _saveable_distribution(policy)):
+        function = _with_input_fn(fn, input_fn, time_step_and_state_spec)
+        function.get_concrete_function(example=batched_input)
+        functions.append(function)
+    return functions[0], functions[1]
+
+
+def _traced_initial_state(
+    policy: tf_policy.TFPolicy, batch_size: int | None
+) -> tuple[Any, tuple]:
+    """`get_initial_state` traced (taking `batch_size` unless fixed), and its inputs."""
+    if batch_size is None:
+        function = common.function(policy.get_initial_state)
+        inputs: tuple = (tf.TensorSpec(shape=(), dtype=tf.int32, name="batch_size"),)
+    else:
+        function = common.function(
+            functools.partial(policy.get_initial_state, batch_size=batch_size)
+        )
+        inputs = ()
+    function.get_concrete_function(*inputs)
+    return function, inputs
+
+
+def _saveable_distribution(policy: tf_policy.TFPolicy) -> Callable:
+    """`policy.distribution` for saving, or an asserting stub if it cannot be saved."""
+
+    def distribution_fn(time_step: Any, policy_state: Any) -> Any:
+        try:
+            step = policy.distribution(time_step=time_step, policy_state=policy_state)
+            return tf.nest.map_structure(_check_composite_distribution, step)
+        except (TypeError, NotImplementedError) as e:
+            logging.warning(
+                'Could not save policy.distribution() of policy "%s"; calling the '
+                "saved distribution() will fail with: %s",
+                policy,
+                e,
+            )
+            tf.debugging.Assert(False, [str(e)])
+            return ()
+
+    return distribution_fn
 
 
 def _checked(spec: Any) -> Any:

@@ -34,13 +34,18 @@ from policylib.policies import policy_saver, py_policy, tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.typing import types
-from policylib.utils import common
+from policylib.utils import atomic_dir, common, graph_reads, quiet
 
 __all__ = ["PyTFEagerPolicy", "PyTFEagerPolicyBase", "SavedModelPyTFEagerPolicy"]
 
 
 class PyTFEagerPolicyBase(py_policy.PyPolicy):
     """NumPy API over a TF policy (or a loaded SavedModel policy) in eager mode.
+
+    Time steps may come unbatched (one environment: a batch dim is added
+    before the policy and removed from action and info after) or batched (a
+    batched or parallel environment: passed through). Which one is read from
+    the step type's rank on each call, so one wrapper serves both.
 
     Args:
       policy: a `TFPolicy`, or any object with `action(time_step, policy_state)`
@@ -52,9 +57,9 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
       info_spec: nest of array specs of the info.
       use_tf_function: run `policy.action` as one traced function (default);
         False runs it eagerly, op by op.
-      batch_time_steps: time steps come without a batch dim (one environment):
-        one is added before the policy and removed from action and info after.
-        False for batched environments.
+      batch_time_steps: True (default): time steps may come without a batch
+        dim, which is then added (batched ones pass through). False: time
+        steps always carry a batch dim (TF-Agents' meaning).
       device: device to act on, e.g. `"/CPU:0"` or `"/GPU:0"`; None lets
         TensorFlow place the ops.
       batch_size: the fixed batch size of the policy's inputs, if it has one
@@ -81,12 +86,15 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         super().__init__(time_step_spec, action_spec, policy_state_spec, info_spec)
         self._flat_time_step_specs = tf.nest.flatten(self._time_step_spec)
         self._flat_dtypes = [np.dtype(s.dtype) for s in self._flat_time_step_specs]
-        # Seeded calls retrace per seed; unseeded ones use `_concrete_action`.
+        # The rank of an unbatched first leaf (the step type): one more is a batch.
+        self._unbatched_rank = len(self._flat_time_step_specs[0].shape)
+        # Seeded calls retrace per seed; unseeded ones use a concrete function
+        # per batching mode (key: whether a batch dim is added), fed the
+        # time-step leaves it reads.
         self._seeded_fn = (
             common.function(self._batched_action) if use_tf_function else None
         )
-        self._concrete_action: Any = None
-        self._used_leaves: list[int] = []
+        self._traced: dict[bool, tuple[list[int], Any]] = {}
 
     # ------------------------------------------------------------------------
     # Public
@@ -112,20 +120,25 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
     def _action(
         self, time_step: Any, policy_state: Any, seed: types.Seed = None
     ) -> policy_step.PolicyStep:
-        if self._batch_time_steps and self._fixed_batch_size not in (None, 1):
+        flat = tf.nest.flatten(time_step)
+        if len(flat) != len(self._flat_dtypes):
+            raise self._mismatch_error(time_step, None, None)
+        add_batch = self._batch_time_steps and np.ndim(flat[0]) == self._unbatched_rank
+        if add_batch and self._fixed_batch_size not in (None, 1):
             raise ValueError(
                 f"This policy takes batches of exactly {self._fixed_batch_size} time steps "
                 "(it was saved with that batch_size), so it cannot batch single time steps: "
-                "pass batched time steps and batch_time_steps=False."
+                "pass batched time steps."
             )
         if self._use_tf_function and seed is None:
             # The hot path: one concrete function, fed the leaves it reads.
-            if self._concrete_action is None:
-                self._trace(policy_state)
-            fn = self._concrete_action
-            inputs = self._converted(time_step, self._used_leaves)
+            traced = self._traced.get(add_batch) or self._trace(add_batch, policy_state)
+            used, fn = traced
+            inputs: Any = [self._to_tensor(flat[i], i) for i in used]
         else:
-            fn = self._seeded_fn or self._batched_action
+            fn = functools.partial(
+                self._seeded_fn or self._batched_action, add_batch=add_batch
+            )
             if seed is not None:
                 if self._use_tf_function:
                     logging.warning(
@@ -133,7 +146,8 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
                     )
                 fn = functools.partial(fn, seed=seed)
             inputs = tf.nest.pack_sequence_as(
-                self._time_step_spec, self._converted(time_step)
+                self._time_step_spec,
+                [self._to_tensor(leaf, i) for i, leaf in enumerate(flat)],
             )
         try:
             with self._on_device():
@@ -149,48 +163,58 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         return tf.device(self._device) if self._device else contextlib.nullcontext()
 
     def _batched_action(
-        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: Any,
+        policy_state: Any,
+        seed: types.Seed = None,
+        add_batch: bool = False,
     ) -> Any:
-        """`policy.action`, adding and removing the batch dim if time steps come unbatched."""
-        if self._batch_time_steps:
+        """`policy.action`, adding and removing a batch dim if `add_batch`."""
+        if add_batch:
             time_step = tf.nest.map_structure(lambda t: tf.expand_dims(t, 0), time_step)
         if seed is not None:
             step = self._policy.action(time_step, policy_state, seed=seed)
         else:
             step = self._policy.action(time_step, policy_state)
-        if self._batch_time_steps:
+        if add_batch:
             step = step._replace(
                 action=tf.nest.map_structure(lambda t: tf.squeeze(t, 0), step.action),
                 info=tf.nest.map_structure(lambda t: tf.squeeze(t, 0), step.info),
             )
         return step
 
-    def _trace(self, policy_state: Any) -> None:
+    def _trace(self, add_batch: bool, policy_state: Any) -> tuple[list[int], Any]:
         """Traces the unseeded action for the time-step leaves it reads.
 
         Most policies read only the observation (and the step type, to reset
         state); each leaf not fed saves a tensor conversion per call. A leaf
-        counts as read if any output or stateful op depends on it: found in a
-        loaded SavedModel's restored graph, else by tracing with every leaf.
+        counts as read if any output or stateful op depends on it
+        (`graph_reads`): found in a loaded SavedModel's restored graph, else
+        by tracing with every leaf.
         """
-        flat_specs = tf.nest.flatten(self._time_step_input_spec())
+        flat_specs = tf.nest.flatten(self._time_step_input_spec(add_batch))
         state_spec = _spec_of(policy_state)
         count = len(flat_specs)
 
         def traced(indices: list[int]) -> Any:
             return common.function(
-                lambda leaves, state: self._action_from_leaves(leaves, indices, state)
+                lambda leaves, state: self._action_from_leaves(
+                    leaves, indices, state, add_batch
+                )
             ).get_concrete_function([flat_specs[i] for i in indices], state_spec)
 
+        result: tuple[list[int], Any] | None = None
         used = self._read_leaves_of_loaded_action(count)
         if used is None:
             full = traced(list(range(count)))
-            used = _read_inputs(full, count)
+            used = graph_reads.read_inputs(full, count)
             if len(used) == count:
-                self._used_leaves, self._concrete_action = used, full
-                return
-        self._used_leaves = used or [0]  # keep one leaf: it carries the batch size
-        self._concrete_action = traced(self._used_leaves)
+                result = (used, full)
+        if result is None:
+            used = used or [0]  # keep one leaf: it carries the batch size
+            result = (used, traced(used))
+        self._traced[add_batch] = result
+        return result
 
     def _read_leaves_of_loaded_action(self, count: int) -> list[int] | None:
         """For a loaded SavedModel: the time-step leaves its saved `action` reads.
@@ -203,15 +227,15 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         for concrete in getattr(self._policy.action, "concrete_functions", ()):
             args, _ = concrete.structured_input_signature
             if args and len(tf.nest.flatten(args[0])) == count:
-                return _read_inputs(concrete, count)
+                return graph_reads.read_inputs(concrete, count)
         return None
 
     def _action_from_leaves(
-        self, leaves: list, indices: list[int], policy_state: Any
+        self, leaves: list, indices: list[int], policy_state: Any, add_batch: bool
     ) -> Any:
         """Calls the action with the given time-step leaves and zeros for the rest."""
         specs = self._flat_time_step_specs
-        outer = [] if self._batch_time_steps else [tf.shape(leaves[0])[0]]
+        outer = [] if add_batch else [tf.shape(leaves[0])[0]]
         flat = [None] * len(specs)
         for i, leaf in zip(indices, leaves):
             flat[i] = leaf
@@ -219,33 +243,22 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             if flat[i] is None:
                 flat[i] = tf.zeros(outer + list(spec.shape), spec.dtype)
         time_step = tf.nest.pack_sequence_as(self._time_step_spec, flat)
-        return self._batched_action(time_step, policy_state)
+        return self._batched_action(time_step, policy_state, add_batch=add_batch)
 
-    def _time_step_input_spec(self) -> Any:
-        outer = [] if self._batch_time_steps else [self._fixed_batch_size]
+    def _time_step_input_spec(self, add_batch: bool) -> Any:
+        outer = [] if add_batch else [self._fixed_batch_size]
         return tf.nest.map_structure(
             lambda s: tf.TensorSpec(outer + list(s.shape), s.dtype),
             self._time_step_spec,
         )
 
-    def _converted(
-        self, time_step: Any, indices: list[int] | None = None
-    ) -> list[tf.Tensor]:
-        """The time step's leaves (all, or those at `indices`) as tensors of the spec dtypes.
+    def _to_tensor(self, value: Any, i: int) -> tf.Tensor:
+        """Time-step leaf `i` as a tensor of its spec's dtype.
 
         NumPy arrays of the spec's dtype go straight through; other values are
         cast if NumPy calls that a same-kind cast (float64 -> float32), else a
         ValueError names the spec.
         """
-        flat = tf.nest.flatten(time_step)
-        if len(flat) != len(self._flat_dtypes):
-            raise self._mismatch_error(time_step, None, None)
-        return [
-            self._to_tensor(flat[i], i)
-            for i in (range(len(flat)) if indices is None else indices)
-        ]
-
-    def _to_tensor(self, value: Any, i: int) -> tf.Tensor:
         dtype = self._flat_dtypes[i]
         if isinstance(value, np.ndarray) and value.dtype == dtype:
             return tf.constant(value)
@@ -266,11 +279,11 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         got = tf.nest.map_structure(
             lambda t: f"{np.asarray(t).dtype}{list(np.shape(t))}", time_step
         )
-        batch = (
-            "without a batch dim"
-            if self._batch_time_steps
-            else f"with a leading batch dim{'' if self._fixed_batch_size is None else ' of ' + str(self._fixed_batch_size)}"
-        )
+        batch = "one time step, or a batch of them"
+        if not self._batch_time_steps:
+            batch = "with a leading batch dim"
+        if self._fixed_batch_size is not None:
+            batch = f"with a leading batch dim of {self._fixed_batch_size}"
         message = (
             f"The time step does not match the policy's spec.\n"
             f"Expected time_step_spec ({batch}): {self._time_step_spec}\n"
@@ -299,63 +312,6 @@ def _numpy_action_and_info(step: policy_step.PolicyStep) -> policy_step.PolicySt
     if tf.nest.flatten(info):
         info = tf.nest.map_structure(_to_numpy, info)
     return policy_step.PolicyStep(action, step.state, info)
-
-
-_NOT_EFFECTS = frozenset({"ReadVariableOp", "VarHandleOp", "Placeholder", "NoOp"})
-_CALLS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
-
-
-def _read_inputs(concrete: Any, count: int) -> list[int]:
-    """Indices of the first `count` inputs that an output or a side effect depends on."""
-    read = _read_graph_inputs(
-        concrete.graph, concrete.inputs, concrete.outputs, depth=0
-    )
-    return [i for i in read if i < count]
-
-
-def _read_graph_inputs(
-    graph: Any, inputs: list, outputs: list, depth: int
-) -> list[int]:
-    """Which `inputs` of `graph` reach `outputs` or a stateful op.
-
-    Function calls (a loaded SavedModel's functions) are followed into the
-    callee, a few levels deep; where a callee cannot be inspected every
-    argument counts as read.
-    """
-    roots = [t.op for t in outputs]
-    roots += [
-        op
-        for op in graph.get_operations()
-        if op.op_def is not None
-        and op.op_def.is_stateful
-        and op.type not in _NOT_EFFECTS
-    ]
-    needed: set[Any] = set()
-    while roots:
-        op = roots.pop()
-        if op in needed:
-            continue
-        needed.add(op)
-        roots.extend(op.control_inputs)
-        arguments = list(op.inputs)
-        if op.type in _CALLS:
-            arguments = [arguments[i] for i in _read_call_arguments(graph, op, depth)]
-        roots.extend(t.op for t in arguments)
-    return [i for i, t in enumerate(inputs) if t.op in needed]
-
-
-def _read_call_arguments(graph: Any, op: Any, depth: int) -> list[int]:
-    everything = list(range(len(op.inputs)))
-    if depth >= 8:
-        return everything
-    try:
-        callee = graph._get_function(op.get_attr("f").name)  # noqa: SLF001
-        body = callee.graph
-    except Exception:  # noqa: BLE001 - cannot inspect: assume every argument is read
-        return everything
-    if body is None or len(body.inputs) != len(op.inputs):
-        return everything
-    return _read_graph_inputs(body, body.inputs, body.outputs, depth + 1)
 
 
 def _spec_of(state: Any) -> Any:
@@ -421,6 +377,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
       ValueError: neither specs nor `load_specs_from_pbtxt` were given.
     """
 
+    @quiet.saved_model_io
     def __init__(
         self,
         model_path: str,
@@ -438,7 +395,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
                 "To load a SavedModel policy you have to provide the specs, or "
                 "enable loading from proto (load_specs_from_pbtxt=True)."
             )
-        model_path = policy_saver.existing_save_path(model_path)
+        model_path = atomic_dir.existing_path(model_path)
         if device == "auto":
             device = _default_device(model_path)
         with tf.device(device) if device else contextlib.nullcontext():
@@ -481,13 +438,9 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
             lambda s: tf.zeros((outer,) + tuple(s.shape), s.dtype),
             self._policy_state_spec,
         )
-        if not self._batch_time_steps:
-            self.action(time_step, state)
-        elif outer == 1:
-            self.action(tf.nest.map_structure(lambda z: z[0], time_step), state)
-        else:
-            # Single time steps cannot feed a fixed batch; check the graph itself.
-            self._policy.action(tf.nest.map_structure(tf.constant, time_step), state)
+        if outer == 1 and self._batch_time_steps:
+            time_step = tf.nest.map_structure(lambda z: z[0], time_step)
+        self.action(time_step, state)
 
     def get_train_step(self) -> Any:
         """The train step saved with the policy."""
@@ -505,13 +458,14 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         """The saved policy's variables (`model_variables`)."""
         return self._policy.model_variables
 
+    @quiet.saved_model_io
     def update_from_checkpoint(self, checkpoint_path: str) -> None:
         """Loads variables from `PolicySaver.save` or `save_checkpoint` output.
 
         Every variable of the loaded policy must be in the checkpoint; the
         graph is unchanged, so no retrace happens.
         """
-        checkpoint_path = policy_saver.existing_save_path(checkpoint_path)
+        checkpoint_path = atomic_dir.existing_path(checkpoint_path)
         prefix = os.path.join(
             checkpoint_path,
             tf.saved_model.VARIABLES_DIRECTORY,

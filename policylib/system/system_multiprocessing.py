@@ -16,7 +16,10 @@ environment constructors.
 from __future__ import annotations
 
 import abc
+import ast
 import multiprocessing
+import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,8 +27,10 @@ import cloudpickle
 import gin
 
 __all__ = [
+    "MainModuleNotGuardedError",
     "StateSaver",
     "enable_interactive_mode",
+    "ensure_main_guarded",
     "get_context",
     "handle_main",
     "handle_test_main",
@@ -113,6 +118,105 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+class MainModuleNotGuardedError(RuntimeError):
+    """A worker process was started from a script's unguarded top-level code."""
+
+
+_GUARD = 'if __name__ == "__main__":'
+
+
+def ensure_main_guarded(start_method: str) -> None:
+    """Raises if a process started now would run the main script's code again.
+
+    With ``spawn`` and ``forkserver`` each new process imports the main
+    script before it runs its target. A script that starts processes from
+    unguarded top-level code therefore runs again in every worker, which then
+    tries to start workers of its own. Python only notices this inside the
+    worker, so the parent sees a worker that died. This check looks, in the
+    parent, at the line of the main script being run: if it is outside an
+    `if __name__ == "__main__":` block, it raises before any process starts.
+    Inside a worker that is importing the main script it raises too.
+
+    Raises:
+      MainModuleNotGuardedError: the script needs the guard.
+    """
+    if start_method == "fork":
+        return
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise MainModuleNotGuardedError(
+            "A worker process is importing the main script, and the script's "
+            "top-level code starts worker processes again. Put the script's "
+            f"code under `{_GUARD}`."
+        )
+    line = _unguarded_main_line()
+    if line is not None:
+        path, lineno = line
+        raise MainModuleNotGuardedError(
+            f"policylib starts worker processes with {start_method!r}, which "
+            f"import the main script {os.path.basename(path)!r} again, so each "
+            f"worker would run the script's top-level code, including line "
+            f"{lineno}, which starts the workers. Move the code that runs the "
+            f"script (at least line {lineno}) under `{_GUARD}` in {path}."
+        )
+
+
+def _unguarded_main_line() -> tuple[str, int] | None:
+    """(path, line) of the main script's unguarded top-level line running now.
+
+    None when workers would not import the main script (an interactive
+    session, a notebook, `python -m pytest`), when the main script is not
+    running its top-level code, or when the line is under the guard.
+    """
+    main = sys.modules.get("__main__")
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    path = getattr(main, "__file__", None)
+    if main is None or path is None:
+        return None
+    if spec_name is not None and (
+        spec_name == "__main__" or spec_name.endswith(".__main__")
+    ):
+        return None  # multiprocessing does not import a package's __main__
+    frame = sys._getframe(1)  # noqa: SLF001 - the stack is the only witness
+    while frame is not None and not (
+        frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"
+    ):
+        frame = frame.f_back
+    if frame is None or not _same_file(frame.f_code.co_filename, path):
+        return None
+    lineno = frame.f_lineno
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_test(node.test):
+            if node.body[0].lineno <= lineno <= (node.body[-1].end_lineno or lineno):
+                return None
+    return path, lineno
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    """Whether `test` is `__name__ == "__main__"` (either way round)."""
+    if not (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+    ):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    constants = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return names == ["__name__"] and constants == ["__main__"]
+
+
 class _TargetWithState:
     """A picklable worker target that first restores the parent's global state."""
 
@@ -150,6 +254,7 @@ class _Context:
         *,
         daemon: bool | None = None,
     ) -> multiprocessing.process.BaseProcess:
+        ensure_main_guarded(self._context.get_start_method())
         if target is not None:
             target = _TargetWithState(target)
         return self._context.Process(

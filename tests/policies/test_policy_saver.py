@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -227,3 +228,62 @@ def test_async_saver_writes_real_saves(tmp_path) -> None:
     assert os.path.exists(tmp_path / "m" / "saved_model.pb")
     assert os.path.exists(tmp_path / "c" / "variables" / "variables.index")
     assert saver.get_train_step() == -1  # forwarded to the PolicySaver
+
+
+def test_save_and_load_print_and_warn_nothing(tmp_path, capsys, caplog) -> None:
+    from tensorflow.core.function.polymorphism import function_type
+
+    # TF gives its renaming notice 5 times per process: let it speak again.
+    function_type.sanitization_warnings_given = 0
+    caplog.set_level("DEBUG")
+    policy = q_policy.QPolicy(
+        ts.time_step_spec(OBS), ACT, q_network=q_network.QNetwork(OBS, ACT)
+    )
+    with warnings_recorded() as caught:
+        saver = policy_saver.PolicySaver(policy)
+        saver.save(str(tmp_path / "policy"))
+        saver.save_checkpoint(str(tmp_path / "checkpoint"))
+        loaded = policy_loader.load(
+            str(tmp_path / "policy"), str(tmp_path / "checkpoint")
+        )
+        loaded.action(ts.restart(np.zeros(4, np.float32)))
+    assert [str(w.message) for w in caught] == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= 30] == []
+    assert capsys.readouterr() == ("", "")
+    # The signature keys readers use are still nest paths.
+    assert "0/step_type" in str(
+        tf.saved_model.load(str(tmp_path / "policy"))
+        .signatures["action"]
+        .structured_input_signature
+    )
+
+
+def test_other_warnings_still_pass_while_saving(tmp_path, caplog) -> None:
+    import logging as py_logging
+
+    from policylib.utils import quiet
+
+    @quiet.saved_model_io
+    def noisy() -> None:
+        py_logging.getLogger("absl").warning("something is wrong")
+        warnings.warn("a real problem", UserWarning, stacklevel=1)
+
+    with warnings_recorded() as caught:
+        noisy()
+    assert [str(w.message) for w in caught] == ["a real problem"]
+    assert "something is wrong" in caplog.text
+
+
+def warnings_recorded():
+    recorder = warnings.catch_warnings(record=True)
+
+    class Always:
+        def __enter__(self):
+            caught = recorder.__enter__()
+            warnings.simplefilter("always")
+            return caught
+
+        def __exit__(self, *exc):
+            return recorder.__exit__(*exc)
+
+    return Always()

@@ -38,13 +38,14 @@ def test_py_policy_matches_the_tf_policy(use_tf_function: bool) -> None:
 def test_traced_by_default_and_traced_once() -> None:
     py = py_tf_eager_policy.PyTFEagerPolicy(_greedy())
     py.action(ts.restart(np.zeros(4, np.float32)))
-    traced = py._concrete_action
+    traced = py._traced[True]
     for o in np.ones((3, 4), np.float32):
         py.action(ts.restart(o))
     py.action(ts.restart(np.zeros(4, np.float64)))  # cast to the spec dtype, no retrace
-    assert py._concrete_action is traced
+    assert py._traced == {True: traced}
     # A greedy Q policy reads only the observation: the other leaves are not fed.
-    assert py._used_leaves == [3]
+    used, _ = traced
+    assert used == [3]
 
 
 def test_batched_environment_and_stateful_policy() -> None:

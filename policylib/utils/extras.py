@@ -1,0 +1,38 @@
+"""Imports of optional extras, failing with one line that says what to install.
+
+    gymnasium = extras.require("gymnasium", extra="gymnasium", feature="Gym environments")
+
+The core install stays lean (TensorFlow, TFP, NumPy, dm-tree, gin, cloudpickle);
+environments, plotting, video, Ray and LiteRT come as extras of policylib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+__all__ = ["MissingExtraError", "require"]
+
+
+class MissingExtraError(ImportError):
+    """An optional dependency of policylib is not installed."""
+
+
+def require(module: str, extra: str, feature: str) -> ModuleType:
+    """Imports `module`, or raises `MissingExtraError` naming the pip install.
+
+    Args:
+      module: the module to import, e.g. `"gymnasium"`.
+      extra: policylib's extra that installs it, e.g. `"gymnasium"`.
+      feature: what needs it, for the message, e.g. `"Gym environments"`.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        top = module.split(".")[0]
+        error = MissingExtraError(
+            f"{feature} need {top}, which is not installed: "
+            f"pip install 'policylib[{extra}]'"
+        )
+        error.name = top
+        raise error from None

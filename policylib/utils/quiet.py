@@ -1,0 +1,86 @@
+"""Keeps TensorFlow's routine notices out of a policy save or load.
+
+Every policy SavedModel makes TensorFlow print two notices that say nothing a
+user can act on:
+
+- absl ``WARNING: `0/step_type` is not a valid tf.function parameter name.
+  Sanitizing to `arg_0_step_type`.`` The signature inputs are keyed by nest
+  path (TF-Agents' format, which readers rely on); TensorFlow renames only the
+  Python parameters behind them and keeps the keys.
+- ``UserWarning: Encoding a StructuredValue with type
+  tfp.distributions.Categorical_ACTTypeSpec; loading this StructuredValue will
+  require that this type be imported and registered.`` Every reader of a
+  policy save imports TensorFlow Probability (and policylib registers its own
+  distributions), so this always holds.
+
+`saved_model_io` (a decorator and context manager) drops exactly these two
+while the calling thread saves or loads, so a training loop that saves every
+N steps prints nothing unless something is wrong. Every other message passes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+__all__ = ["saved_model_io"]
+
+_SANITIZING = "is not a valid tf.function parameter name. Sanitizing to"
+# TFP auto-composite distributions (and policylib's, registered under
+# TF-Agents' names) all have type-spec names ending in `_ACTTypeSpec`.
+_ENCODING = r"Encoding a StructuredValue with type [\w.]+_ACTTypeSpec;"
+_ENCODING_MODULE = r"tensorflow\.python\.saved_model\.nested_structure_coder"
+
+_state = threading.local()
+_installed = threading.Lock()
+_filter_on_absl: list[logging.Filter] = []
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _DropSanitizingNotices(logging.Filter):
+    """Drops the parameter-renaming notice while this thread saves or loads."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(_state, "depth", 0):
+            return True
+        return _SANITIZING not in str(record.msg)
+
+
+def _install() -> None:
+    with _installed:
+        if not _filter_on_absl:
+            _filter_on_absl.append(_DropSanitizingNotices())
+            logging.getLogger("absl").addFilter(_filter_on_absl[0])
+    # Added (again) each time: a `warnings.catch_warnings` block, as test
+    # runners use, throws away filters added inside it. Narrow by message
+    # and module, so no other warning is touched.
+    warnings.filterwarnings(
+        "ignore", message=_ENCODING, category=UserWarning, module=_ENCODING_MODULE
+    )
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    _install()
+    _state.depth = getattr(_state, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _state.depth -= 1
+
+
+def saved_model_io(fn: F) -> F:
+    """Decorates a function that saves or loads a policy SavedModel (see module doc)."""
+
+    @functools.wraps(fn)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with _quiet():
+            return fn(*args, **kwargs)
+
+    return quiet  # type: ignore[return-value]

@@ -1,0 +1,35 @@
+"""A missing optional extra fails with one line naming the pip install."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pytest
+
+from policylib.utils import extras
+
+
+def test_require_returns_the_module() -> None:
+    assert extras.require("json", extra="x", feature="JSON") is sys.modules["json"]
+
+
+def test_missing_module_names_the_extra() -> None:
+    with pytest.raises(extras.MissingExtraError) as raised:
+        extras.require("no_such_module_xyz.sub", extra="plot", feature="Plots")
+    message = str(raised.value)
+    assert message == (
+        "Plots need no_such_module_xyz, which is not installed: "
+        "pip install 'policylib[plot]'"
+    )
+    assert "\n" not in message and raised.value.__cause__ is None
+    assert isinstance(raised.value, ImportError)
+
+
+def test_suite_gym_without_gymnasium(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "gymnasium", None)  # import fails
+    for name in [n for n in sys.modules if n.startswith("policylib.environments.")]:
+        if "gym" in name:
+            monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(ImportError, match=r"pip install 'policylib\[gymnasium\]'$"):
+        importlib.import_module("policylib.environments.suite_gym")
