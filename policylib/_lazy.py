@@ -16,6 +16,7 @@ def lazy_exports(
     namespace: dict[str, Any],
     modules: Iterable[str],
     attributes: Mapping[str, str] | None = None,
+    star_modules: Iterable[str] = (),
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Module-level `__getattr__` and `__dir__` for a package.
 
@@ -24,13 +25,24 @@ def lazy_exports(
       namespace: the package's `globals()`, where loaded names are cached.
       modules: submodule names to load as attributes.
       attributes: attribute name -> submodule that defines it.
+      star_modules: submodules whose `__all__` names are exported too; they
+        are imported when a name is not found otherwise.
     """
     modules = tuple(modules)
     attributes = dict(attributes or {})
+    star_modules = tuple(star_modules)
+
+    def from_star_modules(name: str) -> Any:
+        for star in star_modules if not name.startswith("_") else ():
+            module = importlib.import_module(f"{package}.{star}")
+            if name in getattr(module, "__all__", ()):
+                namespace[name] = getattr(module, name)
+                return namespace[name]
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __getattr__(name: str) -> Any:
         if name not in modules and name not in attributes:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            return from_star_modules(name)
         target = f"{package}.{attributes.get(name, name)}"
         try:
             module = importlib.import_module(target)
@@ -46,6 +58,13 @@ def lazy_exports(
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(namespace) | set(modules) | set(attributes))
+        starred = {
+            name
+            for star in star_modules
+            for name in getattr(
+                importlib.import_module(f"{package}.{star}"), "__all__", ()
+            )
+        }
+        return sorted(set(namespace) | set(modules) | set(attributes) | starred)
 
     return __getattr__, __dir__

@@ -33,28 +33,12 @@ _ATTRIBUTES = {
     "TFPyEnvironment": "tf_py_environment",
     "TrajectoryReplay": "trajectory_replay",
     "validate_py_environment": "utils",
-    **{
-        name: "wrappers"
-        for name in (
-            "ActionClipWrapper",
-            "ActionDiscretizeWrapper",
-            "ActionOffsetWrapper",
-            "ActionRepeat",
-            "FixedLength",
-            "FlattenObservationsWrapper",
-            "GoalReplayEnvWrapper",
-            "HistoryWrapper",
-            "ObservationFilterWrapper",
-            "OneHotActionWrapper",
-            "PerformanceProfiler",
-            "PyEnvironmentBaseWrapper",
-            "RunStats",
-            "TimeLimit",
-        )
-    },
 }
 
+# The wrappers (`TimeLimit`, `ActionRepeat`, ...) are exported by their
+# module's `__all__`, imported on first use of one of them.
 __all__ = [*_MODULES, *_ATTRIBUTES]
 
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES, _ATTRIBUTES)
+__getattr__, __dir__ = lazy_exports(
+    __name__, globals(), _MODULES, _ATTRIBUTES, star_modules=("wrappers",)
+)

@@ -8,14 +8,18 @@ the reward and discount of t-1 (zero reward, discount one at t=0).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gin
 import tensorflow as tf
 
-from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory as trajectory_lib
 from policylib.typing import types
 from policylib.utils import common, nest_utils
+
+if TYPE_CHECKING:  # environments sit below policies: a type hint only
+    from policylib.policies import tf_policy
 
 __all__ = ["TrajectoryReplay"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from policylib.environments import py_environment, tf_environment, tf_py_environment
-from policylib.policies import random_py_policy
 from policylib.specs import array_spec
 from policylib.typing import types
 
@@ -43,6 +42,11 @@ def validate_py_environment(
       ValueError: a time step does not match the environment's time step spec
         (the message names the leaf and what was expected).
     """
+    # This helper runs a policy, so it sits above policies; it lives here at
+    # TF-Agents' path, and imports the policy only when called, so importing
+    # `environments` never imports a policy.
+    from policylib.policies import random_py_policy
+
     spec = environment.time_step_spec()
     policy = random_py_policy.RandomPyPolicy(
         time_step_spec=spec,

@@ -43,7 +43,12 @@ class MetricsGroup(tf.Module):
         self.metrics = metrics
 
     def results(self) -> collections.OrderedDict:
-        return collections.OrderedDict((m.name, m.result()) for m in self.metrics)
+        return _results(self.metrics)
+
+
+def _results(metrics: Sequence[Any]) -> collections.OrderedDict:
+    """Metric name -> result, in the metrics' order."""
+    return collections.OrderedDict((m.name, m.result()) for m in metrics)
 
 
 def log_metrics(metrics: Sequence[Any], prefix: str = "") -> None:
@@ -146,7 +151,7 @@ def compute(
                 _seed(
                     environment, i if batched else None, seed + episodes[i][finished[i]]
                 )
-    return collections.OrderedDict((m.name, m.result()) for m in metrics)
+    return _results(metrics)
 
 
 @gin.configurable
@@ -201,7 +206,7 @@ def eager_compute(
     run = common.function(driver.run) if use_function else driver.run
     shares = assign_episodes(num_episodes, environment.batch_size or 1)
     run(time_step, policy_state, episodes_per_env=[len(s) for s in shares])
-    results = collections.OrderedDict((m.name, m.result()) for m in metrics)
+    results = _results(metrics)
     if train_step is not None and summary_writer:
         with summary_writer.as_default():
             for m in metrics:

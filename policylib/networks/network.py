@@ -28,7 +28,13 @@ from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, keras_compat, nest_utils
 
-__all__ = ["DistributionNetwork", "Network", "create_variables", "get_state_spec"]
+__all__ = [
+    "DistributionNetwork",
+    "Network",
+    "create_variables",
+    "get_state_spec",
+    "layer_initial_state",
+]
 
 # Arguments the policies pass that a user's `call` may not accept.
 _OPTIONAL_CALL_ARGUMENTS = ("step_type", "network_state", "training", "mask")
@@ -68,16 +74,7 @@ class Network(tf.keras.layers.Layer):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Network:
-        init = cls.__init__
-        if hasattr(init, "__wrapped__") and "__signature__" not in vars(init):
-            # A decorated __init__ (e.g. gin.configurable) takes (*args, **kwargs);
-            # Keras 3 reads the argument names with getfullargspec, which honours
-            # __signature__ but not __wrapped__.
-            init.__signature__ = inspect.signature(init)
-        if keras_compat.is_keras3():
-            instance = super().__new__(cls, *args, **kwargs)
-        else:
-            instance = super().__new__(cls)
+        instance = keras_compat.new_layer(super(), cls, args, kwargs)
         # Kept for copy(); set without Keras attribute tracking.
         object.__setattr__(
             instance, "_saved_kwargs", _constructor_arguments(cls, args, kwargs)
@@ -91,11 +88,7 @@ class Network(tf.keras.layers.Layer):
         name: str | None = None,
     ):
         super().__init__(name=keras_compat.safe_layer_name(name), autocast=False)
-        # Keras 3 refuses non-tensor positional arguments (e.g. a state of ()).
-        self._allow_non_tensor_positional_args = True
-        # `mask=` here is an action mask, not Keras sequence masking; this stops
-        # Keras 3 from warning that the mask would be dropped.
-        self.supports_masking = True
+        keras_compat.accept_policy_call_arguments(self)
         self._input_tensor_spec = (
             None
             if input_tensor_spec is None
@@ -292,8 +285,7 @@ class Network(tf.keras.layers.Layer):
             tensors_name="`new_state`",
             specs_name="`state_spec`",
         )
-        if "_policylib_tracked_variables" not in vars(self):
-            keras_compat.track_variables(self)
+        keras_compat.track_variables_once(self)
         return outputs, new_state
 
 
@@ -415,7 +407,7 @@ def create_variables(
     )
     state_spec: Any = ()
     if _is_rnn_cell(module) or hasattr(module, "get_initial_state"):
-        state = _layer_initial_state(module, random_input)
+        state = layer_initial_state(module, random_input)
         state_spec = tf.nest.map_structure(
             lambda t: nest_utils.remove_singleton_batch_spec_dim(
                 tf.type_spec_from_value(t), outer_ndim=1
@@ -432,7 +424,7 @@ def create_variables(
     return module._network_output_spec
 
 
-def _layer_initial_state(layer: Any, inputs: Any) -> Any:
+def layer_initial_state(layer: Any, inputs: Any) -> Any:
     """Zero state of an RNN cell or `RNNWrapper` for a batch like `inputs`."""
     first = tf.nest.flatten(inputs)[0]
     if _is_rnn_cell(layer):

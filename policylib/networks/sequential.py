@@ -60,7 +60,7 @@ def call_layer(
         outputs, new_state = layer(inputs, network_state=state, **kwargs)
         return outputs, as_tuples(new_state)
     if not common.safe_has_state(state):
-        state = network._layer_initial_state(layer, inputs)
+        state = network.layer_initial_state(layer, inputs)
     outputs, new_state = layer(inputs, state, **_without_step_type(kwargs))
     return outputs, as_tuples(
         tf.nest.pack_sequence_as(state_spec, tf.nest.flatten(new_state))

@@ -28,7 +28,7 @@ from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, keras_compat, nest_utils
+from policylib.utils import common, keras_compat, nest_utils, spec_ops
 
 __all__ = ["TFPolicy"]
 
@@ -314,11 +314,7 @@ def _clip_bounded(actions: Any, action_spec: Any) -> Any:
     def _clip(action: Any, spec: Any) -> Any:
         if not isinstance(spec, tensor_spec.BoundedTensorSpec):
             return action
-        return tf.clip_by_value(
-            action,
-            tf.cast(spec.minimum, action.dtype),
-            tf.cast(spec.maximum, action.dtype),
-        )
+        return spec_ops.clip_to_spec(action, spec)
 
     return tf.nest.map_structure(_clip, actions, action_spec)
 

@@ -5,9 +5,11 @@
 once, from what `tf.keras` actually is, and all version-dependent code lives
 here so the rest of the library is written once.
 
-The central difference (DESIGN fact 1): Keras 3 variables are not
-`tf.Variable`s, so `tf.Module` attribute walking and `tf.train.Checkpoint` do
-not see them. Each Keras 3 variable wraps one `tf.Variable`, reachable as
+The central difference: Keras 3 variables are not `tf.Variable`s, so
+`tf.Module` attribute walking and `tf.train.Checkpoint` do not see them (a
+`tf.Module` holding Keras 3 layers reports no `trainable_variables`, and a
+checkpoint of it saves no layer weights). This is why TF-Agents 0.19 cannot
+update, checkpoint or train its networks under Keras 3. Each Keras 3 variable wraps one `tf.Variable`, reachable as
 `.value` (the same object every time); `tf_variables` returns those, and a
 module that keeps them in an attribute is tracked as usual.
 """
@@ -15,6 +17,7 @@ module that keeps them in an attribute is tracked as usual.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,7 +29,10 @@ __all__ = [
     "input_only_sequential_key",
     "copy_layer_from_config",
     "is_keras_layer",
+    "accept_policy_call_arguments",
+    "new_layer",
     "track_variables",
+    "track_variables_once",
     "is_keras3",
     "keras",
     "lstm_initial_state",
@@ -215,7 +221,7 @@ def track_variables(layer: Any) -> None:
     """Makes `tf.train.Checkpoint` and `tf.Module` see a Keras 3 layer's weights.
 
     Under Keras 3 the weights are invisible to TensorFlow's object graph
-    (DESIGN fact 1); the layer keeps their `tf.Variable`s in a `tf.Module`
+    (see the module docstring); the layer keeps their `tf.Variable`s in a `tf.Module`
     attribute instead. Nothing to do under Keras 2. Call again after new
     weights were created.
     """
@@ -225,6 +231,39 @@ def track_variables(layer: Any) -> None:
     holder = getattr(layer, "_policylib_tracked_variables", None)
     if holder is None or len(holder.tracked) != len(variables):
         layer._policylib_tracked_variables = _VariableHolder(variables)
+
+
+def track_variables_once(layer: Any) -> None:
+    """`track_variables` on a layer's first call (a dict lookup after that)."""
+    if is_keras3() and "_policylib_tracked_variables" not in vars(layer):
+        track_variables(layer)
+
+
+def new_layer(parent: Any, cls: type, args: tuple, kwargs: dict) -> Any:
+    """`Layer.__new__` for a layer class: `parent` is `super(<Base>, cls)`.
+
+    Keras 3's `Layer.__new__` takes the constructor arguments (Keras 2's takes
+    none), and reads the argument names with `getfullargspec`, which honours
+    `__signature__` but not `__wrapped__`: a decorated `__init__` (e.g.
+    `gin.configurable`, taking `*args, **kwargs`) gets its real signature set.
+    """
+    init = cls.__init__
+    if hasattr(init, "__wrapped__") and "__signature__" not in vars(init):
+        init.__signature__ = inspect.signature(init)
+    if is_keras3():
+        return parent.__new__(cls, *args, **kwargs)
+    return parent.__new__(cls)
+
+
+def accept_policy_call_arguments(layer: Any) -> None:
+    """Lets a layer take what policies pass it: non-tensor states, `mask=`.
+
+    Keras 3 refuses non-tensor positional arguments (e.g. a state of `()`),
+    and warns that a `mask=` argument (here an action mask, not sequence
+    masking) would be dropped unless the layer supports masking.
+    """
+    layer._allow_non_tensor_positional_args = True
+    layer.supports_masking = True
 
 
 def rnn_layer_initial_state(rnn_layer: Any, inputs: Any) -> Any:

@@ -1,11 +1,14 @@
 """Wrappers, TFPyEnvironment and the small test environments."""
 
+import pstats
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from policylib.drivers import test_utils as driver_test_utils
 from policylib.environments import (
+    py_environment,
     random_tf_environment,
     test_envs,
     tf_py_environment,
@@ -120,3 +123,98 @@ def test_random_tf_environment_and_replay():
     # The mock restarts its count at each FIRST step (steps 0 and 3).
     np.testing.assert_array_equal(actions.numpy(), [[1, 2, 1, 1, 2, 1]])
     np.testing.assert_array_equal(info.numpy(), 2 * actions.numpy())
+
+
+class _Recorder(py_environment.PyEnvironment):
+    """Observation [0, 1, 2, 3]; records actions; episodes of 3 steps."""
+
+    def __init__(self, action_spec):
+        super().__init__()
+        self._action_spec = action_spec
+        self.actions = []
+        self._t = 0
+
+    def observation_spec(self):
+        return array_spec.ArraySpec((4,), np.float32)
+
+    def action_spec(self):
+        return self._action_spec
+
+    def _observation(self):
+        return np.arange(4, dtype=np.float32) + self._t
+
+    def _reset(self):
+        self._t = 0
+        return ts.restart(self._observation())
+
+    def _step(self, action):
+        self.actions.append(action)
+        self._t += 1
+        if self._t >= 3:
+            return ts.termination(self._observation(), np.float32(1))
+        return ts.transition(self._observation(), np.float32(1))
+
+
+def test_action_clip_wrapper_clips_each_leaf_to_its_bounds():
+    spec = {
+        "a": array_spec.BoundedArraySpec((2,), np.float32, -1.0, 1.0),
+        "b": array_spec.ArraySpec((), np.float32),  # unbounded: passed through
+    }
+    inner = _Recorder(spec)
+    env = wrappers.ActionClipWrapper(inner)
+    env.reset()
+    env.step({"a": np.array([-3.0, 0.5], np.float32), "b": np.float32(9.0)})
+    np.testing.assert_array_equal(inner.actions[0]["a"], [-1.0, 0.5])
+    assert inner.actions[0]["b"] == 9.0
+
+
+def test_observation_filter_wrapper_keeps_the_given_entries():
+    env = wrappers.ObservationFilterWrapper(
+        _Recorder(array_spec.ArraySpec((), np.int32)), idx=[3, 1]
+    )
+    assert env.observation_spec().shape == (2,)
+    np.testing.assert_array_equal(env.reset().observation, [3.0, 1.0])
+    np.testing.assert_array_equal(env.step(np.int32(0)).observation, [4.0, 2.0])
+    with pytest.raises(ValueError, match="out of bounds"):
+        wrappers.ObservationFilterWrapper(
+            _Recorder(array_spec.ArraySpec((), np.int32)), idx=[4]
+        )
+    with pytest.raises(ValueError, match="single-dimensional"):
+        wrappers.ObservationFilterWrapper(
+            _Recorder(array_spec.ArraySpec((), np.int32)), idx=[[0]]
+        )
+
+
+def test_performance_profiler_hands_over_a_profile_every_n_steps():
+    profiles = []
+    env = wrappers.PerformanceProfiler(
+        _Recorder(array_spec.ArraySpec((), np.int32)),
+        process_profile_fn=profiles.append,
+        process_steps=2,
+    )
+    env.reset()
+    for _ in range(5):
+        env.step(np.int32(0))
+    assert len(profiles) == 2 and profiles[0] is not profiles[1]
+    stats = pstats.Stats(profiles[0])
+    assert any(name == "_step" for (_, _, name) in stats.stats)
+
+
+class _GoalInObservation(wrappers.GoalReplayEnvWrapper):
+    """The goal is the first observation's last entry, appended to each observation."""
+
+    def get_goal_from_trajectory(self, trajectory):
+        return trajectory.observation[-1:]
+
+    def get_trajectory_with_goal(self, trajectory, goal):
+        return trajectory._replace(
+            observation=np.concatenate([trajectory.observation, goal])
+        )
+
+
+def test_goal_replay_wrapper_keeps_the_goal_of_the_episode():
+    env = _GoalInObservation(_Recorder(array_spec.ArraySpec((), np.int32)))
+    np.testing.assert_array_equal(env.reset().observation, [0, 1, 2, 3, 3])
+    np.testing.assert_array_equal(env.step(np.int32(0)).observation, [1, 2, 3, 4, 3])
+    with pytest.raises(TypeError):
+        wrappers.GoalReplayEnvWrapper(_Recorder(array_spec.ArraySpec((), np.int32)))
