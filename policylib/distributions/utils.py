@@ -176,7 +176,7 @@ class Params:
         )
 
 
-def _default_arguments(cls: type) -> dict[str, Any]:
+def _default_arguments(cls: Any) -> dict[str, Any]:
     signature = inspect.signature(cls.__init__)
     return {
         name: p.default

@@ -17,6 +17,7 @@ from policylib.policies import py_policy, tf_policy
 from policylib.specs import array_spec, tensor_spec
 from policylib.trajectories import policy_step, trajectory
 from policylib.trajectories import time_step as ts
+from policylib.typing import types
 from policylib.utils import common
 
 __all__ = [
@@ -143,7 +144,9 @@ class TFPolicyMock(tf_policy.TFPolicy):
     def _get_initial_state(self, batch_size: Any) -> Any:
         return self._initial_policy_state
 
-    def _action(self, time_step: ts.TimeStep, policy_state: Any, seed: Any) -> Any:
+    def _action(
+        self, time_step: ts.TimeStep, policy_state: Any, seed: types.Seed = None
+    ) -> Any:
         del seed
         state = tf.where(time_step.is_first(), self._initial_policy_state, policy_state)
         action = tf.math.floormod(state, 2) + 1
@@ -184,7 +187,7 @@ class PyPolicyMock(py_policy.PyPolicy):
         return self._initial_policy_state
 
     def _action(
-        self, time_step: ts.TimeStep, policy_state: Any
+        self, time_step: ts.TimeStep, policy_state: Any, seed: types.Seed = None
     ) -> policy_step.PolicyStep:
         first = time_step.is_first()
         if np.ndim(first) == 0:
@@ -214,19 +217,22 @@ class _CountingObserver:
             return tf.nest.map_structure(tf.identity, item)
 
 
+def _count_alias() -> property:
+    """A property for the counter variable, under the name TF-Agents' tests use."""
+
+    def assign(self: _CountingObserver, value: Any) -> None:
+        self._count.assign(value)
+
+    return property(lambda self: self._count, assign)
+
+
 class NumStepsObserver(_CountingObserver):
     """Counts non-boundary trajectories (environment steps)."""
 
     def __init__(self, variable_scope: str = "num_steps_step_observer"):
         super().__init__(variable_scope, "num_steps")
 
-    @property
-    def num_steps(self) -> tf.Variable:
-        return self._count
-
-    @num_steps.setter
-    def num_steps(self, value: Any) -> None:
-        self._count.assign(value)
+    num_steps = _count_alias()
 
     def _count_of(self, traj: trajectory.Trajectory) -> tf.Tensor:
         return tf.reduce_sum(tf.cast(~traj.is_boundary(), tf.int32))
@@ -238,13 +244,7 @@ class NumStepsTransitionObserver(_CountingObserver):
     def __init__(self, variable_scope: str = "num_steps_step_observer"):
         super().__init__(variable_scope, "num_steps")
 
-    @property
-    def num_steps(self) -> tf.Variable:
-        return self._count
-
-    @num_steps.setter
-    def num_steps(self, value: Any) -> None:
-        self._count.assign(value)
+    num_steps = _count_alias()
 
     def _count_of(self, transition: Any) -> tf.Tensor:
         next_time_step = transition[2]
@@ -257,13 +257,7 @@ class NumEpisodesObserver(_CountingObserver):
     def __init__(self, variable_scope: str = "num_episodes_step_observer"):
         super().__init__(variable_scope, "num_episodes")
 
-    @property
-    def num_episodes(self) -> tf.Variable:
-        return self._count
-
-    @num_episodes.setter
-    def num_episodes(self, value: Any) -> None:
-        self._count.assign(value)
+    num_episodes = _count_alias()
 
     def _count_of(self, traj: trajectory.Trajectory) -> tf.Tensor:
         return tf.reduce_sum(tf.cast(traj.is_boundary(), tf.int32))

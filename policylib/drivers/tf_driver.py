@@ -60,7 +60,8 @@ class TFDriver(driver.Driver):
         self._max_steps = max_steps or np.inf
         self._max_episodes = max_episodes or np.inf
         if not disable_tf_function:
-            self.run = common.function(self.run, autograph=True)
+            # Traced per instance, as TF-Agents does.
+            self.run = common.function(self.run, autograph=True)  # type: ignore[method-assign]
 
     def run(
         self, time_step: ts.TimeStep, policy_state: types.NestedTensor = ()

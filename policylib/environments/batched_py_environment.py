@@ -118,7 +118,9 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
         )
         return nest_utils.stack_nested_arrays(steps)
 
-    def seed(self, seeds: Sequence[types.Seed | None]) -> list[Any]:
+    def seed(  # type: ignore[override]  # one seed per environment, as TF-Agents
+        self, seeds: Sequence[types.Seed | None]
+    ) -> list[Any]:
         """Seeds each environment; a None entry leaves that one as it is.
 
         Raises:

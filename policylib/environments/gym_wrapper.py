@@ -34,7 +34,7 @@ def _simplify(values: np.ndarray) -> np.ndarray:
 
 
 def spec_from_gym_space(
-    space: gymnasium.Space,
+    space: Any,
     dtype_map: dict[type, Any] | None = None,
     simplify_box_bounds: bool = True,
     name: str | None = None,
@@ -57,7 +57,7 @@ def spec_from_gym_space(
     """
     dtype_map = dtype_map or {}
 
-    def child(sub_space: gymnasium.Space, key: str) -> types.NestedArraySpec:
+    def child(sub_space: Any, key: str) -> types.NestedArraySpec:
         return spec_from_gym_space(
             sub_space, dtype_map, simplify_box_bounds, f"{name}/{key}" if name else key
         )
@@ -70,12 +70,12 @@ def spec_from_gym_space(
         )
     if isinstance(space, spaces.MultiDiscrete):
         dtype = dtype_map.get(spaces.MultiDiscrete, np.int32)
-        start = np.asarray(space.start, dtype=dtype)
-        maximum = np.asarray(start + space.nvec - 1, dtype=dtype)
+        starts = np.asarray(space.start, dtype=dtype)
+        maximum = np.asarray(starts + space.nvec - 1, dtype=dtype)
         return array_spec.BoundedArraySpec(
             space.shape,
             dtype,
-            minimum=_simplify(start),
+            minimum=_simplify(starts),
             maximum=_simplify(maximum),
             name=name,
         )
@@ -125,7 +125,7 @@ class GymWrapper(py_environment.PyEnvironment):
 
     def __init__(
         self,
-        gym_env: gymnasium.Env,
+        gym_env: Any,
         discount: types.Float = 1.0,
         spec_dtype_map: dict[type, Any] | None = None,
         match_obs_space_dtype: bool = True,
@@ -158,7 +158,7 @@ class GymWrapper(py_environment.PyEnvironment):
         return getattr(self.__dict__["_gym_env"], name)
 
     @property
-    def gym(self) -> gymnasium.Env:
+    def gym(self) -> Any:
         """The wrapped Gymnasium environment."""
         return self._gym_env
 
@@ -183,9 +183,9 @@ class GymWrapper(py_environment.PyEnvironment):
         Later resets continue the seeded random stream, so a seeded environment
         repeats the same sequence of episodes.
         """
-        self._next_seed = None if seed is None else int(seed)
-        if seed is not None:
-            self._gym_env.action_space.seed(int(seed))
+        self._next_seed = None if seed is None else int(seed)  # type: ignore[arg-type]
+        if self._next_seed is not None:
+            self._gym_env.action_space.seed(self._next_seed)
         return seed
 
     def _observation(self, observation: Any) -> Any:

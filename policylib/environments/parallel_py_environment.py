@@ -90,11 +90,11 @@ class ProcessPyEnvironment:
         self._pickled_constructor = cloudpickle.dumps(env_constructor)
         self._flatten = flatten
         self._conn: Connection | None = None
-        self._process = None
+        self._process: Any = None
         self._last_call = "start"
-        self._observation_spec = None
-        self._action_spec = None
-        self._time_step_spec = None
+        self._observation_spec: Any = None
+        self._action_spec: Any = None
+        self._time_step_spec: Any = None
 
     def start(self, wait_to_start: bool = True) -> None:
         """Starts the worker; with `wait_to_start`, waits until its environment is built."""
@@ -353,7 +353,9 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
             )
         )
 
-    def seed(self, seeds: Sequence[types.Seed | None]) -> list[Any]:
+    def seed(  # type: ignore[override]  # one seed per environment, as TF-Agents
+        self, seeds: Sequence[types.Seed | None]
+    ) -> list[Any]:
         """Seeds each environment; a None entry leaves that one as it is.
 
         Raises:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gin
 import numpy as np
+import numpy.typing as npt
 
 from policylib.environments import py_environment
 from policylib.specs import array_spec
@@ -51,7 +52,7 @@ class CountingEnv(_StepCounter):
       dtype: dtype of observations and actions.
     """
 
-    def __init__(self, steps_per_episode: int = 10, dtype: np.dtype = np.int32):
+    def __init__(self, steps_per_episode: int = 10, dtype: npt.DTypeLike = np.int32):
         self._dtype = np.dtype(dtype)
         super().__init__(steps_per_episode)
 

@@ -9,6 +9,7 @@ action; subclasses implement `_current_time_step`, `_reset` and `_step`.
 from __future__ import annotations
 
 import abc
+from typing import Any
 
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
@@ -31,8 +32,9 @@ class TFEnvironment(metaclass=abc.ABCMeta):
         action_spec: types.NestedTensorSpec | None = None,
         batch_size: int = 1,
     ):
-        self._time_step_spec = time_step_spec
-        self._action_spec = action_spec
+        # None for subclasses that override the spec methods themselves.
+        self._time_step_spec: Any = time_step_spec
+        self._action_spec: Any = action_spec
         self._batch_size = batch_size
 
     def time_step_spec(self) -> ts.TimeStep:

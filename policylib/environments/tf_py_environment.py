@@ -60,6 +60,7 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
         check_dims: bool = False,
         isolation: bool | mp_pool.Pool = False,
     ):
+        self._pool: mp_pool.Pool | None
         if isinstance(isolation, mp_pool.Pool):
             self._pool = isolation
         elif isinstance(isolation, bool):
@@ -207,17 +208,18 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
         if self._render_shape is None:
             self.current_time_step()
             self._render_shape = np.shape(self._execute(self._env.render, "rgb_array"))
+        shape = self._render_shape
 
         def render(mode: Any) -> np.ndarray:
             mode = mode.decode() if isinstance(mode, bytes) else str(mode)
             if mode == "human":
                 self._env.render(mode)
-                return np.zeros(self._render_shape, np.uint8)
+                return np.zeros(shape, np.uint8)
             return np.asarray(self._env.render(mode)).astype(np.uint8, copy=False)
 
         image = tf.numpy_function(
             lambda m: self._execute(render, m), [mode], tf.uint8, name="render_py_func"
         )
         if not tf.executing_eagerly():
-            image.set_shape(self._render_shape)
+            image.set_shape(shape)
         return image

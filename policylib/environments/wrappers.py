@@ -177,7 +177,7 @@ class FixedLength(PyEnvironmentBaseWrapper):
     def _step(self, action: types.NestedArray) -> ts.TimeStep:
         if self._num_steps is None:
             return self.reset()
-        current = self.current_time_step()
+        current: Any = self.current_time_step()
         if current.is_last():
             if self._num_steps >= self._fix_length:
                 return self.reset()
@@ -420,7 +420,7 @@ class ObservationFilterWrapper(PyEnvironmentBaseWrapper):
     ):
         super().__init__(env, handle_auto_reset)
         idx = np.asarray(idx)
-        spec = env.observation_spec()
+        spec: Any = env.observation_spec()
         if tf.nest.is_nested(spec):
             raise ValueError(
                 "ObservationFilterWrapper only works with single-array observations "

@@ -149,7 +149,9 @@ def compute(
             finished[i] += 1
             if seed is not None and finished[i] < quota[i]:
                 _seed(
-                    environment, i if batched else None, seed + episodes[i][finished[i]]
+                    environment,
+                    int(i) if batched else None,
+                    seed + episodes[i][finished[i]],
                 )
     return _results(metrics)
 

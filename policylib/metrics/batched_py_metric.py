@@ -30,7 +30,7 @@ class BatchedPyMetric(py_metric.PyStepMetric):
 
     def __init__(
         self,
-        metric_class: type,
+        metric_class: type[py_metric.PyStepMetric],
         metric_args: dict[str, Any] | None = None,
         name: str | None = None,
         batch_size: int | None = None,

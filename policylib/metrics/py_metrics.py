@@ -119,7 +119,8 @@ class StreamingMetric(py_metric.PyStepMetric):
     def data(self) -> NumpyDeque:
         return self._buffer
 
-    def result(self) -> np.float32:
+    def result(self) -> np.floating | np.ndarray:
+        """The mean of the buffer, or a float32 0-d array of 0 when empty."""
         if len(self._buffer):
             return self._buffer.mean(dtype=np.float32)
         return np.array(0.0, dtype=np.float32)

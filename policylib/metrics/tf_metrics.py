@@ -105,8 +105,11 @@ class _CounterMetric(tf_metric.TFStepMetric):
 
     _variable_name = "count"
 
-    def __init__(self, name: str, prefix: str, dtype: Any):
-        super().__init__(name=name, prefix=prefix)
+    def __init__(
+        self, name: str | None = None, prefix: str = "Metrics", dtype: Any = tf.int64
+    ):
+        """The metric's name defaults to its class name (TF-Agents' default)."""
+        super().__init__(name=name or type(self).__name__, prefix=prefix)
         self.dtype = dtype
         setattr(
             self,
@@ -143,14 +146,6 @@ class EnvironmentSteps(_CounterMetric):
 
     _variable_name = "environment_steps"
 
-    def __init__(
-        self,
-        name: str = "EnvironmentSteps",
-        prefix: str = "Metrics",
-        dtype: Any = tf.int64,
-    ):
-        super().__init__(name, prefix, dtype)
-
     def _count(self, trajectory: trajectory_lib.Trajectory) -> tf.Tensor:
         return ~trajectory.is_boundary()
 
@@ -160,14 +155,6 @@ class NumberOfEpisodes(_CounterMetric):
     """Counts finished episodes (LAST steps)."""
 
     _variable_name = "number_episodes"
-
-    def __init__(
-        self,
-        name: str = "NumberOfEpisodes",
-        prefix: str = "Metrics",
-        dtype: Any = tf.int64,
-    ):
-        super().__init__(name, prefix, dtype)
 
     def _count(self, trajectory: trajectory_lib.Trajectory) -> tf.Tensor:
         return trajectory.is_last()

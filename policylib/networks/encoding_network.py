@@ -53,6 +53,7 @@ def _conv_layers(
     kernel_initializer: Any,
     dtype: Any,
 ) -> list:
+    no_dilation: tuple[int, ...]
     if conv_type == CONV_TYPE_2D:
         conv_class, no_dilation = tf.keras.layers.Conv2D, (1, 1)
     elif conv_type == CONV_TYPE_1D:

@@ -40,7 +40,7 @@ __all__ = [
 _OPTIONAL_CALL_ARGUMENTS = ("step_type", "network_state", "training", "mask")
 
 
-def _constructor_arguments(cls: type, args: tuple, kwargs: dict) -> dict | None:
+def _constructor_arguments(cls: Any, args: tuple, kwargs: dict) -> dict | None:
     """`cls(*args, **kwargs)`'s arguments by name (None if they do not bind)."""
     signature = inspect.signature(cls.__init__)
     try:

@@ -94,7 +94,7 @@ class NormalProjectionNetwork(network.DistributionNetwork):
             bias_initializer=tf.keras.initializers.Zeros(),
             name="means_projection_layer",
         )
-        self._stddev_projection_layer = None
+        self._stddev_projection_layer: Any = None
         if state_dependent_std:
             self._stddev_projection_layer = tf.keras.layers.Dense(
                 num_elements,

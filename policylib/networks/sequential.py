@@ -134,7 +134,8 @@ class Sequential(network.Network):
         self, inputs: Any, network_state: Any = (), **kwargs: Any
     ) -> tuple[Any, Any]:
         if not tf.is_tensor(network_state) and not network_state:
-            network_state = ((),) * len(self.state_spec)
+            layer_state_specs: Any = self.state_spec  # one entry per layer
+            network_state = ((),) * len(layer_state_specs)
         states = iter(network_state)
         next_state: list = []
         for layer, spec in zip(self._sequential_layers, self._layer_state_specs):

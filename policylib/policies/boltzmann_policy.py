@@ -32,10 +32,7 @@ class BoltzmannPolicy(tf_policy.TFPolicy):
         name: str | None = None,
     ):
         super().__init__(
-            policy.time_step_spec,
-            policy.action_spec,
-            policy.policy_state_spec,
-            policy.info_spec,
+            **tf_policy.wrapped_specs(policy),
             emit_log_probability=policy.emit_log_probability,
             clip=False,
             name=name,

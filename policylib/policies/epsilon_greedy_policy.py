@@ -110,10 +110,7 @@ class EpsilonGreedyPolicy(tf_policy.TFPolicy):
             info_fields_to_inherit_from_greedy
         )
         super().__init__(
-            policy.time_step_spec,
-            policy.action_spec,
-            policy.policy_state_spec,
-            policy.info_spec,
+            **tf_policy.wrapped_specs(policy),
             emit_log_probability=policy.emit_log_probability,
             observation_and_action_constraint_splitter=splitter,
             name=name,

@@ -47,10 +47,7 @@ class GaussianPolicy(tf_policy.TFPolicy):
     ):
         check_continuous(wrapped_policy.action_spec, "Gaussian Noise")
         super().__init__(
-            wrapped_policy.time_step_spec,
-            wrapped_policy.action_spec,
-            wrapped_policy.policy_state_spec,
-            wrapped_policy.info_spec,
+            **tf_policy.wrapped_specs(wrapped_policy),
             clip=clip,
             name=name,
         )
@@ -68,7 +65,7 @@ class GaussianPolicy(tf_policy.TFPolicy):
         return self._wrapped_policy
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: Any
+        self, time_step: Any, policy_state: Any, seed: types.Seed = None
     ) -> policy_step.PolicyStep:
         seed_stream = tfp.util.SeedStream(seed=seed, salt="gaussian_noise")
         step = self._wrapped_policy.action(time_step, policy_state, seed_stream())

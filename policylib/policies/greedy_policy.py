@@ -44,10 +44,7 @@ class GreedyPolicy(tf_policy.TFPolicy):
 
     def __init__(self, policy: tf_policy.TFPolicy, name: str | None = None):
         super().__init__(
-            policy.time_step_spec,
-            policy.action_spec,
-            policy.policy_state_spec,
-            policy.info_spec,
+            **tf_policy.wrapped_specs(policy),
             emit_log_probability=policy.emit_log_probability,
             name=name,
         )

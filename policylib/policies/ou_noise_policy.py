@@ -42,10 +42,7 @@ class OUNoisePolicy(tf_policy.TFPolicy):
     ):
         gaussian_policy.check_continuous(wrapped_policy.action_spec, "OU Noise")
         super().__init__(
-            wrapped_policy.time_step_spec,
-            wrapped_policy.action_spec,
-            wrapped_policy.policy_state_spec,
-            wrapped_policy.info_spec,
+            **tf_policy.wrapped_specs(wrapped_policy),
             clip=clip,
             name=name,
         )
@@ -59,7 +56,7 @@ class OUNoisePolicy(tf_policy.TFPolicy):
         return self._wrapped_policy
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: Any
+        self, time_step: Any, policy_state: Any, seed: types.Seed = None
     ) -> policy_step.PolicyStep:
         seed_stream = tfp.util.SeedStream(seed=seed, salt="ou_noise")
         if self._ou_process is None:

@@ -40,8 +40,13 @@ class PolicyInfoUpdaterWrapper(tf_policy.TFPolicy):
             name=name,
         )
         self._wrapped_policy = policy
-        self._info_spec = info_spec
-        self._setup_specs()
+        self._setup_specs(
+            self._time_step_spec,
+            self._action_spec,
+            self._policy_state_spec,
+            info_spec,
+            self._observation_and_action_constraint_splitter,
+        )
         self._updater_fn = updater_fn
 
     @property
@@ -61,7 +66,7 @@ class PolicyInfoUpdaterWrapper(tf_policy.TFPolicy):
         return policy_step.PolicyStep(step.action, step.state, info)
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: Any
+        self, time_step: Any, policy_state: Any, seed: types.Seed = None
     ) -> policy_step.PolicyStep:
         return self._update_info(
             self._wrapped_policy.action(time_step, policy_state, seed)

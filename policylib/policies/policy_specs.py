@@ -14,15 +14,24 @@ __all__ = ["PolicySpecs"]
 
 
 class PolicySpecs:
-    """Read-only spec properties, backed by attributes the policy sets.
+    """Read-only spec properties; a policy's constructor calls `_setup_specs`."""
 
-    A policy sets `_time_step_spec`, `_action_spec`, `_policy_state_spec`,
-    `_info_spec` and `_observation_and_action_constraint_splitter`, then calls
-    `_setup_specs()` to derive the policy step and trajectory specs.
-    """
-
-    def _setup_specs(self) -> None:
-        """Derives the policy step, trajectory and collect-data specs."""
+    def _setup_specs(
+        self,
+        time_step_spec: Any,
+        action_spec: Any,
+        policy_state_spec: Any,
+        info_spec: Any,
+        observation_and_action_constraint_splitter: Any,
+    ) -> None:
+        """Records the specs and derives the policy step, trajectory and collect-data specs."""
+        self._time_step_spec = time_step_spec
+        self._action_spec = action_spec
+        self._policy_state_spec = policy_state_spec
+        self._info_spec = info_spec
+        self._observation_and_action_constraint_splitter = (
+            observation_and_action_constraint_splitter
+        )
         self._policy_step_spec = policy_step.PolicyStep(
             action=self._action_spec,
             state=self._policy_state_spec,

@@ -78,7 +78,10 @@ class EpsilonGreedyPolicy(py_policy.PyPolicy):
     @property
     def epsilon(self) -> float:
         """The exploration probability for the next call."""
-        if self._epsilon_decay_end_count is None:
+        if (
+            self._epsilon_decay_end_count is None
+            or self._epsilon_decay_end_value is None
+        ):
             return self._epsilon
         progress = min(self._count / self._epsilon_decay_end_count, 1.0)
         return (

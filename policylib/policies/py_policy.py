@@ -56,14 +56,13 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         common.assert_members_are_not_overridden(base_cls=PyPolicy, instance=self)
         if time_step_spec is None:
             time_step_spec = ts.time_step_spec()
-        self._time_step_spec = tensor_spec.to_array_spec(time_step_spec)
-        self._action_spec = tensor_spec.to_array_spec(action_spec)
-        self._policy_state_spec = tensor_spec.to_array_spec(policy_state_spec)
-        self._info_spec = tensor_spec.to_array_spec(info_spec)
-        self._observation_and_action_constraint_splitter = (
-            observation_and_action_constraint_splitter
+        self._setup_specs(
+            tensor_spec.to_array_spec(time_step_spec),
+            tensor_spec.to_array_spec(action_spec),
+            tensor_spec.to_array_spec(policy_state_spec),
+            tensor_spec.to_array_spec(info_spec),
+            observation_and_action_constraint_splitter,
         )
-        self._setup_specs()
 
     def get_initial_state(self, batch_size: int | None = None) -> types.NestedArray:
         """The state to pass to the first `action` call of an episode."""

@@ -69,7 +69,7 @@ class PyTFPolicy(py_policy.PyPolicy, session_utils.SessionUser):
         graph = graph or tf.compat.v1.get_default_graph()
         self._batch_size = batch_size
         self._batched = batch_size is not None
-        outer = [batch_size] if self._batched else [1]
+        outer: list[int | None] = [batch_size] if self._batched else [1]
         with graph.as_default():
             self._time_step = tensor_spec.to_nest_placeholder(
                 self._tf_policy.time_step_spec, outer_dims=outer
@@ -133,6 +133,10 @@ class PyTFPolicy(py_policy.PyPolicy, session_utils.SessionUser):
             return self.session.run(global_step)
 
     def _checkpointer(self, policy_dir: str | None) -> tuple[common.Checkpointer, Any]:
+        if policy_dir is None:
+            raise ValueError(
+                "A policy_dir is required to save or restore a PyTFPolicy."
+            )
         global_step = tf.compat.v1.train.get_or_create_global_step()
         checkpointer = common.Checkpointer(
             ckpt_dir=policy_dir, policy=self._tf_policy, global_step=global_step

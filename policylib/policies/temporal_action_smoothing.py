@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from policylib.policies import tf_policy
 from policylib.trajectories import policy_step
+from policylib.typing import types
 
 __all__ = ["TemporalActionSmoothing"]
 
@@ -45,7 +46,8 @@ class TemporalActionSmoothing(tf_policy.TFPolicy):
 
     def _get_initial_state(self, batch_size: Any) -> Any:
         wrapped_state = self._wrapped_policy.get_initial_state(batch_size)
-        return (wrapped_state, super()._get_initial_state(batch_size)[1])
+        own_state: Any = super()._get_initial_state(batch_size)
+        return (wrapped_state, own_state[1])
 
     def _distribution(
         self, time_step: Any, policy_state: Any
@@ -55,7 +57,7 @@ class TemporalActionSmoothing(tf_policy.TFPolicy):
         )
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: Any
+        self, time_step: Any, policy_state: Any, seed: types.Seed = None
     ) -> policy_step.PolicyStep:
         wrapped_state, previous = policy_state
         step = self._wrapped_policy.action(time_step, wrapped_state, seed)

@@ -30,7 +30,7 @@ from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, keras_compat, nest_utils, spec_ops
 
-__all__ = ["TFPolicy"]
+__all__ = ["TFPolicy", "wrapped_specs"]
 
 
 def _log_probability_spec() -> tf.TypeSpec:
@@ -77,24 +77,24 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
                 "time_step_spec must be a TimeStep (see trajectories.time_step.time_step_spec), "
                 f"got {type(time_step_spec).__name__}: {time_step_spec!r}."
             )
-        self._time_step_spec = tensor_spec.from_spec(time_step_spec)
-        self._action_spec = tensor_spec.from_spec(action_spec)
-        self._policy_state_spec = tensor_spec.from_spec(policy_state_spec)
+        action_spec = tensor_spec.from_spec(action_spec)
         info_spec = tensor_spec.from_spec(info_spec)
         if emit_log_probability:
             log_prob_spec = tf.nest.map_structure(
-                lambda _: _log_probability_spec(), self._action_spec
+                lambda _: _log_probability_spec(), action_spec
             )
             info_spec = policy_step.set_log_probability(info_spec, log_prob_spec)
-        self._info_spec = info_spec
         self._emit_log_probability = emit_log_probability
         self._clip = clip
         self._automatic_state_reset = automatic_state_reset
-        self._observation_and_action_constraint_splitter = (
-            observation_and_action_constraint_splitter
-        )
         self._validate_args = validate_args
-        self._setup_specs()
+        self._setup_specs(
+            tensor_spec.from_spec(time_step_spec),
+            action_spec,
+            tensor_spec.from_spec(policy_state_spec),
+            info_spec,
+            observation_and_action_constraint_splitter,
+        )
 
     # ------------------------------------------------------------------------
     # Public template
@@ -306,6 +306,22 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     def _get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
         outer = None if batch_size is None else [batch_size]
         return tensor_spec.zero_spec_nest(self._policy_state_spec, outer_dims=outer)
+
+
+def wrapped_specs(policy: TFPolicy) -> dict[str, Any]:
+    """The spec arguments of `TFPolicy.__init__` for a policy that wraps `policy`.
+
+    A wrapper (greedy, epsilon-greedy, noise ...) acts in the same time steps
+    and returns the same actions, state and info as the policy it wraps:
+
+        super().__init__(**tf_policy.wrapped_specs(policy), name=name)
+    """
+    return {
+        "time_step_spec": policy.time_step_spec,
+        "action_spec": policy.action_spec,
+        "policy_state_spec": policy.policy_state_spec,
+        "info_spec": policy.info_spec,
+    }
 
 
 def _clip_bounded(actions: Any, action_spec: Any) -> Any:

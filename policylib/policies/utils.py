@@ -7,9 +7,8 @@ Non-bandit policies only pass these fields through.
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import tensorflow as tf
 
@@ -49,22 +48,27 @@ class InfoFields:
     CHOSEN_ARM_FEATURES = "chosen_arm_features"
 
 
-_BANDIT_FIELDS = (
-    InfoFields.LOG_PROBABILITY,
-    InfoFields.PREDICTED_REWARDS_MEAN,
-    InfoFields.MULTIOBJECTIVE_SCALARIZED_PREDICTED_REWARDS_MEAN,
-    InfoFields.PREDICTED_REWARDS_OPTIMISTIC,
-    InfoFields.PREDICTED_REWARDS_SAMPLED,
-    InfoFields.BANDIT_POLICY_TYPE,
-)
-PolicyInfo = collections.namedtuple(
-    "PolicyInfo", _BANDIT_FIELDS, defaults=((),) * len(_BANDIT_FIELDS)
-)
-PerArmPolicyInfo = collections.namedtuple(
-    "PerArmPolicyInfo",
-    (*_BANDIT_FIELDS, InfoFields.CHOSEN_ARM_FEATURES),
-    defaults=((),) * (len(_BANDIT_FIELDS) + 1),
-)
+class PolicyInfo(NamedTuple):
+    """The info of bandit policies (field names are `InfoFields`)."""
+
+    log_probability: Any = ()
+    predicted_rewards_mean: Any = ()
+    multiobjective_scalarized_predicted_rewards_mean: Any = ()
+    predicted_rewards_optimistic: Any = ()
+    predicted_rewards_sampled: Any = ()
+    bandit_policy_type: Any = ()
+
+
+class PerArmPolicyInfo(NamedTuple):
+    """`PolicyInfo` plus the features of the chosen arm (per-arm bandits)."""
+
+    log_probability: Any = ()
+    predicted_rewards_mean: Any = ()
+    multiobjective_scalarized_predicted_rewards_mean: Any = ()
+    predicted_rewards_optimistic: Any = ()
+    predicted_rewards_sampled: Any = ()
+    bandit_policy_type: Any = ()
+    chosen_arm_features: Any = ()
 
 
 class BanditPolicyType:

@@ -285,7 +285,7 @@ class BoundedArraySpec(ArraySpec):
             and bool(np.all(array <= self._maximum))
         )
 
-    def replace(
+    def replace(  # type: ignore[override]  # TF-Agents' order: bounds before name
         self,
         shape: Any = None,
         dtype: Any = None,

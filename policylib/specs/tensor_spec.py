@@ -246,7 +246,7 @@ def _sample_sparse(spec: tf.SparseTensorSpec, seed, outer_dims) -> tf.SparseTens
 
 def sample_spec_nest(
     structure: Any,
-    seed: int | None = None,
+    seed: Any = None,
     outer_dims: Any = (),
     minimum: Any = None,
     maximum: Any = None,
@@ -413,7 +413,7 @@ def from_pbtxt_file(spec_path: str) -> Any:
 # TF1 placeholders (graph mode only)
 
 
-def to_placeholder(spec: Any, outer_dims: Sequence[int] = ()) -> tf.Tensor:
+def to_placeholder(spec: Any, outer_dims: Sequence[int | None] = ()) -> tf.Tensor:
     """A graph-mode placeholder for `spec` with `outer_dims` prepended."""
     shape = list(outer_dims) + tf.TensorShape(spec.shape).as_list()
     return tf.compat.v1.placeholder(
@@ -422,7 +422,7 @@ def to_placeholder(spec: Any, outer_dims: Sequence[int] = ()) -> tf.Tensor:
 
 
 def to_placeholder_with_default(
-    default: Any, spec: Any, outer_dims: Sequence[int] = ()
+    default: Any, spec: Any, outer_dims: Sequence[int | None] = ()
 ) -> tf.Tensor:
     """A graph-mode placeholder for `spec` that falls back to `default`."""
     shape = list(outer_dims) + tf.TensorShape(spec.shape).as_list()
@@ -435,7 +435,7 @@ def to_nest_placeholder(
     nested_tensor_specs: Any,
     default: Any = None,
     name_scope: str = "",
-    outer_dims: Sequence[int] = (),
+    outer_dims: Sequence[int | None] = (),
 ) -> Any:
     """Placeholders for a spec nest, optionally with a default and a name scope."""
 

@@ -20,6 +20,7 @@ import ast
 import multiprocessing
 import os
 import sys
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -176,7 +177,7 @@ def _unguarded_main_line() -> tuple[str, int] | None:
         spec_name == "__main__" or spec_name.endswith(".__main__")
     ):
         return None  # multiprocessing does not import a package's __main__
-    frame = sys._getframe(1)  # noqa: SLF001 - the stack is the only witness
+    frame: types.FrameType | None = sys._getframe(1)  # noqa: SLF001 - the only witness
     while frame is not None and not (
         frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"
     ):
@@ -242,7 +243,7 @@ class _Context:
     """A multiprocessing context whose `Process` targets carry global state."""
 
     def __init__(self, context: multiprocessing.context.BaseContext):
-        self._context = context
+        self._context: Any = context  # a concrete context: it has `Process`
 
     def Process(  # noqa: N802 - multiprocessing's name
         self,

@@ -7,8 +7,7 @@ probability. Type name and field order match TF-Agents for SavedModel interop.
 
 from __future__ import annotations
 
-import collections
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, NamedTuple, Union
 
 import tensorflow as tf
@@ -43,7 +42,10 @@ class CommonFields:
     LOG_PROBABILITY = "log_probability"
 
 
-PolicyInfo = collections.namedtuple("PolicyInfo", (CommonFields.LOG_PROBABILITY,))
+class PolicyInfo(NamedTuple):
+    """The info of policies that emit log-probabilities (`CommonFields`)."""
+
+    log_probability: Any
 
 
 def set_log_probability(info: Any, log_probability: Any) -> Any:
@@ -55,7 +57,7 @@ def set_log_probability(info: Any, log_probability: Any) -> Any:
     """
     if info is None or (type(info) is tuple and not info):
         return PolicyInfo(log_probability=log_probability)
-    if isinstance(info, Mapping):
+    if isinstance(info, MutableMapping):
         info[CommonFields.LOG_PROBABILITY] = log_probability
         return info
     if hasattr(info, "_fields") and CommonFields.LOG_PROBABILITY in info._fields:

@@ -239,7 +239,7 @@ def track_variables_once(layer: Any) -> None:
         track_variables(layer)
 
 
-def new_layer(parent: Any, cls: type, args: tuple, kwargs: dict) -> Any:
+def new_layer(parent: Any, cls: Any, args: tuple, kwargs: dict) -> Any:
     """`Layer.__new__` for a layer class: `parent` is `super(<Base>, cls)`.
 
     Keras 3's `Layer.__new__` takes the constructor arguments (Keras 2's takes

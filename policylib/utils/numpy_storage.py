@@ -8,6 +8,7 @@ metric include them, as TF-Agents' metrics do.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -32,9 +33,10 @@ class NumpyState(tf.train.experimental.PythonState):
 
     def serialize(self) -> bytes:
         buffer = io.BytesIO()
-        np.savez(
-            buffer, **{k: np.asarray(v) for k, v in self._numpy_attributes().items()}
-        )
+        arrays: dict[str, Any] = {
+            k: np.asarray(v) for k, v in self._numpy_attributes().items()
+        }
+        np.savez(buffer, **arrays)
         return buffer.getvalue()
 
     def deserialize(self, string_value: bytes) -> None:

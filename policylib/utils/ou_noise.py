@@ -6,6 +6,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.typing import types
+
 __all__ = [
     "OUProcess",
     "ornstein_uhlenbeck_process",
@@ -26,8 +28,8 @@ class OUProcess(tf.Module):
     def __init__(
         self,
         initial_value: Any,
-        damping: float = 0.15,
-        stddev: float = 0.2,
+        damping: types.Float = 0.15,
+        stddev: types.Float = 0.2,
         seed: int | None = None,
         scope: str = "ornstein_uhlenbeck_noise",
     ):

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""CI regression net: TF-Agents' own tests, per scope, against each issue's bar.
+
+Runs `shared/tools/tfa_compat/tfa_compat.py` once over every scope policylib
+implements (in the Keras mode of the environment: `TF_USE_LEGACY_KERAS`),
+prints each scope's figure against the baseline (tests that pass on TF-Agents
+itself), and exits 1 when a scope falls below the ratio its issue set.
+
+    python .ci/tfa_gate.py --tfa tf_agents-0.19.0-py3-none-any.whl \
+        --python .venv/bin/python --out /tmp/tfa-keras3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+HARNESS = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)),
+    "..",
+    "..",
+    "shared",
+    "tools",
+    "tfa_compat",
+    "tfa_compat.py",
+)
+
+# Policy files that belong to the numpy-side and saving scopes, not to "policies".
+_NUMPY_POLICIES = (
+    "policies/random_py_policy_test",
+    "policies/scripted_py_policy_test",
+    "policies/py_epsilon_greedy_policy_test",
+    "policies/batched_py_policy_test",
+)
+_SAVING = (
+    "policies/policy_saver_test",
+    "policies/py_tf_eager_policy_test",
+    "policies/tf_py_policy_test",
+    "policies/policy_loader_test",
+    "policies/async_policy_saver_test",
+    "policies/py_tf_policy_test",
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Test files (path substrings) and the minimum ratios their issue set."""
+
+    name: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    min_legacy: float = 0.95
+    min_keras3: float = 0.95
+
+    def holds(self, path: str) -> bool:
+        return any(s in path for s in self.include) and not any(
+            s in path for s in self.exclude
+        )
+
+
+SCOPES = (
+    Scope(
+        "issue 1: specs, trajectories, Python policies, nest_utils",
+        ("specs/", "trajectories/", "utils/nest_utils_test", *_NUMPY_POLICIES),
+    ),
+    Scope(
+        "issue 3: TF policies, networks, distributions, common, eager_utils",
+        (
+            "policies/",
+            "networks/",
+            "distributions/",
+            "utils/common_test",
+            "utils/eager_utils_test",
+        ),
+        exclude=_NUMPY_POLICIES + _SAVING,
+        min_keras3=0.93,
+    ),
+    Scope("issue 4: saving and loading", _SAVING, min_keras3=0.90),
+    Scope(
+        "issue 5: environments, drivers, metrics",
+        ("environments/", "drivers/", "metrics/"),
+    ),
+)
+
+
+def run_harness(tfa: str, python: str, out: str, jobs: int) -> dict:
+    patterns = sorted({s for scope in SCOPES for s in scope.include})
+    command = [
+        sys.executable,
+        os.path.abspath(HARNESS),
+        "--tfa",
+        os.path.abspath(tfa),
+        "--python",
+        os.path.abspath(python),
+        "-n",
+        str(jobs),
+        "--out",
+        out,
+        "--only",
+        *patterns,
+    ]
+    subprocess.run(command, check=True)
+    with open(os.path.join(out, "results.json")) as f:
+        return json.load(f)
+
+
+def gate(results: dict, legacy: bool) -> bool:
+    """Prints one line per scope; True when every scope meets its bar."""
+    ok = True
+    for scope in SCOPES:
+        files = [f for f in results["files"] if scope.holds(f["file"])]
+        baseline = sum(f.get("baseline") or 0 for f in files)
+        passed = sum(f.get("baseline_passed") or 0 for f in files)
+        bar = scope.min_legacy if legacy else scope.min_keras3
+        ratio = passed / baseline if baseline else 0.0
+        verdict = "ok" if ratio >= bar else "BELOW"
+        ok &= ratio >= bar
+        print(
+            f"tfa-gate: {scope.name}: {passed}/{baseline} "
+            f"({ratio:.1%}, needs {bar:.0%}) {verdict}"
+        )
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tfa", required=True, help="the tf-agents 0.19.0 wheel")
+    parser.add_argument("--python", required=True, help="interpreter with policylib")
+    parser.add_argument("--out", required=True, help="results directory")
+    parser.add_argument("-n", "--jobs", type=int, default=2)
+    args = parser.parse_args()
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS", "1") == "1"
+    results = run_harness(args.tfa, args.python, args.out, args.jobs)
+    mode = "tf-keras" if legacy else "Keras 3"
+    print(f"tfa-gate ({mode}):")
+    return 0 if gate(results, legacy) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
