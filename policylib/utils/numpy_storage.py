@@ -1,8 +1,10 @@
-"""`NumpyState`: NumPy attributes that `tf.train.Checkpoint` saves and restores.
+"""NumPy state that `tf.train.Checkpoint` saves and restores.
 
 Python-side metrics keep their running sums in NumPy. Putting them on a
 `NumpyState` (a `tf.train.experimental.PythonState`) lets a checkpoint of the
-metric include them, as TF-Agents' metrics do.
+metric include them, as TF-Agents' metrics do. `NumpyStorage` is the storage of
+Python replay buffers: one NumPy array per leaf of an item's spec, saved in
+checkpoints the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["NumpyState"]
+from policylib.specs import array_spec
+
+__all__ = ["NumpyState", "NumpyStorage"]
 
 
 class NumpyState(tf.train.experimental.PythonState):
@@ -49,3 +53,53 @@ class NumpyState(tf.train.experimental.PythonState):
                 ):
                     value = value[()]
                 setattr(self, name, value)
+
+
+class NumpyStorage(tf.Module):
+    """`capacity` items of a nest of arrays, one NumPy array per leaf.
+
+    `get(i)` returns item `i` shaped like the spec; `set(i, item)` stores one.
+    Arrays are made on first use and saved by `tf.train.Checkpoint`.
+
+    Args:
+      data_spec: nest of `ArraySpec`s of one item.
+      capacity: the number of items.
+
+    Raises:
+      ValueError: `data_spec` is not a nest of `ArraySpec`s.
+    """
+
+    def __init__(self, data_spec: Any, capacity: int):
+        super().__init__()
+        flat = tf.nest.flatten(data_spec)
+        if not all(isinstance(s, array_spec.ArraySpec) for s in flat):
+            raise ValueError(
+                "The data_spec parameter must be an instance or nest of "
+                f"array_spec.ArraySpec. Got: {data_spec}"
+            )
+        self._capacity = capacity
+        self._data_spec = data_spec
+        self._flat_specs = flat
+        self._np_state = NumpyState()
+        for i in range(len(flat)):
+            setattr(self._np_state, f"buffer{i}", np.int64(0))  # made on first use
+
+    def _array(self, i: int) -> np.ndarray:
+        array = getattr(self._np_state, f"buffer{i}")
+        if np.ndim(array) == 0:
+            spec = self._flat_specs[i]
+            array = np.zeros((self._capacity,) + tuple(spec.shape), spec.dtype)
+            setattr(self._np_state, f"buffer{i}", array)
+        return array
+
+    def get(self, index: Any) -> Any:
+        """Item (or items, for an index array) at `index`."""
+        return tf.nest.pack_sequence_as(
+            self._data_spec,
+            [self._array(i)[index] for i in range(len(self._flat_specs))],
+        )
+
+    def set(self, index: Any, value: Any) -> None:
+        """Stores `value` (shaped like the spec) at `index`."""
+        for i, leaf in enumerate(tf.nest.flatten(value)):
+            self._array(i)[index] = leaf
