@@ -73,12 +73,12 @@ class FrameBuffer(tf.train.experimental.PythonState):
     def serialize(self) -> bytes:
         keys = list(self._frames)
         buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            keys=np.array(keys, dtype=np.int64),
-            counts=np.array([self._frames[k][1] for k in keys], dtype=np.int64),
-            **{f"frame{i}": self._frames[k][0] for i, k in enumerate(keys)},
-        )
+        arrays: dict[str, Any] = {
+            f"frame{i}": self._frames[k][0] for i, k in enumerate(keys)
+        }
+        arrays["keys"] = np.array(keys, dtype=np.int64)
+        arrays["counts"] = np.array([self._frames[k][1] for k in keys], dtype=np.int64)
+        np.savez(buffer, **arrays)
         return buffer.getvalue()
 
     def deserialize(self, string_value: bytes) -> None:

@@ -127,8 +127,8 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
 
     def _as_dataset(
         self,
-        sample_batch_size: int | None = None,
-        num_steps: int | None = None,
+        sample_batch_size: Any = None,
+        num_steps: Any = None,
         sequence_preprocess_fn: Any = None,
         num_parallel_calls: Any = None,
     ) -> tf.data.Dataset:

@@ -149,10 +149,22 @@ class ReplayBuffer(tf.Module):
     ) -> tuple[Any, Any]:
         raise NotImplementedError
 
-    def _as_dataset(self, **kwargs: Any) -> tf.data.Dataset:
+    def _as_dataset(
+        self,
+        sample_batch_size: Any = None,
+        num_steps: Any = None,
+        sequence_preprocess_fn: Any = None,
+        num_parallel_calls: Any = None,
+    ) -> tf.data.Dataset:
         raise NotImplementedError
 
-    def _single_deterministic_pass_dataset(self, **kwargs: Any) -> tf.data.Dataset:
+    def _single_deterministic_pass_dataset(
+        self,
+        sample_batch_size: Any = None,
+        num_steps: Any = None,
+        sequence_preprocess_fn: Any = None,
+        num_parallel_calls: Any = None,
+    ) -> tf.data.Dataset:
         raise NotImplementedError
 
     def _gather_all(self) -> Any:

@@ -130,10 +130,9 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
         for path, item, spec in _leaves_with_paths(items, self._data_spec):
             shape = tf.TensorShape(getattr(item, "shape", np.shape(item)))
             expected = tf.TensorShape([self._batch_size]).concatenate(spec.shape)
-            dtype = getattr(item, "dtype", None)
-            if isinstance(item, tf.Tensor) and dtype != spec.dtype:
+            if isinstance(item, tf.Tensor) and item.dtype != spec.dtype:
                 raise ValueError(
-                    f"add_batch: leaf {path!r} has dtype {dtype.name}, expected "
+                    f"add_batch: leaf {path!r} has dtype {item.dtype.name}, expected "
                     f"{spec.dtype.name}. Spec: {spec}"
                 )
             if not expected.is_compatible_with(shape):
