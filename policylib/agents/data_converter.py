@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-def _has_fields(value: Any, cls: type) -> bool:
+def _has_fields(value: Any, cls: Any) -> bool:
     return isinstance(value, cls) or getattr(value, "_fields", None) == cls._fields
 
 

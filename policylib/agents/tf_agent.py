@@ -27,7 +27,7 @@ from policylib.policies import tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, eager_utils
+from policylib.utils import common, eager_utils, summaries
 
 __all__ = ["LossInfo", "TFAgent"]
 
@@ -249,7 +249,7 @@ class TFAgent(tf.Module):
             eager_utils.add_gradients_summaries(grads_and_vars, self.train_step_counter)
         optimizer.apply_gradients(grads_and_vars)
         if self.summaries_enabled:
-            summarize_scalars(
+            summaries.summarize_scalar_dict(
                 {
                     "loss": aggregated_losses.weighted,
                     "reg_loss": aggregated_losses.regularization,
@@ -330,21 +330,13 @@ class TFAgent(tf.Module):
     ) -> types.NestedTensor:
         return experience
 
-    def _loss(
-        self,
-        experience: types.NestedTensor,
-        weights: types.Tensor | None = None,
-        training: bool = False,
-        **kwargs: Any,
-    ) -> LossInfo | None:
+    # Called as `_loss(experience=, weights=, training=, **kwargs)` and
+    # `_train(experience=, weights=, **kwargs)`; subclasses name what they take.
+
+    def _loss(self, *args: Any, **kwargs: Any) -> LossInfo | None:
         raise NotImplementedError("Loss not implemented.")
 
-    def _train(
-        self,
-        experience: types.NestedTensor,
-        weights: types.Tensor | None = None,
-        **kwargs: Any,
-    ) -> LossInfo:
+    def _train(self, *args: Any, **kwargs: Any) -> LossInfo:
         raise NotImplementedError("Train not implemented.")
 
 
@@ -352,11 +344,3 @@ def _checked_loss_info(loss_info: Any) -> LossInfo:
     if not isinstance(loss_info, LossInfo):
         raise TypeError(f"loss_info is not a subclass of LossInfo: {loss_info}")
     return loss_info
-
-
-def summarize_scalars(values: dict[str, Any], step: Any, name_scope: str) -> None:
-    """A scalar summary per entry (under `name_scope`); needs a default writer to write."""
-    with tf.name_scope(name_scope):
-        for name, value in values.items():
-            if value is not None and tf.nest.flatten(value):
-                tf.summary.scalar(name=name, data=tf.reduce_mean(value), step=step)

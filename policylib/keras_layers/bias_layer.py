@@ -11,6 +11,7 @@ from policylib.utils import keras_compat
 __all__ = ["BiasLayer"]
 
 
+@tf.keras.utils.register_keras_serializable(package="policylib")
 class BiasLayer(tf.keras.layers.Layer):
     """`outputs = inputs + bias`, with one bias per entry of the last axis.
 

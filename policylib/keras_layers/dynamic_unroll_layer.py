@@ -12,6 +12,7 @@ from policylib.utils import common, keras_compat
 __all__ = ["DynamicUnroll"]
 
 
+@tf.keras.utils.register_keras_serializable(package="policylib")
 class DynamicUnroll(tf.keras.layers.Layer):
     """Unrolls `cell` over time; `reset_mask[b, t]` zeroes the state before step `t`.
 
@@ -51,10 +52,7 @@ class DynamicUnroll(tf.keras.layers.Layer):
         config.update(
             parallel_iterations=self.parallel_iterations,
             swap_memory=self.swap_memory,
-            cell={
-                "class_name": type(self.cell).__name__,
-                "config": self.cell.get_config(),
-            },
+            cell=tf.keras.layers.serialize(self.cell),
         )
         return config
 

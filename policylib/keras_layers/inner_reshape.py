@@ -10,6 +10,7 @@ import tensorflow as tf
 __all__ = ["InnerReshape"]
 
 
+@tf.keras.utils.register_keras_serializable(package="policylib")
 class InnerReshape(tf.keras.layers.Layer):
     """Reshapes `[outer..., *current_shape]` to `[outer..., *new_shape]`.
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 __all__ = ["PermanentVariableRateDropout"]
 
 
+@tf.keras.utils.register_keras_serializable(package="policylib")
 class PermanentVariableRateDropout(tf.keras.layers.Layer):
     """Dropout with a rate that may be a callable, optionally applied always.
 

@@ -26,6 +26,7 @@ def add_time_axis_if_missing(inputs: Any, dtype: Any = None) -> tuple[Any, bool]
     return tf.nest.pack_sequence_as(inputs, flat), has_time_axis
 
 
+@tf.keras.utils.register_keras_serializable(package="policylib")
 class RNNWrapper(tf.keras.layers.Layer):
     """Runs a Keras RNN layer (`LSTM`, `GRU`, `RNN(cell)`) and returns `(outputs, state)`.
 
@@ -70,10 +71,7 @@ class RNNWrapper(tf.keras.layers.Layer):
 
     def get_config(self) -> dict:
         config = dict(super().get_config())
-        config["layer"] = {
-            "class_name": type(self._layer).__name__,
-            "config": self._layer.get_config(),
-        }
+        config["layer"] = tf.keras.layers.serialize(self._layer)
         return config
 
     @classmethod

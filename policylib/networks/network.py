@@ -28,6 +28,9 @@ from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, keras_compat, nest_utils
 
+# TF-Agents code passes NumPy unit counts to Dense; Keras 3 needs this to accept them.
+keras_compat.accept_numpy_integer_units()
+
 __all__ = [
     "DistributionNetwork",
     "Network",

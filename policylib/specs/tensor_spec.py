@@ -226,7 +226,16 @@ def sample_bounded_spec(
     raise TypeError(f"Cannot sample from spec {spec!r}: unsupported dtype {dtype}.")
 
 
+_SPARSE_ENTRIES = 7
+
+
 def _sample_sparse(spec: tf.SparseTensorSpec, seed, outer_dims) -> tf.SparseTensor:
+    """A sparse sample with the same number of entries (up to 7) for every spec.
+
+    A fixed count lets sparse features sampled together line up, as
+    weighted categorical columns need (ids and weights with equal counts).
+    Entries sit at distinct positions, in canonical order.
+    """
     dense_spec = TensorSpec(spec.shape, spec.dtype)
     dense = sample_bounded_spec(
         BoundedTensorSpec.from_spec(dense_spec)
@@ -235,13 +244,17 @@ def _sample_sparse(spec: tf.SparseTensorSpec, seed, outer_dims) -> tf.SparseTens
         seed=seed,
         outer_dims=outer_dims,
     )
-    keep = (
-        tf.random.uniform(tf.shape(dense), seed=None if seed is None else seed + 1)
-        < 0.5
+    shape = tf.shape(dense, out_type=tf.int64)
+    size = tf.reduce_prod(shape)
+    count = tf.minimum(size, _SPARSE_ENTRIES)
+    positions = tf.sort(
+        tf.random.shuffle(tf.range(size), seed=None if seed is None else seed + 1)[
+            :count
+        ]
     )
-    indices = tf.where(keep)
+    indices = tf.transpose(tf.unravel_index(positions, shape))
     values = tf.gather_nd(dense, indices)
-    return tf.SparseTensor(indices, values, tf.shape(dense, out_type=tf.int64))
+    return tf.SparseTensor(indices, values, shape)
 
 
 def sample_spec_nest(

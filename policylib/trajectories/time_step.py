@@ -149,7 +149,8 @@ def restart(
     Args:
       observation: the first observation (a nest of arrays or tensors).
       batch_size: None for an unbatched step, an int (or int tensor) for `[B]`
-        outer dims, or a shape vector tensor. It is never inferred.
+        outer dims, or a shape vector (list or tensor, e.g. `[B, T]`). It is
+        never inferred.
       reward_spec: optional spec nest; rewards become zeros of those shapes.
     """
     if not _is_tensor_nest(observation):
@@ -159,7 +160,7 @@ def restart(
             discount = np.asarray(1.0, dtype=np.float32)
             reward = np.asarray(0.0, dtype=np.float32)
         else:
-            outer = (int(batch_size),)
+            outer = tuple(int(b) for b in np.reshape(batch_size, [-1]))
             step_type = np.tile(StepType.FIRST, outer)
             discount = np.ones(outer, dtype=np.float32)
             reward = np.zeros(outer, dtype=np.float32)
@@ -171,6 +172,8 @@ def restart(
         shape: Any = []
     elif tf.is_tensor(batch_size) and batch_size.shape.rank:
         shape = batch_size
+    elif isinstance(batch_size, (list, tuple, np.ndarray)) and np.ndim(batch_size):
+        shape = list(batch_size)  # several outer dims, e.g. [B, T]
     else:
         shape = [batch_size]
     step_type = tf.fill(shape, StepType.FIRST, name="step_type")

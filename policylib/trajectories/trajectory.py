@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
+from policylib.utils import composite
 
 __all__ = [
     "Trajectory",
@@ -268,6 +269,13 @@ def _slice_time(value: Any, start: int | None, stop: int | None) -> Any:
     return value[:, start:stop]
 
 
+def _at_time(value: Any, t: int) -> Any:
+    """`value[:, t]`, for sparse tensors too."""
+    if isinstance(value, tf.SparseTensor):
+        return composite.squeeze(_slice_time(value, t, None if t == -1 else t + 1), 1)
+    return value[:, t]
+
+
 def _zeros_like(value: Any) -> Any:
     return tf.zeros_like(value) if tf.is_tensor(value) else np.zeros_like(value)
 
@@ -318,8 +326,8 @@ def to_n_step_transition(trajectory: Trajectory, gamma: Any) -> Transition:
         raise ValueError(
             f"to_n_step_transition needs discount of rank 2 [B, N + 1], got shape {discount.shape}."
         )
-    first_frame = tf.nest.map_structure(lambda x: x[:, 0], trajectory)
-    final_frame = tf.nest.map_structure(lambda x: x[:, -1], trajectory)
+    first_frame = tf.nest.map_structure(lambda x: _at_time(x, 0), trajectory)
+    final_frame = tf.nest.map_structure(lambda x: _at_time(x, -1), trajectory)
 
     discounts = discount[:, :-1]
     gamma = tf.cast(gamma, discounts.dtype)

@@ -4,7 +4,9 @@ TF-Agents code and tests import these helpers from `utils.common`; policylib
 keeps each concern in its own module and re-exports the names here:
 
 - `tracing`: `function`, TF1 graph-mode checks and decorators
-- `variables`: `create_variable`, `soft_variables_update`, network-pair checks
+- `variables`: `create_variable`, `soft_variables_update`
+- `target_networks`: copying, checking and updating target networks
+- `summaries`: scalar and tensor summaries
 - `spec_ops`: scaling and clipping to bounded specs
 - `tensor_ops`: `replicate`, `transpose_batch_time`, `join_scope`
 - `contracts`: `assert_members_are_not_overridden`, `safe_has_state`
@@ -13,7 +15,7 @@ keeps each concern in its own module and re-exports the names here:
 - `q_values`, `distribution_ops`: Q-value indexing, log-probabilities, entropy
 - `periodic`: run a callable every N-th call
 - `concurrency`: `exclusive`
-- `returns`, `losses`: discounted returns, episode masks, loss aggregation
+- `returns`, `losses`: discounted returns, episode masks, TD losses, loss aggregation
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ from policylib.utils.checkpoints import Checkpointer, load_spec, save_spec
 from policylib.utils.concurrency import exclusive
 from policylib.utils.contracts import assert_members_are_not_overridden, safe_has_state
 from policylib.utils.distribution_ops import entropy, log_probability
-from policylib.utils.losses import AggregatedLosses, aggregate_losses
+from policylib.utils.losses import (
+    AggregatedLosses,
+    aggregate_losses,
+    element_wise_huber_loss,
+    element_wise_squared_loss,
+)
 from policylib.utils.ou_noise import OUProcess, ornstein_uhlenbeck_process
 from policylib.utils.periodic import EagerPeriodically, Periodically, periodically
 from policylib.utils.q_values import convert_q_logits_to_values, index_with_actions
@@ -39,6 +46,13 @@ from policylib.utils.spec_ops import (
     scale_to_spec,
     spec_means_and_magnitudes,
 )
+from policylib.utils.summaries import generate_tensor_summaries, summarize_scalar_dict
+from policylib.utils.target_networks import (
+    check_matching_networks,
+    check_no_shared_variables,
+    get_target_updater,
+    maybe_copy_target_network_with_checks,
+)
 from policylib.utils.tensor_ops import join_scope, replicate, transpose_batch_time
 from policylib.utils.tracing import (
     check_tf1_allowed,
@@ -49,12 +63,7 @@ from policylib.utils.tracing import (
     resource_variables_enabled,
     set_default_tf_function_parameters,
 )
-from policylib.utils.variables import (
-    check_matching_networks,
-    check_no_shared_variables,
-    create_variable,
-    soft_variables_update,
-)
+from policylib.utils.variables import create_variable, soft_variables_update
 
 __all__ = [
     "AggregatedLosses",
@@ -73,18 +82,23 @@ __all__ = [
     "create_variable",
     "discounted_future_sum",
     "discounted_future_sum_masked",
+    "element_wise_huber_loss",
+    "element_wise_squared_loss",
     "entropy",
     "exclusive",
     "function",
     "function_in_tf1",
+    "generate_tensor_summaries",
     "get_contiguous_sub_episodes",
     "get_episode_mask",
+    "get_target_updater",
     "has_eager_been_enabled",
     "in_legacy_tf1",
     "index_with_actions",
     "join_scope",
     "load_spec",
     "log_probability",
+    "maybe_copy_target_network_with_checks",
     "ornstein_uhlenbeck_process",
     "periodically",
     "replicate",
@@ -96,5 +110,6 @@ __all__ = [
     "shift_values",
     "soft_variables_update",
     "spec_means_and_magnitudes",
+    "summarize_scalar_dict",
     "transpose_batch_time",
 ]

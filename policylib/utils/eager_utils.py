@@ -139,7 +139,7 @@ def add_gradients_summaries(grads_and_vars: Any, step: Any) -> None:
             _summarize(grad, var, "gradient", step)
 
 
-def clip_gradient_norms(gradients_to_variables: Any, max_norm: float) -> list:
+def clip_gradient_norms(gradients_to_variables: Any, max_norm: Any) -> list:
     """Clips each gradient (dense or IndexedSlices) to norm `max_norm`."""
     clipped = []
     for grad, var in gradients_to_variables:

@@ -21,9 +21,11 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 __all__ = [
+    "accept_numpy_integer_units",
     "add_weight",
     "collect_variables",
     "input_only_sequential_key",
@@ -264,6 +266,40 @@ def accept_policy_call_arguments(layer: Any) -> None:
     """
     layer._allow_non_tensor_positional_args = True
     layer.supports_masking = True
+
+
+_PATCHED_UNITS: list[bool] = []
+
+
+def accept_numpy_integer_units() -> None:
+    """Lets Keras 3's `Dense` take a NumPy integer unit count, as Keras 2 does.
+
+    TF-Agents code (its tutorials among it) writes
+    `Dense(spec.maximum - spec.minimum + 1)`, a NumPy integer, which Keras 3
+    rejects ("expected a positive integer"). The count is converted to `int`
+    before Keras sees it; every other argument, and every other value, is
+    passed through untouched. Nothing changes under Keras 2. Idempotent.
+    """
+    if not is_keras3() or _PATCHED_UNITS:
+        return
+    dense = tf.keras.layers.Dense
+    original = dense.__init__
+
+    @functools.wraps(original)
+    def __init__(self: Any, units: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(units, np.integer) or (
+            isinstance(units, np.ndarray)
+            and units.ndim == 0
+            and units.dtype.kind in "iu"
+        ):
+            units = int(units)
+        original(self, units, *args, **kwargs)
+
+    # Keras 3 reads constructor arguments with getfullargspec, which honours
+    # __signature__ (not __wrapped__).
+    __init__.__signature__ = inspect.signature(original)  # type: ignore[attr-defined]
+    dense.__init__ = __init__
+    _PATCHED_UNITS.append(True)
 
 
 def rnn_layer_initial_state(rnn_layer: Any, inputs: Any) -> Any:

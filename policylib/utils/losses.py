@@ -1,4 +1,4 @@
-"""`aggregate_losses`: per-example losses to one scalar, distribution-strategy aware."""
+"""Losses: element-wise TD losses, and per-example losses aggregated to one scalar."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
-__all__ = ["AggregatedLosses", "aggregate_losses"]
+__all__ = [
+    "AggregatedLosses",
+    "aggregate_losses",
+    "element_wise_huber_loss",
+    "element_wise_squared_loss",
+]
 
 
 class AggregatedLosses(NamedTuple):
@@ -64,3 +69,15 @@ def aggregate_losses(
         regularization = tf.nn.scale_regularization_loss(regularization_loss)
         total = regularization if total is None else total + regularization
     return AggregatedLosses(total, weighted, regularization)
+
+
+def element_wise_squared_loss(x: Any, y: Any) -> tf.Tensor:
+    """`(x - y)^2` per element (no reduction): the TD loss of DQN's paper."""
+    return tf.math.squared_difference(tf.cast(y, tf.float32), tf.cast(x, tf.float32))
+
+
+def element_wise_huber_loss(x: Any, y: Any) -> tf.Tensor:
+    """Huber loss (delta 1) per element: squared near 0, linear beyond 1."""
+    error = tf.abs(tf.cast(y, tf.float32) - tf.cast(x, tf.float32))
+    quadratic = tf.minimum(error, 1.0)
+    return 0.5 * tf.square(quadratic) + (error - quadratic)

@@ -1,4 +1,4 @@
-"""Variables: counters such as a train step, and online/target network pairs."""
+"""Variables: counters such as a train step, and soft updates of one set from another."""
 
 from __future__ import annotations
 
@@ -8,12 +8,7 @@ from typing import Any
 
 import tensorflow as tf
 
-__all__ = [
-    "check_matching_networks",
-    "check_no_shared_variables",
-    "create_variable",
-    "soft_variables_update",
-]
+__all__ = ["create_variable", "soft_variables_update"]
 
 
 def create_variable(
@@ -100,35 +95,3 @@ def soft_variables_update(
         else:
             updates.append(target.assign((1 - weight) * target + weight * source))
     return tf.group(*updates, name="update_targets")
-
-
-def check_matching_networks(network_1: Any, network_2: Any) -> None:
-    """ValueError unless two networks have the same input spec and variable shapes."""
-    if network_1.input_tensor_spec != network_2.input_tensor_spec:
-        raise ValueError(
-            "Input tensor specs of network and target network do not match: "
-            f"{network_1.input_tensor_spec} vs. {network_2.input_tensor_spec}."
-        )
-    variables_1, variables_2 = network_1.variables, network_2.variables
-    if len(variables_1) != len(variables_2):
-        raise ValueError(
-            "Variables lengths do not match between Q network and target network: "
-            f"{variables_1} vs. {variables_2}"
-        )
-    for v1, v2 in zip(variables_1, variables_2):
-        if v1.dtype != v2.dtype or v1.shape != v2.shape:
-            raise ValueError(f"Variable dtypes or shapes do not match: {v1} vs. {v2}")
-
-
-def check_no_shared_variables(network_1: Any, network_2: Any) -> None:
-    """ValueError if two networks (e.g. online and target) share trainable variables."""
-    ids_2 = {id(v) for v in network_2.trainable_variables}
-    shared = [v for v in network_1.trainable_variables if id(v) in ids_2]
-    if shared:
-        raise ValueError(
-            f"After making a copy of network '{network_1.name}' to create a target network "
-            f"'{network_2.name}', the target network shares weights with the original "
-            "network.  This is not allowed: create every weight inside the Network (a copy "
-            "is a new Network built from the same arguments), or pass a target network "
-            f"that shares layers explicitly. Shared variables found: '{[v.name for v in shared]}'."
-        )
