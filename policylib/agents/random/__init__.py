@@ -1,0 +1,1 @@
+"""Agents that do not learn: a fixed policy, or uniformly random actions."""

@@ -1,0 +1,1 @@
+"""REINFORCE (Monte-Carlo policy gradient), with an optional value baseline."""
