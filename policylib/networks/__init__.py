@@ -10,6 +10,7 @@ _MODULES = (
     "categorical_projection_network",
     "categorical_q_network",
     "encoding_network",
+    "expand_dims_layer",
     "lstm_encoding_network",
     "nest_map",
     "network",

@@ -272,13 +272,14 @@ _PATCHED_UNITS: list[bool] = []
 
 
 def accept_numpy_integer_units() -> None:
-    """Lets Keras 3's `Dense` take a NumPy integer unit count, as Keras 2 does.
+    """Lets Keras 3's `Dense` take unit counts that Keras 2 takes.
 
     TF-Agents code (its tutorials among it) writes
-    `Dense(spec.maximum - spec.minimum + 1)`, a NumPy integer, which Keras 3
-    rejects ("expected a positive integer"). The count is converted to `int`
-    before Keras sees it; every other argument, and every other value, is
-    passed through untouched. Nothing changes under Keras 2. Idempotent.
+    `Dense(spec.maximum - spec.minimum + 1)`, a NumPy integer (or a float
+    like `1.0`), which Keras 2 converts with `int()` and Keras 3 rejects
+    ("expected a positive integer"). A whole-number count is converted to
+    `int` before Keras 3 sees it; anything else reaches Keras unchanged.
+    Nothing changes under Keras 2. Idempotent.
     """
     if not is_keras3() or _PATCHED_UNITS:
         return
@@ -287,19 +288,26 @@ def accept_numpy_integer_units() -> None:
 
     @functools.wraps(original)
     def __init__(self: Any, units: Any, *args: Any, **kwargs: Any) -> None:
-        if isinstance(units, np.integer) or (
-            isinstance(units, np.ndarray)
-            and units.ndim == 0
-            and units.dtype.kind in "iu"
-        ):
-            units = int(units)
-        original(self, units, *args, **kwargs)
+        original(self, _whole_number(units), *args, **kwargs)
 
     # Keras 3 reads constructor arguments with getfullargspec, which honours
     # __signature__ (not __wrapped__).
     __init__.__signature__ = inspect.signature(original)  # type: ignore[attr-defined]
     dense.__init__ = __init__
     _PATCHED_UNITS.append(True)
+
+
+def _whole_number(value: Any) -> Any:
+    """`int(value)` for a non-bool whole number given as NumPy or float; else `value`."""
+    if isinstance(value, (bool, int, np.bool_)):
+        return value
+    if isinstance(value, (float, np.number)) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    ):
+        number = value.item() if hasattr(value, "item") else value
+        if float(number).is_integer():
+            return int(number)
+    return value
 
 
 def rnn_layer_initial_state(rnn_layer: Any, inputs: Any) -> Any:

@@ -1,0 +1,1 @@
+"""Behavioral cloning: supervised learning of the actions in recorded experience."""
