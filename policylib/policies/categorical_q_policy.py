@@ -39,8 +39,8 @@ class CategoricalQPolicy(tf_policy.TFPolicy):
         time_step_spec: Any,
         action_spec: Any,
         q_network: network.Network,
-        min_q_value: float,
-        max_q_value: float,
+        min_q_value: types.Float,
+        max_q_value: types.Float,
         observation_and_action_constraint_splitter: types.Splitter = None,
         temperature: types.Float = 1.0,
     ):

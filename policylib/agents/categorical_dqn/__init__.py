@@ -1,0 +1,1 @@
+"""Categorical (C51) DQN: a distribution over returns per action."""
