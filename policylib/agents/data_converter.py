@@ -155,6 +155,18 @@ def _shape_rows(value: Any, spec: Any, num_outer_dims: int) -> str:
     return "\n".join(rows)
 
 
+def _is_batched(value: Any, spec: Any, num_outer_dims: int) -> bool:
+    """Whether every leaf has `num_outer_dims` outer dims; False for a mix of outer dims."""
+    try:
+        return nest_utils.is_batched_nested_tensors(
+            value, spec, num_outer_dims=num_outer_dims, allow_extra_fields=True
+        )
+    except ValueError as e:
+        if "mix of batched and unbatched" not in str(e):
+            raise  # a structure mismatch: its message draws both structures
+        return False
+
+
 def _validate_trajectory(
     value: trajectory.Trajectory,
     trajectory_spec: trajectory.Trajectory,
@@ -162,9 +174,7 @@ def _validate_trajectory(
     num_outer_dims: Literal[1, 2] = 2,
 ) -> None:
     """Raises ValueError unless `value` has `num_outer_dims` outer dims (and time length)."""
-    if not nest_utils.is_batched_nested_tensors(
-        value, trajectory_spec, num_outer_dims=num_outer_dims, allow_extra_fields=True
-    ):
+    if not _is_batched(value, trajectory_spec, num_outer_dims):
         dims = "two outer dimensions" if num_outer_dims == 2 else "one outer dimension"
         prefix = "[B, T]" if num_outer_dims == 2 else "[B]"
         raise ValueError(
@@ -211,9 +221,7 @@ def _validate_transition(
         transition_spec = transition_spec._replace(
             action_step=transition_spec.action_step._replace(state=())
         )
-    if not nest_utils.is_batched_nested_tensors(
-        value, transition_spec, num_outer_dims=num_outer_dims, allow_extra_fields=True
-    ):
+    if not _is_batched(value, transition_spec, num_outer_dims):
         raise ValueError(
             "All of the Tensors in `value` must have a single outer (batch size) "
             f"dimension. Specifically, tensors must have {num_outer_dims} outer "

@@ -166,8 +166,21 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
         )
 
     def _gather_all(self) -> Any:
-        """The whole storage, `[1, capacity, ...]` per leaf (unwritten rows included)."""
-        items = [self._decode(self._storage.get(i)) for i in range(self._capacity)]
+        """The stored items, oldest first, `[1, size, ...]` per leaf.
+
+        (TF-Agents returns every row of the storage, unwritten ones too.)
+        """
+        with self._lock:
+            size, cur = int(self._np_state.size), int(self._np_state.cur_id)
+            start = cur if size == self._capacity else 0
+            items = [
+                self._decode(self._storage.get((start + i) % self._capacity))
+                for i in range(size)
+            ]
+        if not items:
+            return tf.nest.map_structure(
+                lambda s: np.zeros((1, 0) + tuple(s.shape), s.dtype), self._data_spec
+            )
         stacked = nest_utils.stack_nested_arrays(items)
         return tf.nest.map_structure(lambda t: np.expand_dims(t, 0), stacked)
 
