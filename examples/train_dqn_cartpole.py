@@ -28,7 +28,7 @@ from policylib.agents.dqn import dqn_agent
 from policylib.drivers import dynamic_step_driver
 from policylib.environments import suite_gym, tf_py_environment
 from policylib.eval import metric_utils
-from policylib.metrics import py_metrics
+from policylib.metrics import py_metrics, tf_metrics
 from policylib.networks import q_network
 from policylib.policies import policy_saver, py_tf_eager_policy, random_tf_policy
 from policylib.replay_buffers import tf_uniform_replay_buffer
@@ -59,6 +59,7 @@ def train(
 ) -> dict[str, Any]:
     """Trains, saves the best greedy policy to `output_dir/policy`; returns a summary."""
     tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()  # the same run every time
     train_py_env = suite_gym.load(ENV_NAME)
     train_py_env.seed(seed)
     train_env = tf_py_environment.TFPyEnvironment(train_py_env)
@@ -91,12 +92,14 @@ def train(
     random_policy = random_tf_policy.RandomTFPolicy(
         train_env.time_step_spec(), train_env.action_spec()
     )
+    env_steps = tf_metrics.EnvironmentSteps()
+    observers = [buffer.add_batch, env_steps]
     dynamic_step_driver.DynamicStepDriver(
-        train_env, random_policy, observers=[buffer.add_batch], num_steps=1_000
+        train_env, random_policy, observers=observers, num_steps=1_000
     ).run()
     collect = common.function(
         dynamic_step_driver.DynamicStepDriver(
-            train_env, agent.collect_policy, observers=[buffer.add_batch], num_steps=1
+            train_env, agent.collect_policy, observers=observers, num_steps=1
         ).run
     )
     dataset = buffer.as_dataset(
@@ -118,11 +121,11 @@ def train(
         agent_train(experience)
         if iteration % eval_interval == 0 or iteration == num_iterations:
             average = evaluate(greedy, eval_episodes, seed=seed + 1_000 * iteration)
-            env_steps = int(buffer.num_frames())
-            curve.append((env_steps, average))
+            steps = int(env_steps.result())
+            curve.append((steps, average))
             if log:
                 print(
-                    f"iteration {iteration}: env steps {env_steps}, "
+                    f"iteration {iteration}: env steps {steps}, "
                     f"average return {average:.1f} (best {max(best, average):.1f})",
                     flush=True,
                 )
@@ -146,7 +149,7 @@ def train(
         "env": ENV_NAME,
         "seed": seed,
         "iterations": iteration,
-        "env_steps": int(buffer.num_frames()),
+        "env_steps": int(env_steps.result()),
         "train_seconds": round(train_seconds, 1),
         "best_eval_return": best,
         "final_average_return_20_episodes": final,

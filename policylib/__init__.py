@@ -13,6 +13,7 @@ from policylib.version import __version__
 _SUBPACKAGES = (
     "agents",
     "bandits",
+    "data",
     "distributions",
     "drivers",
     "environments",

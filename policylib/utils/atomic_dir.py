@@ -57,6 +57,7 @@ def atomic_directory(target: str) -> Iterator[str]:
     staging = tempfile.mkdtemp(
         prefix=f".{os.path.basename(target)}.saving-", dir=parent
     )
+    os.chmod(staging, _directory_mode(target))  # mkdtemp's 0700 would hide the save
     try:
         yield staging
         if os.path.isdir(target):
@@ -72,6 +73,16 @@ def atomic_directory(target: str) -> Iterator[str]:
             os.rename(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _directory_mode(target: str) -> int:
+    """The existing target's permissions, else what `os.makedirs` would give."""
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o777 & ~umask
 
 
 def _copy_missing_entries(src_dir: str, dst_dir: str) -> None:

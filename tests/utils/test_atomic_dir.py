@@ -82,3 +82,12 @@ def test_remote_paths_are_written_in_place() -> None:
     with atomic_dir.atomic_directory("gs://bucket/save") as directory:
         assert directory == "gs://bucket/save"
     assert atomic_dir.existing_path("gs://bucket/save") == "gs://bucket/save"
+
+
+def test_a_new_directory_gets_the_usual_permissions(tmp_path) -> None:
+    target = tmp_path / "save"
+    with atomic_dir.atomic_directory(str(target)) as staging:
+        _write(staging, "f", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(target).st_mode & 0o777 == 0o777 & ~umask
