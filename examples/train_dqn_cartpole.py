@@ -56,8 +56,18 @@ def train(
     eval_episodes: int = 10,
     target_return: float = 475.0,
     log: bool = True,
+    learning_rate: float = 1e-3,
+    epsilon_decay_steps: int | None = None,
+    target_update_tau: float = 1.0,
+    target_update_period: int = 100,
+    huber: bool = False,
+    fc_layer_params: tuple[int, ...] = (100, 50),
 ) -> dict[str, Any]:
-    """Trains, saves the best greedy policy to `output_dir/policy`; returns a summary."""
+    """Trains, saves the best greedy policy to `output_dir/policy`; returns a summary.
+
+    `epsilon_decay_steps` (default: half of `num_iterations`) is how long the
+    collect policy's epsilon takes to fall from 1 to 0.01.
+    """
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()  # the same run every time
     train_py_env = suite_gym.load(ENV_NAME)
@@ -65,7 +75,9 @@ def train(
     train_env = tf_py_environment.TFPyEnvironment(train_py_env)
 
     q_net = q_network.QNetwork(
-        train_env.observation_spec(), train_env.action_spec(), fc_layer_params=(100, 50)
+        train_env.observation_spec(),
+        train_env.action_spec(),
+        fc_layer_params=fc_layer_params,
     )
     train_step = tf.Variable(0, dtype=tf.int64)
     epsilon = tf.keras.optimizers.schedules.PolynomialDecay(
@@ -77,11 +89,16 @@ def train(
         train_env.time_step_spec(),
         train_env.action_spec(),
         q_network=q_net,
-        optimizer=tf.keras.optimizers.Adam(learning_rate=1e-3),
+        optimizer=tf.keras.optimizers.Adam(learning_rate=learning_rate),
         epsilon_greedy=lambda: epsilon(train_step),
-        target_update_period=100,
+        target_update_tau=target_update_tau,
+        target_update_period=target_update_period,
         gamma=0.99,
-        td_errors_loss_fn=common.element_wise_squared_loss,
+        td_errors_loss_fn=(
+            common.element_wise_huber_loss
+            if huber
+            else common.element_wise_squared_loss
+        ),
         train_step_counter=train_step,
     )
     agent.initialize()

@@ -1,0 +1,880 @@
+"""`EpisodicReplayBuffer`: whole episodes of any length, sampled as episodes or runs.
+
+    buffer = EpisodicReplayBuffer(data_spec, capacity=1000)
+    ids = buffer.create_episode_ids(num_episodes=env.batch_size)
+    ids = buffer.add_batch(trajectory, ids)           # one frame per environment
+    dataset = buffer.as_dataset(num_steps=10, sample_batch_size=32)
+
+Each episode has an id (0, 1, 2, ...) and lives in row `id % capacity`: a new
+episode overwrites the oldest. Writers keep the ids `add_batch` and
+`add_sequence` return and pass them back; an id of -1 (from
+`create_episode_ids`), or a frame where `begin_episode_fn` holds (a FIRST step
+by default), starts a new episode, and `end_episode_fn` (a LAST step) marks it
+complete. Frames for an id whose row was taken over by a newer episode are
+dropped, so a slow writer never corrupts a newer episode.
+
+`StatefulEpisodicReplayBuffer` keeps the ids in a variable, for drivers that
+call `add_batch(items)` as an observer.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from typing import Any
+
+import gin
+import tensorflow as tf
+
+from policylib.replay_buffers import episodic_table, replay_buffer
+from policylib.utils import common
+
+__all__ = [
+    "BufferInfo",
+    "EpisodicReplayBuffer",
+    "Episodes",
+    "StatefulEpisodicReplayBuffer",
+]
+
+_INVALID_EPISODE_ID = -1
+
+Episodes = collections.namedtuple("Episodes", ["length", "completed", "tensor_lists"])
+BufferInfo = collections.namedtuple("BufferInfo", ["ids"])
+
+_EMPTY = (
+    "EpisodicReplayBuffer is empty. Make sure to add items before sampling the buffer."
+)
+
+
+def _trajectory_test(method: str, role: str) -> Callable[[Any], Any]:
+    """`t.<method>()`, with a TypeError for items that are not trajectories."""
+
+    def test(t: Any) -> Any:
+        fn = getattr(t, method, None)
+        if not callable(fn):
+            raise TypeError(
+                f"Argument t is not a Trajectory; did you forget to pass the proper "
+                f"{role} to EpisodicReplayBuffer?  Saw: '{t}'"
+            )
+        return fn()
+
+    return test
+
+
+@gin.configurable
+class EpisodicReplayBuffer(replay_buffer.ReplayBuffer):
+    """A replay buffer of whole episodes (see the module docstring).
+
+    Args:
+      data_spec: nest of `TensorSpec`s of one frame (usually a `Trajectory`).
+      capacity: the number of episodes kept.
+      completed_only: sample and gather only episodes that have ended.
+      buffer_size: episode ids drawn per dataset step (times the batch size).
+      name_prefix: prefix of the storage names.
+      device: where the variables and ops live.
+      seed: op seed of the sampling.
+      begin_episode_fn: `fn(items) -> bool` (batched: `[B]`): a new episode
+        starts here (default: `items.is_first()`).
+      end_episode_fn: `fn(items) -> bool`: the episode ends here (default:
+        `items.is_last()`).
+      dataset_drop_remainder: with `single_deterministic_pass`, drop short
+        final runs and batches.
+      dataset_window_shift: with `single_deterministic_pass` and `num_steps`,
+        the shift between runs (None: no overlap).
+
+    Raises:
+      TypeError: an episode function is not callable.
+    """
+
+    def __init__(
+        self,
+        data_spec: Any,
+        capacity: int = 1000,
+        completed_only: bool = False,
+        buffer_size: int = 8,
+        name_prefix: str = "EpisodicReplayBuffer",
+        device: str = "cpu:*",
+        seed: int | None = None,
+        begin_episode_fn: Callable[[Any], Any] | None = None,
+        end_episode_fn: Callable[[Any], Any] | None = None,
+        dataset_drop_remainder: bool = False,
+        dataset_window_shift: int | None = None,
+    ):
+        super().__init__(data_spec, capacity, stateful_dataset=True)
+        begin_episode_fn = begin_episode_fn or _trajectory_test(
+            "is_first", "begin_episode_fn"
+        )
+        end_episode_fn = end_episode_fn or _trajectory_test("is_last", "end_episode_fn")
+        for fn, name in (
+            (begin_episode_fn, "begin_episode_fn"),
+            (end_episode_fn, "end_episode_fn"),
+        ):
+            if not callable(fn):
+                raise TypeError(f"{name} is not callable: {fn}")
+        self._begin_episode_fn = begin_episode_fn
+        self._end_episode_fn = end_episode_fn
+        self._name_prefix = name_prefix
+        self._device = device
+        self._seed = seed
+        self._completed_only = completed_only
+        self._buffer_size = buffer_size
+        self._dataset_window_shift = dataset_window_shift
+        self._dataset_drop_remainder = dataset_drop_remainder
+        self._num_writes = common.create_variable("num_writes_counter")
+        with tf.device(device):
+            self._data_table = episodic_table.EpisodicTable(
+                data_spec, capacity, name_prefix
+            )
+            # Which episode id each row holds (-1: none), its length and whether it ended.
+            self._episodes_loc_to_id_map = common.create_variable(
+                "episodes_loc_to_id_map",
+                shape=[capacity],
+                initial_value=_INVALID_EPISODE_ID,
+            )
+            self._episode_lengths = common.create_variable(
+                "episode_lengths", shape=[capacity], initial_value=0
+            )
+            self._episode_completed = common.create_variable(
+                "episode_completed", shape=[capacity], dtype=tf.uint8, initial_value=0
+            )
+            self._last_episode = common.create_variable(
+                "last_episode", initial_value=_INVALID_EPISODE_ID
+            )
+            self._add_episode_critical_section = tf.CriticalSection(name="add_episode")
+
+    @property
+    def num_writes(self) -> tf.Variable:
+        """How many `add_batch` calls wrote at least one frame."""
+        return self._num_writes
+
+    @property
+    def name_prefix(self) -> str:
+        return self._name_prefix
+
+    def _locked(self, fn: Callable[[], Any]) -> Any:
+        return self._add_episode_critical_section.execute(fn)
+
+    def _num_frames(self) -> tf.Tensor:
+        return tf.reduce_sum(self._episode_lengths)
+
+    # ------------------------------------------------------------------------
+    # Writing
+
+    def create_episode_ids(self, num_episodes: Any = None) -> tf.Tensor:
+        """Ids for writers to start with: -1 (scalar, or `[num_episodes]`).
+
+        Raises:
+          ValueError: `num_episodes` exceeds the capacity, or is not a scalar.
+        """
+        invalid = tf.constant(_INVALID_EPISODE_ID, dtype=tf.int64)
+        if tf.is_tensor(num_episodes):
+            if num_episodes.shape.rank != 0:
+                raise ValueError(
+                    f"num_episodes must be a scalar, but saw shape: {num_episodes.shape}"
+                )
+            return tf.fill([num_episodes], invalid, name="episode_id")
+        shape: tuple = ()
+        if num_episodes is not None and num_episodes > 0:
+            if num_episodes > self._capacity:
+                raise ValueError(
+                    "Buffer cannot create episode_ids when num_episodes "
+                    f"{num_episodes} > capacity {self._capacity}."
+                )
+            shape = (num_episodes,)
+        return tf.constant(
+            _INVALID_EPISODE_ID, shape=shape, dtype=tf.int64, name="episode_id"
+        )
+
+    def add_sequence(self, items: Any, episode_id: tf.Tensor) -> tf.Tensor:
+        """Appends `[T, ...]` frames of one episode; returns its (maybe new) id.
+
+        The frames start a new episode if the first one begins one (or the id
+        is -1); if the last one ends it, the episode is marked complete.
+        """
+        episode_id.shape.assert_has_rank(0)
+        with tf.device(self._device), tf.name_scope("add_steps"):
+            items = tf.nest.map_structure(
+                lambda x, spec: tf.convert_to_tensor(x, dtype=spec.dtype),
+                items,
+                self._data_spec,
+            )
+            first = tf.nest.flatten(items)[0]
+            num_steps = tf.cast(
+                tf.compat.dimension_value(first.shape[0]) or tf.shape(first)[0],
+                tf.int64,
+            )
+            begin = tf.convert_to_tensor(self._begin_episode_fn(items))
+            end = tf.convert_to_tensor(self._end_episode_fn(items))
+            if begin.shape.rank:  # per-frame flags: the first begins, the last ends
+                begin, end = begin[0], end[-1]
+            new_id = self._get_episode_id(episode_id, begin, end)
+            location = self._get_episode_id_location(new_id)
+
+            def append() -> tf.Tensor:
+                grow = self._increment_episode_length_locked(location, num_steps)
+                write = self._data_table.append(location, items)
+                with tf.control_dependencies([grow, write]):
+                    return tf.identity(new_id)
+
+            with tf.control_dependencies([new_id]):
+                valid = tf.equal(self._episodes_loc_to_id_map[location], new_id)
+            return tf.cond(
+                valid, lambda: self._locked(append), lambda: tf.identity(new_id)
+            )
+
+    def add_batch(self, items: Any, episode_ids: tf.Tensor) -> tf.Tensor:
+        """Appends one frame to each of a batch of episodes; returns the updated ids.
+
+        Args:
+          items: a nest of `[B, ...]` frames.
+          episode_ids: `[B]` ids from `create_episode_ids` or a previous call.
+        """
+        episode_ids.shape.assert_has_rank(1)
+        with tf.device(self._device), tf.name_scope("add_batch"):
+            ids = self._get_batch_episode_ids(
+                episode_ids, self._begin_episode_fn(items), self._end_episode_fn(items)
+            )
+            locations = self._get_episode_id_location(ids)
+            with tf.control_dependencies([locations]):
+                valid = tf.equal(
+                    self._episodes_loc_to_id_map.sparse_read(locations), ids
+                )
+
+            def write() -> tf.Tensor:
+                keep = tf.reshape(tf.where(valid), [-1])
+                kept_locations = tf.gather(locations, keep)
+                frames = tf.nest.map_structure(lambda t: tf.gather(t, keep), items)
+                ops = [
+                    self._data_table.add(kept_locations, frames),
+                    self._increment_episode_length_locked(kept_locations),
+                    self._num_writes.assign_add(1),
+                ]
+                with tf.control_dependencies(ops):
+                    return tf.identity(ids)
+
+            return tf.cond(
+                tf.reduce_any(valid), lambda: self._locked(write), lambda: episode_ids
+            )
+
+    def _add_batch(self, items: Any) -> Any:
+        raise NotImplementedError(
+            "EpisodicReplayBuffer.add_batch needs episode ids: add_batch(items, "
+            "episode_ids), or use StatefulEpisodicReplayBuffer."
+        )
+
+    # ------------------------------------------------------------------------
+    # Reading
+
+    def gather_all(self) -> Any:
+        """Every stored frame (completed episodes only with `completed_only`), `[1, N, ...]`.
+
+        With no frames, `[0, ...]`.
+        """
+        items, _ = self._gather_all()
+        return items
+
+    def _get_next(
+        self,
+        sample_batch_size: Any = None,
+        num_steps: Any = None,
+        time_stacked: Any = None,
+    ) -> tuple[Any, BufferInfo]:
+        """One uniformly drawn episode, `[T, ...]`, and its id."""
+        with tf.device(self._device), tf.name_scope("get_next"):
+            episode_id = self._sample_episode_ids(shape=[], seed=self._seed)
+            row = self._get_episode_id_location(episode_id)
+            data = self._data_table.get_episode_values(row)
+        return data, BufferInfo(ids=episode_id)
+
+    def _as_dataset(
+        self,
+        sample_batch_size: Any = None,
+        num_steps: Any = None,
+        sequence_preprocess_fn: Any = None,
+        num_parallel_calls: Any = tf.data.AUTOTUNE,
+    ) -> tf.data.Dataset:
+        """Endless samples: whole episodes, or runs of `num_steps` frames.
+
+        Runs are drawn from episodes chosen with probability proportional to
+        their length (so every frame is equally likely), at a uniform start.
+
+        Raises:
+          ValueError: `sample_batch_size` without `num_steps` (episodes differ
+            in length, so they cannot be batched).
+          NotImplementedError: `sequence_preprocess_fn` was given.
+        """
+        if sequence_preprocess_fn is not None:
+            raise NotImplementedError("sequence_preprocess_fn is not supported.")
+        if sample_batch_size and num_steps is None:
+            raise ValueError(
+                "When requesting a batched dataset from EpisodicReplayBuffer, "
+                "num_steps must be provided (but saw num_steps=None)."
+            )
+        seed_per_episode = None if self._seed is None else self._seed + 7
+        draws = self._buffer_size * (sample_batch_size or 1)
+
+        def locations(_: Any) -> tf.Tensor:
+            ids = self._sample_episode_ids(
+                shape=[draws],
+                weigh_by_episode_length=num_steps is not None,
+                seed=self._seed,
+            )
+            rows = self._get_episode_id_location(ids)
+            if self._completed_only:
+                rows = tf.boolean_mask(
+                    rows, tf.cast(self._episode_completed.sparse_read(rows), tf.bool)
+                )
+            return rows
+
+        rows = tf.data.Dataset.counter().map(locations).unbatch()
+        if num_steps is None:
+            return rows.map(
+                lambda row: (
+                    self._data_table.get_episode_values(row),
+                    self._episodes_loc_to_id_map.sparse_read(row),
+                ),
+                num_parallel_calls=num_parallel_calls,
+            )
+        flat_specs = tf.nest.flatten(self._data_spec)
+
+        def lists(row: tf.Tensor) -> tuple:
+            flat = tuple(tf.nest.flatten(self._data_table.get_episode_lists(row)))
+            length = tf.reduce_min(
+                [tf.raw_ops.TensorListLength(input_handle=t) for t in flat]
+            )
+            return flat, self._episodes_loc_to_id_map.sparse_read(row), length
+
+        def run(flat: tuple, episode_id: tf.Tensor, length: tf.Tensor) -> tuple:
+            start = tf.random.uniform(
+                (), 0, length - num_steps + 1, dtype=tf.int32, seed=seed_per_episode
+            )
+            frames = [
+                tf.raw_ops.TensorListGather(
+                    input_handle=t,
+                    indices=tf.range(start, start + num_steps),
+                    element_shape=tf.constant(
+                        [-1 if d is None else d for d in spec.shape.as_list()], tf.int32
+                    ),
+                    element_dtype=spec.dtype,
+                )
+                for t, spec in zip(flat, flat_specs)
+            ]
+            for frame, spec in zip(frames, flat_specs):
+                frame.set_shape([num_steps] + spec.shape.as_list())
+            return tf.nest.pack_sequence_as(self._data_spec, frames), episode_id
+
+        dataset = (
+            rows.map(lists, num_parallel_calls=num_parallel_calls)
+            .filter(lambda flat, episode_id, length: length >= num_steps)
+            .map(run, num_parallel_calls=num_parallel_calls)
+        )
+        if sample_batch_size:
+            dataset = dataset.batch(sample_batch_size, drop_remainder=True)
+        return dataset
+
+    def _single_deterministic_pass_dataset(
+        self,
+        sample_batch_size: Any = None,
+        num_steps: Any = None,
+        sequence_preprocess_fn: Any = None,
+        num_parallel_calls: Any = tf.data.AUTOTUNE,
+    ) -> tf.data.Dataset:
+        """Every stored episode once, oldest first: whole, or cut into runs.
+
+        With `sample_batch_size`, episodes are dealt round-robin to that many
+        streams, and each batch holds one run from each stream.
+        """
+        if sequence_preprocess_fn is not None:
+            raise NotImplementedError("sequence_preprocess_fn is not supported.")
+        if sample_batch_size is not None and num_steps is None:
+            raise ValueError(
+                "When requesting a batched dataset from EpisodicReplayBuffer, "
+                "num_steps must be provided (but saw num_steps=None)."
+            )
+        drop = self._dataset_drop_remainder
+        shift = self._dataset_window_shift
+
+        def episode_ids(_: Any) -> tf.data.Dataset:
+            low, high = _valid_range_ids(self._get_last_episode_id(), self._capacity)
+            return tf.data.Dataset.range(low, high)
+
+        episodes = (
+            tf.data.Dataset.range(1)
+            .flat_map(episode_ids)
+            .map(
+                lambda i: self._data_table.get_episode_values(
+                    self._get_episode_id_location(i)
+                ),
+                num_parallel_calls=num_parallel_calls,
+            )
+        )
+
+        def runs(frames: tf.data.Dataset, drop_remainder: bool) -> tf.data.Dataset:
+            return frames.window(num_steps, shift=shift).flat_map(
+                lambda window: tf.data.Dataset.zip(
+                    tf.nest.map_structure(
+                        lambda d: d.batch(num_steps, drop_remainder=drop_remainder),
+                        window,
+                    )
+                )
+            )
+
+        if sample_batch_size is None:
+            return episodes if num_steps is None else runs(episodes.unbatch(), drop)
+        streams = tf.data.Dataset.range(sample_batch_size).map(
+            lambda i: runs(episodes.shard(sample_batch_size, i).unbatch(), True)
+        )
+        return streams.interleave(lambda stream: stream).batch(
+            sample_batch_size, drop_remainder=drop
+        )
+
+    def _gather_all(self) -> tuple[Any, tf.Tensor]:
+        """Every stored frame, oldest episode first, `[1, N, ...]`, and the frames' ids."""
+        if replay_buffer._holds_lists(self._data_spec):  # noqa: SLF001
+            raise ValueError(
+                "Cannot perform gather; data spec contains lists and this conflicts "
+                "with gathering operator. Convert any lists to tuples."
+            )
+        low, high = _valid_range_ids(self._get_last_episode_id(), self._capacity)
+        lengths = self._episode_lengths.read_value()
+        if self._completed_only:
+            lengths *= tf.cast(self._episode_completed, tf.int64)
+        total = tf.reduce_sum(lengths)
+
+        def frames_and_ids(episode_id: tf.Tensor) -> tuple:
+            data = self._data_table.get_episode_values(
+                self._get_episode_id_location(episode_id)
+            )
+            count = tf.shape(tf.nest.flatten(data)[0])[0]
+            return tuple(tf.nest.flatten(data)), tf.fill([count], episode_id)
+
+        def gathered() -> tuple:
+            ids = tf.data.Dataset.range(low, high)
+            if self._completed_only:
+                ids = ids.filter(
+                    lambda i: tf.cast(
+                        self._episode_completed.sparse_read(
+                            self._get_episode_id_location(i)
+                        ),
+                        tf.bool,
+                    )
+                )
+            everything = (
+                ids.map(frames_and_ids)
+                .unbatch()
+                .batch(10 + 2 * total)
+                .map(
+                    lambda flat, i: (tf.nest.pack_sequence_as(self._data_spec, flat), i)
+                )
+                .batch(1)
+            )
+            return tf.data.experimental.get_single_element(everything.take(1))
+
+        def empty() -> tuple:  # no frames: `[0, ...]`, as TF-Agents gives
+            data = tf.nest.map_structure(
+                lambda s: tf.zeros([0] + s.shape.as_list(), s.dtype), self._data_spec
+            )
+            return data, tf.zeros([0], tf.int64)
+
+        return tf.cond(total > 0, gathered, empty)
+
+    def _clear(self, clear_all_variables: bool = False) -> Any:
+        """Empties every episode (and resets the ids, with `clear_all_variables`)."""
+        assignments = [
+            self._episode_lengths.assign(tf.zeros_like(self._episode_lengths)),
+            self._num_writes.assign(tf.zeros_like(self._num_writes)),
+        ]
+        if clear_all_variables:
+            assignments.append(
+                self._episode_completed.assign(tf.zeros_like(self._episode_completed))
+            )
+            assignments += [
+                v.assign(_INVALID_EPISODE_ID * tf.ones_like(v))
+                for v in (self._episodes_loc_to_id_map, self._last_episode)
+            ]
+        return tf.group(self._data_table.clear(), assignments, name="clear")
+
+    # ------------------------------------------------------------------------
+    # Episode bookkeeping
+
+    def _completed_episodes(self) -> tf.Tensor:
+        """The ids of the episodes marked complete."""
+        return self._locked(
+            lambda: tf.boolean_mask(
+                self._episodes_loc_to_id_map, tf.equal(self._episode_completed, 1)
+            )
+        )
+
+    def _get_episode(self, episode_id: Any) -> Any:
+        """The frames of an episode; asserts that its row still holds it."""
+        with tf.device(self._device), tf.name_scope("get_episode"):
+            episode_id = tf.convert_to_tensor(
+                episode_id, dtype=tf.int64, name="episode_id"
+            )
+            location = self._get_episode_id_location(episode_id)
+            with tf.control_dependencies([episode_id]):
+                held = self._episodes_loc_to_id_map[location]
+            check = tf.Assert(
+                tf.equal(held, episode_id),
+                [
+                    "Episode id",
+                    episode_id,
+                    "is not valid.  It points to location",
+                    location,
+                    "but the episode at that location is currently id",
+                    held,
+                ],
+            )
+            with tf.control_dependencies([check, location]):
+                return self._data_table.get_episode_values(location)
+
+    def _maybe_end_episode(
+        self, episode_id: tf.Tensor, end_episode: Any = False
+    ) -> tf.Tensor:
+        """Marks the episode complete if `end_episode` (and it is still held); returns
+        whether it is complete."""
+        location = self._get_episode_id_location(episode_id)
+
+        def end() -> tf.Tensor:
+            held = tf.equal(
+                self._episodes_loc_to_id_map.sparse_read(location), episode_id
+            )
+            condition = end_episode & (episode_id >= 0) & held
+            if condition.shape.rank != 0:
+                raise ValueError(
+                    f"Invalid condition shape: {condition.shape} (should be scalar)."
+                )
+            marked = tf.cond(
+                condition,
+                lambda: tf.group(
+                    tf.compat.v1.scatter_update(self._episode_completed, [location], 1)
+                ),
+                tf.no_op,
+            )
+            with tf.control_dependencies([marked]):
+                return self._episode_completed.sparse_read(location) > 0
+
+        return self._locked(end)
+
+    def _maybe_end_batch_episodes(
+        self, batch_episode_ids: tf.Tensor, end_episode: Any = False
+    ) -> tf.Tensor:
+        """`_maybe_end_episode` for a batch of ids."""
+        locations = self._get_episode_id_location(batch_episode_ids)
+
+        def end() -> tf.Tensor:
+            held = tf.equal(
+                batch_episode_ids, self._episodes_loc_to_id_map.sparse_read(locations)
+            )
+            mask = end_episode & (batch_episode_ids >= 0) & held
+            marked = tf.compat.v1.scatter_update(
+                self._episode_completed, tf.boolean_mask(locations, mask), 1
+            )
+            with tf.control_dependencies([marked]):
+                return self._episode_completed.sparse_read(locations) > 0
+
+        return self._locked(end)
+
+    def _start_episodes_locked(self, new_ids: tf.Tensor) -> list:
+        """Claims the rows of freshly numbered episodes: empty, incomplete, owned."""
+        locations = self._get_episode_id_location(new_ids)
+        return [
+            tf.compat.v1.scatter_update(
+                self._episodes_loc_to_id_map, locations, new_ids
+            ),
+            tf.compat.v1.scatter_update(self._episode_completed, locations, 0),
+            self._data_table.clear_rows(tf.reshape(locations, [-1])),
+            tf.compat.v1.scatter_update(self._episode_lengths, locations, 0),
+        ]
+
+    def _get_episode_id(
+        self,
+        episode_id: tf.Tensor,
+        begin_episode: Any = False,
+        end_episode: Any = False,
+    ) -> tf.Tensor:
+        """`episode_id`, or a new id if one begins (or the id is -1); marks the end."""
+
+        def new_id() -> tf.Tensor:
+            fresh = self._last_episode.assign_add(1)
+            with tf.control_dependencies(self._start_episodes_locked(fresh)):
+                return tf.identity(fresh)
+
+        begin_episode = tf.convert_to_tensor(begin_episode, name="begin_episode")
+        end_episode = tf.convert_to_tensor(end_episode, name="end_episode")
+        condition = begin_episode | (episode_id < 0)
+        if condition.shape.rank != 0:
+            raise ValueError(
+                f"Invalid condition predicate shape: {condition.shape} (should be scalar)."
+            )
+        updated = tf.cond(
+            condition, lambda: self._locked(new_id), lambda: tf.identity(episode_id)
+        )
+        with tf.control_dependencies([self._maybe_end_episode(updated, end_episode)]):
+            return tf.identity(updated)
+
+    def _get_batch_episode_ids(
+        self,
+        batch_episode_ids: tf.Tensor,
+        begin_episode: Any = False,
+        end_episode: Any = False,
+        mask: Any = None,
+    ) -> tf.Tensor:
+        """`_get_episode_id` for a batch (only where `mask`, if given)."""
+        if batch_episode_ids.shape.rank != 1:
+            raise ValueError("batch_episode_ids must be a vector with 1 dimension")
+        renew = (batch_episode_ids < 0) | tf.convert_to_tensor(begin_episode)
+        if mask is not None:
+            renew &= mask
+
+        def update() -> tf.Tensor:
+            count = tf.reduce_sum(tf.cast(renew, tf.int64))
+            end = self._last_episode.assign_add(count).value() + 1
+            fresh = tf.range(end - count, end)
+            scattered = tf.scatter_nd(
+                tf.where(renew),
+                fresh,
+                shape=tf.shape(batch_episode_ids, out_type=tf.int64),
+            )
+            updated = tf.where(renew, scattered, batch_episode_ids)
+            with tf.control_dependencies(self._start_episodes_locked(fresh)):
+                return tf.identity(updated)
+
+        ids = self._locked(update)
+        ended = self._maybe_end_batch_episodes(ids, tf.convert_to_tensor(end_episode))
+        with tf.control_dependencies([ended]):
+            return tf.identity(ids)
+
+    def _get_episode_id_location(self, episode_id: Any) -> tf.Tensor:
+        return tf.math.mod(episode_id, self._capacity)
+
+    def _sample_episode_ids(
+        self, shape: Any, weigh_by_episode_length: bool = False, seed: Any = None
+    ) -> tf.Tensor:
+        """Stored episode ids: uniform, or in proportion to their lengths."""
+        nonempty = tf.debugging.assert_non_negative(
+            self._get_last_episode_id(), message=_EMPTY
+        )
+        with tf.control_dependencies([nonempty]):
+            if weigh_by_episode_length:
+                count = tf.minimum(self._last_episode + 1, self._capacity)
+                logits = tf.math.log(tf.cast(self._episode_lengths[:count], tf.float32))
+                draws = tf.random.categorical(
+                    [logits],
+                    num_samples=tf.reduce_prod(shape),
+                    seed=seed,
+                    dtype=tf.int64,
+                )
+                return tf.reshape(draws, shape)
+            low, high = _valid_range_ids(self._get_last_episode_id(), self._capacity)
+            return tf.random.uniform(
+                shape, minval=low, maxval=high, dtype=tf.int64, seed=seed
+            )
+
+    def _get_last_episode_id(self) -> tf.Tensor:
+        return self._locked(lambda: self._last_episode.value())
+
+    def _increment_episode_length_locked(
+        self, episode_id: Any, increment: Any = 1
+    ) -> tf.Tensor:
+        """Adds `increment` to the lengths of the episodes' rows; returns the new lengths.
+
+        Raises:
+          ValueError: `episode_id` has rank above 1.
+        """
+        location = self._get_episode_id_location(episode_id)
+        rank = location.shape.rank
+        if rank not in (0, 1):
+            raise ValueError("episode_id must have rank <= 1")
+        rows = location if rank == 1 else [location]
+        lengths = tf.gather(self._episode_lengths, rows) + increment
+        update = tf.compat.v1.scatter_update(self._episode_lengths, rows, lengths)
+        with tf.control_dependencies([update]):
+            return tf.identity(lengths if rank == 1 else lengths[0])
+
+    def _get_valid_ids_mask_locked(self, episode_ids: tf.Tensor) -> tf.Tensor:
+        held = self._episodes_loc_to_id_map.sparse_read(
+            self._get_episode_id_location(episode_ids)
+        )
+        return (episode_ids >= 0) & tf.equal(episode_ids, held)
+
+    def get_valid_ids_mask(self, episode_ids: tf.Tensor) -> tf.Tensor:
+        """Which ids still own their rows (not -1, not overwritten)."""
+        with tf.device(self._device), tf.name_scope("get_valid_ids_mask"):
+            return self._locked(lambda: self._get_valid_ids_mask_locked(episode_ids))
+
+    # ------------------------------------------------------------------------
+    # Moving episodes between buffers
+
+    def extract(self, locations: Any, clear_data: bool = False) -> Episodes:
+        """The episodes at `locations` (rows) as `Episodes`; emptied with `clear_data`."""
+        locations = tf.cast(locations, dtype=tf.int64, name="locations")
+        locations.shape.assert_has_rank(1)
+
+        def extract_locked() -> Episodes:
+            episodes = Episodes(
+                length=self._episode_lengths.sparse_read(locations),
+                completed=self._episode_completed.sparse_read(locations),
+                tensor_lists=self._data_table.get_episode_lists(locations),
+            )
+            if not clear_data:
+                return episodes
+            with tf.control_dependencies(tf.nest.flatten(episodes)):
+                cleared = [
+                    self._data_table.clear_rows(locations),
+                    tf.compat.v1.scatter_update(self._episode_lengths, locations, 0),
+                    tf.compat.v1.scatter_update(self._episode_completed, locations, 0),
+                ]
+            with tf.control_dependencies(cleared):
+                return tf.nest.map_structure(tf.identity, episodes)
+
+        with tf.device(self._device), tf.name_scope("extract"):
+            return self._locked(extract_locked)
+
+    def extend_episodes(
+        self, episode_ids: tf.Tensor, episode_ids_indices: Any, episodes: Episodes
+    ) -> tf.Tensor:
+        """Appends extracted `episodes` to the episodes `episode_ids[episode_ids_indices]`.
+
+        Returns:
+          `episode_ids` with new ids where episodes began.
+        """
+        episode_ids.shape.assert_has_rank(1)
+        indices = tf.convert_to_tensor(episode_ids_indices, name="episode_ids_indices")
+        indices.shape.assert_has_rank(1)
+
+        def extend_locked(ids: tf.Tensor, all_ids: tf.Tensor) -> tf.Tensor:
+            locations = self._get_episode_id_location(ids)
+            valid = tf.equal(self._episodes_loc_to_id_map.sparse_read(locations), ids)
+            keep = tf.reshape(tf.where(valid), [-1])
+            locations = tf.gather(locations, keep)
+            ops = [
+                self._increment_episode_length_locked(
+                    locations, tf.gather(episodes.length, keep)
+                ),
+                tf.compat.v1.scatter_update(
+                    self._episode_completed,
+                    locations,
+                    tf.gather(episodes.completed, keep),
+                ),
+                self._data_table.extend(
+                    locations,
+                    tf.nest.map_structure(
+                        lambda t: tf.gather(t, keep), episodes.tensor_lists
+                    ),
+                ),
+            ]
+            with tf.control_dependencies(ops):
+                return tf.identity(all_ids)
+
+        with tf.device(self._device), tf.name_scope("extend"):
+            index_shape = tf.shape(indices)
+            begin = tf.broadcast_to(self._begin_episode_fn(episodes), index_shape)
+            columns = tf.reshape(indices, [-1, 1])
+            ids_shape = tf.shape(episode_ids)
+            all_ids = self._get_batch_episode_ids(
+                episode_ids,
+                begin_episode=tf.scatter_nd(columns, begin, ids_shape),
+                mask=tf.scatter_nd(columns, tf.fill(index_shape, True), ids_shape),
+            )
+            ids = tf.gather(all_ids, indices)
+            return self._locked(lambda: extend_locked(ids, all_ids))
+
+
+class StatefulEpisodicReplayBuffer(replay_buffer.ReplayBuffer):
+    """An `EpisodicReplayBuffer` that keeps its writers' episode ids in a variable.
+
+    So `add_batch(items)` works as a driver observer.
+
+    Args:
+      replay_buffer: the `EpisodicReplayBuffer` to write to.
+      num_episodes: the batch size of the writes (None: single episodes).
+
+    Raises:
+      TypeError: `replay_buffer` is not an `EpisodicReplayBuffer`.
+      ValueError: `num_episodes` exceeds its capacity.
+    """
+
+    def __init__(
+        self, replay_buffer: EpisodicReplayBuffer, num_episodes: int | None = None
+    ):
+        if not isinstance(replay_buffer, EpisodicReplayBuffer):
+            raise TypeError(f"Expected an EpisodicReplayBuffer, saw {replay_buffer}")
+        super().__init__(replay_buffer.data_spec, replay_buffer.capacity)
+        shape: tuple = ()
+        if num_episodes and num_episodes > 0:
+            if num_episodes > replay_buffer.capacity:
+                raise ValueError(
+                    "Buffer cannot create episode_ids when num_episodes "
+                    f"{num_episodes} > capacity {replay_buffer.capacity}."
+                )
+            shape = (num_episodes,)
+        self._replay_buffer = replay_buffer
+        self._episode_ids_var = common.create_variable(
+            "episode_id", initial_value=_INVALID_EPISODE_ID, shape=shape
+        )
+
+    @property
+    def episode_ids(self) -> tf.Variable:
+        return self._episode_ids_var
+
+    def _write(self, new_ids: tf.Tensor) -> tf.Tensor:
+        with tf.control_dependencies([self._episode_ids_var.assign(new_ids)]):
+            return tf.identity(new_ids)
+
+    @common.function_in_tf1()
+    def add_batch(self, items: Any) -> tf.Tensor:  # type: ignore[override]
+        return self._write(
+            self._replay_buffer.add_batch(
+                items=items, episode_ids=self._episode_ids_var
+            )
+        )
+
+    @common.function_in_tf1()
+    def add_sequence(self, items: Any) -> tf.Tensor:
+        return self._write(
+            self._replay_buffer.add_sequence(
+                items=items, episode_id=self._episode_ids_var
+            )
+        )
+
+    @common.function_in_tf1()
+    def extend_episodes(
+        self, episode_ids_indices: Any, episodes: Episodes
+    ) -> tf.Tensor:
+        return self._write(
+            self._replay_buffer.extend_episodes(
+                episode_ids=self._episode_ids_var,
+                episode_ids_indices=episode_ids_indices,
+                episodes=episodes,
+            )
+        )
+
+    def _get_next(
+        self,
+        sample_batch_size: Any = None,
+        num_steps: Any = None,
+        time_stacked: Any = None,
+    ) -> Any:
+        return self._replay_buffer.get_next(sample_batch_size, num_steps, time_stacked)
+
+    def _as_dataset(
+        self,
+        sample_batch_size: Any = None,
+        num_steps: Any = None,
+        sequence_preprocess_fn: Any = None,
+        num_parallel_calls: Any = None,
+    ) -> tf.data.Dataset:
+        return self._replay_buffer.as_dataset(
+            sample_batch_size,
+            num_steps,
+            sequence_preprocess_fn=sequence_preprocess_fn,
+            num_parallel_calls=num_parallel_calls,
+        )
+
+
+def _valid_range_ids(last_id: tf.Tensor, capacity: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """`[low, high)`: the ids of the episodes still stored."""
+    high = tf.maximum(tf.cast(last_id + 1, tf.int64), 0)
+    low = tf.where(last_id < capacity, tf.constant(0, tf.int64), high - capacity)
+    return low, high
