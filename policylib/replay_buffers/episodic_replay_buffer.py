@@ -222,7 +222,9 @@ class EpisodicReplayBuffer(replay_buffer.ReplayBuffer):
                 valid, lambda: self._locked(append), lambda: tf.identity(new_id)
             )
 
-    def add_batch(self, items: Any, episode_ids: tf.Tensor) -> tf.Tensor:
+    def add_batch(  # type: ignore[override]  # TF-Agents' API: writers pass their ids
+        self, items: Any, episode_ids: tf.Tensor
+    ) -> tf.Tensor:
         """Appends one frame to each of a batch of episodes; returns the updated ids.
 
         Args:
@@ -823,7 +825,7 @@ class StatefulEpisodicReplayBuffer(replay_buffer.ReplayBuffer):
             return tf.identity(new_ids)
 
     @common.function_in_tf1()
-    def add_batch(self, items: Any) -> tf.Tensor:  # type: ignore[override]
+    def add_batch(self, items: Any) -> tf.Tensor:
         return self._write(
             self._replay_buffer.add_batch(
                 items=items, episode_ids=self._episode_ids_var
