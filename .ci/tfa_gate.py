@@ -84,6 +84,20 @@ SCOPES = (
         "issue 5: environments, drivers, metrics",
         ("environments/", "drivers/", "metrics/"),
     ),
+    Scope(
+        "issue 12: replay buffers and the DQN-family, REINFORCE, BC, random agents",
+        (
+            "replay_buffers/",
+            "agents/tf_agent_test",
+            "agents/data_converter_test",
+            "agents/dqn/",
+            "agents/categorical_dqn/",
+            "agents/reinforce/",
+            "agents/random/",
+            "agents/behavioral_cloning/",
+        ),
+        min_keras3=0.93,
+    ),
 )
 
 

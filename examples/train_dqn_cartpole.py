@@ -50,23 +50,25 @@ def evaluate(policy: Any, num_episodes: int, seed: int) -> float:
 
 def train(
     output_dir: str,
-    num_iterations: int = 20_000,
+    num_iterations: int = 50_000,
     seed: int = 0,
     eval_interval: int = 250,
     eval_episodes: int = 10,
     target_return: float = 475.0,
     log: bool = True,
-    learning_rate: float = 1e-3,
-    epsilon_decay_steps: int | None = None,
+    learning_rate: float = 2.3e-3,
+    epsilon_decay_steps: int | None = 8_000,
     target_update_tau: float = 1.0,
-    target_update_period: int = 100,
+    target_update_period: int = 10,
     huber: bool = False,
-    fc_layer_params: tuple[int, ...] = (100, 50),
+    fc_layer_params: tuple[int, ...] = (256, 256),
 ) -> dict[str, Any]:
     """Trains, saves the best greedy policy to `output_dir/policy`; returns a summary.
 
-    `epsilon_decay_steps` (default: half of `num_iterations`) is how long the
-    collect policy's epsilon takes to fall from 1 to 0.01.
+    `epsilon_decay_steps` (None: half of `num_iterations`) is how long the
+    collect policy's epsilon takes to fall from 1 to 0.01. The defaults
+    (a 256-256 network, learning rate 2.3e-3, target copied every 10 steps)
+    follow the RL Baselines3 Zoo's tuned DQN for CartPole-v1.
     """
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()  # the same run every time
@@ -206,7 +208,7 @@ def plot_curve(summary: dict[str, Any], path: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", default="runs/cartpole_dqn")
-    parser.add_argument("--num-iterations", type=int, default=20_000)
+    parser.add_argument("--num-iterations", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-interval", type=int, default=250)
     parser.add_argument("--eval-episodes", type=int, default=10)

@@ -239,7 +239,10 @@ class ReinforceAgent(tf_agent.TFAgent):
                 tf.summary.histogram(
                     name="value_preds", data=value_preds, step=self.train_step_counter
                 )
-        advantages = self._advantage_fn(returns, value_preds)
+        # The baseline only centres the returns: no policy-loss gradient reaches
+        # the value network (TF-Agents lets it through, which skews the values).
+        baseline = None if value_preds is None else tf.stop_gradient(value_preds)
+        advantages = self._advantage_fn(returns, baseline)
         if self._debug_summaries:
             tf.summary.histogram(
                 name="advantages", data=advantages, step=self.train_step_counter
