@@ -4,9 +4,10 @@
     policy = policy_loader.load(data.cartpole_dqn_path())
 
 `cartpole_dqn/` is a `PolicySaver` SavedModel of the greedy policy that
-`examples/train_dqn_cartpole.py` trained (Keras 3, seed 0); `training.json`
+`examples/train_dqn_cartpole.py` trained (Keras 3, seed 0, deterministic ops); `training.json`
 beside it records the run (environment steps, learning curve, and an average
-return of 496.5 over 20 held-out seeded episodes).
+return of 495.1 over 20 held-out seeded episodes, after 10,500
+environment steps).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Keeps TensorFlow's routine notices out of a policy save or load.
 
-Every policy SavedModel makes TensorFlow print two notices that say nothing a
+Every policy SavedModel makes TensorFlow print notices that say nothing a
 user can act on:
 
 - absl ``WARNING: `0/step_type` is not a valid tf.function parameter name.
@@ -12,9 +12,11 @@ user can act on:
   require that this type be imported and registered.`` Every reader of a
   policy save imports TensorFlow Probability (and policylib registers its own
   distributions), so this always holds.
+- ``INFO:tensorflow:Assets written to: <dir>/assets`` (where TensorFlow logs
+  at INFO level, as in notebooks).
 
-`saved_model_io` (a decorator and context manager) drops exactly these two
-while the calling thread saves or loads, so a training loop that saves every
+`saved_model_io` (a decorator) drops exactly these while the calling thread
+saves or loads, so a training loop that saves every
 N steps prints nothing unless something is wrong. Every other message passes.
 """
 
@@ -30,7 +32,11 @@ from typing import Any, TypeVar
 
 __all__ = ["saved_model_io"]
 
-_SANITIZING = "is not a valid tf.function parameter name. Sanitizing to"
+# Logger name -> a substring of the routine message it logs.
+_ROUTINE = {
+    "absl": "is not a valid tf.function parameter name. Sanitizing to",
+    "tensorflow": "Assets written to",
+}
 # TFP auto-composite distributions (and policylib's, registered under
 # TF-Agents' names) all have type-spec names ending in `_ACTTypeSpec`.
 _ENCODING = r"Encoding a StructuredValue with type [\w.]+_ACTTypeSpec;"
@@ -38,25 +44,30 @@ _ENCODING_MODULE = r"tensorflow\.python\.saved_model\.nested_structure_coder"
 
 _state = threading.local()
 _installed = threading.Lock()
-_filter_on_absl: list[logging.Filter] = []
+_filters: list[logging.Filter] = []
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _DropSanitizingNotices(logging.Filter):
-    """Drops the parameter-renaming notice while this thread saves or loads."""
+class _DropRoutineNotice(logging.Filter):
+    """Drops one logger's routine notice while this thread saves or loads."""
+
+    def __init__(self, substring: str):
+        super().__init__()
+        self._substring = substring
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(_state, "depth", 0):
             return True
-        return _SANITIZING not in str(record.msg)
+        return self._substring not in str(record.msg)
 
 
 def _install() -> None:
     with _installed:
-        if not _filter_on_absl:
-            _filter_on_absl.append(_DropSanitizingNotices())
-            logging.getLogger("absl").addFilter(_filter_on_absl[0])
+        if not _filters:
+            for name, substring in _ROUTINE.items():
+                _filters.append(_DropRoutineNotice(substring))
+                logging.getLogger(name).addFilter(_filters[-1])
     # Added (again) each time: a `warnings.catch_warnings` block, as test
     # runners use, throws away filters added inside it. Narrow by message
     # and module, so no other warning is touched.
