@@ -23,7 +23,7 @@ from absl import logging
 from policylib.drivers import dynamic_episode_driver, py_driver
 from policylib.metrics import py_metric
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import common
+from policylib.utils import common, summaries
 
 __all__ = [
     "MetricsGroup",
@@ -213,5 +213,5 @@ def eager_compute(
         with summary_writer.as_default():
             for m in metrics:
                 tag = common.join_scope(summary_prefix, m.name)
-                tf.summary.scalar(name=tag, data=m.result(), step=train_step)
+                summaries.scalar(name=tag, data=m.result(), step=train_step)
     return results

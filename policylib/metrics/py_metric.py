@@ -12,7 +12,7 @@ from absl import logging
 
 from policylib.metrics import tf_metric
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import common
+from policylib.utils import common, summaries
 
 __all__ = ["PyMetric", "PyStepMetric", "run_summaries"]
 
@@ -108,8 +108,8 @@ class PyMetric(tf.Module, metaclass=abc.ABCMeta):
         if self._summary_op is not None:
             raise RuntimeError("metric.tf_summaries() can only be called once.")
         value = self.summary_placeholder
-        summaries = [
-            tf.summary.scalar(
+        ops = [
+            summaries.scalar(
                 name=common.join_scope(self.prefix, self.name),
                 data=value,
                 step=train_step,
@@ -127,8 +127,8 @@ class PyMetric(tf.Module, metaclass=abc.ABCMeta):
                     f"step_metric is not PyMetric or TFStepMetric: {step_metric}"
                 )
             tag = tf_metric._step_tag(self.prefix, step_metric.name, self.name)
-            summaries.append(tf.summary.scalar(name=tag, data=value, step=step))
-        self._summary_op = tf.group(*summaries)
+            ops.append(summaries.scalar(name=tag, data=value, step=step))
+        self._summary_op = tf.group(*[op for op in ops if op is not None])
         return self._summary_op
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from policylib.utils import common
+from policylib.utils import common, summaries
 
 __all__ = ["TFHistogramStepMetric", "TFMultiMetricStepMetric", "TFStepMetric"]
 
@@ -61,7 +61,7 @@ class TFStepMetric(tf.Module):
         return self._update_state(*args, **kwargs)
 
     def _summary(self, name: str, data: Any, step: Any) -> Any:
-        return tf.summary.scalar(name=name, data=data, step=step)
+        return summaries.scalar(name=name, data=data, step=step)
 
     def tf_summaries(
         self, train_step: Any = None, step_metrics: Sequence[Any] = ()
@@ -88,7 +88,7 @@ class TFHistogramStepMetric(TFStepMetric):
     """A metric whose result is summarized as a histogram."""
 
     def _summary(self, name: str, data: Any, step: Any) -> Any:
-        return tf.summary.histogram(name=name, data=data, step=step)
+        return summaries.histogram(name=name, data=data, step=step)
 
 
 class TFMultiMetricStepMetric(TFStepMetric):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from policylib.utils import common
+from policylib.utils import common, summaries
 
 __all__ = [
     "Future",
@@ -116,8 +116,8 @@ def _values(tensor: Any) -> Any:
 def _summarize(tensor: Any, variable: Any, suffix: str, step: Any) -> None:
     """A histogram and a norm summary of `tensor`, named after `variable`."""
     values, name = _values(tensor), variable.name.replace(":", "_")
-    tf.summary.histogram(name=f"{name}_{suffix}", data=values, step=step)
-    tf.summary.scalar(
+    summaries.histogram(name=f"{name}_{suffix}", data=values, step=step)
+    summaries.scalar(
         name=f"{name}_{suffix}_norm", data=tf.linalg.global_norm([values]), step=step
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["MissingExtraError", "require"]
+__all__ = ["MissingExtraError", "missing", "require"]
 
 
 class MissingExtraError(ImportError):
@@ -29,10 +29,14 @@ def require(module: str, extra: str, feature: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        top = module.split(".")[0]
-        error = MissingExtraError(
-            f"{feature} need {top}, which is not installed: "
-            f"pip install 'policylib[{extra}]'"
-        )
-        error.name = top
-        raise error from None
+        raise missing(module, extra, feature) from None
+
+
+def missing(module: str, extra: str, feature: str) -> MissingExtraError:
+    """The one-line error for `module` missing (see `require`)."""
+    top = module.split(".")[0]
+    error = MissingExtraError(
+        f"{feature} need {top}, which is not installed: pip install 'policylib[{extra}]'"
+    )
+    error.name = top
+    return error

@@ -1,24 +1,64 @@
-"""TensorBoard summaries agents write (no-ops unless a default writer is set).
+"""TensorBoard summaries (no-ops unless a default writer is set).
 
-writer = tf.summary.create_file_writer("logs")
-with writer.as_default():
-    agent.train(experience)          # losses, and more with debug_summaries
+    writer = tf.summary.create_file_writer("logs")
+    with writer.as_default():
+        agent.train(experience)          # losses, and more with debug_summaries
+
+TensorFlow's summary ops come from the TensorBoard package, an optional
+extra (`pip install 'policylib[tensorboard]'`). Without it, summaries are
+skipped while no writer is set (training needs none), and writing them fails
+with one line naming the install.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["generate_tensor_summaries", "summarize_scalar_dict"]
+from policylib.utils import extras
+
+__all__ = ["generate_tensor_summaries", "histogram", "scalar", "summarize_scalar_dict"]
+
+
+@functools.cache
+def _tensorboard_installed() -> bool:
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def _enabled() -> bool:
+    """Whether to emit summary ops: TensorBoard is installed, or a writer needs them.
+
+    Raises:
+      MissingExtraError: a default writer is set but TensorBoard is missing.
+    """
+    if _tensorboard_installed():
+        return True
+    recording = tf.get_static_value(tf.summary.should_record_summaries())
+    if recording is not None and not recording:
+        return False  # no default writer: nothing would be written anyway
+    raise extras.missing(
+        "tensorboard", extra="tensorboard", feature="TensorBoard summaries"
+    )
+
+
+def scalar(name: str, data: Any, step: Any) -> Any:
+    """`tf.summary.scalar`, skipped without TensorBoard and writer."""
+    return tf.summary.scalar(name=name, data=data, step=step) if _enabled() else None
+
+
+def histogram(name: str, data: Any, step: Any) -> Any:
+    """`tf.summary.histogram`, skipped without TensorBoard and writer."""
+    return tf.summary.histogram(name=name, data=data, step=step) if _enabled() else None
 
 
 def summarize_scalar_dict(
     name_data: dict[str, Any], step: Any, name_scope: str = "Losses/"
 ) -> None:
     """One scalar summary per entry that is not None, under `name_scope`."""
-    if not name_data:
+    if not name_data or not _enabled():
         return
     with tf.name_scope(name_scope):
         for name, data in name_data.items():
@@ -28,6 +68,8 @@ def summarize_scalar_dict(
 
 def generate_tensor_summaries(tag: str, tensor: Any, step: Any) -> None:
     """Histogram, mean, mean of absolute values, max and min of `tensor`, under `tag`."""
+    if not _enabled():
+        return
     with tf.name_scope(tag):
         tf.summary.histogram(name="histogram", data=tensor, step=step)
         tf.summary.scalar(name="mean", data=tf.reduce_mean(tensor), step=step)

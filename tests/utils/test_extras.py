@@ -33,3 +33,17 @@ def test_suite_gym_without_gymnasium(monkeypatch) -> None:
             monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ImportError, match=r"pip install 'policylib\[gymnasium\]'$"):
         importlib.import_module("policylib.environments.suite_gym")
+
+
+def test_summaries_without_tensorboard(monkeypatch) -> None:
+    import tensorflow as tf
+
+    from policylib.utils import summaries
+
+    monkeypatch.setattr(summaries, "_tensorboard_installed", lambda: False)
+    summaries.summarize_scalar_dict({"loss": 1.0}, step=0)  # no writer: skipped
+    with tf.summary.create_file_writer("unused").as_default():
+        with pytest.raises(
+            ImportError, match=r"pip install 'policylib\[tensorboard\]'"
+        ):
+            summaries.scalar("loss", 1.0, step=0)

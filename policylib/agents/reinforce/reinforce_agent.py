@@ -27,7 +27,7 @@ from policylib.networks import network
 from policylib.policies import actor_policy, greedy_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, eager_utils, nest_utils, value_ops
+from policylib.utils import common, eager_utils, nest_utils, summaries, value_ops
 
 __all__ = ["ReinforceAgent", "ReinforceAgentLossInfo"]
 
@@ -167,9 +167,9 @@ class ReinforceAgent(tf_agent.TFAgent):
         returns = self._returns(experience)
         if self._debug_summaries:
             step = self.train_step_counter
-            tf.summary.histogram(name="rewards", data=experience.reward, step=step)
-            tf.summary.histogram(name="discounts", data=experience.discount, step=step)
-            tf.summary.histogram(name="returns", data=returns, step=step)
+            summaries.histogram(name="rewards", data=experience.reward, step=step)
+            summaries.histogram(name="discounts", data=experience.discount, step=step)
+            summaries.histogram(name="returns", data=returns, step=step)
         with tf.GradientTape() as tape:
             loss_info = self.total_loss(
                 experience, tf.stop_gradient(returns), weights=weights, training=True
@@ -236,7 +236,7 @@ class ReinforceAgent(tf_agent.TFAgent):
                 time_steps.observation, time_steps.step_type, training=True
             )
             if self._debug_summaries:
-                tf.summary.histogram(
+                summaries.histogram(
                     name="value_preds", data=value_preds, step=self.train_step_counter
                 )
         # The baseline only centres the returns: no policy-loss gradient reaches
@@ -244,14 +244,14 @@ class ReinforceAgent(tf_agent.TFAgent):
         baseline = None if value_preds is None else tf.stop_gradient(value_preds)
         advantages = self._advantage_fn(returns, baseline)
         if self._debug_summaries:
-            tf.summary.histogram(
+            summaries.histogram(
                 name="advantages", data=advantages, step=self.train_step_counter
             )
         if self._normalize_returns:
             advantages = _standard_normalize(advantages, axes=(0, 1))
             if self._debug_summaries:
                 name = "advantages" if self._baseline else "returns"
-                tf.summary.histogram(
+                summaries.histogram(
                     name=f"normalized_{name}",
                     data=advantages,
                     step=self.train_step_counter,
@@ -314,8 +314,8 @@ class ReinforceAgent(tf_agent.TFAgent):
             weighted *= weights
         if self._debug_summaries:
             step = self.train_step_counter
-            tf.summary.histogram(name="action_log_prob", data=log_prob, step=step)
-            tf.summary.histogram(
+            summaries.histogram(name="action_log_prob", data=log_prob, step=step)
+            summaries.histogram(
                 name="action_log_prob_times_return", data=weighted, step=step
             )
         return -tf.reduce_sum(weighted) / num_episodes
