@@ -29,14 +29,12 @@ save leaves the previous one loadable.
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 # Imported for their side effect: every composite distribution a saved policy
 # may return is registered under its TF-Agents name before anything loads.
@@ -45,7 +43,8 @@ from policylib.distributions import masked as _masked  # noqa: F401
 from policylib.distributions import shifted_categorical as _shifted  # noqa: F401
 from policylib.distributions import utils as _distribution_utils  # noqa: F401
 from policylib.policies import greedy_policy as _greedy_policy  # noqa: F401
-from policylib.policies import tf_policy
+from policylib.policies import saved_functions, tf_policy
+from policylib.policies.saved_functions import add_batch_dim
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
@@ -63,9 +62,7 @@ __all__ = [
 POLICY_SPECS_PBTXT = "policy_specs.pbtxt"
 OBSERVATION_SIGNATURE = "action_from_observation"
 
-InputFnType = Callable[
-    [types.NestedTensor], tuple[types.NestedTensor, types.NestedTensor]
-]
+InputFnType = saved_functions.InputFnType
 
 
 # ----------------------------------------------------------------------------
@@ -101,12 +98,6 @@ def rename_spec_with_nest_paths(spec: Any) -> Any:
     return tf.nest.pack_sequence_as(spec, renamed)
 
 
-def add_batch_dim(spec: Any, outer_dims: Sequence[int | None]) -> tf.TensorSpec:
-    """A `TensorSpec` like `spec` with `outer_dims` in front of its shape."""
-    shape = tf.TensorShape(list(outer_dims)).concatenate(spec.shape)
-    return tf.TensorSpec(shape=shape, dtype=spec.dtype, name=spec.name)
-
-
 def specs_from_collect_data_spec(loaded_policy_specs: Any) -> dict[str, Any]:
     """Array specs of a saved policy from the nest read out of `policy_specs.pbtxt`.
 
@@ -128,50 +119,6 @@ def specs_from_collect_data_spec(loaded_policy_specs: Any) -> dict[str, Any]:
         "policy_state_spec": specs["policy_state_spec"],
         "info_spec": collect.policy_info,
     }
-
-
-def _check_composite_distribution(d: Any) -> Any:
-    """Returns `d`; raises TypeError for a distribution that cannot be saved."""
-    if isinstance(d, tfp.distributions.Distribution) and not hasattr(d, "_type_spec"):
-        raise TypeError(f"{d} is not a composite tensor, so it cannot be saved.")
-    return d
-
-
-def _check_compatible(spec: Any, value: Any) -> None:
-    """Raises ValueError unless `value` (with outer dims) fits `spec`."""
-    shape = value.shape[value.shape.rank - spec.shape.rank :]
-    if value.dtype != spec.dtype or not spec.shape.is_compatible_with(shape):
-        raise ValueError(
-            f"input_fn returned {value.dtype.name}{value.shape.as_list()}, which does "
-            f"not match the policy's spec {spec}."
-        )
-
-
-# ----------------------------------------------------------------------------
-# Flat signatures
-
-
-def _flat_signature(
-    fn: Callable,
-    input_specs: Any,
-    output_spec: Any,
-    batch_dims: Sequence[int | None] = (),
-) -> Any:
-    """A `tf.function` over the flattened `input_specs` returning a dict of outputs.
-
-    Output keys are the names of the flattened `output_spec`; inputs get
-    `batch_dims` prepended.
-    """
-    flat_inputs = [add_batch_dim(s, batch_dims) for s in tf.nest.flatten(input_specs)]
-    names = [s.name for s in tf.nest.flatten(output_spec)]
-
-    @common.function(input_signature=flat_inputs)
-    def with_signature(*flat: tf.Tensor) -> dict[str, tf.Tensor]:
-        outputs = fn(*tf.nest.pack_sequence_as(input_specs, list(flat)))
-        nest_utils.assert_same_structure(outputs, output_spec)
-        return dict(zip(names, tf.nest.flatten(outputs)))
-
-    return with_signature
 
 
 # ----------------------------------------------------------------------------
@@ -232,17 +179,19 @@ class PolicySaver:
         root.metadata = self._metadata
         batch_dims = [batch_size]
         if input_fn_and_spec is None:
-            root.action, root.distribution = _traced_action_and_distribution(
-                policy, seed, time_step_and_state_spec, batch_dims
+            root.action, root.distribution = (
+                saved_functions.traced_action_and_distribution(
+                    policy, seed, time_step_and_state_spec, batch_dims
+                )
             )
             self._action_input_spec = time_step_and_state_spec
         else:
-            root.action, root.distribution = _traced_from_input_fn(
+            root.action, root.distribution = saved_functions.traced_from_input_fn(
                 policy, seed, input_fn_and_spec, time_step_and_state_spec, batch_dims
             )
             self._action_input_spec = (input_fn_and_spec[1],)
-        root.get_initial_state, initial_state_inputs = _traced_initial_state(
-            policy, batch_size
+        root.get_initial_state, initial_state_inputs = (
+            saved_functions.traced_initial_state(policy, batch_size)
         )
         root.get_train_step = common.function(
             lambda: root.train_step
@@ -273,17 +222,17 @@ class PolicySaver:
         """The flat serving signatures of the root module's functions."""
         root = self._policy
         signatures = {
-            "action": _flat_signature(
+            "action": saved_functions.flat_signature(
                 root.action, self._action_input_spec, self._policy_step_spec, batch_dims
             ),
-            "get_initial_state": _flat_signature(
+            "get_initial_state": saved_functions.flat_signature(
                 root.get_initial_state, initial_state_inputs, self._policy_state_spec
             ),
             # One output, keyed by the variable's dtype name, as TF-Agents does.
-            "get_train_step": _flat_signature(
+            "get_train_step": saved_functions.flat_signature(
                 root.get_train_step, (), self._train_step.dtype
             ),
-            "get_metadata": _flat_signature(
+            "get_metadata": saved_functions.flat_signature(
                 root.get_metadata,
                 (),
                 {
@@ -302,7 +251,7 @@ class PolicySaver:
                 observation_spec = rename_spec_with_nest_paths(
                     {"observation": observation_spec}
                 )["observation"]
-            signatures[OBSERVATION_SIGNATURE] = _observation_signature(
+            signatures[OBSERVATION_SIGNATURE] = saved_functions.observation_signature(
                 root.action,
                 policy.time_step_spec,
                 observation_spec,
@@ -369,7 +318,7 @@ class PolicySaver:
         """
         self._check_free(name)
         batched = tf.nest.map_structure(
-            lambda s: add_batch_dim(s, outer_dims), input_spec
+            lambda s: saved_functions.add_batch_dim(s, outer_dims), input_spec
         )
         function = common.function(fn)
         function.get_concrete_function(batched)
@@ -499,147 +448,6 @@ def _new_train_step() -> tf.Variable:
     )
 
 
-def _action_fn(policy: tf_policy.TFPolicy, seed: types.Seed) -> Callable:
-    if seed is None:
-        return policy.action
-    return functools.partial(policy.action, seed=seed)
-
-
-def _traced_action_and_distribution(
-    policy: tf_policy.TFPolicy,
-    seed: types.Seed,
-    time_step_and_state_spec: Any,
-    batch_dims: list,
-) -> tuple[Any, Any]:
-    """`action` and `distribution` as `tf.function`s traced for the batched specs."""
-    batched_ts, batched_state = tf.nest.map_structure(
-        lambda s: add_batch_dim(s, batch_dims), time_step_and_state_spec
-    )
-    return (
-        _polymorphic(_action_fn(policy, seed), batched_ts, batched_state),
-        _polymorphic(_saveable_distribution(policy), batched_ts, batched_state),
-    )
-
-
-def _traced_from_input_fn(
-    policy: tf_policy.TFPolicy,
-    seed: types.Seed,
-    input_fn_and_spec: tuple[InputFnType, Any],
-    time_step_and_state_spec: Any,
-    batch_dims: list,
-) -> tuple[Any, Any]:
-    """`action` and `distribution` of one input that `input_fn` turns into their arguments."""
-    input_fn, input_spec = input_fn_and_spec
-    batched_input = tf.nest.map_structure(
-        lambda s: add_batch_dim(s, batch_dims), input_spec
-    )
-    functions = []
-    for fn in (_action_fn(policy, seed), _saveable_distribution(policy)):
-        function = _with_input_fn(fn, input_fn, time_step_and_state_spec)
-        function.get_concrete_function(example=batched_input)
-        functions.append(function)
-    return functions[0], functions[1]
-
-
-def _traced_initial_state(
-    policy: tf_policy.TFPolicy, batch_size: int | None
-) -> tuple[Any, tuple]:
-    """`get_initial_state` traced (taking `batch_size` unless fixed), and its inputs."""
-    if batch_size is None:
-        function = common.function(policy.get_initial_state)
-        inputs: tuple = (tf.TensorSpec(shape=(), dtype=tf.int32, name="batch_size"),)
-    else:
-        function = common.function(
-            functools.partial(policy.get_initial_state, batch_size=batch_size)
-        )
-        inputs = ()
-    function.get_concrete_function(*inputs)
-    return function, inputs
-
-
-def _saveable_distribution(policy: tf_policy.TFPolicy) -> Callable:
-    """`policy.distribution` for saving, or an asserting stub if it cannot be saved."""
-
-    def distribution_fn(time_step: Any, policy_state: Any) -> Any:
-        try:
-            step = policy.distribution(time_step=time_step, policy_state=policy_state)
-            return tf.nest.map_structure(_check_composite_distribution, step)
-        except (TypeError, NotImplementedError) as e:
-            logging.warning(
-                'Could not save policy.distribution() of policy "%s"; calling the '
-                "saved distribution() will fail with: %s",
-                policy,
-                e,
-            )
-            tf.debugging.Assert(False, [str(e)])
-            return ()
-
-    return distribution_fn
-
-
 def _checked(spec: Any) -> Any:
     _check_spec(spec)
     return spec
-
-
-def _polymorphic(fn: Callable, batched_ts: Any, batched_state: Any) -> Any:
-    """`fn(time_step, policy_state)` as a `tf.function` traced for the saved specs.
-
-    A stateless policy's function is traced twice, so the loaded model accepts
-    both `action(time_step)` and `action(time_step, ())`.
-    """
-    if tf.nest.flatten(batched_state):
-        function = common.function(fn)
-        function.get_concrete_function(time_step=batched_ts, policy_state=batched_state)
-        return function
-
-    def stateless(time_step: Any, policy_state: Any = batched_state) -> Any:
-        return fn(time_step, policy_state)
-
-    function = common.function(stateless)
-    function.get_concrete_function(time_step=batched_ts, policy_state=batched_state)
-    function.get_concrete_function(time_step=batched_ts)
-    return function
-
-
-def _with_input_fn(fn: Callable, input_fn: Callable, expected_spec: Any) -> Any:
-    """`fn(*input_fn(example))` as a `tf.function`, checking `input_fn`'s output."""
-
-    def from_example(example: Any) -> Any:
-        inputs = input_fn(example)
-        tf.nest.map_structure(_check_compatible, expected_spec, inputs)
-        return fn(*inputs)
-
-    return common.function(from_example)
-
-
-def _observation_signature(
-    action_fn: Callable,
-    time_step_spec: Any,
-    observation_spec: Any,
-    policy_step_spec: Any,
-    batch_dims: list,
-) -> Any:
-    """A signature taking observations only: each is a first step (reward 0, discount 1).
-
-    For stateless policies, whose action does not depend on the step type, so a
-    serving client need not send step type, reward and discount.
-    """
-
-    def filled(spec: Any, outer: tf.Tensor, value: Any) -> tf.Tensor:
-        shape = tf.concat([outer, tf.constant(spec.shape.as_list(), tf.int32)], 0)
-        return tf.fill(shape, tf.constant(value, spec.dtype))
-
-    def from_observation(observation: Any) -> Any:
-        outer = tf.shape(tf.nest.flatten(observation)[0], out_type=tf.int32)[:1]
-        time_step = ts.TimeStep(
-            step_type=filled(time_step_spec.step_type, outer, ts.StepType.FIRST),
-            reward=filled(time_step_spec.reward, outer, 0),
-            discount=filled(time_step_spec.discount, outer, 1),
-            observation=observation,
-        )
-        return action_fn(time_step)
-
-    return _flat_signature(
-        from_observation, (observation_spec,), policy_step_spec, batch_dims
-    )

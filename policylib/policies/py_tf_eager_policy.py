@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from policylib.policies import policy_saver, py_policy, tf_policy
+from policylib.policies import policy_saver, py_policy, saved_functions, tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.typing import types
@@ -397,7 +397,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
             )
         model_path = atomic_dir.existing_path(model_path)
         if device == "auto":
-            device = _default_device(model_path)
+            device = saved_functions.default_device(model_path)
         with tf.device(device) if device else contextlib.nullcontext():
             loaded = tf.saved_model.load(model_path)
         self._checkpoint = tf.train.Checkpoint(policy=loaded)
@@ -421,7 +421,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
             use_tf_function=use_tf_function,
             batch_time_steps=batch_time_steps,
             device=device,
-            batch_size=_saved_batch_size(loaded),
+            batch_size=saved_functions.saved_batch_size(loaded),
         )
         if specs is not None:
             self._collect_data_spec = specs["collect_data_spec"]
@@ -485,33 +485,3 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         if name.startswith("__") or name == "_policy":
             raise AttributeError(name)
         return getattr(self._policy, name)
-
-
-_SMALL_POLICY_BYTES = 64 * 2**20
-
-
-def _default_device(model_path: str) -> str | None:
-    """`"/CPU:0"` for a small saved policy on a machine with a GPU; else None."""
-    if not tf.config.list_logical_devices("GPU"):
-        return None
-    variables = os.path.join(model_path, tf.saved_model.VARIABLES_DIRECTORY)
-    try:
-        size = sum(
-            tf.io.gfile.stat(os.path.join(variables, name)).length
-            for name in tf.io.gfile.listdir(variables)
-        )
-    except tf.errors.OpError:
-        return None
-    return "/CPU:0" if size < _SMALL_POLICY_BYTES else None
-
-
-def _saved_batch_size(loaded: Any) -> int | None:
-    """The fixed batch size a policy was saved with, or None."""
-    signature = getattr(loaded, "signatures", {}).get("action")
-    if signature is None:
-        return None
-    _, kwargs = signature.structured_input_signature
-    for spec in kwargs.values():
-        if spec.shape.rank:
-            return spec.shape[0]
-    return None

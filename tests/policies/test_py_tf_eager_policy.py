@@ -13,6 +13,7 @@ from policylib.policies import (
     py_tf_eager_policy,
     q_policy,
     random_py_policy,
+    saved_functions,
     tf_py_policy,
 )
 from policylib.specs import array_spec
@@ -130,8 +131,8 @@ def test_saved_model_device_defaults_to_cpu_for_small_policies(
 
     policy_saver.PolicySaver(_greedy()).save(str(tmp_path / "m"))
     # No GPU here: "auto" leaves placement to TensorFlow.
-    assert py_tf_eager_policy._default_device(str(tmp_path / "m")) is None
+    assert saved_functions.default_device(str(tmp_path / "m")) is None
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"])
-    assert py_tf_eager_policy._default_device(str(tmp_path / "m")) == "/CPU:0"
-    monkeypatch.setattr(py_tf_eager_policy, "_SMALL_POLICY_BYTES", 10)
-    assert py_tf_eager_policy._default_device(str(tmp_path / "m")) is None
+    assert saved_functions.default_device(str(tmp_path / "m")) == "/CPU:0"
+    monkeypatch.setattr(saved_functions, "_SMALL_POLICY_BYTES", 10)
+    assert saved_functions.default_device(str(tmp_path / "m")) is None
