@@ -26,7 +26,7 @@ from typing import Any
 import gin
 import tensorflow as tf
 
-from policylib.replay_buffers import episodic_table, replay_buffer
+from policylib.replay_buffers import episodic_reading, episodic_table, replay_buffer
 from policylib.utils import common
 
 __all__ = [
@@ -39,11 +39,7 @@ __all__ = [
 _INVALID_EPISODE_ID = -1
 
 Episodes = collections.namedtuple("Episodes", ["length", "completed", "tensor_lists"])
-BufferInfo = collections.namedtuple("BufferInfo", ["ids"])
-
-_EMPTY = (
-    "EpisodicReplayBuffer is empty. Make sure to add items before sampling the buffer."
-)
+BufferInfo = episodic_reading.BufferInfo
 
 
 def _trajectory_test(method: str, role: str) -> Callable[[Any], Any]:
@@ -62,7 +58,9 @@ def _trajectory_test(method: str, role: str) -> Callable[[Any], Any]:
 
 
 @gin.configurable
-class EpisodicReplayBuffer(replay_buffer.ReplayBuffer):
+class EpisodicReplayBuffer(
+    episodic_reading.EpisodicReading, replay_buffer.ReplayBuffer
+):
     """A replay buffer of whole episodes (see the module docstring).
 
     Args:
@@ -150,9 +148,6 @@ class EpisodicReplayBuffer(replay_buffer.ReplayBuffer):
     @property
     def name_prefix(self) -> str:
         return self._name_prefix
-
-    def _locked(self, fn: Callable[[], Any]) -> Any:
-        return self._add_episode_critical_section.execute(fn)
 
     def _num_frames(self) -> tf.Tensor:
         return tf.reduce_sum(self._episode_lengths)
@@ -275,211 +270,6 @@ class EpisodicReplayBuffer(replay_buffer.ReplayBuffer):
         items, _ = self._gather_all()
         return items
 
-    def _get_next(
-        self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        time_stacked: Any = None,
-    ) -> tuple[Any, BufferInfo]:
-        """One uniformly drawn episode, `[T, ...]`, and its id."""
-        with tf.device(self._device), tf.name_scope("get_next"):
-            episode_id = self._sample_episode_ids(shape=[], seed=self._seed)
-            row = self._get_episode_id_location(episode_id)
-            data = self._data_table.get_episode_values(row)
-        return data, BufferInfo(ids=episode_id)
-
-    def _as_dataset(
-        self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = tf.data.AUTOTUNE,
-    ) -> tf.data.Dataset:
-        """Endless samples: whole episodes, or runs of `num_steps` frames.
-
-        Runs are drawn from episodes chosen with probability proportional to
-        their length (so every frame is equally likely), at a uniform start.
-
-        Raises:
-          ValueError: `sample_batch_size` without `num_steps` (episodes differ
-            in length, so they cannot be batched).
-          NotImplementedError: `sequence_preprocess_fn` was given.
-        """
-        if sequence_preprocess_fn is not None:
-            raise NotImplementedError("sequence_preprocess_fn is not supported.")
-        if sample_batch_size and num_steps is None:
-            raise ValueError(
-                "When requesting a batched dataset from EpisodicReplayBuffer, "
-                "num_steps must be provided (but saw num_steps=None)."
-            )
-        seed_per_episode = None if self._seed is None else self._seed + 7
-        draws = self._buffer_size * (sample_batch_size or 1)
-
-        def locations(_: Any) -> tf.Tensor:
-            ids = self._sample_episode_ids(
-                shape=[draws],
-                weigh_by_episode_length=num_steps is not None,
-                seed=self._seed,
-            )
-            rows = self._get_episode_id_location(ids)
-            if self._completed_only:
-                rows = tf.boolean_mask(
-                    rows, tf.cast(self._episode_completed.sparse_read(rows), tf.bool)
-                )
-            return rows
-
-        rows = tf.data.Dataset.counter().map(locations).unbatch()
-        if num_steps is None:
-            return rows.map(
-                lambda row: (
-                    self._data_table.get_episode_values(row),
-                    self._episodes_loc_to_id_map.sparse_read(row),
-                ),
-                num_parallel_calls=num_parallel_calls,
-            )
-        flat_specs = tf.nest.flatten(self._data_spec)
-
-        def lists(row: tf.Tensor) -> tuple:
-            flat = tuple(tf.nest.flatten(self._data_table.get_episode_lists(row)))
-            length = tf.reduce_min(
-                [tf.raw_ops.TensorListLength(input_handle=t) for t in flat]
-            )
-            return flat, self._episodes_loc_to_id_map.sparse_read(row), length
-
-        def run(flat: tuple, episode_id: tf.Tensor, length: tf.Tensor) -> tuple:
-            start = tf.random.uniform(
-                (), 0, length - num_steps + 1, dtype=tf.int32, seed=seed_per_episode
-            )
-            frames = [
-                tf.raw_ops.TensorListGather(
-                    input_handle=t,
-                    indices=tf.range(start, start + num_steps),
-                    element_shape=tf.constant(
-                        [-1 if d is None else d for d in spec.shape.as_list()], tf.int32
-                    ),
-                    element_dtype=spec.dtype,
-                )
-                for t, spec in zip(flat, flat_specs)
-            ]
-            for frame, spec in zip(frames, flat_specs):
-                frame.set_shape([num_steps] + spec.shape.as_list())
-            return tf.nest.pack_sequence_as(self._data_spec, frames), episode_id
-
-        dataset = (
-            rows.map(lists, num_parallel_calls=num_parallel_calls)
-            .filter(lambda flat, episode_id, length: length >= num_steps)
-            .map(run, num_parallel_calls=num_parallel_calls)
-        )
-        if sample_batch_size:
-            dataset = dataset.batch(sample_batch_size, drop_remainder=True)
-        return dataset
-
-    def _single_deterministic_pass_dataset(
-        self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = tf.data.AUTOTUNE,
-    ) -> tf.data.Dataset:
-        """Every stored episode once, oldest first: whole, or cut into runs.
-
-        With `sample_batch_size`, episodes are dealt round-robin to that many
-        streams, and each batch holds one run from each stream.
-        """
-        if sequence_preprocess_fn is not None:
-            raise NotImplementedError("sequence_preprocess_fn is not supported.")
-        if sample_batch_size is not None and num_steps is None:
-            raise ValueError(
-                "When requesting a batched dataset from EpisodicReplayBuffer, "
-                "num_steps must be provided (but saw num_steps=None)."
-            )
-        drop = self._dataset_drop_remainder
-        shift = self._dataset_window_shift
-
-        def episode_ids(_: Any) -> tf.data.Dataset:
-            low, high = _valid_range_ids(self._get_last_episode_id(), self._capacity)
-            return tf.data.Dataset.range(low, high)
-
-        episodes = (
-            tf.data.Dataset.range(1)
-            .flat_map(episode_ids)
-            .map(
-                lambda i: self._data_table.get_episode_values(
-                    self._get_episode_id_location(i)
-                ),
-                num_parallel_calls=num_parallel_calls,
-            )
-        )
-
-        def runs(frames: tf.data.Dataset, drop_remainder: bool) -> tf.data.Dataset:
-            return frames.window(num_steps, shift=shift).flat_map(
-                lambda window: tf.data.Dataset.zip(
-                    tf.nest.map_structure(
-                        lambda d: d.batch(num_steps, drop_remainder=drop_remainder),
-                        window,
-                    )
-                )
-            )
-
-        if sample_batch_size is None:
-            return episodes if num_steps is None else runs(episodes.unbatch(), drop)
-        streams = tf.data.Dataset.range(sample_batch_size).map(
-            lambda i: runs(episodes.shard(sample_batch_size, i).unbatch(), True)
-        )
-        return streams.interleave(lambda stream: stream).batch(
-            sample_batch_size, drop_remainder=drop
-        )
-
-    def _gather_all(self) -> tuple[Any, tf.Tensor]:
-        """Every stored frame, oldest episode first, `[1, N, ...]`, and the frames' ids."""
-        if replay_buffer._holds_lists(self._data_spec):  # noqa: SLF001
-            raise ValueError(
-                "Cannot perform gather; data spec contains lists and this conflicts "
-                "with gathering operator. Convert any lists to tuples."
-            )
-        low, high = _valid_range_ids(self._get_last_episode_id(), self._capacity)
-        lengths = self._episode_lengths.read_value()
-        if self._completed_only:
-            lengths *= tf.cast(self._episode_completed, tf.int64)
-        total = tf.reduce_sum(lengths)
-
-        def frames_and_ids(episode_id: tf.Tensor) -> tuple:
-            data = self._data_table.get_episode_values(
-                self._get_episode_id_location(episode_id)
-            )
-            count = tf.shape(tf.nest.flatten(data)[0])[0]
-            return tuple(tf.nest.flatten(data)), tf.fill([count], episode_id)
-
-        def gathered() -> tuple:
-            ids = tf.data.Dataset.range(low, high)
-            if self._completed_only:
-                ids = ids.filter(
-                    lambda i: tf.cast(
-                        self._episode_completed.sparse_read(
-                            self._get_episode_id_location(i)
-                        ),
-                        tf.bool,
-                    )
-                )
-            everything = (
-                ids.map(frames_and_ids)
-                .unbatch()
-                .batch(10 + 2 * total)
-                .map(
-                    lambda flat, i: (tf.nest.pack_sequence_as(self._data_spec, flat), i)
-                )
-                .batch(1)
-            )
-            return tf.data.experimental.get_single_element(everything.take(1))
-
-        def empty() -> tuple:  # no frames: `[0, ...]`, as TF-Agents gives
-            data = tf.nest.map_structure(
-                lambda s: tf.zeros([0] + s.shape.as_list(), s.dtype), self._data_spec
-            )
-            return data, tf.zeros([0], tf.int64)
-
-        return tf.cond(total > 0, gathered, empty)
-
     def _clear(self, clear_all_variables: bool = False) -> Any:
         """Empties every episode (and resets the ids, with `clear_all_variables`)."""
         assignments = [
@@ -495,215 +285,6 @@ class EpisodicReplayBuffer(replay_buffer.ReplayBuffer):
                 for v in (self._episodes_loc_to_id_map, self._last_episode)
             ]
         return tf.group(self._data_table.clear(), assignments, name="clear")
-
-    # ------------------------------------------------------------------------
-    # Episode bookkeeping
-
-    def _completed_episodes(self) -> tf.Tensor:
-        """The ids of the episodes marked complete."""
-        return self._locked(
-            lambda: tf.boolean_mask(
-                self._episodes_loc_to_id_map, tf.equal(self._episode_completed, 1)
-            )
-        )
-
-    def _get_episode(self, episode_id: Any) -> Any:
-        """The frames of an episode; asserts that its row still holds it."""
-        with tf.device(self._device), tf.name_scope("get_episode"):
-            episode_id = tf.convert_to_tensor(
-                episode_id, dtype=tf.int64, name="episode_id"
-            )
-            location = self._get_episode_id_location(episode_id)
-            with tf.control_dependencies([episode_id]):
-                held = self._episodes_loc_to_id_map[location]
-            check = tf.Assert(
-                tf.equal(held, episode_id),
-                [
-                    "Episode id",
-                    episode_id,
-                    "is not valid.  It points to location",
-                    location,
-                    "but the episode at that location is currently id",
-                    held,
-                ],
-            )
-            with tf.control_dependencies([check, location]):
-                return self._data_table.get_episode_values(location)
-
-    def _maybe_end_episode(
-        self, episode_id: tf.Tensor, end_episode: Any = False
-    ) -> tf.Tensor:
-        """Marks the episode complete if `end_episode` (and it is still held); returns
-        whether it is complete."""
-        location = self._get_episode_id_location(episode_id)
-
-        def end() -> tf.Tensor:
-            held = tf.equal(
-                self._episodes_loc_to_id_map.sparse_read(location), episode_id
-            )
-            condition = end_episode & (episode_id >= 0) & held
-            if condition.shape.rank != 0:
-                raise ValueError(
-                    f"Invalid condition shape: {condition.shape} (should be scalar)."
-                )
-            marked = tf.cond(
-                condition,
-                lambda: tf.group(
-                    tf.compat.v1.scatter_update(self._episode_completed, [location], 1)
-                ),
-                tf.no_op,
-            )
-            with tf.control_dependencies([marked]):
-                return self._episode_completed.sparse_read(location) > 0
-
-        return self._locked(end)
-
-    def _maybe_end_batch_episodes(
-        self, batch_episode_ids: tf.Tensor, end_episode: Any = False
-    ) -> tf.Tensor:
-        """`_maybe_end_episode` for a batch of ids."""
-        locations = self._get_episode_id_location(batch_episode_ids)
-
-        def end() -> tf.Tensor:
-            held = tf.equal(
-                batch_episode_ids, self._episodes_loc_to_id_map.sparse_read(locations)
-            )
-            mask = end_episode & (batch_episode_ids >= 0) & held
-            marked = tf.compat.v1.scatter_update(
-                self._episode_completed, tf.boolean_mask(locations, mask), 1
-            )
-            with tf.control_dependencies([marked]):
-                return self._episode_completed.sparse_read(locations) > 0
-
-        return self._locked(end)
-
-    def _start_episodes_locked(self, new_ids: tf.Tensor) -> list:
-        """Claims the rows of freshly numbered episodes: empty, incomplete, owned."""
-        locations = self._get_episode_id_location(new_ids)
-        return [
-            tf.compat.v1.scatter_update(
-                self._episodes_loc_to_id_map, locations, new_ids
-            ),
-            tf.compat.v1.scatter_update(self._episode_completed, locations, 0),
-            self._data_table.clear_rows(tf.reshape(locations, [-1])),
-            tf.compat.v1.scatter_update(self._episode_lengths, locations, 0),
-        ]
-
-    def _get_episode_id(
-        self,
-        episode_id: tf.Tensor,
-        begin_episode: Any = False,
-        end_episode: Any = False,
-    ) -> tf.Tensor:
-        """`episode_id`, or a new id if one begins (or the id is -1); marks the end."""
-
-        def new_id() -> tf.Tensor:
-            fresh = self._last_episode.assign_add(1)
-            with tf.control_dependencies(self._start_episodes_locked(fresh)):
-                return tf.identity(fresh)
-
-        begin_episode = tf.convert_to_tensor(begin_episode, name="begin_episode")
-        end_episode = tf.convert_to_tensor(end_episode, name="end_episode")
-        condition = begin_episode | (episode_id < 0)
-        if condition.shape.rank != 0:
-            raise ValueError(
-                f"Invalid condition predicate shape: {condition.shape} (should be scalar)."
-            )
-        updated = tf.cond(
-            condition, lambda: self._locked(new_id), lambda: tf.identity(episode_id)
-        )
-        with tf.control_dependencies([self._maybe_end_episode(updated, end_episode)]):
-            return tf.identity(updated)
-
-    def _get_batch_episode_ids(
-        self,
-        batch_episode_ids: tf.Tensor,
-        begin_episode: Any = False,
-        end_episode: Any = False,
-        mask: Any = None,
-    ) -> tf.Tensor:
-        """`_get_episode_id` for a batch (only where `mask`, if given)."""
-        if batch_episode_ids.shape.rank != 1:
-            raise ValueError("batch_episode_ids must be a vector with 1 dimension")
-        renew = (batch_episode_ids < 0) | tf.convert_to_tensor(begin_episode)
-        if mask is not None:
-            renew &= mask
-
-        def update() -> tf.Tensor:
-            count = tf.reduce_sum(tf.cast(renew, tf.int64))
-            end = self._last_episode.assign_add(count).value() + 1
-            fresh = tf.range(end - count, end)
-            scattered = tf.scatter_nd(
-                tf.where(renew),
-                fresh,
-                shape=tf.shape(batch_episode_ids, out_type=tf.int64),
-            )
-            updated = tf.where(renew, scattered, batch_episode_ids)
-            with tf.control_dependencies(self._start_episodes_locked(fresh)):
-                return tf.identity(updated)
-
-        ids = self._locked(update)
-        ended = self._maybe_end_batch_episodes(ids, tf.convert_to_tensor(end_episode))
-        with tf.control_dependencies([ended]):
-            return tf.identity(ids)
-
-    def _get_episode_id_location(self, episode_id: Any) -> tf.Tensor:
-        return tf.math.mod(episode_id, self._capacity)
-
-    def _sample_episode_ids(
-        self, shape: Any, weigh_by_episode_length: bool = False, seed: Any = None
-    ) -> tf.Tensor:
-        """Stored episode ids: uniform, or in proportion to their lengths."""
-        nonempty = tf.debugging.assert_non_negative(
-            self._get_last_episode_id(), message=_EMPTY
-        )
-        with tf.control_dependencies([nonempty]):
-            if weigh_by_episode_length:
-                count = tf.minimum(self._last_episode + 1, self._capacity)
-                logits = tf.math.log(tf.cast(self._episode_lengths[:count], tf.float32))
-                draws = tf.random.categorical(
-                    [logits],
-                    num_samples=tf.reduce_prod(shape),
-                    seed=seed,
-                    dtype=tf.int64,
-                )
-                return tf.reshape(draws, shape)
-            low, high = _valid_range_ids(self._get_last_episode_id(), self._capacity)
-            return tf.random.uniform(
-                shape, minval=low, maxval=high, dtype=tf.int64, seed=seed
-            )
-
-    def _get_last_episode_id(self) -> tf.Tensor:
-        return self._locked(lambda: self._last_episode.value())
-
-    def _increment_episode_length_locked(
-        self, episode_id: Any, increment: Any = 1
-    ) -> tf.Tensor:
-        """Adds `increment` to the lengths of the episodes' rows; returns the new lengths.
-
-        Raises:
-          ValueError: `episode_id` has rank above 1.
-        """
-        location = self._get_episode_id_location(episode_id)
-        rank = location.shape.rank
-        if rank not in (0, 1):
-            raise ValueError("episode_id must have rank <= 1")
-        rows = location if rank == 1 else [location]
-        lengths = tf.gather(self._episode_lengths, rows) + increment
-        update = tf.compat.v1.scatter_update(self._episode_lengths, rows, lengths)
-        with tf.control_dependencies([update]):
-            return tf.identity(lengths if rank == 1 else lengths[0])
-
-    def _get_valid_ids_mask_locked(self, episode_ids: tf.Tensor) -> tf.Tensor:
-        held = self._episodes_loc_to_id_map.sparse_read(
-            self._get_episode_id_location(episode_ids)
-        )
-        return (episode_ids >= 0) & tf.equal(episode_ids, held)
-
-    def get_valid_ids_mask(self, episode_ids: tf.Tensor) -> tf.Tensor:
-        """Which ids still own their rows (not -1, not overwritten)."""
-        with tf.device(self._device), tf.name_scope("get_valid_ids_mask"):
-            return self._locked(lambda: self._get_valid_ids_mask_locked(episode_ids))
 
     # ------------------------------------------------------------------------
     # Moving episodes between buffers
@@ -873,10 +454,3 @@ class StatefulEpisodicReplayBuffer(replay_buffer.ReplayBuffer):
             sequence_preprocess_fn=sequence_preprocess_fn,
             num_parallel_calls=num_parallel_calls,
         )
-
-
-def _valid_range_ids(last_id: tf.Tensor, capacity: int) -> tuple[tf.Tensor, tf.Tensor]:
-    """`[low, high)`: the ids of the episodes still stored."""
-    high = tf.maximum(tf.cast(last_id + 1, tf.int64), 0)
-    low = tf.where(last_id < capacity, tf.constant(0, tf.int64), high - capacity)
-    return low, high
