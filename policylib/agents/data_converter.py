@@ -246,6 +246,33 @@ def _trajectory_of(transition: trajectory.Transition) -> trajectory.Trajectory:
     )
 
 
+def _checked_transition(
+    value: Any,
+    context: DataContext,
+    sequence_length: int | None,
+    from_trajectory: Any,
+    num_outer_dims: int,
+) -> trajectory.Transition:
+    """A transition-like `value` as is, or a trajectory (of `sequence_length`)
+    converted by `from_trajectory`; then checked and pruned against the context.
+
+    Raises:
+      TypeError: `value` is neither transition- nor trajectory-like.
+      ValueError: its shapes or time length do not fit.
+    """
+    if _has_fields(value, trajectory.Transition):
+        value = _as_transition_type(value)
+    elif _has_fields(value, trajectory.Trajectory):
+        _validate_trajectory(
+            value, context.trajectory_spec, sequence_length=sequence_length
+        )
+        value = from_trajectory(value)
+    else:
+        raise TypeError(f"Input type not supported: {value}")
+    _validate_transition(value, context.transition_spec, num_outer_dims)
+    return nest_utils.prune_extra_keys(context.transition_spec, value)
+
+
 # ----------------------------------------------------------------------------
 # Converters
 
@@ -319,22 +346,23 @@ class AsTransition(tf.Module):
           ValueError: its shapes do not fit (with `squeeze_time_dim`, a
             trajectory's time length is not 2).
         """
-        if _has_fields(value, trajectory.Transition):
-            value = _as_transition_type(value)
-        elif _has_fields(value, trajectory.Trajectory):
-            _validate_trajectory(
-                value,
-                self._data_context.trajectory_spec,
-                sequence_length=2 if self._squeeze_time_dim else None,
-            )
-            value = trajectory.to_transition(value)
-            if self._squeeze_time_dim:
-                value = tf.nest.map_structure(lambda x: composite.squeeze(x, 1), value)
-        else:
-            raise TypeError(f"Input type not supported: {value}")
-        spec = self._data_context.transition_spec
-        _validate_transition(value, spec, 1 if self._squeeze_time_dim else 2)
-        value = nest_utils.prune_extra_keys(spec, value)
+        squeeze = self._squeeze_time_dim
+
+        def from_trajectory(traj: Any) -> trajectory.Transition:
+            transition = trajectory.to_transition(traj)
+            if squeeze:
+                transition = tf.nest.map_structure(
+                    lambda x: composite.squeeze(x, 1), transition
+                )
+            return transition
+
+        value = _checked_transition(
+            value,
+            self._data_context,
+            2 if squeeze else None,
+            from_trajectory,
+            1 if squeeze else 2,
+        )
         if self._prepend_t0_to_next_time_step:
             observation = tf.nest.map_structure(
                 lambda first, rest: tf.concat([first[:, :1, ...], rest], axis=1),
@@ -363,38 +391,36 @@ class AsHalfTransition(tf.Module):
         self._squeeze_time_dim = squeeze_time_dim
 
     def __call__(self, value: Any) -> trajectory.Transition:
-        if _has_fields(value, trajectory.Transition):
-            value = _as_transition_type(value)
-        elif _has_fields(value, trajectory.Trajectory):
-            _validate_trajectory(
-                value,
-                self._data_context.trajectory_spec,
-                sequence_length=1 if self._squeeze_time_dim else None,
-            )
-            if self._squeeze_time_dim:
-                value = tf.nest.map_structure(lambda x: tf.squeeze(x, axis=1), value)
-            value = trajectory.Transition(
+        squeeze = self._squeeze_time_dim
+
+        def from_trajectory(traj: Any) -> trajectory.Transition:
+            if squeeze:
+                traj = tf.nest.map_structure(lambda x: tf.squeeze(x, axis=1), traj)
+            return trajectory.Transition(
                 ts.TimeStep(
-                    value.step_type,
-                    reward=tf.nest.map_structure(tf.zeros_like, value.reward),
-                    discount=tf.zeros_like(value.discount),
-                    observation=value.observation,
+                    traj.step_type,
+                    reward=tf.nest.map_structure(tf.zeros_like, traj.reward),
+                    discount=tf.zeros_like(traj.discount),
+                    observation=traj.observation,
                 ),
                 policy_step.PolicyStep(
-                    action=value.action, state=(), info=value.policy_info
+                    action=traj.action, state=(), info=traj.policy_info
                 ),
                 ts.TimeStep(
-                    step_type=value.next_step_type,
-                    reward=value.reward,
-                    discount=value.discount,
-                    observation=tf.zeros_like(value.discount),
+                    step_type=traj.next_step_type,
+                    reward=traj.reward,
+                    discount=traj.discount,
+                    observation=tf.zeros_like(traj.discount),
                 ),
             )
-        else:
-            raise TypeError(f"Input type not supported: {value}")
-        spec = self._data_context.transition_spec
-        _validate_transition(value, spec, 1 if self._squeeze_time_dim else 2)
-        return nest_utils.prune_extra_keys(spec, value)
+
+        return _checked_transition(
+            value,
+            self._data_context,
+            1 if squeeze else None,
+            from_trajectory,
+            1 if squeeze else 2,
+        )
 
 
 class AsNStepTransition(tf.Module):
@@ -417,17 +443,10 @@ class AsNStepTransition(tf.Module):
         self._n = n
 
     def __call__(self, value: Any) -> trajectory.Transition:
-        if _has_fields(value, trajectory.Transition):
-            value = _as_transition_type(value)
-        elif _has_fields(value, trajectory.Trajectory):
-            _validate_trajectory(
-                value,
-                self._data_context.trajectory_spec,
-                sequence_length=None if self._n is None else self._n + 1,
-            )
-            value = trajectory.to_n_step_transition(value, gamma=self._gamma)
-        else:
-            raise TypeError(f"Input type not supported: {value}")
-        spec = self._data_context.transition_spec
-        _validate_transition(value, spec, num_outer_dims=1)
-        return nest_utils.prune_extra_keys(spec, value)
+        return _checked_transition(
+            value,
+            self._data_context,
+            None if self._n is None else self._n + 1,
+            lambda traj: trajectory.to_n_step_transition(traj, gamma=self._gamma),
+            num_outer_dims=1,
+        )
