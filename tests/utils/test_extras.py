@@ -35,14 +35,14 @@ def test_suite_gym_without_gymnasium(monkeypatch) -> None:
         importlib.import_module("policylib.environments.suite_gym")
 
 
-def test_summaries_without_tensorboard(monkeypatch) -> None:
+def test_summaries_without_tensorboard(monkeypatch, tmp_path) -> None:
     import tensorflow as tf
 
     from policylib.utils import summaries
 
     monkeypatch.setattr(summaries, "_tensorboard_installed", lambda: False)
     summaries.summarize_scalar_dict({"loss": 1.0}, step=0)  # no writer: skipped
-    with tf.summary.create_file_writer("unused").as_default():
+    with tf.summary.create_file_writer(str(tmp_path)).as_default():
         with pytest.raises(
             ImportError, match=r"pip install 'policylib\[tensorboard\]'"
         ):
