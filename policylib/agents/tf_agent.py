@@ -225,6 +225,34 @@ class TFAgent(tf.Module):
     # ------------------------------------------------------------------------
     # Helpers for subclasses
 
+    def _apply_gradients(
+        self,
+        loss: tf.Tensor,
+        variables_to_train: Any,
+        tape: tf.GradientTape,
+        optimizer: Any,
+    ) -> None:
+        """One optimizer step on `loss`: checked for NaN, gradients clipped by
+        `self._gradient_clipping` (if set) and summarized if asked.
+
+        Raises:
+          ValueError: there are no variables to train.
+        """
+        tf.debugging.check_numerics(loss, "Loss is inf or nan")
+        variables_to_train = list(variables_to_train)
+        if not variables_to_train:
+            raise ValueError("No variables in the agent's network.")
+        grads_and_vars = list(
+            zip(tape.gradient(loss, variables_to_train), variables_to_train)
+        )
+        clipping = getattr(self, "_gradient_clipping", None)
+        if clipping:
+            grads_and_vars = eager_utils.clip_gradient_norms(grads_and_vars, clipping)
+        if self.summarize_grads_and_vars:
+            eager_utils.add_variables_summaries(grads_and_vars, self.train_step_counter)
+            eager_utils.add_gradients_summaries(grads_and_vars, self.train_step_counter)
+        optimizer.apply_gradients(grads_and_vars)
+
     def _apply_loss(
         self,
         aggregated_losses: Any,
@@ -232,22 +260,9 @@ class TFAgent(tf.Module):
         tape: tf.GradientTape,
         optimizer: Any,
     ) -> None:
-        """Applies the gradients of `aggregated_losses.total_loss` (clipped) and
-        writes loss summaries."""
+        """`_apply_gradients` of `aggregated_losses.total_loss`, then loss summaries."""
         total_loss = aggregated_losses.total_loss
-        tf.debugging.check_numerics(total_loss, "Loss is inf or nan")
-        variables_to_train = list(variables_to_train)
-        if not variables_to_train:
-            raise ValueError("No variables in the agent's network.")
-        grads = tape.gradient(total_loss, variables_to_train)
-        grads_and_vars = list(zip(grads, variables_to_train))
-        clipping = getattr(self, "_gradient_clipping", None)
-        if clipping is not None:
-            grads_and_vars = eager_utils.clip_gradient_norms(grads_and_vars, clipping)
-        if self.summarize_grads_and_vars:
-            eager_utils.add_variables_summaries(grads_and_vars, self.train_step_counter)
-            eager_utils.add_gradients_summaries(grads_and_vars, self.train_step_counter)
-        optimizer.apply_gradients(grads_and_vars)
+        self._apply_gradients(total_loss, variables_to_train, tape, optimizer)
         if self.summaries_enabled:
             summaries.summarize_scalar_dict(
                 {

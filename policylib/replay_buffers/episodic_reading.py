@@ -52,10 +52,7 @@ class EpisodicReading(EpisodeIds):
         Raises:
           ValueError: `sample_batch_size` without `num_steps` (episodes differ
             in length, so they cannot be batched).
-          NotImplementedError: `sequence_preprocess_fn` was given.
         """
-        if sequence_preprocess_fn is not None:
-            raise NotImplementedError("sequence_preprocess_fn is not supported.")
         if sample_batch_size and num_steps is None:
             raise ValueError(
                 "When requesting a batched dataset from EpisodicReplayBuffer, "
@@ -135,8 +132,6 @@ class EpisodicReading(EpisodeIds):
         With `sample_batch_size`, episodes are dealt round-robin to that many
         streams, and each batch holds one run from each stream.
         """
-        if sequence_preprocess_fn is not None:
-            raise NotImplementedError("sequence_preprocess_fn is not supported.")
         if sample_batch_size is not None and num_steps is None:
             raise ValueError(
                 "When requesting a batched dataset from EpisodicReplayBuffer, "

@@ -378,6 +378,8 @@ class StatefulEpisodicReplayBuffer(replay_buffer.ReplayBuffer):
       ValueError: `num_episodes` exceeds its capacity.
     """
 
+    _supports_sequence_preprocess = True  # the wrapped buffer decides
+
     def __init__(
         self, replay_buffer: EpisodicReplayBuffer, num_episodes: int | None = None
     ):

@@ -133,8 +133,6 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
         num_parallel_calls: Any = None,
     ) -> tf.data.Dataset:
         """An endless dataset of uniform samples, made by a Python generator."""
-        if sequence_preprocess_fn is not None:
-            raise NotImplementedError("sequence_preprocess_fn is not supported.")
         if num_parallel_calls is not None:
             raise NotImplementedError(
                 "PyUniformReplayBuffer does not support num_parallel_calls (must be None)."

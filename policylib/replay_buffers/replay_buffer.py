@@ -30,6 +30,9 @@ class ReplayBuffer(tf.Module):
         (then the dataset is marked as allowed to have them).
     """
 
+    # Whether `_as_dataset` applies a `sequence_preprocess_fn` (none do yet).
+    _supports_sequence_preprocess = False
+
     def __init__(self, data_spec: Any, capacity: Any, stateful_dataset: bool = False):
         super().__init__()
         common.check_tf1_allowed()
@@ -102,7 +105,16 @@ class ReplayBuffer(tf.Module):
         Raises:
           ValueError: the data spec holds Python lists, which `tf.data`
             would treat as tensors; use tuples.
+          NotImplementedError: `sequence_preprocess_fn` was given to a buffer
+            that does not support it.
         """
+        if (
+            sequence_preprocess_fn is not None
+            and not self._supports_sequence_preprocess
+        ):
+            raise NotImplementedError(
+                f"sequence_preprocess_fn is not supported by {type(self).__name__}."
+            )
         if _holds_lists(self._data_spec):
             raise ValueError(
                 "Cannot perform gather; data spec contains lists and this conflicts "

@@ -1,11 +1,5 @@
-"""Not offered: TF-Agents' `reverb_utils` needs Reverb, which has no build for current TF.
+"""Not offered: TF-Agents' `reverb_utils` needs Reverb (see `_reverb`)."""
 
-Use `tf_uniform_replay_buffer.TFUniformReplayBuffer` (in-graph, uniform
-sampling, checkpointable) or `py_uniform_replay_buffer.PyUniformReplayBuffer`.
-"""
+from policylib.replay_buffers._reverb import unavailable
 
-raise ImportError(
-    "policylib.replay_buffers.reverb_utils is not available: Reverb (dm-reverb) has no build "
-    "for current TensorFlow and Python. Use "
-    "policylib.replay_buffers.tf_uniform_replay_buffer.TFUniformReplayBuffer instead."
-)
+raise unavailable(__name__)

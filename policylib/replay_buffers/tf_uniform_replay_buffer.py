@@ -187,25 +187,6 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
     def _read(self, rows: tf.Tensor) -> tuple[Any, tf.Tensor]:
         return self._data_table.read(rows), self._id_table.read(rows)
 
-    @gin.configurable(
-        "policylib.tf_uniform_replay_buffer.TFUniformReplayBuffer.as_dataset"
-    )
-    def as_dataset(
-        self,
-        sample_batch_size: int | None = None,
-        num_steps: int | None = None,
-        num_parallel_calls: int | None = None,
-        sequence_preprocess_fn: Any = None,
-        single_deterministic_pass: bool = False,
-    ) -> tf.data.Dataset:
-        return super().as_dataset(
-            sample_batch_size,
-            num_steps,
-            num_parallel_calls,
-            sequence_preprocess_fn=sequence_preprocess_fn,
-            single_deterministic_pass=single_deterministic_pass,
-        )
-
     def _as_dataset(
         self,
         sample_batch_size: Any = None,
@@ -214,8 +195,6 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
         num_parallel_calls: Any = None,
     ) -> tf.data.Dataset:
         """An endless dataset of uniform samples (`get_next` per element)."""
-        if sequence_preprocess_fn is not None:
-            raise NotImplementedError("sequence_preprocess_fn is not supported.")
         return tf.data.Dataset.counter().map(
             lambda _: self.get_next(sample_batch_size, num_steps, time_stacked=True),
             num_parallel_calls=num_parallel_calls,
@@ -238,10 +217,7 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
         Raises:
           ValueError: `dataset_drop_remainder` would drop everything
             (`sample_batch_size > batch_size` or `num_steps > max_length`).
-          NotImplementedError: `sequence_preprocess_fn` was given.
         """
-        if sequence_preprocess_fn is not None:
-            raise NotImplementedError("sequence_preprocess_fn is not supported.")
         self._check_not_all_dropped(sample_batch_size, num_steps)
         drop = self._dataset_drop_remainder
         shift = self._dataset_window_shift

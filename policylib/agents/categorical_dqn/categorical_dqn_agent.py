@@ -265,15 +265,7 @@ class CategoricalDqnAgent(dqn_agent.DqnAgent):
             aggregated = common.aggregate_losses(
                 per_example_loss=critic_loss, regularization_loss=self._q_network.losses
             )
-            common.summarize_scalar_dict(
-                {
-                    "critic_loss": aggregated.weighted,
-                    "reg_loss": aggregated.regularization,
-                    "total_loss": aggregated.total_loss,
-                },
-                step=self.train_step_counter,
-                name_scope="Losses/",
-            )
+            self._summarize_losses(aggregated, "critic_loss")
             if self._debug_summaries:
                 step = self.train_step_counter
                 common.generate_tensor_summaries(

@@ -36,7 +36,7 @@ from policylib.policies import (
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, eager_utils, nest_utils
+from policylib.utils import common, nest_utils
 
 __all__ = ["DdqnAgent", "DqnAgent", "DqnLossInfo", "compute_td_targets"]
 
@@ -259,20 +259,9 @@ class DqnAgent(tf_agent.TFAgent):
                 weights=weights,
                 training=True,
             )
-        tf.debugging.check_numerics(loss_info.loss, "Loss is inf or nan")
-        variables = self._q_network.trainable_variables
-        if not variables:
-            raise ValueError("No variables in the agent's q_network.")
-        grads = tape.gradient(loss_info.loss, variables)
-        grads_and_vars = list(zip(grads, variables))
-        if self._gradient_clipping is not None:
-            grads_and_vars = eager_utils.clip_gradient_norms(
-                grads_and_vars, self._gradient_clipping
-            )
-        if self._summarize_grads_and_vars:
-            eager_utils.add_variables_summaries(grads_and_vars, self.train_step_counter)
-            eager_utils.add_gradients_summaries(grads_and_vars, self.train_step_counter)
-        self._optimizer.apply_gradients(grads_and_vars)
+        self._apply_gradients(
+            loss_info.loss, self._q_network.trainable_variables, tape, self._optimizer
+        )
         self.train_step_counter.assign_add(1)
         self._update_target()
         return loss_info
@@ -340,20 +329,24 @@ class DqnAgent(tf_agent.TFAgent):
                 sample_weight=weights,
                 regularization_loss=self._q_network.losses,
             )
-            common.summarize_scalar_dict(
-                {
-                    "td_loss": aggregated.weighted,
-                    "reg_loss": aggregated.regularization,
-                    "total_loss": aggregated.total_loss,
-                },
-                step=self.train_step_counter,
-                name_scope="Losses/",
-            )
+            self._summarize_losses(aggregated, "td_loss")
             if self._debug_summaries:
                 self._debug_summary(td_error, td_loss, q_values, next_q_values)
             return tf_agent.LossInfo(
                 aggregated.total_loss, DqnLossInfo(td_loss=td_loss, td_error=td_error)
             )
+
+    def _summarize_losses(self, aggregated: Any, loss_name: str) -> None:
+        """Scalar summaries of the weighted loss (as `loss_name`), regularization, total."""
+        common.summarize_scalar_dict(
+            {
+                loss_name: aggregated.weighted,
+                "reg_loss": aggregated.regularization,
+                "total_loss": aggregated.total_loss,
+            },
+            step=self.train_step_counter,
+            name_scope="Losses/",
+        )
 
     def _debug_summary(self, td_error: Any, td_loss: Any, q: Any, next_q: Any) -> None:
         step = self.train_step_counter

@@ -27,7 +27,7 @@ from policylib.networks import network
 from policylib.policies import actor_policy, greedy_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, eager_utils, nest_utils, summaries, value_ops
+from policylib.utils import common, nest_utils, summaries, value_ops
 
 __all__ = ["ReinforceAgent", "ReinforceAgentLossInfo"]
 
@@ -174,19 +174,10 @@ class ReinforceAgent(tf_agent.TFAgent):
             loss_info = self.total_loss(
                 experience, tf.stop_gradient(returns), weights=weights, training=True
             )
-            tf.debugging.check_numerics(loss_info.loss, "Loss is inf or nan")
         variables = list(self._actor_network.trainable_variables)
         if self._value_network is not None:
             variables += self._value_network.trainable_variables
-        grads_and_vars = list(zip(tape.gradient(loss_info.loss, variables), variables))
-        if self._gradient_clipping:
-            grads_and_vars = eager_utils.clip_gradient_norms(
-                grads_and_vars, self._gradient_clipping
-            )
-        if self._summarize_grads_and_vars:
-            eager_utils.add_variables_summaries(grads_and_vars, self.train_step_counter)
-            eager_utils.add_gradients_summaries(grads_and_vars, self.train_step_counter)
-        self._optimizer.apply_gradients(grads_and_vars)
+        self._apply_gradients(loss_info.loss, variables, tape, self._optimizer)
         self.train_step_counter.assign_add(1)
         return tf.nest.map_structure(tf.identity, loss_info)
 
