@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from policylib.environments.suite_gymnasium import TimeLimitWrapperType, load, wrap_env
+from policylib.environments.suite_gymnasium import (
+    TimeLimitWrapperType,
+    check_id,
+    load,
+    wrap_env,
+)
 
-__all__ = ["TimeLimitWrapperType", "load", "wrap_env"]
+__all__ = ["TimeLimitWrapperType", "check_id", "load", "wrap_env"]

@@ -15,13 +15,29 @@ import gin
 
 from policylib.environments import gym_wrapper, py_environment, wrappers
 from policylib.environments.gym_wrapper import gymnasium
+from policylib.errors import UnknownEnvironmentError
 from policylib.typing import types
 
-__all__ = ["load", "wrap_env"]
+__all__ = ["check_id", "load", "wrap_env"]
 
 TimeLimitWrapperType = Callable[
     [py_environment.PyEnvironment, int], py_environment.PyEnvironment
 ]
+
+
+def check_id(environment_name: str) -> Any:
+    """Gymnasium's registration of `environment_name`.
+
+    Raises:
+      UnknownEnvironmentError: Gymnasium does not know the id (the message
+        is Gymnasium's, which suggests close names).
+    """
+    try:
+        return gymnasium.spec(environment_name)
+    except gymnasium.error.Error as e:
+        raise UnknownEnvironmentError(
+            f"Unknown Gymnasium environment {environment_name!r}: {e}"
+        ) from e
 
 
 @gin.configurable

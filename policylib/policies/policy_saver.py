@@ -36,17 +36,13 @@ from typing import Any
 
 import tensorflow as tf
 
-# Imported for their side effect: every composite distribution a saved policy
-# may return is registered under its TF-Agents name before anything loads.
-from policylib.distributions import gumbel_softmax as _gumbel_softmax  # noqa: F401
-from policylib.distributions import masked as _masked  # noqa: F401
-from policylib.distributions import shifted_categorical as _shifted  # noqa: F401
-from policylib.distributions import utils as _distribution_utils  # noqa: F401
-from policylib.policies import greedy_policy as _greedy_policy  # noqa: F401
 from policylib.policies import saved_functions, tf_policy
 from policylib.policies.saved_functions import add_batch_dim
+from policylib.policies.saved_policy_files import (
+    POLICY_SPECS_PBTXT,
+    specs_from_collect_data_spec,
+)
 from policylib.specs import tensor_spec
-from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import atomic_dir, common, keras_compat, nest_utils, quiet
 
@@ -59,7 +55,6 @@ __all__ = [
     "specs_from_collect_data_spec",
 ]
 
-POLICY_SPECS_PBTXT = "policy_specs.pbtxt"
 OBSERVATION_SIGNATURE = "action_from_observation"
 
 InputFnType = saved_functions.InputFnType
@@ -96,29 +91,6 @@ def rename_spec_with_nest_paths(spec: Any) -> Any:
         for path, s in nest_utils.flatten_with_joined_paths(spec)
     ]
     return tf.nest.pack_sequence_as(spec, renamed)
-
-
-def specs_from_collect_data_spec(loaded_policy_specs: Any) -> dict[str, Any]:
-    """Array specs of a saved policy from the nest read out of `policy_specs.pbtxt`.
-
-    Returns:
-      A dict with `collect_data_spec`, `time_step_spec` (a `TimeStep`),
-      `action_spec`, `policy_state_spec` and `info_spec`, as array specs.
-    """
-    specs = tensor_spec.to_nest_array_spec(loaded_policy_specs)
-    collect = specs["collect_data_spec"]
-    return {
-        "collect_data_spec": collect,
-        "time_step_spec": ts.TimeStep(
-            step_type=collect.step_type,
-            reward=collect.reward,
-            discount=collect.discount,
-            observation=collect.observation,
-        ),
-        "action_spec": collect.action,
-        "policy_state_spec": specs["policy_state_spec"],
-        "info_spec": collect.policy_info,
-    }
 
 
 # ----------------------------------------------------------------------------

@@ -30,7 +30,12 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from policylib.policies import policy_saver, py_policy, saved_functions, tf_policy
+from policylib.policies import (
+    py_policy,
+    saved_functions,
+    saved_policy_files,
+    tf_policy,
+)
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.typing import types
@@ -395,19 +400,17 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
                 "To load a SavedModel policy you have to provide the specs, or "
                 "enable loading from proto (load_specs_from_pbtxt=True)."
             )
-        model_path = atomic_dir.existing_path(model_path)
+        model_path = saved_policy_files.check_policy_dir(
+            model_path, need_specs=not time_step_spec
+        )
         if device == "auto":
             device = saved_functions.default_device(model_path)
         with tf.device(device) if device else contextlib.nullcontext():
-            loaded = tf.saved_model.load(model_path)
+            loaded = saved_policy_files.load_saved_model(model_path)
         self._checkpoint = tf.train.Checkpoint(policy=loaded)
         specs = None
         if not time_step_spec:
-            specs = policy_saver.specs_from_collect_data_spec(
-                tensor_spec.from_pbtxt_file(
-                    os.path.join(model_path, policy_saver.POLICY_SPECS_PBTXT)
-                )
-            )
+            specs = saved_policy_files.read_specs(model_path)
             time_step_spec = specs["time_step_spec"]
             action_spec = specs["action_spec"]
             policy_state_spec = specs["policy_state_spec"]

@@ -1,0 +1,5 @@
+import sys
+
+from policylib.cli import main
+
+sys.exit(main())

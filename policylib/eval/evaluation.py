@@ -1,0 +1,336 @@
+"""`evaluate`: run a policy for some episodes and get every episode's return.
+
+    from policylib.eval import evaluate
+    result = evaluate("saved_policy", "CartPole-v1", num_episodes=100, num_envs=4, seed=0)
+    print(result.mean_return, result.std_return)
+
+One call takes a policy (py, TF, or a SavedModel path from policylib's or
+TF-Agents' `PolicySaver`) and an environment (a Gymnasium id, a
+`PyEnvironment` or a constructor), as Stable-Baselines3's `evaluate_policy`
+does. It runs on `metric_utils.compute`, so episodes are assigned to the
+environments up front and, with `seed`, episode k is reset with `seed + k`:
+a deterministic policy gets the same per-episode returns for any `num_envs`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from policylib.environments import batched_py_environment, py_environment, wrappers
+from policylib.eval import metric_utils
+from policylib.metrics import py_metric
+from policylib.policies import py_policy
+from policylib.trajectories import trajectory as trajectory_lib
+
+__all__ = ["EvalResult", "EpisodeRecorder", "evaluate", "resolve_policy"]
+
+EnvLike = (
+    str | py_environment.PyEnvironment | Callable[[], py_environment.PyEnvironment]
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalResult:
+    """Per-episode results of `evaluate`, in episode order, and their summary.
+
+    Attributes:
+      returns: the undiscounted return of each episode.
+      lengths: the number of steps of each episode.
+      wall_time_s: seconds the episodes took (environment creation excluded).
+      env_name: the Gymnasium id, or the environment's class name.
+      seed: the seed of episode 0 (episode k used `seed + k`), or None.
+    """
+
+    returns: tuple[float, ...]
+    lengths: tuple[int, ...]
+    wall_time_s: float
+    env_name: str = ""
+    seed: int | None = None
+
+    @property
+    def num_episodes(self) -> int:
+        return len(self.returns)
+
+    @property
+    def mean_return(self) -> float:
+        return statistics.fmean(self.returns)
+
+    @property
+    def std_return(self) -> float:
+        """Population standard deviation (as NumPy's and SB3's `np.std`)."""
+        return statistics.pstdev(self.returns)
+
+    @property
+    def min_return(self) -> float:
+        return min(self.returns)
+
+    @property
+    def max_return(self) -> float:
+        return max(self.returns)
+
+    @property
+    def mean_length(self) -> float:
+        return statistics.fmean(self.lengths)
+
+    @property
+    def total_steps(self) -> int:
+        return sum(self.lengths)
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.total_steps / self.wall_time_s if self.wall_time_s > 0 else 0.0
+
+    def summary(self) -> str:
+        """One line: `Mean return: 498.20 ± 5.10 over 100 episodes (CartPole-v1)`."""
+        where = f" ({self.env_name})" if self.env_name else ""
+        return (
+            f"Mean return: {self.mean_return:.2f} ± {self.std_return:.2f} over "
+            f"{self.num_episodes} episodes{where}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field and summary statistic, as JSON-ready Python values."""
+        return {
+            "env": self.env_name,
+            "seed": self.seed,
+            "num_episodes": self.num_episodes,
+            "mean_return": self.mean_return,
+            "std_return": self.std_return,
+            "min_return": self.min_return,
+            "max_return": self.max_return,
+            "mean_length": self.mean_length,
+            "total_steps": self.total_steps,
+            "wall_time_s": self.wall_time_s,
+            "steps_per_s": self.steps_per_s,
+            "returns": list(self.returns),
+            "lengths": list(self.lengths),
+        }
+
+
+class EpisodeRecorder(py_metric.PyStepMetric):
+    """Records the return and length of every episode, with its environment index.
+
+    Takes batched or unbatched trajectories; boundary steps (and the steps
+    `metric_utils.compute` hides once an environment has run its share) do
+    not count. `on_episode` is called with (env index, return, length) as
+    each episode ends.
+    """
+
+    def __init__(
+        self,
+        on_episode: Callable[[int, float, int], None] | None = None,
+        name: str = "EpisodeRecorder",
+    ):
+        super().__init__(name)
+        self._on_episode = on_episode
+        self.episodes: list[tuple[int, float, int]] = []
+        self._returns: np.ndarray | None = None
+        self._lengths: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.episodes = []
+        self._returns = self._lengths = None
+
+    def call(self, trajectory: trajectory_lib.Trajectory) -> None:
+        step_type = np.atleast_1d(trajectory.step_type)
+        reward = np.asarray(trajectory.reward, np.float64).reshape(
+            step_type.shape[0], -1
+        )
+        if reward.shape[1] != 1:
+            raise ValueError(
+                f"{self.name} needs one scalar reward per step; got rewards of shape "
+                f"{np.shape(trajectory.reward)} for step types of shape "
+                f"{np.shape(trajectory.step_type)}."
+            )
+        if self._returns is None or self._lengths is None:
+            self._returns = np.zeros(step_type.shape[0], np.float64)
+            self._lengths = np.zeros(step_type.shape[0], np.int64)
+        first = np.atleast_1d(trajectory.is_first())
+        self._returns[first] = 0.0
+        self._lengths[first] = 0
+        counted = ~np.atleast_1d(trajectory.is_boundary())
+        self._returns[counted] += reward[counted, 0]
+        self._lengths[counted] += 1
+        for i in np.flatnonzero(np.atleast_1d(trajectory.is_last())):
+            episode = (int(i), float(self._returns[i]), int(self._lengths[i]))
+            self.episodes.append(episode)
+            if self._on_episode is not None:
+                self._on_episode(*episode)
+
+    def result(self) -> int:
+        """The number of episodes recorded."""
+        return len(self.episodes)
+
+
+def resolve_policy(policy: Any) -> py_policy.PyPolicy:
+    """A py policy from a py policy, a TF policy or a SavedModel path.
+
+    Raises:
+      NotAPolicyError: a path that does not hold a saved policy.
+      TypeError: anything else.
+    """
+    if isinstance(policy, (str, os.PathLike)):
+        from policylib.policies import policy_loader
+
+        return policy_loader.load(os.fspath(policy))
+    if isinstance(policy, py_policy.PyPolicy):
+        return policy
+    from policylib.policies import py_tf_eager_policy, tf_policy
+
+    if isinstance(policy, tf_policy.TFPolicy):
+        return py_tf_eager_policy.PyTFEagerPolicy(policy)
+    raise TypeError(
+        "policy must be a PyPolicy, a TFPolicy or the path of a saved policy; "
+        f"got {type(policy).__name__}."
+    )
+
+
+def _constructor(env: EnvLike) -> tuple[Callable[[], Any] | None, str]:
+    """(zero-argument constructor or None for an instance, display name)."""
+    if isinstance(env, str):
+        from policylib.environments import suite_gym
+
+        suite_gym.check_id(env)
+        return functools.partial(suite_gym.load, env), env
+    if isinstance(env, py_environment.PyEnvironment):
+        return None, type(env).__name__
+    if callable(env):
+        return env, getattr(env, "__name__", type(env).__name__)
+    raise TypeError(
+        "env must be a Gymnasium id, a PyEnvironment or a zero-argument constructor; "
+        f"got {type(env).__name__}."
+    )
+
+
+def _build(
+    env: EnvLike, num_envs: int, max_steps: int | None
+) -> tuple[Any, list[Any], str]:
+    """(environment to run, environments to close afterwards, display name)."""
+    make, name = _constructor(env)
+    if make is None:
+        if num_envs != 1:
+            raise ValueError(
+                f"num_envs={num_envs} needs a Gymnasium id or an environment "
+                "constructor, not an environment instance."
+            )
+        made: list[Any] = [env]
+        owned: list[Any] = []
+    else:
+        made = [make() for _ in range(num_envs)]
+        owned = list(made)
+    for e in made:
+        if not isinstance(e, py_environment.PyEnvironment):
+            for o in owned:
+                if isinstance(o, py_environment.PyEnvironment):
+                    o.close()
+            raise TypeError(
+                f"The environment constructor returned {type(e).__name__!r}, "
+                "not a PyEnvironment (use suite_gym.load for Gymnasium environments)."
+            )
+    if max_steps is not None:
+        made = [wrappers.TimeLimit(e, duration=max_steps) for e in made]
+    if len(made) == 1:
+        return made[0], owned, name
+    return (
+        batched_py_environment.BatchedPyEnvironment(made, multithreading=False),
+        owned,
+        name,
+    )
+
+
+def evaluate(
+    policy: Any,
+    env: EnvLike,
+    num_episodes: int = 10,
+    *,
+    num_envs: int = 1,
+    seed: int | None = None,
+    max_steps: int | None = None,
+    progress: bool = True,
+) -> EvalResult:
+    """Runs `num_episodes` episodes of `policy` in `env` and returns each one's result.
+
+    Args:
+      policy: a `PyPolicy`, a `TFPolicy`, or the path of a SavedModel written
+        by policylib's or TF-Agents' `PolicySaver`.
+      env: a Gymnasium id (`"CartPole-v1"`, loaded with `suite_gym.load`), a
+        `PyEnvironment` (used as is, `num_envs` must be 1), or a zero-argument
+        constructor of one.
+      num_episodes: episodes in total, assigned to the environments up front.
+      num_envs: environments stepped together in this process, so the policy
+        acts on a batch of `num_envs` time steps at each call.
+      seed: if given, episode k is reset with `seed + k`, so the per-episode
+        results do not depend on `num_envs`.
+      max_steps: if given, an episode is cut (truncated) after this many steps.
+      progress: show a progress bar of finished episodes (tqdm, on stderr).
+
+    Returns:
+      An `EvalResult` with the returns and lengths in episode order.
+
+    Raises:
+      ValueError: `num_episodes`, `num_envs` or `max_steps` is not positive, or
+        the policy's specs do not fit the environment's (the message names
+        the differing leaf).
+      NotAPolicyError: `policy` is a path that does not hold a saved policy.
+      UnknownEnvironmentError: `env` is an id Gymnasium does not know.
+    """
+    for arg, value in (("num_episodes", num_episodes), ("num_envs", num_envs)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{arg} must be a positive integer; got {value!r}.")
+    if max_steps is not None and (int(max_steps) != max_steps or max_steps < 1):
+        raise ValueError(
+            f"max_steps must be a positive integer or None; got {max_steps!r}."
+        )
+    num_envs = min(int(num_envs), int(num_episodes))
+    py_pol = resolve_policy(policy)
+    environment, owned, name = _build(env, num_envs, max_steps)
+    bar = _progress_bar(num_episodes, name, progress)
+    recorder = EpisodeRecorder(on_episode=lambda *_: bar.update(1))
+    try:
+        start = time.perf_counter()
+        metric_utils.compute([recorder], environment, py_pol, num_episodes, seed=seed)
+        wall = time.perf_counter() - start
+    finally:
+        bar.close()
+        for e in owned:
+            e.close()
+    batch = num_envs if environment.batched else 1
+    order = metric_utils.assign_episodes(num_episodes, batch)
+    taken = [0] * batch
+    by_episode: dict[int, tuple[float, int]] = {}
+    for env_index, ret, length in recorder.episodes:
+        if taken[env_index] < len(order[env_index]):
+            by_episode[order[env_index][taken[env_index]]] = (ret, length)
+            taken[env_index] += 1
+    episodes = [by_episode[k] for k in range(num_episodes)]
+    return EvalResult(
+        returns=tuple(r for r, _ in episodes),
+        lengths=tuple(n for _, n in episodes),
+        wall_time_s=wall,
+        env_name=name,
+        seed=seed,
+    )
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        del n
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, name: str, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"Evaluating ({name})", unit="episode", leave=False)

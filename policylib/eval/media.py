@@ -1,0 +1,134 @@
+"""Pictures of an evaluation: a plot of per-episode returns, a video of an episode.
+
+Both need optional extras: `policylib[plot]` (matplotlib) for `plot_returns`,
+`policylib[video]` (imageio, its ffmpeg plugin, and Gymnasium's renderers)
+for `record_episode`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from policylib.eval.evaluation import EvalResult, resolve_policy
+from policylib.utils import extras
+
+__all__ = ["plot_returns", "record_episode"]
+
+_VIDEO_SUFFIXES = (".mp4", ".gif")
+
+
+def plot_returns(result: EvalResult, path: str | os.PathLike[str]) -> str:
+    """Writes a PNG of each episode's return with their mean, and returns its path."""
+    matplotlib = extras.require("matplotlib", extra="plot", feature="Return plots")
+    matplotlib.use("Agg", force=False)
+    pyplot = extras.require("matplotlib.pyplot", extra="plot", feature="Return plots")
+    ticker = extras.require("matplotlib.ticker", extra="plot", feature="Return plots")
+    figure, axes = pyplot.subplots(figsize=(7, 3.5), dpi=100)
+    episodes = np.arange(result.num_episodes)
+    axes.plot(
+        episodes, result.returns, marker="o", markersize=3, linewidth=1, label="return"
+    )
+    axes.axhline(
+        result.mean_return,
+        color="tab:orange",
+        linestyle="--",
+        label=f"mean {result.mean_return:.1f} ± {result.std_return:.1f}",
+    )
+    axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    axes.set_xlabel("episode")
+    axes.set_ylabel("return")
+    axes.set_title(f"{result.env_name or 'evaluation'}: {result.num_episodes} episodes")
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    path = os.fspath(path)
+    figure.savefig(path)
+    pyplot.close(figure)
+    return path
+
+
+def record_episode(
+    policy: Any,
+    env_id: str,
+    path: str | os.PathLike[str],
+    *,
+    seed: int | None = None,
+    max_steps: int | None = None,
+    fps: int = 30,
+) -> int:
+    """Runs one episode of `policy` in Gymnasium's `env_id` and writes its frames.
+
+    The environment is made with `render_mode="rgb_array"` and reset with
+    `seed`, so with `evaluate`'s seed this is its episode 0.
+
+    Args:
+      policy: as for `evaluate` (py policy, TF policy or SavedModel path).
+      env_id: a Gymnasium id.
+      path: an `.mp4` or `.gif` file.
+      seed: the reset seed.
+      max_steps: cut the episode after this many steps.
+      fps: frames per second of the video.
+
+    Returns:
+      The number of frames written.
+
+    Raises:
+      ValueError: `path` is neither `.mp4` nor `.gif`.
+      MissingExtraError: imageio (or its ffmpeg plugin for MP4) is missing.
+    """
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in _VIDEO_SUFFIXES:
+        raise ValueError(f"A video file must end in .mp4 or .gif; got {path!r}.")
+    imageio = extras.require("imageio.v2", extra="video", feature="Videos")
+    if suffix == ".mp4":
+        extras.require("imageio_ffmpeg", extra="video", feature="MP4 videos")
+    from policylib.environments import suite_gym
+
+    py_pol = resolve_policy(policy)
+    # rgb_array frames need no window; without this SDL looks for a display.
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    env = suite_gym.load(env_id, gym_kwargs={"render_mode": "rgb_array"}, seed=seed)
+    try:
+        frames = _episode_frames(py_pol, env, max_steps)
+    finally:
+        env.close()
+    options: dict[str, Any] = {"fps": fps}
+    if suffix == ".mp4":
+        options["macro_block_size"] = 1  # any frame size, no resizing notice
+    else:
+        options = {"duration": 1000 / fps, "loop": 0}
+    imageio.mimsave(path, frames, **options)
+    return len(frames)
+
+
+def _episode_frames(policy: Any, env: Any, max_steps: int | None) -> list[np.ndarray]:
+    """The rendered frames of one episode, the first and the last state included."""
+    time_step = env.reset()
+    state = policy.get_initial_state(None)
+    frames = [_frame(env)]
+    steps = 0
+    while not time_step.is_last() and (max_steps is None or steps < max_steps):
+        action_step = policy.action(time_step, state)
+        state = action_step.state
+        time_step = env.step(action_step.action)
+        frames.append(_frame(env))
+        steps += 1
+    return frames
+
+
+def _frame(env: Any) -> np.ndarray:
+    from policylib.environments.gym_wrapper import gymnasium
+
+    try:
+        frame = env.render("rgb_array")
+    except gymnasium.error.DependencyNotInstalled as e:
+        # Gymnasium names its own extra; the video extra of policylib brings it.
+        raise extras.missing(
+            getattr(e, "name", None) or "pygame", "video", "Videos of this environment"
+        ) from e
+    if frame is None:
+        raise ValueError("The environment rendered no frame in rgb_array mode.")
+    return np.asarray(frame, np.uint8)

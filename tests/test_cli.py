@@ -1,0 +1,255 @@
+"""The `policylib` command line: evaluate and inspect, and one line for each bad input."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+from policylib import cli, data
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tf_agents_0_19"
+TF_AGENTS_SAVES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+SUMMARY = re.compile(
+    r"^Mean return: (\d+\.\d\d) ± (\d+\.\d\d) over (\d+) episodes \((.+)\)$"
+)
+
+
+def run(capsys, *argv):
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_error_line(err):
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_evaluate_the_shipped_policy_writes_json_and_plot(capsys, tmp_path):
+    status, out, err = run(
+        capsys,
+        "evaluate",
+        "--episodes",
+        "4",
+        "--num-envs",
+        "2",
+        "--seed",
+        "10000",
+        "--json",
+        str(tmp_path / "r.json"),
+        "--plot",
+        str(tmp_path / "r.png"),
+    )
+    assert status == 0, err
+    match = SUMMARY.match(out.strip())
+    assert match, out
+    assert float(match[1]) >= 475 and match[3] == "4" and match[4] == "CartPole-v1"
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert results["policy"] == data.cartpole_dqn_path()
+    assert len(results["returns"]) == 4 and results["seed"] == 10000
+    assert f"{results['mean_return']:.2f}" == match[1]
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Evaluating (CartPole-v1)" in err  # the progress bar
+
+
+def test_evaluate_records_a_video(capsys, tmp_path):
+    status, out, err = run(
+        capsys,
+        "evaluate",
+        "--episodes",
+        "1",
+        "--max-steps",
+        "5",
+        "--quiet",
+        "--video",
+        str(tmp_path / "e.gif"),
+    )
+    assert status == 0, err
+    assert out.strip() == "Mean return: 5.00 ± 0.00 over 1 episodes (CartPole-v1)"
+    assert err == ""
+    assert (tmp_path / "e.gif").read_bytes()[:6] == b"GIF89a"
+
+
+def test_console_script_runs_the_main_job():
+    script = shutil.which("policylib", path=os.path.dirname(sys.executable))
+    assert script, "the policylib console script is not installed"
+    done = subprocess.run(
+        [script, "evaluate", "--episodes", "4", "--num-envs", "4", "--seed", "10000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    match = SUMMARY.match(done.stdout.strip())
+    assert match and float(match[1]) >= 475, done.stdout
+
+
+@pytest.mark.parametrize("name", TF_AGENTS_SAVES)
+def test_inspect_tf_agents_saves(capsys, name):
+    status, out, err = run(capsys, "inspect", str(FIXTURES / name))
+    assert status == 0, err
+    assert f"Saved policy: {FIXTURES / name}" in out
+    assert re.search(r"^Train step: -?\d+$", out, re.M)
+    for section in (
+        "Time step spec:",
+        "Action spec:",
+        "Policy state spec:",
+        "Info spec:",
+        "Signatures:",
+    ):
+        assert f"\n{section}\n" in out
+    assert "  step_type: shape=() dtype=int32" in out
+    assert re.search(r"^  action\(.*0/step_type: int32\[\?\].*\) -> ", out, re.M)
+    assert re.search(r"^  get_initial_state\(batch_size: int32\[\]\)", out, re.M)
+    if name == "rnn_q":
+        assert "Policy state spec:\n  (none)" not in out
+    if name == "dict_obs_actor":
+        assert re.search(r"^  observation/\w+: shape=", out, re.M)
+
+
+def test_inspect_the_shipped_policy(capsys):
+    status, out, _ = run(capsys, "inspect", data.cartpole_dqn_path())
+    assert status == 0
+    assert "Action spec:\n  <root>: shape=() dtype=int64 bounds=[0, 1]" in out
+    assert "  observation: shape=(4,) dtype=float32" in out
+    assert "Policy state spec:\n  (none)" in out
+
+
+@pytest.fixture
+def plain_saved_model(tmp_path):
+    module = tf.Module()
+    module.f = tf.function(
+        lambda x: x + 1, input_signature=[tf.TensorSpec([], tf.float32)]
+    )
+    tf.saved_model.save(module, str(tmp_path / "plain"))
+    return tmp_path / "plain"
+
+
+@pytest.mark.parametrize("command", ["evaluate", "inspect"])
+def test_paths_that_hold_no_policy(capsys, tmp_path, plain_saved_model, command):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    cases = {
+        tmp_path / "missing": "no such file or directory",
+        tmp_path / "empty": "not a SavedModel (no saved_model.pb)",
+        tmp_path / "file.txt": "is a file",
+        plain_saved_model: "a SavedModel, but not a policy: it has no policy_specs.pbtxt",
+    }
+    for path, problem in cases.items():
+        status, out, err = run(capsys, command, str(path))
+        assert status == 1 and out == ""
+        assert (
+            one_error_line(err)
+            == f"policylib: error: {path}: {problem}"
+            + one_error_line(err).split(problem, 1)[1]
+        )
+
+
+def test_truncated_saved_model(capsys, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(data.cartpole_dqn_path(), broken)
+    pb = broken / "saved_model.pb"
+    pb.write_bytes(pb.read_bytes()[:200])
+    status, _, err = run(capsys, "inspect", str(broken))
+    assert status == 1
+    assert one_error_line(err).startswith(
+        f"policylib: error: {broken}: cannot load the SavedModel"
+    )
+
+
+def test_unknown_env(capsys):
+    status, _, err = run(capsys, "evaluate", "--env", "NoSuchEnv-v0", "--quiet")
+    assert status == 1
+    assert one_error_line(err).startswith(
+        "policylib: error: Unknown Gymnasium environment 'NoSuchEnv-v0'"
+    )
+
+
+def test_env_that_does_not_fit_the_policy(capsys):
+    status, _, err = run(capsys, "evaluate", "--env", "Acrobot-v1", "--quiet")
+    assert status == 1
+    assert one_error_line(err) == (
+        "policylib: error: The environment's time_step_spec does not match the policy's "
+        "('observation': environment has shape (6,) float32, policy expects shape (4,) float32)."
+    )
+
+
+def test_env_whose_actions_do_not_fit(capsys):
+    status, _, err = run(
+        capsys, "evaluate", "--env", "MountainCarContinuous-v0", "--quiet"
+    )
+    assert status == 1
+    line = one_error_line(err)
+    assert "'observation': environment has shape (2,) float32" in line
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["evaluate", "--episodes", "0"],
+            "policylib evaluate: argument --episodes: expected a positive integer, got 0",
+        ),
+        (
+            ["evaluate", "--episodes", "ten"],
+            "policylib evaluate: argument --episodes: expected a positive integer, got 'ten'",
+        ),
+        (
+            ["evaluate", "--num-envs", "-2"],
+            "policylib evaluate: argument --num-envs: expected a positive integer, got -2",
+        ),
+        (
+            ["evaluate", "--video", "e.avi"],
+            "policylib evaluate: --video must end in .mp4 or .gif, got 'e.avi'",
+        ),
+        (
+            ["evaluate", "--json", "/no/such/dir/r.json"],
+            "policylib evaluate: no such directory for '/no/such/dir/r.json': /no/such/dir",
+        ),
+        (["inspect"], "policylib inspect: the following arguments are required: path"),
+        (["frobnicate"], "policylib: argument COMMAND: invalid choice: 'frobnicate'"),
+        ([], "policylib: the following arguments are required: COMMAND"),
+    ],
+)
+def test_bad_command_lines(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert one_error_line(err).startswith(message)
+
+
+def test_missing_extra_is_one_line(capsys, monkeypatch):
+    real = cli.extras.importlib.import_module
+
+    def without_matplotlib(name):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real(name)
+
+    monkeypatch.setattr(cli.extras.importlib, "import_module", without_matplotlib)
+    status, _, err = run(capsys, "evaluate", "--plot", "r.png", "--quiet")
+    assert status == 1
+    assert one_error_line(err) == (
+        "policylib: error: Return plots (--plot) need matplotlib, which is not installed: "
+        "pip install 'policylib[plot]'"
+    )
+
+
+def test_python_dash_m(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "policylib", "evaluate", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == f"policylib: error: {tmp_path / 'nope'}: no such file or directory."
+    )
