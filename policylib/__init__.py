@@ -17,6 +17,7 @@ _SUBPACKAGES = (
     "distributions",
     "drivers",
     "environments",
+    "errors",
     "eval",
     "keras_layers",
     "metrics",

@@ -29,6 +29,8 @@ _MODULES = (
     "q_policy",
     "random_py_policy",
     "random_tf_policy",
+    "saved_functions",
+    "saved_policy_files",
     "scripted_py_policy",
     "temporal_action_smoothing",
     "tf_policy",

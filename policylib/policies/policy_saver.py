@@ -352,12 +352,14 @@ class PolicySaver:
         The layout matches a full save's `variables/`, so a checkpoint can update
         a loaded policy (`update_from_checkpoint`) or be combined with a saved
         graph (`policy_loader.materialize_saved_model`). Written atomically,
-        like `save`.
+        like `save`. The metadata variables are written too (TF-Agents leaves
+        them out, so its materialized models with metadata do not load).
         """
         checkpoint = tf.train.Checkpoint(
             policy=self._policy,
             model_variables=self._policy.model_variables,
             train_step=self._train_step,
+            metadata=self._metadata,
         )
         with atomic_dir.atomic_directory(export_dir) as directory:
             prefix = os.path.join(

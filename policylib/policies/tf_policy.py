@@ -107,6 +107,11 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         """
         return tuple(keras_compat.collect_variables(self))
 
+    @property
+    def trainable_variables(self) -> tuple[tf.Variable, ...]:
+        """The trainable ones of `variables()` (`tf.Module`'s own misses Keras 3 weights)."""
+        return tuple(keras_compat.collect_variables(self, trainable_only=True))
+
     def get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
         """The state for the first step: zeros of the state spec by default.
 

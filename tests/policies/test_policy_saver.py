@@ -289,3 +289,21 @@ def warnings_recorded():
             return recorder.__exit__(*exc)
 
     return Always()
+
+
+def test_materialized_model_with_metadata_loads_with_the_checkpoints_values(
+    tmp_path,
+) -> None:
+    policy = _greedy(1)
+    rate = tf.Variable(0.5)
+    saver = policy_saver.PolicySaver(policy, metadata={"rate": rate})
+    saver.save(str(tmp_path / "model"))
+    rate.assign(0.25)
+    saver.save_checkpoint(str(tmp_path / "ckpt_0000007"))
+    policy_loader.materialize_saved_model(
+        str(tmp_path / "model"), str(tmp_path / "ckpt_0000007"), str(tmp_path / "full")
+    )
+    full = policy_loader.load(str(tmp_path / "full"))
+    assert float(full.get_metadata()["rate"]) == 0.25
+    for got, want in zip(full.variables(), policy.variables()):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -129,3 +129,15 @@ def test_actor_policy_rejects_mismatched_network():
         actor_policy.ActorPolicy(TS_SPEC, other, net)
     with pytest.raises(ValueError, match="must be a network.Network"):
         actor_policy.ActorPolicy(TS_SPEC, DISCRETE, tf.keras.layers.Dense(3))
+
+
+def test_trainable_variables_see_network_weights_in_both_keras_modes():
+    action_spec = tensor_spec.BoundedTensorSpec((2,), tf.float32, -1.0, 1.0)
+    net = actor_distribution_network.ActorDistributionNetwork(
+        OBS, action_spec, fc_layer_params=(8,)
+    )
+    policy = actor_policy.ActorPolicy(TS_SPEC, action_spec, net)
+    policy.action(_time_step())
+    expected = {id(v) for v in policy.variables() if v.trainable}
+    assert expected and {id(v) for v in policy.trainable_variables} == expected
+    assert len(policy.trainable_variables) == len(net.trainable_variables)

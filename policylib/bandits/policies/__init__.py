@@ -1,0 +1,1 @@
+"""Bandit policies kept for TF-Agents import compatibility (`MixturePolicy`)."""
