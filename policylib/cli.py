@@ -137,7 +137,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     _check_outputs(args)
     path = args.path or data.cartpole_dqn_path()
-    saved_policy_files.check_policy_dir(path)  # before TensorFlow starts (seconds)
+    saved_policy_files.check_policy_dir(path)  # before loading (seconds)
     suite_gym.check_id(args.env)
     result = evaluation.evaluate(
         path,

@@ -40,9 +40,8 @@ class QNetwork(network.Network):
     Args:
       input_tensor_spec: nest of observation specs.
       action_spec: one bounded discrete spec of shape `()` or `(1,)`.
-      preprocessing_layers, preprocessing_combiner, conv_layer_params,
-        fc_layer_params, dropout_layer_params, activation_fn,
-        kernel_initializer, batch_squash, dtype: see `EncodingNetwork`.
+      preprocessing_layers, preprocessing_combiner, conv_layer_params, fc_layer_params, dropout_layer_params, activation_fn, kernel_initializer, batch_squash, dtype: see
+        `EncodingNetwork`.
       q_layer_activation_fn: activation of the Q-value layer (None: linear).
       name: network name.
     """

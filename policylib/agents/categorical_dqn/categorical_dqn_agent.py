@@ -52,12 +52,7 @@ class CategoricalDqnAgent(dqn_agent.DqnAgent):
     """A categorical (C51) DQN agent.
 
     Args:
-      time_step_spec, action_spec, optimizer,
-        observation_and_action_constraint_splitter, epsilon_greedy,
-        n_step_update, boltzmann_temperature, target_update_tau,
-        target_update_period, td_errors_loss_fn, gamma, reward_scale_factor,
-        gradient_clipping, debug_summaries, summarize_grads_and_vars,
-        train_step_counter, name: see `DqnAgent`.
+      time_step_spec, action_spec, optimizer, observation_and_action_constraint_splitter, epsilon_greedy, n_step_update, boltzmann_temperature, target_update_tau, target_update_period, td_errors_loss_fn, gamma, reward_scale_factor, gradient_clipping, debug_summaries, summarize_grads_and_vars, train_step_counter, name: see `DqnAgent`.
       categorical_q_network: a network with `num_atoms`, emitting logits
         `[B, num_actions, num_atoms]`.
       min_q_value, max_q_value: the range of the atoms.

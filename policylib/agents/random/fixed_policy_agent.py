@@ -23,8 +23,8 @@ class FixedPolicyAgent(tf_agent.TFAgent):
       time_step_spec: `TimeStep` of specs.
       action_spec: nest of action specs.
       policy_class: builds the policy (used to act and to collect).
-      debug_summaries, summarize_grads_and_vars, train_step_counter,
-        num_outer_dims: see `TFAgent`.
+      debug_summaries, summarize_grads_and_vars, train_step_counter, num_outer_dims: see
+        `TFAgent`.
       name: the agent's name scope.
     """
 
