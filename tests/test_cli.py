@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -181,13 +183,31 @@ def test_env_that_does_not_fit_the_policy(capsys):
     )
 
 
+class _PushWithForce(gymnasium.Env):
+    """CartPole's observations with a continuous force as the action."""
+
+    observation_space = gymnasium.spaces.Box(-5.0, 5.0, (4,), np.float32)
+    action_space = gymnasium.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(4, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(4, np.float32), 1.0, True, False, {}
+
+
 def test_env_whose_actions_do_not_fit(capsys):
-    status, _, err = run(
-        capsys, "evaluate", "--env", "MountainCarContinuous-v0", "--quiet"
-    )
+    gymnasium.register("PushWithForce-v0", entry_point=_PushWithForce)
+    try:
+        status, _, err = run(capsys, "evaluate", "--env", "PushWithForce-v0", "--quiet")
+    finally:
+        gymnasium.registry.pop("PushWithForce-v0")
     assert status == 1
-    line = one_error_line(err)
-    assert "'observation': environment has shape (2,) float32" in line
+    assert one_error_line(err) == (
+        "policylib: error: The environment's action_spec does not match the policy's "
+        "('<root>': environment has shape (1,) float32, policy expects shape () int64)."
+    )
 
 
 @pytest.mark.parametrize(

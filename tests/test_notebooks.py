@@ -59,24 +59,10 @@ def test_tutorial_notebook_runs(name, tmp_path, monkeypatch) -> None:
         assert "Mean return: 500.00" in outputs
 
 
-@pytest.mark.parametrize("name", ["dqn_cartpole.ipynb"])
-def test_notebook_runs(name, tmp_path, monkeypatch) -> None:
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+def test_dqn_notebook_runs_a_short_training(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DQN_ITERATIONS", "300")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    client = NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    client.execute()
-    outputs = "".join(
-        output.get("text", "")
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.outputs
-    )
-    assert "Average return over 20 held-out episodes" in outputs
+    outputs = _run("dqn_cartpole.ipynb", tmp_path)
+    assert EXPECTED["dqn_cartpole.ipynb"] in outputs
     assert os.path.isdir(tmp_path / "dqn_cartpole_policy")

@@ -2,7 +2,9 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
+import gymnasium
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -12,7 +14,7 @@ from policylib.environments import suite_gym
 from policylib.errors import NotAPolicyError, UnknownEnvironmentError
 from policylib.eval import EvalResult, evaluate, evaluation
 from policylib.networks import q_network
-from policylib.policies import greedy_policy, policy_saver, q_policy
+from policylib.policies import greedy_policy, policy_loader, policy_saver, q_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from tests.environments.cartpole import PoleAnglePolicy
@@ -186,3 +188,46 @@ def test_recorder_ignores_hidden_and_boundary_steps():
     assert seen == [(1, 2.0, 1), (0, 4.0, 2)]
     with pytest.raises(ValueError, match="one scalar reward per step"):
         recorder(step([1, 1], [1, 1], [[1.0, 2.0], [1.0, 2.0]]))
+
+
+class _ThreeWay(gymnasium.Env):
+    """Reward 1 when the action equals the sign class of the first observation; 6 steps."""
+
+    observation_space = gymnasium.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    action_space = gymnasium.spaces.Discrete(3)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t = 0
+        self._obs = self.np_random.uniform(-1, 1, 4).astype(np.float32)
+        return self._obs, {}
+
+    def step(self, action):
+        reward = float(int(action) == int(np.digitize(self._obs[0], [-0.33, 0.33])))
+        self._t += 1
+        self._obs = self.np_random.uniform(-1, 1, 4).astype(np.float32)
+        return self._obs, reward, self._t >= 6, False, {}
+
+
+def test_a_policy_tf_agents_saved(tmp_path):
+    """The TF-Agents 0.19 greedy Q fixture (int32 actions in [0, 2]) on a matching env."""
+    fixture = Path(__file__).parents[1] / "fixtures" / "tf_agents_0_19" / "greedy_q"
+
+    def make():
+        return suite_gym.wrap_env(
+            _ThreeWay(), spec_dtype_map={gymnasium.spaces.Discrete: np.int32}
+        )
+
+    by_hand = []
+    policy = policy_loader.load(str(fixture))
+    for k in range(6):
+        env = make()
+        env.seed(5 + k)
+        time_step, ret = env.reset(), 0.0
+        while not time_step.is_last():
+            time_step = env.step(policy.action(time_step).action)
+            ret += float(time_step.reward)
+        by_hand.append(ret)
+    result = evaluate(fixture, make, 6, num_envs=3, seed=5, progress=False)
+    assert list(result.returns) == by_hand
+    assert result.lengths == (6,) * 6
