@@ -25,10 +25,22 @@ from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.utils import nest_utils
 
-__all__ = ["MIXTURE_AGENT_ID", "SUBPOLICY_INFO", "MixturePolicy"]
+__all__ = [
+    "MIXTURE_AGENT_ID",
+    "SUBPOLICY_INFO",
+    "InconsistentSpecsError",
+    "MixturePolicy",
+]
 
 MIXTURE_AGENT_ID = "mixture_agent_id"
 SUBPOLICY_INFO = "subpolicy_info"
+
+
+class InconsistentSpecsError(ValueError, AssertionError):
+    """The policies of a mixture differ in their specs.
+
+    A `ValueError`, and an `AssertionError` as TF-Agents raises (it asserts).
+    """
 
 
 @gin.configurable
@@ -46,8 +58,10 @@ class MixturePolicy(tf_policy.TFPolicy):
 
     Raises:
       TypeError: `mixture_distribution` is not a `Categorical`.
-      ValueError: no policies, a distribution over another number of
-        policies, or policies whose specs differ (the message names which).
+      ValueError: no policies, or a distribution over another number of
+        policies.
+      InconsistentSpecsError: policies whose specs differ (names which two,
+        and both specs).
     """
 
     def __init__(
@@ -74,11 +88,12 @@ class MixturePolicy(tf_policy.TFPolicy):
             )
         first = policies[0]
         for i, other in enumerate(policies[1:], start=1):
-            for what in ("time_step_spec", "action_spec", "info_spec"):
+            for what in ("action_spec", "time_step_spec", "info_spec"):
                 if getattr(first, what) != getattr(other, what):
-                    raise ValueError(
-                        f"Policies 0 and {i} of the mixture have different {what}s: "
-                        f"{getattr(first, what)} vs {getattr(other, what)}."
+                    raise InconsistentSpecsError(
+                        f"Inconsistent {what.replace('_', ' ')}s: policies 0 and {i} of "
+                        f"the mixture differ: {getattr(first, what)} vs "
+                        f"{getattr(other, what)}."
                     )
         self._policies = policies
         self._mixture_distribution = mixture_distribution

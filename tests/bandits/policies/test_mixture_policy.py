@@ -50,7 +50,8 @@ def test_bad_input():
         np.int32(1), TS_SPEC, tensor_spec.BoundedTensorSpec((), tf.int32, 0, 9)
     )
     with pytest.raises(
-        ValueError, match="Policies 0 and 1 of the mixture have different action_specs"
+        ValueError,
+        match="Inconsistent action specs: policies 0 and 1 of the mixture differ",
     ):
         mixture_policy.MixturePolicy(
             tfp.distributions.Categorical(logits=[0.0, 0.0]), [_fixed(1), other]
