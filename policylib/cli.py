@@ -8,7 +8,8 @@
 `Mean return: 498.20 ± 5.10 over 100 episodes (CartPole-v1)`. Bad input (a
 path that holds no policy, an unknown environment, specs that do not fit,
 a missing optional extra) ends with one line on stderr and exit status 1;
-a bad command line with one line and exit status 2.
+a bad command line with one line and exit status 2. An unexpected error is
+one line too; `POLICYLIB_TRACEBACK=1` shows its traceback.
 """
 
 from __future__ import annotations
@@ -279,6 +280,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # anything else is a defect: one line, traceback on request
+        if os.environ.get("POLICYLIB_TRACEBACK"):
+            raise
+        print(
+            f"{PROG}: error: {type(e).__name__}: {_one_line(e)} "
+            "(set POLICYLIB_TRACEBACK=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -273,3 +273,19 @@ def test_python_dash_m(tmp_path):
         done.stderr.strip().splitlines()[-1]
         == f"policylib: error: {tmp_path / 'nope'}: no such file or directory."
     )
+
+
+def test_unexpected_errors_are_one_line_unless_asked(capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setattr("policylib.eval.evaluation.evaluate", broken)
+    status, _, err = run(capsys, "evaluate", "--quiet")
+    assert status == 1
+    assert one_error_line(err) == (
+        "policylib: error: RuntimeError: disk on fire "
+        "(set POLICYLIB_TRACEBACK=1 for the traceback)"
+    )
+    monkeypatch.setenv("POLICYLIB_TRACEBACK", "1")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        cli.main(["evaluate", "--quiet"])
