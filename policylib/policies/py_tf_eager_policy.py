@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from policylib.errors import NotAPolicyError
 from policylib.policies import (
     py_policy,
     saved_functions,
@@ -39,7 +40,7 @@ from policylib.policies import (
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.typing import types
-from policylib.utils import atomic_dir, common, graph_reads, quiet
+from policylib.utils import atomic_dir, common, graph_reads, nest_utils, quiet
 
 __all__ = ["PyTFEagerPolicy", "PyTFEagerPolicyBase", "SavedModelPyTFEagerPolicy"]
 
@@ -90,6 +91,10 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         self._fixed_batch_size = batch_size
         super().__init__(time_step_spec, action_spec, policy_state_spec, info_spec)
         self._flat_time_step_specs = tf.nest.flatten(self._time_step_spec)
+        self._flat_time_step_paths = [
+            path
+            for path, _ in nest_utils.flatten_with_joined_paths(self._time_step_spec)
+        ]
         self._flat_dtypes = [np.dtype(s.dtype) for s in self._flat_time_step_specs]
         # The rank of an unbatched first leaf (the step type): one more is a batch.
         self._unbatched_rank = len(self._flat_time_step_specs[0].shape)
@@ -270,10 +275,13 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         spec = self._flat_time_step_specs[i]
         if isinstance(value, tf.Tensor) and value.dtype == spec.dtype:
             return value
+        path = f"time_step.{self._flat_time_step_paths[i]}"
+        if value is None:
+            raise ValueError(f"{path} is None; expected an array for {spec}.")
         array = np.asarray(value)
         if not np.can_cast(array.dtype, dtype, "same_kind"):
             raise ValueError(
-                f"A time step value of dtype {array.dtype} does not fit the spec {spec}.\n"
+                f"{path} has dtype {array.dtype}, which does not fit its spec {spec}.\n"
                 f"Expected time_step_spec: {self._time_step_spec}"
             )
         return tf.constant(array.astype(dtype, copy=False))
@@ -284,13 +292,16 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         got = tf.nest.map_structure(
             lambda t: f"{np.asarray(t).dtype}{list(np.shape(t))}", time_step
         )
+        leaves = _shape_problems(
+            time_step, self._time_step_spec, self._flat_time_step_paths
+        )
         batch = "one time step, or a batch of them"
         if not self._batch_time_steps:
             batch = "with a leading batch dim"
         if self._fixed_batch_size is not None:
             batch = f"with a leading batch dim of {self._fixed_batch_size}"
         message = (
-            f"The time step does not match the policy's spec.\n"
+            f"The time step does not match the policy's spec{leaves}.\n"
             f"Expected time_step_spec ({batch}): {self._time_step_spec}\n"
             f"Got: {got}"
         )
@@ -299,6 +310,23 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         if cause is not None:
             message += f"\nCause: {str(cause).splitlines()[0] if str(cause) else type(cause).__name__}"
         return ValueError(message)
+
+
+def _shape_problems(time_step: Any, spec: Any, paths: list[str]) -> str:
+    """`" (time_step.observation: shape (3,), expected (4,) or [B] + (4,))"`, or ""."""
+    try:
+        flat = nest_utils.flatten_up_to(spec, time_step)
+    except (TypeError, ValueError):
+        return " (its structure differs)"
+    problems = []
+    for path, value, leaf_spec in zip(paths, flat, tf.nest.flatten(spec)):
+        want = tuple(leaf_spec.shape)
+        got = tuple(np.shape(value))
+        if got != want and got[1:] != want:
+            problems.append(
+                f"time_step.{path}: shape {got}, expected {want} or [B] + {want}"
+            )
+    return f" ({'; '.join(problems)})" if problems else ""
 
 
 def _to_numpy(t: Any) -> Any:
@@ -348,6 +376,18 @@ class PyTFEagerPolicy(PyTFEagerPolicyBase):
         batch_time_steps: bool = True,
         device: str | None = None,
     ):
+        missing = [
+            name
+            for name in ("time_step_spec", "action_spec", "policy_state_spec", "action")
+            if not hasattr(policy, name)
+        ]
+        if missing:
+            raise TypeError(
+                f"PyTFEagerPolicy wraps a TFPolicy; got {type(policy).__name__}, which has "
+                f"no {', '.join(missing)}. For a saved policy use "
+                "policy_loader.load(path) or SavedModelPyTFEagerPolicy(path, "
+                "load_specs_from_pbtxt=True)."
+            )
         super().__init__(
             policy,
             tensor_spec.to_nest_array_spec(policy.time_step_spec),
@@ -467,6 +507,10 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
 
         Every variable of the loaded policy must be in the checkpoint; the
         graph is unchanged, so no retrace happens.
+
+        Raises:
+          NotAPolicyError: the checkpoint is missing or does not fit (another
+            network); the policy's variables are left as they were.
         """
         checkpoint_path = atomic_dir.existing_path(checkpoint_path)
         prefix = os.path.join(
@@ -474,14 +518,31 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
             tf.saved_model.VARIABLES_DIRECTORY,
             tf.saved_model.VARIABLES_FILENAME,
         )
-        status = self._checkpoint.read(prefix)
+        if "://" not in prefix and not os.path.exists(prefix + ".index"):
+            raise NotAPolicyError(
+                f"{checkpoint_path}: no such file or directory (no "
+                f"{tf.saved_model.VARIABLES_DIRECTORY}/{tf.saved_model.VARIABLES_FILENAME}.index)."
+            )
+        variables = list(self._policy.model_variables)
+        before = [v.numpy() for v in variables]
+        try:
+            status = self._checkpoint.read(prefix)
+            status.assert_existing_objects_matched().expect_partial()
+        except Exception as e:  # put back what a partial restore changed
+            for variable, value in zip(variables, before):
+                variable.assign(value)
+            detail = (
+                str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+            )
+            raise NotAPolicyError(
+                f"{checkpoint_path}: the checkpoint does not fit the loaded policy: {detail}"
+            ) from e
         try:
             step: int | None = int(checkpoint_path.rstrip("/").split("_")[-1])
         except ValueError:
             step = None
         self._train_step_from_last_restored_checkpoint_path = step
         logging.info("Checkpoint path: %s, train step: %s", checkpoint_path, step)
-        status.assert_existing_objects_matched().expect_partial()
 
     def __getattr__(self, name: str) -> Any:
         """Other attributes come from the loaded SavedModel (e.g. registered functions)."""

@@ -80,7 +80,7 @@ def load_saved_model(path: str) -> Any:
     """`tf.saved_model.load(path)`, with a load failure named as `NotAPolicyError`."""
     try:
         loaded = tf.saved_model.load(path)
-    except (tf.errors.OpError, ValueError, OSError) as e:
+    except Exception as e:  # any failure to read the files means "not a usable policy"
         detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise NotAPolicyError(f"{path}: cannot load the SavedModel: {detail}") from e
     if not hasattr(loaded, "action"):
