@@ -99,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         "--video", metavar="FILE", help="record the first episode (.mp4 or .gif)"
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.add_argument(
+        "--allow-unsafe-ops",
+        action="store_true",
+        help="load a policy whose graph reads files or runs Python (only one you trust)",
+    )
     inspect = commands.add_parser(
         "inspect",
         help="print a saved policy's specs, signatures, train step and metadata",
@@ -134,14 +139,15 @@ def _evaluate(args: argparse.Namespace) -> None:
     from policylib import data
     from policylib.environments import suite_gym
     from policylib.eval import evaluation, media
-    from policylib.policies import saved_policy_files
+    from policylib.policies import policy_loader, saved_policy_files
 
     _check_outputs(args)
     path = args.path or data.cartpole_dqn_path()
     saved_policy_files.check_policy_dir(path)  # before loading (seconds)
     suite_gym.check_id(args.env)
+    policy = policy_loader.load(path, allow_unsafe_ops=args.allow_unsafe_ops)
     result = evaluation.evaluate(
-        path,
+        policy,
         args.env,
         args.episodes,
         num_envs=args.num_envs,
@@ -159,7 +165,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         media.plot_returns(result, args.plot)
     if args.video:
         media.record_episode(
-            path, args.env, args.video, seed=args.seed, max_steps=args.max_steps
+            policy, args.env, args.video, seed=args.seed, max_steps=args.max_steps
         )
 
 
@@ -223,11 +229,12 @@ def _signature_lines(loaded: Any) -> list[str]:
 
 
 def _inspect(args: argparse.Namespace) -> None:
-    from policylib.policies import saved_policy_files
+    from policylib.policies import saved_graph_ops, saved_policy_files
 
     path = saved_policy_files.check_policy_dir(args.path)
     specs = saved_policy_files.read_specs(path)
-    loaded = saved_policy_files.load_saved_model(path)
+    loaded = saved_policy_files.load_saved_model(path)  # runs none of its functions
+    unsafe = saved_graph_ops.unsafe_ops(path)
     train_step: Any = "(not saved)"
     if hasattr(loaded, "get_train_step"):
         train_step = int(loaded.get_train_step().numpy())
@@ -248,6 +255,10 @@ def _inspect(args: argparse.Namespace) -> None:
         lines.extend(_format_specs(specs[key]))
     lines.append("Signatures:")
     lines.extend(_signature_lines(loaded))
+    lines.append(
+        "Unsafe ops: "
+        + ("; ".join(f"{op} in {', '.join(w)}" for op, w in unsafe.items()) or "(none)")
+    )
     print("\n".join(lines))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NotAPolicyError", "UnknownEnvironmentError"]
+__all__ = ["NotAPolicyError", "UnknownEnvironmentError", "UnsafeSavedModelError"]
 
 
 class NotAPolicyError(ValueError):
@@ -15,3 +15,11 @@ class NotAPolicyError(ValueError):
 
 class UnknownEnvironmentError(ValueError):
     """An environment id that the environment suite does not know."""
+
+
+class UnsafeSavedModelError(ValueError):
+    """A saved policy whose graph reaches outside itself (files, Python callbacks).
+
+    The message names the path, the ops and the functions that hold them, and
+    how to load it anyway (`allow_unsafe_ops=`), for a model you trust.
+    """

@@ -30,6 +30,7 @@ _MODULES = (
     "random_py_policy",
     "random_tf_policy",
     "saved_functions",
+    "saved_graph_ops",
     "saved_policy_files",
     "scripted_py_policy",
     "temporal_action_smoothing",

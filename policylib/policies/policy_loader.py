@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 
 import tensorflow as tf
 
@@ -23,7 +24,9 @@ __all__ = ["load", "materialize_saved_model"]
 
 
 def load(
-    saved_model_path: str, checkpoint_path: str | None = None
+    saved_model_path: str,
+    checkpoint_path: str | None = None,
+    allow_unsafe_ops: bool | Sequence[str] = False,
 ) -> py_tf_eager_policy.SavedModelPyTFEagerPolicy:
     """Loads a saved policy as a NumPy policy, with specs from the save.
 
@@ -31,12 +34,19 @@ def load(
       saved_model_path: a directory written by `PolicySaver.save`.
       checkpoint_path: optional directory written by `save_checkpoint` (or
         `save`) whose variables replace the saved model's.
+      allow_unsafe_ops: load a graph with file-system, Python-callback or
+        remote ops anyway (True, or the op names); refused by default.
 
     Returns:
       A `SavedModelPyTFEagerPolicy`.
+
+    Raises:
+      NotAPolicyError: a path holds no loadable policy, or the checkpoint
+        does not fit it.
+      UnsafeSavedModelError: the graph holds unsafe ops not allowed.
     """
     policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
-        saved_model_path, load_specs_from_pbtxt=True
+        saved_model_path, load_specs_from_pbtxt=True, allow_unsafe_ops=allow_unsafe_ops
     )
     if checkpoint_path:
         policy.update_from_checkpoint(checkpoint_path)

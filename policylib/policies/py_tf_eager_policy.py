@@ -25,6 +25,7 @@ import contextlib
 import functools
 import logging
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from policylib.errors import NotAPolicyError
 from policylib.policies import (
     py_policy,
     saved_functions,
+    saved_graph_ops,
     saved_policy_files,
     tf_policy,
 )
@@ -417,9 +419,14 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         placement. `"auto"` (default): the CPU when a GPU is present but the
         saved variables are small (under 64 MB), since a small policy's step
         is call overhead, which a GPU only adds to; else TF's placement.
+      allow_unsafe_ops: the graph is scanned before loading, and a model with
+        file-system, Python-callback or remote ops (`saved_graph_ops.UNSAFE_OPS`)
+        is refused; True (or the op names) loads it anyway, for a model you trust.
 
     Raises:
       ValueError: neither specs nor `load_specs_from_pbtxt` were given.
+      NotAPolicyError: the path holds no loadable policy.
+      UnsafeSavedModelError: the graph holds unsafe ops not allowed.
     """
 
     @quiet.saved_model_io
@@ -434,6 +441,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         use_tf_function: bool = True,
         batch_time_steps: bool = True,
         device: str | None = "auto",
+        allow_unsafe_ops: bool | Sequence[str] = False,
     ):
         if not (time_step_spec or load_specs_from_pbtxt):
             raise ValueError(
@@ -443,6 +451,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         model_path = saved_policy_files.check_policy_dir(
             model_path, need_specs=not time_step_spec
         )
+        saved_graph_ops.check(model_path, allow_unsafe_ops)
         if device == "auto":
             device = saved_functions.default_device(model_path)
         with tf.device(device) if device else contextlib.nullcontext():
