@@ -140,8 +140,10 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
         return tf.nest.pack_sequence_as(self.time_step_spec(), named)
 
     def _current_time_step(self) -> ts.TimeStep:
+        eager = tf.executing_eagerly()  # eager callers on several threads take turns
+
         def current() -> list[np.ndarray]:
-            with common.exclusive(self._lock, _CONCURRENT):
+            with common.exclusive(self._lock, _CONCURRENT, wait=eager):
                 if self._time_step is None:
                     self._time_step = self._env.reset()
                 return self._flat_outputs(self._time_step)
@@ -156,8 +158,10 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
         return self._to_time_step(flat)
 
     def _reset(self) -> ts.TimeStep:
+        eager = tf.executing_eagerly()
+
         def reset() -> list[np.ndarray]:
-            with common.exclusive(self._lock, _CONCURRENT):
+            with common.exclusive(self._lock, _CONCURRENT, wait=eager):
                 self._time_step = self._env.reset()
                 return self._flat_outputs(self._time_step)
 
@@ -171,8 +175,10 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
         return self._to_time_step(flat)
 
     def _step(self, actions: types.NestedTensor) -> ts.TimeStep:
+        eager = tf.executing_eagerly()
+
         def step(*flat_actions: np.ndarray) -> list[np.ndarray]:
-            with common.exclusive(self._lock, _CONCURRENT):
+            with common.exclusive(self._lock, _CONCURRENT, wait=eager):
                 action = tf.nest.pack_sequence_as(
                     self.action_spec(), list(flat_actions)
                 )
