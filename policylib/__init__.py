@@ -7,6 +7,7 @@ policy never drags in unrelated modules.
 
 from __future__ import annotations
 
+from policylib import _load_hook
 from policylib._lazy import lazy_exports
 from policylib.version import __version__
 
@@ -34,3 +35,6 @@ __all__ = ["__version__", *_SUBPACKAGES]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _SUBPACKAGES)
+
+# Plain `tf.saved_model.load` of any policy save works after `import policylib`.
+_load_hook.install()
