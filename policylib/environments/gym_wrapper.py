@@ -121,6 +121,13 @@ class GymWrapper(py_environment.PyEnvironment):
       simplify_box_bounds: see `spec_from_gym_space`.
       render_kwargs: unused by Gymnasium (its render mode is fixed at `make`);
         kept for TF-Agents signatures.
+      check_values: check each observation against the observation space and
+        each reward for NaN (a ValueError names the environment, the step and
+        the leaf); a few microseconds a step.
+
+    Raises:
+      ValueError: (from `reset`/`step`) the environment returned the wrong
+        number of values, an observation outside its space, or a NaN reward.
     """
 
     def __init__(
@@ -132,9 +139,16 @@ class GymWrapper(py_environment.PyEnvironment):
         auto_reset: bool = True,
         simplify_box_bounds: bool = True,
         render_kwargs: dict[str, Any] | None = None,
+        check_values: bool = True,
     ):
         super().__init__(auto_reset)
         self._gym_env = gym_env
+        self._check_values = check_values
+        self._name = (
+            getattr(getattr(gym_env, "spec", None), "id", None)
+            or type(getattr(gym_env, "unwrapped", gym_env)).__name__
+        )
+        self._steps = 0
         self._discount = np.float32(discount)
         self._match_obs_space_dtype = match_obs_space_dtype
         self._observation_spec = spec_from_gym_space(
@@ -200,16 +214,35 @@ class GymWrapper(py_environment.PyEnvironment):
 
     def _reset(self) -> ts.TimeStep:
         seed, self._next_seed = self._next_seed, None
-        observation, self._info = self._gym_env.reset(seed=seed)
+        result = self._gym_env.reset(seed=seed)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise ValueError(
+                f"{self._name} reset: Gymnasium's reset returns (observation, info); got "
+                f"{_describe(result)} (an environment written for gym < 0.26?)."
+            )
+        observation, self._info = result
         self._done = False
+        self._steps = 0
+        if self._check_values:
+            self._check_observation(observation, "reset")
         return ts.restart(self._observation(observation))
 
     def _step(self, action: types.NestedArray) -> ts.TimeStep:
         if self._scalar_action and isinstance(action, (np.ndarray, np.generic)):
             action = action.item()
-        observation, reward, terminated, truncated, self._info = self._gym_env.step(
-            action
-        )
+        result = self._gym_env.step(action)
+        self._steps += 1
+        if not (isinstance(result, tuple) and len(result) == 5):
+            raise ValueError(
+                f"{self._name} step {self._steps}: Gymnasium's step returns (observation, "
+                f"reward, terminated, truncated, info); got {_describe(result)} (an "
+                "environment written for gym < 0.26?)."
+            )
+        observation, reward, terminated, truncated, self._info = result
+        if self._check_values:
+            self._check_observation(observation, f"step {self._steps}")
+            if np.any(np.isnan(reward)):
+                raise ValueError(f"{self._name} step {self._steps}: the reward is NaN.")
         observation = self._observation(observation)
         reward = np.asarray(reward, dtype=np.float32)
         self._done = bool(terminated or truncated)
@@ -218,6 +251,16 @@ class GymWrapper(py_environment.PyEnvironment):
         if truncated:
             return ts.truncation(observation, reward, self._discount)
         return ts.transition(observation, reward, self._discount)
+
+    def _check_observation(self, observation: Any, when: str) -> None:
+        space = self._gym_env.observation_space
+        if _fits(space, observation):
+            return
+        where = _outside(space, observation, "observation")
+        raise ValueError(
+            f"{self._name} {when}: {where[0]} is outside its declared space "
+            f"{where[1]}: {where[2]!r}."
+        )
 
     def render(self, mode: str = "rgb_array") -> Any:
         """The frame from Gymnasium's `render()`.
@@ -245,3 +288,46 @@ class GymWrapper(py_environment.PyEnvironment):
 
     def close(self) -> None:
         self._gym_env.close()
+
+
+def _describe(result: Any) -> str:
+    if isinstance(result, tuple):
+        return f"a tuple of {len(result)}"
+    return f"a {type(result).__name__}"
+
+
+def _fits(space: Any, value: Any) -> bool:
+    """`space.contains(value)`, but a Box takes any dtype (float64 for float32 is common)."""
+    if isinstance(space, spaces.Box):
+        array = np.asarray(value)
+        return (
+            array.shape == space.shape
+            and bool(np.all(array >= space.low))
+            and bool(np.all(array <= space.high))
+        )
+    if isinstance(space, spaces.Dict):
+        return isinstance(value, dict) and all(
+            key in value and _fits(sub, value[key]) for key, sub in space.spaces.items()
+        )
+    if isinstance(space, spaces.Tuple):
+        return (
+            isinstance(value, tuple)
+            and len(value) == len(space.spaces)
+            and all(_fits(sub, item) for sub, item in zip(space.spaces, value))
+        )
+    return bool(space.contains(value))
+
+
+def _outside(space: Any, value: Any, path: str) -> tuple[str, Any, Any]:
+    """(path, space, value) of the first leaf of `value` outside `space`."""
+    if isinstance(space, spaces.Dict) and isinstance(value, dict):
+        for key, sub in space.spaces.items():
+            if key not in value:
+                return f"{path}/{key}", sub, "<missing>"
+            if not _fits(sub, value[key]):
+                return _outside(sub, value[key], f"{path}/{key}")
+    if isinstance(space, spaces.Tuple) and isinstance(value, tuple):
+        for i, (sub, item) in enumerate(zip(space.spaces, value)):
+            if not _fits(sub, item):
+                return _outside(sub, item, f"{path}/{i}")
+    return path, space, value

@@ -1,0 +1,112 @@
+"""Gymnasium environments that break their own contract get errors naming the env and step."""
+
+import gymnasium
+import numpy as np
+import pytest
+
+from policylib.environments import suite_gym
+
+
+class _Faulty(gymnasium.Env):
+    """Well behaved for `good_steps` steps, then breaks in the chosen way."""
+
+    observation_space = gymnasium.spaces.Dict(
+        {
+            "pos": gymnasium.spaces.Box(-1.0, 1.0, (2,), np.float32),
+            "n": gymnasium.spaces.Discrete(3),
+        }
+    )
+    action_space = gymnasium.spaces.Discrete(2)
+
+    def __init__(self, fault, good_steps=2):
+        self._fault, self._good, self._t = fault, good_steps, 0
+
+    def _obs(self, pos=0.0):
+        return {"pos": np.full(2, pos, np.float32), "n": 1}
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t = 0
+        if self._fault == "reset_tuple":
+            return self._obs()
+        return self._obs(), {}
+
+    def step(self, action):
+        self._t += 1
+        if self._t <= self._good:
+            return self._obs(), 1.0, False, False, {}
+        if self._fault == "outside":
+            return self._obs(pos=3.0), 1.0, False, False, {}
+        if self._fault == "nan":
+            return self._obs(), float("nan"), False, False, {}
+        if self._fault == "old_gym":
+            return self._obs(), 1.0, False, {}
+        raise AssertionError(self._fault)
+
+
+@pytest.fixture
+def make():
+    def make(fault):
+        gymnasium.register("Faulty-v0", entry_point=_Faulty, kwargs={"fault": fault})
+        try:
+            return suite_gym.load("Faulty-v0")
+        finally:
+            gymnasium.registry.pop("Faulty-v0")
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        (
+            "outside",
+            r"Faulty-v0 step 3: observation/pos is outside its declared space Box\(-1\.0, 1\.0, \(2,\), float32\): array\(\[3\., 3\.\]",
+        ),
+        ("nan", r"Faulty-v0 step 3: the reward is NaN\."),
+        (
+            "old_gym",
+            r"Faulty-v0 step 3: Gymnasium's step returns \(observation, reward, terminated, truncated, info\); got a tuple of 4 \(an environment written for gym < 0\.26\?\)",
+        ),
+    ],
+)
+def test_step_faults_name_env_and_step(make, fault, message):
+    env = make(fault)
+    env.reset()
+    env.step(np.int64(0))
+    env.step(np.int64(0))
+    with pytest.raises(ValueError, match=message):
+        env.step(np.int64(0))
+
+
+def test_reset_fault(make):
+    env = make("reset_tuple")
+    with pytest.raises(
+        ValueError,
+        match=r"Faulty-v0 reset: Gymnasium's reset returns \(observation, info\); got a dict",
+    ):
+        env.reset()
+
+
+def test_checks_can_be_turned_off():
+    env = suite_gym.wrap_env(_Faulty("nan", good_steps=0))
+    env.reset()
+    with pytest.raises(ValueError, match="_Faulty step 1: the reward is NaN"):
+        env.step(np.int64(0))
+    from policylib.environments import gym_wrapper
+
+    unchecked = gym_wrapper.GymWrapper(
+        _Faulty("outside", good_steps=0), check_values=False
+    )
+    unchecked.reset()
+    assert unchecked.step(np.int64(0)).observation["pos"][0] == 3.0
+
+
+def test_float64_observations_of_a_float32_box_pass():
+    class Doubles(_Faulty):
+        def _obs(self, pos=0.0):
+            return {"pos": np.full(2, pos, np.float64), "n": 1}
+
+    env = suite_gym.wrap_env(Doubles("outside", good_steps=5))
+    env.reset()
+    assert env.step(np.int64(0)).observation["pos"].dtype == np.float32
