@@ -11,6 +11,7 @@ instead of hanging.
 from __future__ import annotations
 
 import atexit
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
@@ -84,11 +85,22 @@ class ProcessPyEnvironment:
     Args:
       env_constructor: builds the environment (called in the worker).
       flatten: exchange flat lists instead of nests (faster to pickle).
+      timeout: seconds to wait for one answer (None: no limit); a worker that
+        takes longer is stopped and reported, by `name`, with what it ran.
+      name: how errors name this worker (e.g. "worker 2").
     """
 
-    def __init__(self, env_constructor: EnvConstructor, flatten: bool = False):
+    def __init__(
+        self,
+        env_constructor: EnvConstructor,
+        flatten: bool = False,
+        timeout: float | None = None,
+        name: str = "worker",
+    ):
         self._pickled_constructor = cloudpickle.dumps(env_constructor)
         self._flatten = flatten
+        self._timeout = timeout
+        self._name = name
         self._conn: Connection | None = None
         self._process: Any = None
         self._last_call = "start"
@@ -195,9 +207,21 @@ class ProcessPyEnvironment:
         code = None if process is None else process.exitcode
         pid = None if process is None else process.pid
         return EnvironmentWorkerError(
-            f"Environment worker process (pid {pid}) died with exit code {code} "
+            f"Environment {self._name} process (pid {pid}) died with exit code {code} "
             f"while running {self._last_call}."
         )
+
+    def _timed_out(self) -> EnvironmentWorkerError:
+        pid = None if self._process is None else self._process.pid
+        error = EnvironmentWorkerError(
+            f"Environment {self._name} process (pid {pid}) did not answer within "
+            f"{self._timeout:g} s while running {self._last_call}; it was stopped."
+        )
+        if self._process is not None:
+            self._process.kill()
+            self._process.join(_JOIN_SECONDS)
+        self._conn = None
+        return error
 
     def _send(self, message: int, payload: Any, what: str) -> None:
         if self._conn is None:
@@ -216,12 +240,15 @@ class ProcessPyEnvironment:
         conn = self._conn
         if conn is None:
             raise EnvironmentWorkerError("Environment worker is closed.")
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
         try:
             while not conn.poll(_POLL_SECONDS):
                 if not self._process.is_alive():
                     if conn.poll(0):
                         break
                     raise self._died()
+                if deadline is not None and time.monotonic() > deadline:
+                    raise self._timed_out()
             received = conn.recv()
         except (EOFError, OSError) as e:
             raise self._died() from e
@@ -249,6 +276,9 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
       start_serially: start one worker at a time (False starts all, then waits).
       blocking: wait for each worker in turn (False sends to all, then waits).
       flatten: exchange flat lists with workers instead of nests.
+      timeout: seconds a worker may take to answer one call (None: no
+        limit); past it the worker is stopped and an `EnvironmentWorkerError`
+        names it ("worker 2") and the call it hung in.
 
     Raises:
       TypeError: a constructor is not callable (an environment was passed).
@@ -261,6 +291,7 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
         start_serially: bool = True,
         blocking: bool = False,
         flatten: bool = False,
+        timeout: float | None = None,
     ):
         super().__init__()
         if not env_constructors or not all(callable(c) for c in env_constructors):
@@ -270,7 +301,10 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
                 f"instead of constructors? Got: {env_constructors}"
             )
         self._envs = [
-            ProcessPyEnvironment(c, flatten=flatten) for c in env_constructors
+            ProcessPyEnvironment(
+                c, flatten=flatten, timeout=timeout, name=f"worker {i}"
+            )
+            for i, c in enumerate(env_constructors)
         ]
         self._blocking = blocking
         self._flatten = flatten

@@ -94,3 +94,38 @@ def test_dead_worker_is_an_error_not_a_hang():
 def test_instances_instead_of_constructors_are_rejected():
     with pytest.raises(TypeError, match="constructors"):
         parallel_py_environment.ParallelPyEnvironment([RandomPyEnvironment(OBS, ACT)])
+
+
+class HangingEnv(RandomPyEnvironment):
+    """Hangs in its second step when `hang` is set."""
+
+    def __init__(self, hang):
+        super().__init__(OBS, ACT, seed=0, min_duration=100)
+        self._hang = hang
+        self._steps = 0
+
+    def _step(self, action):
+        self._steps += 1
+        if self._hang and self._steps >= 2:
+            time.sleep(3600)
+        return super()._step(action)
+
+
+def test_hung_worker_is_named_after_the_timeout():
+    env = parallel_py_environment.ParallelPyEnvironment(
+        [functools.partial(HangingEnv, hang=i == 1) for i in range(2)], timeout=2.0
+    )
+    try:
+        env.reset()
+        env.step(np.array([0, 1], np.int32))
+        start = time.monotonic()
+        with pytest.raises(
+            EnvironmentWorkerError,
+            match=r"Environment worker 1 process \(pid \d+\) did not answer within 2 s "
+            r"while running step\(\); it was stopped\.",
+        ):
+            env.step(np.array([0, 1], np.int32))
+        assert time.monotonic() - start < 10
+        assert not env.envs[1]._process.is_alive()
+    finally:
+        env.close()
