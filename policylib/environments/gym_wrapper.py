@@ -228,6 +228,8 @@ class GymWrapper(py_environment.PyEnvironment):
         return ts.restart(self._observation(observation))
 
     def _step(self, action: types.NestedArray) -> ts.TimeStep:
+        if self._check_values:
+            self._check_action(action)
         if self._scalar_action and isinstance(action, (np.ndarray, np.generic)):
             action = action.item()
         result = self._gym_env.step(action)
@@ -251,6 +253,15 @@ class GymWrapper(py_environment.PyEnvironment):
         if truncated:
             return ts.truncation(observation, reward, self._discount)
         return ts.transition(observation, reward, self._discount)
+
+    def _check_action(self, action: Any) -> None:
+        """Names the leaf of `action` that does not fit the action spec."""
+        problem = _action_problem(action, self._action_spec)
+        if problem:
+            raise ValueError(
+                f"{self._name} step {self._steps + 1}: the action does not fit the "
+                f"action spec: {problem}."
+            )
 
     def _check_observation(self, observation: Any, when: str) -> None:
         space = self._gym_env.observation_space
@@ -331,3 +342,32 @@ def _outside(space: Any, value: Any, path: str) -> tuple[str, Any, Any]:
             if not _fits(sub, item):
                 return _outside(sub, item, f"{path}/{i}")
     return path, space, value
+
+
+def _action_problem(action: Any, spec: Any) -> str | None:
+    """What is wrong with `action` for the action spec nest, or None."""
+    try:
+        flat = nest_utils.flatten_up_to(spec, action)
+    except (TypeError, ValueError):
+        return f"its structure differs from {spec}"
+    paths = [p for p, _ in nest_utils.flatten_with_joined_paths(spec)]
+    for path, value, leaf in zip(paths, flat, tf.nest.flatten(spec)):
+        where = path or "action"
+        if value is None:
+            return f"{where} is None, expected {leaf}"
+        array = np.asarray(value)
+        if array.shape != leaf.shape and not (leaf.shape == () and array.size == 1):
+            return f"{where} has shape {array.shape}, expected {leaf.shape}"
+        if np.issubdtype(leaf.dtype, np.integer) and array.dtype.kind not in "iub":
+            return f"{where} has dtype {array.dtype}, expected integers ({leaf.dtype})"
+        # Continuous environments clip their actions themselves: only discrete
+        # bounds are checked.
+        if isinstance(leaf, array_spec.BoundedArraySpec) and np.issubdtype(
+            leaf.dtype, np.integer
+        ):
+            if np.any(array < leaf.minimum) or np.any(array > leaf.maximum):
+                return (
+                    f"{where} is {array.tolist()}, outside "
+                    f"[{np.asarray(leaf.minimum).tolist()}, {np.asarray(leaf.maximum).tolist()}]"
+                )
+    return None

@@ -87,12 +87,15 @@ def _is_tensor_nest(value: Any) -> bool:
     return bool(flat) and tf.is_tensor(flat[0])
 
 
-def _as_array(value: Any, dtype: Any = np.float32) -> np.ndarray:
+def _as_array(value: Any, dtype: Any = np.float32, what: str = "value") -> np.ndarray:
     """`np.asarray(value, dtype)`, refusing values (like None) that become NaN."""
+    if value is None:
+        raise ValueError(f"The time step's {what} is None; expected a number or an array.")
     array = np.asarray(value, dtype=dtype)
     if array.dtype.kind == "f" and np.isnan(np.sum(array)):
         raise ValueError(
-            f"Could not convert {value!r} to a number: it converted to a nan array."
+            f"The time step's {what}: could not convert {value!r} to a number: it "
+            "converted to a nan array."
         )
     return array
 
@@ -193,10 +196,12 @@ def _step(
     outer_dims: Any,
 ) -> TimeStep:
     if not _is_tensor_nest(observation) and not _is_tensor_nest(reward):
-        reward = tf.nest.map_structure(lambda r: _as_array(r, _np_dtype_of(r)), reward)
+        reward = tf.nest.map_structure(
+            lambda r: _as_array(r, _np_dtype_of(r), "reward"), reward
+        )
         outer = tuple(outer_dims) if outer_dims is not None else _np_outer_shape(reward)
         step_type = np.tile(step_constant, outer) if outer else step_constant
-        discount = _as_array(discount)
+        discount = _as_array(discount, what="discount")
         if discount.ndim == 0 and outer:
             discount = np.full(outer, discount, dtype=np.float32)
         return TimeStep(step_type, reward, discount, observation)

@@ -110,3 +110,41 @@ def test_float64_observations_of_a_float32_box_pass():
     env = suite_gym.wrap_env(Doubles("outside", good_steps=5))
     env.reset()
     assert env.step(np.int64(0)).observation["pos"].dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "action, problem",
+    [
+        (np.int64(5), r"action is 5, outside \[0, 1\]"),
+        (np.array([0, 1]), r"action has shape \(2,\), expected \(\)"),
+        (None, r"action is None, expected BoundedArraySpec"),
+        (np.float32(0.5), r"action has dtype float32, expected integers \(int64\)"),
+    ],
+)
+def test_actions_that_do_not_fit_are_named(action, problem):
+    env = suite_gym.load("CartPole-v1")
+    env.reset()
+    with pytest.raises(
+        ValueError,
+        match=rf"CartPole-v1 step 1: the action does not fit the action spec: {problem}",
+    ):
+        env.step(action)
+    for fine in (
+        np.int32(1),
+        1,
+        np.array([1]),
+    ):  # other integer kinds and a size-1 array pass
+        env.step(fine)
+    env.close()
+
+
+def test_continuous_actions_are_not_bound_checked():
+    env = suite_gym.load("Pendulum-v1")
+    env.reset()
+    env.step(np.array([5.0], np.float32))  # Pendulum clips its torque itself
+    with pytest.raises(
+        ValueError,
+        match=r"Pendulum-v1 step 2: .*action has shape \(2,\), expected \(1,\)",
+    ):
+        env.step(np.array([1.0, 2.0], np.float32))
+    env.close()

@@ -59,7 +59,7 @@ def test_multi_reward_batch_shape_uses_leading_dim():
 
 
 def test_none_reward_is_rejected():
-    with pytest.raises(ValueError, match="nan"):
+    with pytest.raises(ValueError, match="reward is None"):
         ts.transition((1, 2), (None, None))
 
 
