@@ -236,6 +236,11 @@ def _build(
                 "not a PyEnvironment (use suite_gym.load for Gymnasium environments)."
             )
     if max_steps is not None:
+        if any(e.batched for e in made):
+            raise ValueError(
+                "max_steps needs unbatched environments; wrap each environment of "
+                "a batched one in wrappers.TimeLimit instead."
+            )
         made = [wrappers.TimeLimit(e, duration=max_steps) for e in made]
     if len(made) == 1:
         return made[0], owned, name
@@ -302,7 +307,7 @@ def evaluate(
         bar.close()
         for e in owned:
             e.close()
-    batch = num_envs if environment.batched else 1
+    batch = environment.batch_size if environment.batched else 1
     order = metric_utils.assign_episodes(num_episodes, batch)
     taken = [0] * batch
     by_episode: dict[int, tuple[float, int]] = {}

@@ -231,3 +231,17 @@ def test_a_policy_tf_agents_saved(tmp_path):
     result = evaluate(fixture, make, 6, num_envs=3, seed=5, progress=False)
     assert list(result.returns) == by_hand
     assert result.lengths == (6,) * 6
+
+
+def test_a_batched_environment_passed_in():
+    from policylib.environments import batched_py_environment
+
+    expected, _ = _cartpole_by_hand(6, seed=3)
+    env = batched_py_environment.BatchedPyEnvironment(
+        [suite_gym.load("CartPole-v1") for _ in range(3)], multithreading=False
+    )
+    result = evaluate(_pole_policy(), env, 6, seed=3, progress=False)
+    assert list(result.returns) == expected
+    with pytest.raises(ValueError, match="max_steps needs unbatched environments"):
+        evaluate(_pole_policy(), env, 6, max_steps=5)
+    env.close()
