@@ -115,10 +115,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Fails before the run on what would fail after it (extras, file names)."""
+    from policylib.eval import media
+
     if args.plot:
         extras.require("matplotlib", extra="plot", feature="Return plots (--plot)")
     if args.video:
-        if os.path.splitext(args.video)[1].lower() not in (".mp4", ".gif"):
+        if os.path.splitext(args.video)[1].lower() not in media.VIDEO_SUFFIXES:
             raise UsageError(
                 f"{PROG} evaluate: --video must end in .mp4 or .gif, got {args.video!r}"
             )
@@ -139,12 +141,11 @@ def _evaluate(args: argparse.Namespace) -> None:
     from policylib import data
     from policylib.environments import suite_gym
     from policylib.eval import evaluation, media
-    from policylib.policies import policy_loader, saved_policy_files
+    from policylib.policies import policy_loader
 
     _check_outputs(args)
     path = args.path or data.cartpole_dqn_path()
-    saved_policy_files.check_policy_dir(path)  # before loading (seconds)
-    suite_gym.check_id(args.env)
+    suite_gym.check_id(args.env)  # before loading the policy (seconds)
     policy = policy_loader.load(path, allow_unsafe_ops=args.allow_unsafe_ops)
     result = evaluation.evaluate(
         policy,

@@ -161,6 +161,7 @@ class GymWrapper(py_environment.PyEnvironment):
             gym_env.action_space, spec_dtype_map, simplify_box_bounds, "action"
         )
         self._scalar_action = isinstance(gym_env.action_space, spaces.Discrete)
+        self._action_leaves = nest_utils.flatten_with_joined_paths(self._action_spec)
         self._render_kwargs = render_kwargs or {}
         self._info: Any = None
         self._done = True
@@ -256,7 +257,7 @@ class GymWrapper(py_environment.PyEnvironment):
 
     def _check_action(self, action: Any) -> None:
         """Names the leaf of `action` that does not fit the action spec."""
-        problem = _action_problem(action, self._action_spec)
+        problem = _action_problem(action, self._action_spec, self._action_leaves)
         if problem:
             raise ValueError(
                 f"{self._name} step {self._steps + 1}: the action does not fit the "
@@ -344,14 +345,13 @@ def _outside(space: Any, value: Any, path: str) -> tuple[str, Any, Any]:
     return path, space, value
 
 
-def _action_problem(action: Any, spec: Any) -> str | None:
-    """What is wrong with `action` for the action spec nest, or None."""
+def _action_problem(action: Any, spec: Any, leaves: list) -> str | None:
+    """What is wrong with `action` for the action spec nest (`leaves`: its paths and specs)."""
     try:
         flat = nest_utils.flatten_up_to(spec, action)
     except (TypeError, ValueError):
         return f"its structure differs from {spec}"
-    paths = [p for p, _ in nest_utils.flatten_with_joined_paths(spec)]
-    for path, value, leaf in zip(paths, flat, tf.nest.flatten(spec)):
+    for (path, leaf), value in zip(leaves, flat):
         where = path or "action"
         if value is None:
             return f"{where} is None, expected {leaf}"

@@ -220,7 +220,9 @@ class ProcessPyEnvironment:
         if self._process is not None:
             self._process.kill()
             self._process.join(_JOIN_SECONDS)
-        self._conn = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         return error
 
     def _send(self, message: int, payload: Any, what: str) -> None:

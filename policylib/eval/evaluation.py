@@ -325,17 +325,13 @@ def evaluate(
     )
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        del n
-
-    def close(self) -> None:
-        pass
-
-
 def _progress_bar(total: int, name: str, show: bool) -> Any:
-    if not show:
-        return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=f"Evaluating ({name})", unit="episode", leave=False)
+    return tqdm(
+        total=total,
+        desc=f"Evaluating ({name})",
+        unit="episode",
+        leave=False,
+        disable=not show,
+    )

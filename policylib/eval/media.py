@@ -15,9 +15,9 @@ import numpy as np
 from policylib.eval.evaluation import EvalResult, resolve_policy
 from policylib.utils import extras
 
-__all__ = ["plot_returns", "record_episode"]
+__all__ = ["VIDEO_SUFFIXES", "plot_returns", "record_episode"]
 
-_VIDEO_SUFFIXES = (".mp4", ".gif")
+VIDEO_SUFFIXES = (".mp4", ".gif")
 
 
 def plot_returns(result: EvalResult, path: str | os.PathLike[str]) -> str:
@@ -80,7 +80,7 @@ def record_episode(
     """
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
-    if suffix not in _VIDEO_SUFFIXES:
+    if suffix not in VIDEO_SUFFIXES:
         raise ValueError(f"A video file must end in .mp4 or .gif; got {path!r}.")
     imageio = extras.require("imageio.v2", extra="video", feature="Videos")
     if suffix == ".mp4":

@@ -277,13 +277,15 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         spec = self._flat_time_step_specs[i]
         if isinstance(value, tf.Tensor) and value.dtype == spec.dtype:
             return value
-        path = f"time_step.{self._flat_time_step_paths[i]}"
         if value is None:
-            raise ValueError(f"{path} is None; expected an array for {spec}.")
+            raise ValueError(
+                f"time_step.{self._flat_time_step_paths[i]} is None; expected an "
+                f"array for {spec}."
+            )
         array = np.asarray(value)
         if not np.can_cast(array.dtype, dtype, "same_kind"):
             raise ValueError(
-                f"{path} has dtype {array.dtype}, which does not fit its spec {spec}.\n"
+                f"time_step.{self._flat_time_step_paths[i]} has dtype {array.dtype}, which does not fit its spec {spec}.\n"
                 f"Expected time_step_spec: {self._time_step_spec}"
             )
         return tf.constant(array.astype(dtype, copy=False))

@@ -90,7 +90,9 @@ def _is_tensor_nest(value: Any) -> bool:
 def _as_array(value: Any, dtype: Any = np.float32, what: str = "value") -> np.ndarray:
     """`np.asarray(value, dtype)`, refusing values (like None) that become NaN."""
     if value is None:
-        raise ValueError(f"The time step's {what} is None; expected a number or an array.")
+        raise ValueError(
+            f"The time step's {what} is None; expected a number or an array."
+        )
     array = np.asarray(value, dtype=dtype)
     if array.dtype.kind == "f" and np.isnan(np.sum(array)):
         raise ValueError(
