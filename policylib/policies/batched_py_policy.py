@@ -41,6 +41,12 @@ class BatchedPyPolicy(py_policy.PyPolicy):
         policies = list(policies)
         if not policies:
             raise ValueError("BatchedPyPolicy needs at least one policy.")
+        for i, policy in enumerate(policies):
+            if not isinstance(policy, py_policy.PyPolicy):
+                raise TypeError(
+                    f"BatchedPyPolicy batches PyPolicies; policies[{i}] is "
+                    f"{type(policy).__name__}: {policy!r:.100}."
+                )
         first = policies[0]
         for i, other in enumerate(policies[1:], start=1):
             for attr in (

@@ -150,6 +150,15 @@ class PolicySaver:
         root.train_step = self._train_step
         root.metadata = self._metadata
         batch_dims = [batch_size]
+        if input_fn_and_spec is not None and not (
+            isinstance(input_fn_and_spec, (tuple, list))
+            and len(input_fn_and_spec) == 2
+            and callable(input_fn_and_spec[0])
+        ):
+            raise TypeError(
+                "input_fn_and_spec must be a pair (input_fn, input_spec) with a callable "
+                f"input_fn, got {input_fn_and_spec!r:.200}."
+            )
         if input_fn_and_spec is None:
             root.action, root.distribution = (
                 saved_functions.traced_action_and_distribution(

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from policylib.trajectories import policy_step, trajectory
+from policylib.utils import nest_utils
 
 __all__ = ["PolicySpecs"]
 
@@ -25,6 +28,7 @@ class PolicySpecs:
         observation_and_action_constraint_splitter: Any,
     ) -> None:
         """Records the specs and derives the policy step, trajectory and collect-data specs."""
+        _check_bounds(action_spec)
         self._time_step_spec = time_step_spec
         self._action_spec = action_spec
         self._policy_state_spec = policy_state_spec
@@ -80,3 +84,23 @@ class PolicySpecs:
         if splitter is None:
             return observation, None
         return splitter(observation)
+
+
+def _check_bounds(action_spec: Any) -> None:
+    """Raises ValueError naming the leaf of a bounded action spec whose min > max.
+
+    TensorFlow's `BoundedTensorSpec` accepts such bounds; a policy would then
+    clip every action to an empty range.
+    """
+    for path, spec in nest_utils.flatten_with_joined_paths(action_spec):
+        low = getattr(spec, "minimum", None)
+        high = getattr(spec, "maximum", None)
+        if (
+            low is not None
+            and high is not None
+            and np.any(np.asarray(low) > np.asarray(high))
+        ):
+            raise ValueError(
+                f"action_spec{'.' + path if path else ''} has minimum greater than maximum: "
+                f"{spec!r}."
+            )

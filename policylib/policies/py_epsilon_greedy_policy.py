@@ -104,5 +104,9 @@ class EpsilonGreedyPolicy(py_policy.PyPolicy):
 
 
 def _check_probability(name: str, value: float) -> None:
+    if isinstance(value, (bool, str, bytes)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}.")
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}.")

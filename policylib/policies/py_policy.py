@@ -27,7 +27,7 @@ from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common
+from policylib.utils import common, nest_utils
 
 __all__ = ["PyPolicy"]
 
@@ -63,6 +63,8 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
             tensor_spec.to_array_spec(info_spec),
             observation_and_action_constraint_splitter,
         )
+        # A policy built without a time step spec ignores its input: nothing to check.
+        self._checks_inputs = bool(tf.nest.flatten(self._time_step_spec))
 
     def get_initial_state(self, batch_size: int | None = None) -> types.NestedArray:
         """The state to pass to the first `action` call of an episode."""
@@ -83,10 +85,44 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
 
         Returns:
           A `PolicyStep(action, state, info)`.
+
+        Raises:
+          ValueError, TypeError: `time_step` or `policy_state` does not fit its
+            spec; the message names the leaf and the spec.
         """
+        if self._checks_inputs:
+            self._check_inputs(time_step, policy_state)
         if seed is not None:
             return self._action(time_step, policy_state, seed=seed)
         return self._action(time_step, policy_state)
+
+    def _check_inputs(self, time_step: Any, policy_state: Any) -> None:
+        """Raises unless the time step (and a given state) fit their specs."""
+        if not isinstance(time_step, ts.TimeStep):
+            raise TypeError(
+                f"{type(self).__name__}.action takes a TimeStep; got "
+                f"{type(time_step).__name__}: {time_step!r:.200}"
+            )
+        time_step = nest_utils.prune_extra_keys(self._time_step_spec, time_step)
+        nest_utils.assert_same_structure(
+            time_step,
+            self._time_step_spec,
+            message="action: time_step and time_step_spec structures do not match",
+        )
+        nest_utils.assert_values_fit_specs(
+            time_step, self._time_step_spec, "action: time_step"
+        )
+        if common.safe_has_state(policy_state) and tf.nest.flatten(
+            self._policy_state_spec
+        ):
+            nest_utils.assert_same_structure(
+                policy_state,
+                self._policy_state_spec,
+                message="action: policy_state and policy_state_spec structures do not match",
+            )
+            nest_utils.assert_values_fit_specs(
+                policy_state, self._policy_state_spec, "action: policy_state"
+            )
 
     @abc.abstractmethod
     def _action(

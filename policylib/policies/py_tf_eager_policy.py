@@ -92,6 +92,8 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         self._device = device
         self._fixed_batch_size = batch_size
         super().__init__(time_step_spec, action_spec, policy_state_spec, info_spec)
+        self._checks_inputs = False  # `_action` checks each leaf as it converts it.
+        self._has_state = bool(tf.nest.flatten(self._policy_state_spec))
         self._flat_time_step_specs = tf.nest.flatten(self._time_step_spec)
         self._flat_time_step_paths = [
             path
@@ -135,6 +137,8 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         flat = tf.nest.flatten(time_step)
         if len(flat) != len(self._flat_dtypes):
             raise self._mismatch_error(time_step, None, None)
+        if not self._has_state:
+            policy_state = ()  # A stateless policy ignores a state, as TFPolicy does.
         add_batch = self._batch_time_steps and np.ndim(flat[0]) == self._unbatched_rank
         if add_batch and self._fixed_batch_size not in (None, 1):
             raise ValueError(
@@ -147,6 +151,8 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             traced = self._traced.get(add_batch) or self._trace(add_batch, policy_state)
             used, fn = traced
             inputs: Any = [self._to_tensor(flat[i], i) for i in used]
+            if len(used) < len(flat):
+                self._check_unread(flat, used, add_batch)
         else:
             fn = functools.partial(
                 self._seeded_fn or self._batched_action, add_batch=add_batch
@@ -263,6 +269,37 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             lambda s: tf.TensorSpec(outer + list(s.shape), s.dtype),
             self._time_step_spec,
         )
+
+    def _check_unread(self, flat: list, used: list[int], add_batch: bool) -> None:
+        """Checks the leaves the traced action does not read, which are not converted.
+
+        Each must still fit its spec (not None, a dtype of the spec's kind, the
+        spec's shape with the batch of the leaves that are read), so a bad time
+        step fails the same way whichever leaves a policy happens to read.
+        """
+        batch = () if add_batch else np.shape(flat[used[0]])[:1]
+        for i, value in enumerate(flat):
+            if i in used:
+                continue
+            spec = self._flat_time_step_specs[i]
+            if value is None:
+                self._to_tensor(value, i)  # raises, naming the leaf
+            shape = np.shape(value)
+            if shape != batch + spec.shape:
+                raise ValueError(
+                    f"time_step.{self._flat_time_step_paths[i]} has shape {shape}; "
+                    f"expected {batch + spec.shape} (batch {batch}) for {spec}."
+                )
+            dtype = getattr(value, "dtype", None)
+            if dtype is not None and not np.can_cast(
+                np.dtype(getattr(dtype, "as_numpy_dtype", dtype)),
+                self._flat_dtypes[i],
+                "same_kind",
+            ):
+                raise ValueError(
+                    f"time_step.{self._flat_time_step_paths[i]} has dtype {dtype}, which "
+                    f"does not fit its spec {spec}."
+                )
 
     def _to_tensor(self, value: Any, i: int) -> tf.Tensor:
         """Time-step leaf `i` as a tensor of its spec's dtype.
@@ -385,6 +422,11 @@ class PyTFEagerPolicy(PyTFEagerPolicyBase):
             for name in ("time_step_spec", "action_spec", "policy_state_spec", "action")
             if not hasattr(policy, name)
         ]
+        if isinstance(policy, py_policy.PyPolicy):
+            raise TypeError(
+                f"PyTFEagerPolicy wraps a TFPolicy; got {type(policy).__name__}, which is "
+                "already a PyPolicy: use it directly."
+            )
         if missing:
             raise TypeError(
                 f"PyTFEagerPolicy wraps a TFPolicy; got {type(policy).__name__}, which has "
@@ -445,14 +487,14 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         device: str | None = "auto",
         allow_unsafe_ops: bool | Sequence[str] = False,
     ):
+        model_path = saved_policy_files.check_policy_dir(
+            model_path, need_specs=load_specs_from_pbtxt and not time_step_spec
+        )
         if not (time_step_spec or load_specs_from_pbtxt):
             raise ValueError(
                 "To load a SavedModel policy you have to provide the specs, or "
                 "enable loading from proto (load_specs_from_pbtxt=True)."
             )
-        model_path = saved_policy_files.check_policy_dir(
-            model_path, need_specs=not time_step_spec
-        )
         saved_graph_ops.check(model_path, allow_unsafe_ops)
         if device == "auto":
             device = saved_functions.default_device(model_path)

@@ -105,6 +105,13 @@ class RandomPyPolicy(py_policy.PyPolicy):
         if time_step_spec is None:
             time_step_spec = ts.time_step_spec()
         self._seed = seed
+        if outer_dims is not None and (
+            isinstance(outer_dims, (str, bytes))
+            or not all(hasattr(d, "__index__") and int(d) >= 0 for d in outer_dims)
+        ):
+            raise TypeError(
+                f"outer_dims must be a sequence of non-negative ints, got {outer_dims!r}."
+            )
         self._outer_dims = None if outer_dims is None else tuple(outer_dims)
         self._rng = np.random.RandomState(seed)
         super().__init__(

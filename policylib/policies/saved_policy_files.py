@@ -53,6 +53,10 @@ def check_policy_dir(path: str, need_specs: bool = True) -> str:
       NotAPolicyError: the path is missing, not a directory, holds no
         `saved_model.pb`, or (with `need_specs`) no `policy_specs.pbtxt`.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"A saved policy's path must be a str or os.PathLike, got {path!r:.100}."
+        )
     path = atomic_dir.existing_path(os.fspath(path))
     if "://" in path:
         return path

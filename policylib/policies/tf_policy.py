@@ -236,14 +236,16 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
             self._time_step_spec,
             message=f"{caller}: time_step and time_step_spec structures do not match",
         )
-        _check_no_none(time_step, self._time_step_spec, f"{caller}: time_step")
+        nest_utils.assert_values_fit_specs(
+            time_step, self._time_step_spec, f"{caller}: time_step"
+        )
         if common.safe_has_state(policy_state) or caller == "distribution":
             nest_utils.assert_same_structure(
                 policy_state,
                 self._policy_state_spec,
                 message=f"{caller}: policy_state and policy_state_spec structures do not match",
             )
-            _check_no_none(
+            nest_utils.assert_values_fit_specs(
                 policy_state, self._policy_state_spec, f"{caller}: policy_state"
             )
         return time_step, policy_state
@@ -331,19 +333,6 @@ def wrapped_specs(policy: TFPolicy) -> dict[str, Any]:
         "policy_state_spec": policy.policy_state_spec,
         "info_spec": policy.info_spec,
     }
-
-
-def _check_no_none(values: Any, specs: Any, what: str) -> None:
-    """Raises, naming the leaf and its spec, if a leaf of `values` is None."""
-    if all(v is not None for v in tf.nest.flatten(values)):
-        return
-    spec_of = dict(nest_utils.flatten_with_joined_paths(specs))
-    for path, value in nest_utils.flatten_with_joined_paths(values):
-        if value is None:
-            where = f"{what}.{path}" if path else what
-            raise ValueError(
-                f"{where} is None; expected a tensor for {spec_of.get(path)}."
-            )
 
 
 def _clip_bounded(actions: Any, action_spec: Any) -> Any:

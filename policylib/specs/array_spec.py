@@ -8,7 +8,7 @@ from TensorFlow's `TensorSpec`/`BoundedTensorSpec`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import gin
@@ -38,7 +38,10 @@ def _as_np_dtype(dtype: Any) -> np.dtype:
     as_numpy = getattr(dtype, "as_numpy_dtype", None)
     if as_numpy is not None:
         return np.dtype(as_numpy)
-    return np.dtype(dtype)
+    try:
+        return np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"ArraySpec: dtype {dtype!r} is not a dtype: {e}") from None
 
 
 def _as_shape(shape: Any) -> tuple:
@@ -46,7 +49,25 @@ def _as_shape(shape: Any) -> tuple:
     dims = getattr(shape, "dims", None)
     if dims is not None or type(shape).__name__ == "TensorShape":
         shape = shape.as_list()
-    return tuple(None if d is None else int(d) for d in shape)
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Iterable):
+        raise TypeError(
+            f"ArraySpec: shape must be a sequence of dims, e.g. (4,) or (), got {shape!r}."
+        )
+    result = []
+    for d in shape:
+        if d is None:
+            result.append(None)
+            continue
+        if isinstance(d, (bool, float, str, bytes)) or not hasattr(d, "__index__"):
+            raise TypeError(
+                f"ArraySpec: shape {tuple(shape)!r} has a dim {d!r} that is not an int."
+            )
+        if int(d) < 0:
+            raise ValueError(
+                f"ArraySpec: shape {tuple(shape)!r} has a negative dim {int(d)}."
+            )
+        result.append(int(d))
+    return tuple(result)
 
 
 def _dtype_range(dtype: np.dtype) -> tuple[Any, Any]:
@@ -155,6 +176,10 @@ def _prepare_bound(
         bound = np.array(low if which == "minimum" else high, dtype=dtype)
     else:
         raw = np.asarray(value)
+        if raw.dtype.kind not in "iufb":
+            raise TypeError(
+                f"{label}: {which} must be a number or an array of numbers, got {value!r}."
+            )
         try:
             np.broadcast_to(raw, shape)
         except ValueError:
@@ -322,6 +347,11 @@ def sample_bounded_spec(
 
     Integers are drawn from the inclusive range, floats from [minimum, maximum).
     """
+    if not isinstance(spec, BoundedArraySpec):
+        raise TypeError(
+            f"sample_bounded_spec needs a BoundedArraySpec, got {spec!r}; "
+            "convert it with BoundedArraySpec.from_spec."
+        )
     shape = tuple(outer_dims) + spec.shape
     dtype = spec.dtype
     low, high = spec.minimum, spec.maximum

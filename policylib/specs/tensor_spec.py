@@ -111,6 +111,11 @@ def _leaf_to_array_spec(spec: Any) -> Any:
         return spec
     if isinstance(spec, tf.TypeSpec) and not hasattr(spec, "dtype"):
         raise ValueError(f"Cannot convert {spec!r} to an ArraySpec.")
+    if not (hasattr(spec, "shape") and hasattr(spec, "dtype")):
+        raise TypeError(
+            f"Cannot convert {spec!r} ({type(spec).__name__}) to an ArraySpec: "
+            "expected a TensorSpec or ArraySpec."
+        )
     shape = (
         spec.shape.as_list() if isinstance(spec.shape, tf.TensorShape) else spec.shape
     )
@@ -147,6 +152,20 @@ def _leaf_seeds(seed: int | None, count: int) -> list[int | None]:
 
 
 def _shape_with_outer(outer_dims: Any, shape: tf.TensorShape) -> Any:
+    if isinstance(outer_dims, (str, bytes, float)) or not (
+        outer_dims is None
+        or tf.is_tensor(outer_dims)
+        or (
+            hasattr(outer_dims, "__iter__")
+            and all(
+                d is None or tf.is_tensor(d) or hasattr(d, "__index__")
+                for d in outer_dims
+            )
+        )
+    ):
+        raise TypeError(
+            f"outer_dims must be a list or tuple of ints or an int tensor, got {outer_dims!r}."
+        )
     if outer_dims is None:
         return shape.as_list()
     if tf.is_tensor(outer_dims):

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from policylib.specs import array_spec, tensor_spec
+from policylib.utils import nest_utils
 
 __all__ = [
     "StepType",
@@ -93,7 +94,12 @@ def _as_array(value: Any, dtype: Any = np.float32, what: str = "value") -> np.nd
         raise ValueError(
             f"The time step's {what} is None; expected a number or an array."
         )
-    array = np.asarray(value, dtype=dtype)
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"The time step's {what} {value!r:.100} is not a number or array of numbers: {e}"
+        ) from None
     if array.dtype.kind == "f" and np.isnan(np.sum(array)):
         raise ValueError(
             f"The time step's {what}: could not convert {value!r} to a number: it "
@@ -120,6 +126,39 @@ def _tf_outer_shape(reward: Any) -> Any:
     if first.shape.rank == 0:
         return []
     return [tf.compat.dimension_value(first.shape[0]) or tf.shape(first)[0]]
+
+
+def _check_step_args(
+    helper: str, observation: Any, batch_size: Any = None, reward_spec: Any = None
+) -> None:
+    """Raises, naming the argument, for a None observation, a bad batch size or spec."""
+    if observation is None:
+        raise ValueError(
+            f"{helper}: observation is None; expected an array or tensor (or a nest of them)."
+        )
+    if batch_size is not None and not tf.is_tensor(batch_size):
+        dims = (
+            batch_size
+            if isinstance(batch_size, (list, tuple, np.ndarray))
+            else [batch_size]
+        )
+        for d in np.reshape(np.asarray(dims, dtype=object), [-1]):
+            if tf.is_tensor(d):
+                continue
+            if isinstance(d, (bool, np.bool_)) or not hasattr(d, "__index__"):
+                raise TypeError(
+                    f"{helper}: batch_size must be an int, a list of ints or an int tensor; "
+                    f"got {batch_size!r}."
+                )
+            if int(d) < 0:
+                raise ValueError(f"{helper}: batch_size {batch_size!r} is negative.")
+    if reward_spec is not None:
+        for path, spec in nest_utils.flatten_with_joined_paths(reward_spec):
+            if not (hasattr(spec, "shape") and hasattr(spec, "dtype")):
+                where = f"reward_spec.{path}" if path else "reward_spec"
+                raise TypeError(
+                    f"{helper}: {where} is {spec!r}; expected a TensorSpec or ArraySpec."
+                )
 
 
 def _zeros_like_spec(reward_spec: Any, outer: Any, as_tensor: bool) -> Any:
@@ -158,6 +197,7 @@ def restart(
         never inferred.
       reward_spec: optional spec nest; rewards become zeros of those shapes.
     """
+    _check_step_args("restart", observation, batch_size, reward_spec)
     if not _is_tensor_nest(observation):
         if batch_size is None:
             outer: Any = ()
@@ -196,7 +236,9 @@ def _step(
     reward: Any,
     discount: Any,
     outer_dims: Any,
+    helper: str,
 ) -> TimeStep:
+    _check_step_args(helper, observation)
     if not _is_tensor_nest(observation) and not _is_tensor_nest(reward):
         reward = tf.nest.map_structure(
             lambda r: _as_array(r, _np_dtype_of(r), "reward"), reward
@@ -206,6 +248,11 @@ def _step(
         discount = _as_array(discount, what="discount")
         if discount.ndim == 0 and outer:
             discount = np.full(outer, discount, dtype=np.float32)
+        elif discount.ndim and outer and discount.shape[0] != outer[0]:
+            raise ValueError(
+                f"{helper}: discount has shape {discount.shape}, but the reward gives "
+                f"outer dims {tuple(outer)}; they must match."
+            )
         return TimeStep(step_type, reward, discount, observation)
 
     reward = tf.nest.map_structure(
@@ -219,6 +266,15 @@ def _step(
     discount = tf.convert_to_tensor(discount, dtype=tf.float32, name="discount")
     if discount.shape.rank == 0:
         discount = tf.fill(shape, discount, name="discount_fill")
+    elif (
+        not tf.is_tensor(shape)
+        and len(shape)
+        and not discount.shape[:1].is_compatible_with(shape[:1])
+    ):
+        raise ValueError(
+            f"{helper}: discount has shape {discount.shape.as_list()}, but the reward "
+            f"gives outer dims {list(shape)}; they must match."
+        )
     return TimeStep(step_type, reward, discount, observation)
 
 
@@ -226,19 +282,33 @@ def transition(
     observation: Any, reward: Any, discount: Any = 1.0, outer_dims: Any = None
 ) -> TimeStep:
     """A MID time step. The batch shape comes from `outer_dims` or the reward."""
-    return _step(StepType.MID, observation, reward, discount, outer_dims)
+    return _step(StepType.MID, observation, reward, discount, outer_dims, "transition")
 
 
 def termination(observation: Any, reward: Any, outer_dims: Any = None) -> TimeStep:
     """A LAST time step of an episode that ended: discount 0."""
-    return _step(StepType.LAST, observation, reward, 0.0, outer_dims)
+    return _step(StepType.LAST, observation, reward, 0.0, outer_dims, "termination")
 
 
 def truncation(
     observation: Any, reward: Any, discount: Any = 1.0, outer_dims: Any = None
 ) -> TimeStep:
     """A LAST time step of an episode cut short (e.g. a time limit): discount kept."""
-    return _step(StepType.LAST, observation, reward, discount, outer_dims)
+    return _step(StepType.LAST, observation, reward, discount, outer_dims, "truncation")
+
+
+def _check_spec_leaves(specs: Any, what: str, tensor: bool) -> None:
+    """Raises TypeError naming the first leaf that is not a spec of the nest's kind."""
+    kind = tf.TypeSpec if tensor else array_spec.ArraySpec
+    for path, leaf in nest_utils.flatten_with_joined_paths(specs):
+        if not isinstance(leaf, kind):
+            where = f"{what}.{path}" if path else what
+            expected = (
+                "a TensorSpec (like the other leaves)" if tensor else "an ArraySpec"
+            )
+            if not tensor and isinstance(leaf, tf.TypeSpec):
+                expected = "an ArraySpec (like the other leaves)"
+            raise TypeError(f"{where} is {leaf!r}; expected {expected}.")
 
 
 def time_step_spec(observation_spec: Any = None, reward_spec: Any = None) -> TimeStep:
@@ -252,9 +322,16 @@ def time_step_spec(observation_spec: Any = None, reward_spec: Any = None) -> Tim
 
     flat_obs = tf.nest.flatten(observation_spec)
     obs_is_tensor = bool(flat_obs) and isinstance(flat_obs[0], tf.TypeSpec)
+    _check_spec_leaves(observation_spec, "observation_spec", obs_is_tensor)
     if reward_spec is not None:
         flat_reward = tf.nest.flatten(reward_spec)
         reward_is_tensor = bool(flat_reward) and isinstance(flat_reward[0], tf.TypeSpec)
+        if not isinstance(
+            flat_reward[0] if flat_reward else None, (tf.TypeSpec, array_spec.ArraySpec)
+        ):
+            raise TypeError(
+                f"reward_spec must be a nest of TensorSpecs or ArraySpecs, got {reward_spec!r}."
+            )
         if reward_is_tensor != obs_is_tensor:
             raise TypeError(
                 "observation_spec and reward_spec must both be tensor specs or both be "

@@ -45,8 +45,14 @@ def atomic_directory(target: str) -> Iterator[str]:
     are written in place.
 
     Raises:
+      TypeError: `target` is not a path.
       FileExistsError: `target` exists and is not a directory.
     """
+    if not isinstance(target, (str, os.PathLike)):
+        raise TypeError(
+            f"The directory to save to must be a str or os.PathLike, got {target!r:.100}."
+        )
+    target = os.fspath(target)
     if "://" in target:
         yield target
         return

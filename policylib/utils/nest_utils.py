@@ -28,6 +28,7 @@ __all__ = [
     "map_structure_with_paths",
     "assert_tensors_matching_dtypes_and_shapes",
     "assert_value_spec",
+    "assert_values_fit_specs",
     "batch_nested_array",
     "batch_nested_tensors",
     "fast_map_structure",
@@ -266,6 +267,91 @@ def _format_mismatch(structure: Any, rows: Sequence[tuple[int, Any, Any]]) -> st
     """
     paths = [p for p, _ in flatten_with_joined_paths(structure)]
     return "\n".join(f"  {paths[i] or '<root>'}: {a} vs. {b}" for i, a, b in rows)
+
+
+def _dtype_kind(dtype: Any) -> str | None:
+    """'f', 'i', 'u', 'b', 'c' or 'S' (text) for a TF or NumPy dtype; None if unknown."""
+    try:
+        np_dtype = np.dtype(tf.as_dtype(dtype).as_numpy_dtype)
+    except TypeError:
+        try:
+            np_dtype = np.dtype(dtype)
+        except TypeError:
+            return None
+    return "S" if np_dtype.kind in "SUO" else np_dtype.kind
+
+
+def _leaf_problem(value: Any, spec: Any) -> tuple[str | None, tf.TensorShape | None]:
+    """What is wrong with one leaf against its spec (None if nothing) and its outer shape."""
+    if value is None:
+        return f"is None; expected a value for {spec}", None
+    spec_dtype = getattr(spec, "dtype", None)
+    dtype = getattr(value, "dtype", None)
+    if spec_dtype is not None and dtype is not None:
+        # Tensors must match exactly, as TensorFlow ops will not cast them;
+        # arrays and Python values need only be of the same kind (they are
+        # converted with the spec's dtype).
+        exact = tf.is_tensor(value)
+        if exact:
+            wrong = tf.as_dtype(dtype) != tf.as_dtype(spec_dtype)
+        else:
+            wrong = _dtype_kind(dtype) != _dtype_kind(spec_dtype)
+        if wrong:
+            name = getattr(dtype, "name", dtype)
+            return (
+                f"has dtype {name}; expected {tf.as_dtype(spec_dtype).name} for {spec}",
+                None,
+            )
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        shape = np.shape(value)
+    try:
+        shape = tf.TensorShape(shape)
+    except (TypeError, ValueError):
+        return None, None
+    inner = spec_shape(spec)
+    if shape.rank is None or inner.rank is None:
+        return None, None
+    outer_rank = shape.rank - inner.rank
+    if outer_rank < 0 or not shape[outer_rank:].is_compatible_with(inner):
+        return (
+            f"has shape {shape.as_list()}; expected [outer dims] + {inner.as_list()} for {spec}",
+            None,
+        )
+    return None, shape[:outer_rank]
+
+
+def assert_values_fit_specs(values: Any, specs: Any, what: str) -> None:
+    """Raises ValueError naming the leaf unless every leaf fits its spec.
+
+    A leaf fits when it is not None, its dtype is the spec's (or, for arrays
+    and Python values, of the same kind), its inner dims are the spec's shape,
+    and its outer (batch) dims are those of every other leaf. `values` must
+    already have `specs`' structure.
+
+    Args:
+      values: a nest of tensors, arrays or Python values.
+      specs: the matching nest of `TensorSpec`s or `ArraySpec`s.
+      what: how errors name the nest, e.g. `"action: time_step"`.
+    """
+    flat_specs = tf.nest.flatten(specs)
+    first_outer: tuple[int, tf.TensorShape] | None = None
+    for index, (value, spec) in enumerate(zip(tf.nest.flatten(values), flat_specs)):
+        problem, outer = _leaf_problem(value, spec)
+        if problem is None and outer is not None:
+            if first_outer is None:
+                first_outer = (index, outer)
+            elif not outer.is_compatible_with(first_outer[1]):
+                paths = [p for p, _ in flatten_with_joined_paths(specs)]
+                other = what.rsplit(": ", 1)[-1] + "." + paths[first_outer[0]]
+                problem = (
+                    f"has outer (batch) dims {outer.as_list()}, but {other} has "
+                    f"{first_outer[1].as_list()}; every leaf needs the same outer dims"
+                )
+        if problem is not None:
+            path = flatten_with_joined_paths(specs)[index][0]
+            where = f"{what}.{path}" if path else what
+            raise ValueError(f"{where} {problem}.")
 
 
 def assert_tensors_matching_dtypes_and_shapes(

@@ -27,7 +27,7 @@ def test_tf_policy_names_a_none_leaf(q, leaf, method):
     time_step = ts.restart(tf.ones((2, 4)), 2)._replace(**{leaf: None})
     with pytest.raises(
         ValueError,
-        match=rf"{method}: time_step\.{leaf} is None; expected a tensor for (Bounded)?TensorSpec\(",
+        match=rf"{method}: time_step\.{leaf} is None; expected a value for (Bounded)?TensorSpec\(",
     ):
         getattr(q, method)(time_step)
 
