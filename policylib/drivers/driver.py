@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from policylib.utils import nest_utils
+from policylib.utils import arg_checks, nest_utils
 
-__all__ = ["Driver", "assert_env_matches_policy"]
+__all__ = ["Driver", "assert_env_matches_policy", "check_tf_env_and_policy"]
 
 
 def _shape_and_dtype(spec: Any) -> tuple[tuple[int | None, ...], np.dtype]:
@@ -92,9 +92,14 @@ class Driver(metaclass=abc.ABCMeta):
         assert_env_matches_policy(env, policy)
         self._env = env
         self._policy = policy
-        self._observers = list(observers or [])
-        self._transition_observers = list(transition_observers or [])
-        self._info_observers = list(info_observers or [])
+        owner = type(self).__name__
+        self._observers = arg_checks.check_callables(observers, f"{owner}: observers")
+        self._transition_observers = arg_checks.check_callables(
+            transition_observers, f"{owner}: transition_observers"
+        )
+        self._info_observers = arg_checks.check_callables(
+            info_observers, f"{owner}: info_observers"
+        )
 
     @property
     def env(self) -> Any:
@@ -128,3 +133,22 @@ class Driver(metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def run(self, *args: Any, **kwargs: Any) -> Any:
         """Runs the policy; returns the final time step and policy state."""
+
+
+def check_tf_env_and_policy(owner: str, env: Any, policy: Any) -> None:
+    """Raises TypeError unless a TF driver got a TFEnvironment and a TFPolicy."""
+    from policylib.environments import tf_environment
+    from policylib.policies import tf_policy
+
+    arg_checks.check_kind(
+        env,
+        tf_environment.TFEnvironment,
+        f"{owner}: env",
+        "Wrap a PyEnvironment in tf_py_environment.TFPyEnvironment, or run it with PyDriver.",
+    )
+    arg_checks.check_kind(
+        policy,
+        tf_policy.TFPolicy,
+        f"{owner}: policy",
+        "A PyPolicy is run by PyDriver.",
+    )

@@ -12,7 +12,7 @@ from policylib.drivers import driver
 from policylib.drivers.dynamic_step_driver import run_loop
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import arg_checks, common, nest_utils
 
 __all__ = ["DynamicEpisodeDriver"]
 
@@ -38,6 +38,10 @@ class DynamicEpisodeDriver(driver.Driver):
         transition_observers: Sequence[Callable[[Any], Any]] | None = None,
         num_episodes: int = 1,
     ):
+        driver.check_tf_env_and_policy("DynamicEpisodeDriver", env, policy)
+        arg_checks.check_int(
+            num_episodes, "num_episodes", minimum=0, owner="DynamicEpisodeDriver"
+        )
         super().__init__(env, policy, observers, transition_observers)
         self._num_episodes = num_episodes
         self._run_fn = common.function_in_tf1()(self._run)

@@ -12,7 +12,7 @@ from policylib.drivers import driver
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import arg_checks, common, nest_utils
 
 __all__ = ["DynamicStepDriver", "run_loop"]
 
@@ -86,6 +86,10 @@ class DynamicStepDriver(driver.Driver):
         transition_observers: Sequence[Callable[[Any], Any]] | None = None,
         num_steps: int = 1,
     ):
+        driver.check_tf_env_and_policy("DynamicStepDriver", env, policy)
+        arg_checks.check_int(
+            num_steps, "num_steps", minimum=0, owner="DynamicStepDriver"
+        )
         super().__init__(env, policy, observers, transition_observers)
         self._num_steps = num_steps
         self._run_fn = common.function_in_tf1()(self._run)

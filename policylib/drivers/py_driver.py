@@ -13,6 +13,7 @@ from policylib.policies import py_policy
 from policylib.trajectories import policy_step, trajectory
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
+from policylib.utils import arg_checks
 
 __all__ = ["PyDriver"]
 
@@ -54,8 +55,34 @@ class PyDriver(driver.Driver):
         max_episodes: types.Int | None = None,
         end_episode_on_boundary: bool = True,
     ):
-        max_steps = max_steps or 0
-        max_episodes = max_episodes or 0
+        arg_checks.check_kind(
+            env,
+            py_environment.PyEnvironment,
+            "PyDriver: env",
+            "A TFEnvironment is run by DynamicStepDriver or TFDriver.",
+        )
+        arg_checks.check_kind(
+            policy,
+            py_policy.PyPolicy,
+            "PyDriver: policy",
+            "Wrap a TFPolicy in py_tf_eager_policy.PyTFEagerPolicy.",
+        )
+        max_steps = (
+            arg_checks.check_int(
+                max_steps, "max_steps", minimum=0, allow_none=True, owner="PyDriver"
+            )
+            or 0
+        )
+        max_episodes = (
+            arg_checks.check_int(
+                max_episodes,
+                "max_episodes",
+                minimum=0,
+                allow_none=True,
+                owner="PyDriver",
+            )
+            or 0
+        )
         if max_steps < 1 and max_episodes < 1:
             raise ValueError(
                 "Either `max_steps` or `max_episodes` should be greater than 0."

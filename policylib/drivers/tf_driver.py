@@ -14,7 +14,7 @@ from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.typing import types
-from policylib.utils import common
+from policylib.utils import arg_checks, common
 
 __all__ = ["TFDriver"]
 
@@ -50,8 +50,23 @@ class TFDriver(driver.Driver):
         disable_tf_function: bool = False,
     ):
         common.check_tf1_allowed()
-        max_steps = max_steps or 0
-        max_episodes = max_episodes or 0
+        driver.check_tf_env_and_policy("TFDriver", env, policy)
+        max_steps = (
+            arg_checks.check_int(
+                max_steps, "max_steps", minimum=0, allow_none=True, owner="TFDriver"
+            )
+            or 0
+        )
+        max_episodes = (
+            arg_checks.check_int(
+                max_episodes,
+                "max_episodes",
+                minimum=0,
+                allow_none=True,
+                owner="TFDriver",
+            )
+            or 0
+        )
         if max_steps < 1 and max_episodes < 1:
             raise ValueError(
                 "Either `max_steps` or `max_episodes` should be greater than 0."

@@ -6,10 +6,12 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
 from typing import Any
 
+import numpy as np
+
 from policylib.environments import py_environment
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import nest_utils
+from policylib.utils import arg_checks, nest_utils
 
 __all__ = ["BatchedPyEnvironment", "unstack_actions"]
 
@@ -61,6 +63,12 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
     ):
         if not isinstance(envs, (list, tuple)) or not envs:
             raise ValueError(f"envs must be a non-empty list or tuple. Got: {envs!r}")
+        for index, env in enumerate(envs):
+            arg_checks.check_kind(
+                env,
+                py_environment.PyEnvironment,
+                f"BatchedPyEnvironment: envs[{index}]",
+            )
         batched = [(i, env) for i, env in enumerate(envs) if env.batched]
         if batched:
             raise ValueError(f"Some of the envs are already batched: {batched}")
@@ -114,6 +122,13 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
         )
 
     def _step(self, actions: types.NestedArray) -> ts.TimeStep:
+        for path, action in nest_utils.flatten_with_joined_paths(actions):
+            if np.ndim(action) == 0:
+                where = f"action.{path}" if path else "action"
+                raise ValueError(
+                    f"BatchedPyEnvironment.step: {where} {action!r:.100} has no batch dim; "
+                    f"expected a leading dim of batch_size={self.batch_size}."
+                )
         per_env = unstack_actions(actions)
         if len(per_env) != self.batch_size:
             raise ValueError(

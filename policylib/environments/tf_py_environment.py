@@ -24,7 +24,7 @@ from policylib.environments import (
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common
+from policylib.utils import common, nest_utils
 
 __all__ = ["TFPyEnvironment"]
 
@@ -186,7 +186,15 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
                 return self._flat_outputs(self._time_step)
 
         with tf.name_scope("step"):
+            nest_utils.assert_same_structure(
+                actions,
+                self.action_spec(),
+                message="TFPyEnvironment.step: action and action_spec structures do not match",
+            )
+            _check_no_none_action(actions, self.action_spec())
             flat_actions = [tf.identity(a) for a in tf.nest.flatten(actions)]
+            for action, spec in zip(flat_actions, tf.nest.flatten(self.action_spec())):
+                _check_action_shape(action, spec, self.batch_size)
             if self._check_dims:
                 for action in flat_actions:
                     outer = None if action.shape.rank in (None, 0) else action.shape[0]
@@ -229,3 +237,29 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
         if not tf.executing_eagerly():
             image.set_shape(shape)
         return image
+
+
+def _check_no_none_action(actions: Any, action_spec: Any) -> None:
+    """Raises ValueError naming the action leaf that is None."""
+    for path, value in nest_utils.flatten_with_joined_paths(actions):
+        if value is None:
+            spec = dict(nest_utils.flatten_with_joined_paths(action_spec)).get(path)
+            where = f"action.{path}" if path else "action"
+            raise ValueError(
+                f"TFPyEnvironment.step: {where} is None; expected a tensor for {spec}."
+            )
+
+
+def _check_action_shape(action: tf.Tensor, spec: Any, batch_size: int | None) -> None:
+    """Raises ValueError unless `action` is `spec`-shaped, with or without a batch dim."""
+    rank, spec_rank = action.shape.rank, spec.shape.rank
+    if rank is None:
+        return
+    fits = (rank == spec_rank and action.shape.is_compatible_with(spec.shape)) or (
+        rank == spec_rank + 1 and action.shape[1:].is_compatible_with(spec.shape)
+    )
+    if not fits:
+        raise ValueError(
+            f"TFPyEnvironment.step: an action has shape {action.shape}; expected "
+            f"[batch_size={batch_size}] + {spec.shape} for {spec}."
+        )

@@ -20,7 +20,7 @@ from policylib.environments import py_environment
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import nest_utils
+from policylib.utils import arg_checks, nest_utils
 
 __all__ = [
     "ActionClipWrapper",
@@ -120,6 +120,7 @@ class TimeLimit(PyEnvironmentBaseWrapper):
         handle_auto_reset: bool = False,
     ):
         super().__init__(env, handle_auto_reset)
+        arg_checks.check_int(duration, "duration", owner="TimeLimit")
         self._duration = duration
         self._num_steps: int | None = None
 
@@ -214,6 +215,7 @@ class ActionRepeat(PyEnvironmentBaseWrapper):
         handle_auto_reset: bool = False,
     ):
         super().__init__(env, handle_auto_reset)
+        arg_checks.check_int(times, "times", owner="ActionRepeat")
         if times <= 1:
             raise ValueError(f"Times parameter ({times}) should be greater than 1")
         self._times = times
@@ -546,6 +548,7 @@ class HistoryWrapper(PyEnvironmentBaseWrapper):
         handle_auto_reset: bool = False,
     ):
         super().__init__(env, handle_auto_reset)
+        arg_checks.check_int(history_length, "history_length", owner="HistoryWrapper")
         self._history_length = history_length
         self._include_actions = include_actions
         self._tile_first_step_obs = tile_first_step_obs

@@ -20,10 +20,11 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from policylib.drivers import driver as driver_lib
 from policylib.drivers import dynamic_episode_driver, py_driver
 from policylib.metrics import py_metric
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import common, summaries
+from policylib.utils import arg_checks, common, summaries
 
 __all__ = [
     "MetricsGroup",
@@ -111,8 +112,24 @@ def compute(
       ValueError: the policy's specs do not match the environment's, or
         `num_episodes` is not positive.
     """
-    if num_episodes < 1:
-        raise ValueError(f"num_episodes must be positive; got {num_episodes}.")
+    from policylib.environments import py_environment
+    from policylib.metrics import tf_metric
+    from policylib.policies import py_policy
+
+    arg_checks.check_int(num_episodes, "num_episodes", owner="compute")
+    _check_metrics(metrics, tf_metric.TFStepMetric, "compute", "eager_compute")
+    arg_checks.check_kind(
+        environment,
+        py_environment.PyEnvironment,
+        "compute: environment",
+        "For a TFEnvironment use eager_compute.",
+    )
+    arg_checks.check_kind(
+        policy,
+        py_policy.PyPolicy,
+        "compute: policy",
+        "Wrap a TFPolicy in py_tf_eager_policy.PyTFEagerPolicy, or use eager_compute.",
+    )
     for metric in metrics:
         metric.reset()
     batched = environment.batched
@@ -178,6 +195,32 @@ def compute_summaries(
     return results
 
 
+def _check_metrics(metrics: Any, other_kind: type, owner: str, other_fn: str) -> None:
+    """Raises TypeError naming the metric that `owner` cannot run.
+
+    A metric must have `reset` and `result` and be callable on a trajectory;
+    one of `other_kind` (TF metrics for `compute`, Python ones for
+    `eager_compute`) is refused with a pointer to `other_fn`.
+    """
+    if isinstance(metrics, (str, bytes)) or not isinstance(metrics, Sequence):
+        raise TypeError(
+            f"{owner}: metrics must be a list of metrics, got {metrics!r:.100}."
+        )
+    for index, metric in enumerate(metrics):
+        if isinstance(metric, other_kind):
+            raise TypeError(
+                f"{owner}: metrics[{index}] ({type(metric).__name__}) is a "
+                f"{'TF' if owner == 'compute' else 'Python'} metric; use {other_fn} for it."
+            )
+        if not (
+            callable(metric) and hasattr(metric, "reset") and hasattr(metric, "result")
+        ):
+            raise TypeError(
+                f"{owner}: metrics[{index}] is not a metric (callable, with reset and "
+                f"result): {type(metric).__name__} {metric!r:.100}."
+            )
+
+
 @gin.configurable
 def eager_compute(
     metrics: Sequence[Any],
@@ -198,6 +241,9 @@ def eager_compute(
     Returns:
       An OrderedDict of metric name -> result.
     """
+    arg_checks.check_int(num_episodes, "num_episodes", minimum=0, owner="eager_compute")
+    _check_metrics(metrics, py_metric.PyMetric, "eager_compute", "compute")
+    driver_lib.check_tf_env_and_policy("eager_compute", environment, policy)
     for metric in metrics:
         metric.reset()
     time_step = environment.reset()

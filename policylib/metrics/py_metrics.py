@@ -15,7 +15,7 @@ import numpy as np
 
 from policylib.metrics import py_metric
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import nest_utils, numpy_storage
+from policylib.utils import arg_checks, nest_utils, numpy_storage
 
 __all__ = [
     "AverageEpisodeLengthMetric",
@@ -95,6 +95,7 @@ class StreamingMetric(py_metric.PyStepMetric):
         batch_size: int | None = None,
     ):
         super().__init__(name)
+        arg_checks.check_int(buffer_size, "buffer_size", owner=name)
         self._buffer = NumpyDeque(maxlen=buffer_size, dtype=np.float64)
         self._batch_size = batch_size
         self.reset()

@@ -11,7 +11,7 @@ from absl import logging
 
 from policylib.metrics import tf_metric
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import common, nest_utils
+from policylib.utils import arg_checks, common, nest_utils
 
 __all__ = [
     "AverageEpisodeLengthMetric",
@@ -190,6 +190,7 @@ class _EpisodeMetric(tf_metric.TFStepMetric):
     ):
         super().__init__(name=name or self._default_name, prefix=prefix)
         self._dtype = dtype
+        arg_checks.check_int(buffer_size, "buffer_size", owner=self.name)
         self._buffer = TFDeque(buffer_size, dtype)
         setattr(
             self,

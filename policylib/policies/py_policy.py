@@ -99,10 +99,12 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     def _check_inputs(self, time_step: Any, policy_state: Any) -> None:
         """Raises unless the time step (and a given state) fit their specs."""
         if not isinstance(time_step, ts.TimeStep):
-            raise TypeError(
-                f"{type(self).__name__}.action takes a TimeStep; got "
-                f"{type(time_step).__name__}: {time_step!r:.200}"
-            )
+            if time_step is None or isinstance(time_step, (tuple, list, dict)):
+                raise TypeError(
+                    f"{type(self).__name__}.action takes a TimeStep; got "
+                    f"{type(time_step).__name__}: {time_step!r:.200}"
+                )
+            return  # Another container (an array of time steps): the subclass reads it.
         time_step = nest_utils.prune_extra_keys(self._time_step_spec, time_step)
         nest_utils.assert_same_structure(
             time_step,

@@ -285,6 +285,8 @@ def _leaf_problem(value: Any, spec: Any) -> tuple[str | None, tf.TensorShape | N
     """What is wrong with one leaf against its spec (None if nothing) and its outer shape."""
     if value is None:
         return f"is None; expected a value for {spec}", None
+    if isinstance(value, tf.TypeSpec) or type(value).__name__.endswith("ArraySpec"):
+        return None, None  # A spec standing in for a value (TF-Agents' tests do this).
     spec_dtype = getattr(spec, "dtype", None)
     dtype = getattr(value, "dtype", None)
     if spec_dtype is not None and dtype is not None:
@@ -321,13 +323,22 @@ def _leaf_problem(value: Any, spec: Any) -> tuple[str | None, tf.TensorShape | N
     return None, shape[:outer_rank]
 
 
+def _broadcastable(a: tf.TensorShape, b: tf.TensorShape) -> bool:
+    """Whether two outer shapes broadcast together (unknown dims always do)."""
+    for x, y in zip(reversed(a.as_list()), reversed(b.as_list())):
+        if x is not None and y is not None and x != y and 1 not in (x, y):
+            return False
+    return True
+
+
 def assert_values_fit_specs(values: Any, specs: Any, what: str) -> None:
     """Raises ValueError naming the leaf unless every leaf fits its spec.
 
     A leaf fits when it is not None, its dtype is the spec's (or, for arrays
     and Python values, of the same kind), its inner dims are the spec's shape,
-    and its outer (batch) dims are those of every other leaf. `values` must
-    already have `specs`' structure.
+    and its outer (batch) dims broadcast with every other leaf's (an unbatched
+    step type beside a batch of observations is allowed, as in TF-Agents).
+    `values` must already have `specs`' structure.
 
     Args:
       values: a nest of tensors, arrays or Python values.
@@ -338,10 +349,10 @@ def assert_values_fit_specs(values: Any, specs: Any, what: str) -> None:
     first_outer: tuple[int, tf.TensorShape] | None = None
     for index, (value, spec) in enumerate(zip(tf.nest.flatten(values), flat_specs)):
         problem, outer = _leaf_problem(value, spec)
-        if problem is None and outer is not None:
+        if problem is None and outer is not None and outer.rank:
             if first_outer is None:
                 first_outer = (index, outer)
-            elif not outer.is_compatible_with(first_outer[1]):
+            elif not _broadcastable(outer, first_outer[1]):
                 paths = [p for p, _ in flatten_with_joined_paths(specs)]
                 other = what.rsplit(": ", 1)[-1] + "." + paths[first_outer[0]]
                 problem = (
