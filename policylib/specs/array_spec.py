@@ -53,7 +53,7 @@ def _as_shape(shape: Any) -> tuple:
         raise TypeError(
             f"ArraySpec: shape must be a sequence of dims, e.g. (4,) or (), got {shape!r}."
         )
-    result = []
+    result: list[int | None] = []
     for d in shape:
         if d is None:
             result.append(None)
