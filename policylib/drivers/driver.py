@@ -11,7 +11,12 @@ import tensorflow as tf
 
 from policylib.utils import arg_checks, nest_utils
 
-__all__ = ["Driver", "assert_env_matches_policy", "check_tf_env_and_policy"]
+__all__ = [
+    "Driver",
+    "assert_env_matches_policy",
+    "check_tf_env_and_policy",
+    "checked_limits",
+]
 
 
 def _shape_and_dtype(spec: Any) -> tuple[tuple[int | None, ...], np.dtype]:
@@ -152,3 +157,25 @@ def check_tf_env_and_policy(owner: str, env: Any, policy: Any) -> None:
         f"{owner}: policy",
         "A PyPolicy is run by PyDriver.",
     )
+
+
+def checked_limits(
+    owner: str, max_steps: Any, max_episodes: Any
+) -> tuple[float, float]:
+    """`(max_steps, max_episodes)` with 0 or None as unlimited (inf), checked.
+
+    Raises:
+      TypeError: a limit is not an int.
+      ValueError: a limit is negative, or neither is positive.
+    """
+    steps = arg_checks.check_int(
+        max_steps, "max_steps", minimum=0, allow_none=True, owner=owner
+    )
+    episodes = arg_checks.check_int(
+        max_episodes, "max_episodes", minimum=0, allow_none=True, owner=owner
+    )
+    if not steps and not episodes:
+        raise ValueError(
+            "Either `max_steps` or `max_episodes` should be greater than 0."
+        )
+    return steps or np.inf, episodes or np.inf

@@ -67,29 +67,12 @@ class PyDriver(driver.Driver):
             "PyDriver: policy",
             "Wrap a TFPolicy in py_tf_eager_policy.PyTFEagerPolicy.",
         )
-        max_steps = (
-            arg_checks.check_int(
-                max_steps, "max_steps", minimum=0, allow_none=True, owner="PyDriver"
-            )
-            or 0
+        max_steps, max_episodes = driver.checked_limits(
+            "PyDriver", max_steps, max_episodes
         )
-        max_episodes = (
-            arg_checks.check_int(
-                max_episodes,
-                "max_episodes",
-                minimum=0,
-                allow_none=True,
-                owner="PyDriver",
-            )
-            or 0
-        )
-        if max_steps < 1 and max_episodes < 1:
-            raise ValueError(
-                "Either `max_steps` or `max_episodes` should be greater than 0."
-            )
         super().__init__(env, policy, observers, transition_observers, info_observers)
-        self._max_steps = max_steps or np.inf
-        self._max_episodes = max_episodes or np.inf
+        self._max_steps = max_steps
+        self._max_episodes = max_episodes
         self._end_episode_on_boundary = end_episode_on_boundary
 
     def step(

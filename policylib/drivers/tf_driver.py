@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 from policylib.drivers import driver
@@ -14,7 +13,7 @@ from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.typing import types
-from policylib.utils import arg_checks, common
+from policylib.utils import common
 
 __all__ = ["TFDriver"]
 
@@ -51,29 +50,12 @@ class TFDriver(driver.Driver):
     ):
         common.check_tf1_allowed()
         driver.check_tf_env_and_policy("TFDriver", env, policy)
-        max_steps = (
-            arg_checks.check_int(
-                max_steps, "max_steps", minimum=0, allow_none=True, owner="TFDriver"
-            )
-            or 0
+        max_steps, max_episodes = driver.checked_limits(
+            "TFDriver", max_steps, max_episodes
         )
-        max_episodes = (
-            arg_checks.check_int(
-                max_episodes,
-                "max_episodes",
-                minimum=0,
-                allow_none=True,
-                owner="TFDriver",
-            )
-            or 0
-        )
-        if max_steps < 1 and max_episodes < 1:
-            raise ValueError(
-                "Either `max_steps` or `max_episodes` should be greater than 0."
-            )
         super().__init__(env, policy, observers, transition_observers)
-        self._max_steps = max_steps or np.inf
-        self._max_episodes = max_episodes or np.inf
+        self._max_steps = max_steps
+        self._max_episodes = max_episodes
         if not disable_tf_function:
             # Traced per instance, as TF-Agents does.
             self.run = common.function(self.run, autograph=True)  # type: ignore[method-assign]

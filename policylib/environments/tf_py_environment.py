@@ -241,6 +241,8 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
 
 def _check_no_none_action(actions: Any, action_spec: Any) -> None:
     """Raises ValueError naming the action leaf that is None."""
+    if all(value is not None for value in tf.nest.flatten(actions)):
+        return
     for path, value in nest_utils.flatten_with_joined_paths(actions):
         if value is None:
             spec = dict(nest_utils.flatten_with_joined_paths(action_spec)).get(path)

@@ -22,7 +22,9 @@ from absl import logging
 
 from policylib.drivers import driver as driver_lib
 from policylib.drivers import dynamic_episode_driver, py_driver
-from policylib.metrics import py_metric
+from policylib.environments import py_environment
+from policylib.metrics import py_metric, tf_metric
+from policylib.policies import py_policy
 from policylib.trajectories import trajectory as trajectory_lib
 from policylib.utils import arg_checks, common, summaries
 
@@ -112,10 +114,6 @@ def compute(
       ValueError: the policy's specs do not match the environment's, or
         `num_episodes` is not positive.
     """
-    from policylib.environments import py_environment
-    from policylib.metrics import tf_metric
-    from policylib.policies import py_policy
-
     arg_checks.check_int(num_episodes, "num_episodes", owner="compute")
     _check_metrics(metrics, tf_metric.TFStepMetric, "compute", "eager_compute")
     arg_checks.check_kind(

@@ -109,6 +109,8 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             common.function(self._batched_action) if use_tf_function else None
         )
         self._traced: dict[bool, tuple[list[int], Any]] = {}
+        # Per batching mode: the time-step leaves the traced action does not read.
+        self._unread: dict[bool, list[int]] = {}
 
     # ------------------------------------------------------------------------
     # Public
@@ -151,8 +153,8 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             traced = self._traced.get(add_batch) or self._trace(add_batch, policy_state)
             used, fn = traced
             inputs: Any = [self._to_tensor(flat[i], i) for i in used]
-            if len(used) < len(flat):
-                self._check_unread(flat, used, add_batch)
+            if self._unread[add_batch]:
+                self._check_unread(flat, used[0], self._unread[add_batch], add_batch)
         else:
             fn = functools.partial(
                 self._seeded_fn or self._batched_action, add_batch=add_batch
@@ -232,6 +234,7 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             used = used or [0]  # keep one leaf: it carries the batch size
             result = (used, traced(used))
         self._traced[add_batch] = result
+        self._unread[add_batch] = [i for i in range(count) if i not in result[0]]
         return result
 
     def _read_leaves_of_loaded_action(self, count: int) -> list[int] | None:
@@ -270,17 +273,18 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             self._time_step_spec,
         )
 
-    def _check_unread(self, flat: list, used: list[int], add_batch: bool) -> None:
+    def _check_unread(
+        self, flat: list, first_used: int, unread: list[int], add_batch: bool
+    ) -> None:
         """Checks the leaves the traced action does not read, which are not converted.
 
         Each must still fit its spec (not None, a dtype of the spec's kind, the
         spec's shape with the batch of the leaves that are read), so a bad time
         step fails the same way whichever leaves a policy happens to read.
         """
-        batch = () if add_batch else np.shape(flat[used[0]])[:1]
-        for i, value in enumerate(flat):
-            if i in used:
-                continue
+        batch = () if add_batch else np.shape(flat[first_used])[:1]
+        for i in unread:
+            value = flat[i]
             spec = self._flat_time_step_specs[i]
             if value is None:
                 self._to_tensor(value, i)  # raises, naming the leaf

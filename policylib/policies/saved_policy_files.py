@@ -25,7 +25,7 @@ from policylib.errors import NotAPolicyError
 from policylib.policies import greedy_policy as _greedy_policy  # noqa: F401
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
-from policylib.utils import atomic_dir, quiet
+from policylib.utils import arg_checks, atomic_dir, quiet
 
 __all__ = [
     "POLICY_SPECS_PBTXT",
@@ -53,11 +53,9 @@ def check_policy_dir(path: str, need_specs: bool = True) -> str:
       NotAPolicyError: the path is missing, not a directory, holds no
         `saved_model.pb`, or (with `need_specs`) no `policy_specs.pbtxt`.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"A saved policy's path must be a str or os.PathLike, got {path!r:.100}."
-        )
-    path = atomic_dir.existing_path(os.fspath(path))
+    path = atomic_dir.existing_path(
+        arg_checks.check_path(path, "A saved policy's path")
+    )
     if "://" in path:
         return path
     if not os.path.exists(path):

@@ -9,10 +9,11 @@ out of range, as TF-Agents' own checks do.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["check_callables", "check_int", "check_kind"]
+__all__ = ["check_callables", "check_int", "check_kind", "check_path"]
 
 
 def check_int(
@@ -87,3 +88,14 @@ def check_callables(values: Iterable[Any] | None, name: str) -> list:
                 f"{name}[{index}] is not callable: {type(value).__name__} {value!r:.100}."
             )
     return values
+
+
+def check_path(value: Any, what: str) -> str:
+    """`value` as a str path, if it is a str or `os.PathLike`.
+
+    Raises:
+      TypeError: `value` is not a path (e.g. None); the message says `what`.
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a str or os.PathLike, got {value!r:.100}.")
+    return os.fspath(value)

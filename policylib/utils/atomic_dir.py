@@ -21,6 +21,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 
+from policylib.utils import arg_checks
+
 __all__ = ["OLD_SUFFIX", "atomic_directory", "existing_path"]
 
 OLD_SUFFIX = ".policylib-old"
@@ -48,11 +50,7 @@ def atomic_directory(target: str) -> Iterator[str]:
       TypeError: `target` is not a path.
       FileExistsError: `target` exists and is not a directory.
     """
-    if not isinstance(target, (str, os.PathLike)):
-        raise TypeError(
-            f"The directory to save to must be a str or os.PathLike, got {target!r:.100}."
-        )
-    target = os.fspath(target)
+    target = arg_checks.check_path(target, "The directory to save to")
     if "://" in target:
         yield target
         return
