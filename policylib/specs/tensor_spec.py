@@ -144,11 +144,18 @@ def to_nest_array_spec(nest_array_spec: Any) -> Any:
 
 
 def _leaf_seeds(seed: int | None, count: int) -> list[int | None]:
-    """Independent, reproducible per-leaf op seeds derived from one seed."""
+    """Per-leaf op seeds: the stream TF-Agents draws, so a seed samples alike.
+
+    Same seeds, same draws: TF-Agents' tests compare against values sampled
+    with a fixed seed (a saved Q-RNN policy's TFLite test passes only when the
+    sampled step types reset the recurrent state as they do there).
+    """
     if seed is None:
         return [None] * count
-    rng = np.random.RandomState((int(seed) * 2654435761 + 0x5EED) % 2**32)
-    return [int(s) for s in rng.randint(0, 2**31 - 1, size=count)]
+    import tensorflow_probability as tfp
+
+    stream = tfp.util.SeedStream(seed=seed, salt="sample_spec_nest")
+    return [stream() for _ in range(count)]
 
 
 def _shape_with_outer(outer_dims: Any, shape: tf.TensorShape) -> Any:
@@ -181,31 +188,23 @@ def _clamped_float_bounds(dtype: tf.DType, low: np.ndarray, high: np.ndarray):
     return np.clip(low, -limit, limit), np.clip(high, -limit, limit)
 
 
-def _sample_integers(
-    shape: Any, dtype: tf.DType, low: np.ndarray, high: np.ndarray, seed
-):
-    sample_dtype = tf.int64 if dtype in (tf.int64, tf.uint32, tf.uint64) else tf.int32
-    if (
-        low.ndim == 0
-        and high.ndim == 0
-        or np.all(low == low.flat[0])
-        and np.all(high == high.flat[0])
-    ):
-        lo, hi = int(low.flat[0]), int(high.flat[0])
+def _sample_dtype(dtype: tf.DType) -> tf.DType:
+    """The dtype tf.random.uniform draws in for samples of `dtype`."""
+    if dtype.is_floating:
+        return tf.float64 if dtype == tf.float64 else tf.float32
+    return tf.int64 if dtype in (tf.int64, tf.uint32, tf.uint64) else tf.int32
+
+
+def _uniform(shape: Any, low: Any, high: Any, dtype: tf.DType, seed) -> tf.Tensor:
+    """Uniform draws in `[low, high]` (scalars); integer maxima are included."""
+    if dtype.is_integer:
+        low = max(int(low), dtype.min)
+        high = min(int(high), dtype.max)
+        if high <= low:
+            return tf.fill(shape, tf.constant(low, dtype))
         # Exclusive upper bound; at the dtype's maximum the maximum is excluded.
-        hi_exclusive = hi if hi >= sample_dtype.max else hi + 1
-        if hi_exclusive <= lo:
-            return tf.cast(tf.fill(shape, tf.constant(lo, sample_dtype)), dtype)
-        sample = tf.random.uniform(
-            shape, minval=lo, maxval=hi_exclusive, dtype=sample_dtype, seed=seed
-        )
-        return tf.cast(sample, dtype)
-    # Element-wise bounds: draw a large uniform integer and fold it into range.
-    span = (high.astype(np.int64) - low.astype(np.int64) + 1).astype(np.int64)
-    raw = tf.random.uniform(
-        shape, minval=0, maxval=tf.int64.max, dtype=tf.int64, seed=seed
-    )
-    return tf.cast(low.astype(np.int64) + raw % span, dtype)
+        high = high if high >= dtype.max else high + 1
+    return tf.random.uniform(shape, minval=low, maxval=high, dtype=dtype, seed=seed)
 
 
 def sample_bounded_spec(
@@ -215,15 +214,18 @@ def sample_bounded_spec(
 
     Integer samples include the maximum unless it is the dtype's maximum; float
     bounds are clamped to a finite range so that the width never overflows.
+    Element-wise bounds draw one uniform per bound position and stack them, as
+    TF-Agents does, so a seeded draw matches its values.
     """
     dtype = spec.dtype
     shape = _shape_with_outer(outer_dims, spec.shape)
     if dtype == tf.string:
-        ints = tf.random.uniform(shape, 0, 10, dtype=tf.int32, seed=seed)
+        ints = _uniform(shape, 0, 10, tf.int32, seed)
         return tf.strings.as_string(ints)
     if dtype == tf.bool:
-        ints = tf.random.uniform(shape, 0, 2, dtype=tf.int32, seed=seed)
-        return tf.cast(ints, tf.bool)
+        return tf.cast(_uniform(shape, 0, 1, tf.int32, seed), tf.bool)
+    if not (dtype.is_floating or dtype.is_integer):
+        raise TypeError(f"Cannot sample from spec {spec!r}: unsupported dtype {dtype}.")
     if is_bounded(spec):
         low = np.asarray(spec.minimum)
         high = np.asarray(spec.maximum)
@@ -234,15 +236,22 @@ def sample_bounded_spec(
         low, high = _clamped_float_bounds(
             dtype, low.astype(np.float64), high.astype(np.float64)
         )
-        sample = tf.random.uniform(
-            shape, dtype=tf.float64 if dtype == tf.float64 else tf.float32, seed=seed
-        )
-        low_t = tf.constant(low, sample.dtype)
-        high_t = tf.constant(high, sample.dtype)
-        return tf.cast(low_t + (high_t - low_t) * sample, dtype)
-    if dtype.is_integer:
-        return _sample_integers(shape, dtype, low, high, seed)
-    raise TypeError(f"Cannot sample from spec {spec!r}: unsupported dtype {dtype}.")
+    draw = _sample_dtype(dtype)
+    if np.all(low == low.flat[0]) and np.all(high == high.flat[0]):
+        sample = _uniform(shape, low.flat[0], high.flat[0], draw, seed)
+        return tf.cast(sample, dtype)
+    # Element-wise bounds over the trailing dims `bounds`: one draw per position.
+    low, high = np.broadcast_arrays(low, high)
+    rank = low.ndim
+    if tf.is_tensor(shape):
+        outer = shape[: tf.size(shape) - rank]
+    else:
+        outer = shape[: len(shape) - rank]
+    columns = [
+        _uniform(outer, lo, hi, draw, seed) for lo, hi in zip(low.flat, high.flat)
+    ]
+    sample = tf.reshape(tf.stack(columns, axis=-1), shape)
+    return tf.cast(sample, dtype)
 
 
 _SPARSE_ENTRIES = 7

@@ -63,6 +63,40 @@ def test_sample_spec_nest_is_bounded_and_seeded():
     assert a["b"].dtype == tf.bool
 
 
+def test_seeded_sample_matches_tf_agents_draws():
+    """A seed draws what TF-Agents 0.19 draws for it (values recorded there).
+
+    TF-Agents' saved Q-RNN TFLite test relies on it: its draw makes every step a
+    FIRST step, so the LSTM state (sampled near float32's limit, where TFLite's
+    float kernels overflow to NaN) is reset before use.
+    """
+    bounded = tensor_spec.BoundedTensorSpec
+    step_spec = ts.TimeStep(
+        bounded((), tf.int32, 0, 2, name="st"),
+        bounded((), tf.float32, 0.0, 5.0, name="reward"),
+        bounded((), tf.float32, 0.0, 1.0, name="discount"),
+        bounded((4,), tf.float32, -10.0, 10.0, name="obs"),
+    )
+    state_spec = [tf.TensorSpec((40,), tf.float32)] * 2
+    with tf.compat.v1.Graph().as_default():
+        tf.compat.v1.set_random_seed(12345)
+        sample = tensor_spec.sample_spec_nest(
+            (step_spec, state_spec), outer_dims=(3,), seed=4
+        )
+        with tf.compat.v1.Session() as session:
+            steps, state = session.run((sample[0].step_type, sample[1][0]))
+    np.testing.assert_array_equal(steps, [0, 0, 0])
+    np.testing.assert_allclose(
+        state[:, :3],
+        [
+            [1.4358889e37, -3.0608174e37, 1.2552040e37],
+            [-3.6251671e37, 2.8457607e37, 6.9855839e36],
+            [3.2696895e37, -3.9619230e37, -4.0997096e37],
+        ],
+        rtol=1e-6,
+    )
+
+
 def test_sample_with_tensor_outer_dims_and_extra_bounds():
     spec = tf.TensorSpec((2,), tf.float32)
     sample = tensor_spec.sample_spec_nest(
