@@ -20,6 +20,7 @@ _SUBPACKAGES = (
     "environments",
     "errors",
     "eval",
+    "export",
     "keras_layers",
     "metrics",
     "networks",

@@ -65,6 +65,15 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         )
         # A policy built without a time step spec ignores its input: nothing to check.
         self._checks_inputs = bool(tf.nest.flatten(self._time_step_spec))
+        # A time step of four plain array specs (the common case) is checked by
+        # a fast test first; anything it does not plainly accept takes the full
+        # check, which names what is wrong.
+        self._fits_plainly = (
+            nest_utils.array_fit_checker(list(self._time_step_spec))
+            if isinstance(self._time_step_spec, ts.TimeStep)
+            and not any(nest_utils.is_nested(f) for f in self._time_step_spec)
+            else None
+        )
 
     def get_initial_state(self, batch_size: int | None = None) -> types.NestedArray:
         """The state to pass to the first `action` call of an episode."""
@@ -105,15 +114,16 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
                     f"{type(time_step).__name__}: {time_step!r:.200}"
                 )
             return  # Another container (an array of time steps): the subclass reads it.
-        time_step = nest_utils.prune_extra_keys(self._time_step_spec, time_step)
-        nest_utils.assert_same_structure(
-            time_step,
-            self._time_step_spec,
-            message="action: time_step and time_step_spec structures do not match",
-        )
-        nest_utils.assert_values_fit_specs(
-            time_step, self._time_step_spec, "action: time_step"
-        )
+        if self._fits_plainly is None or not self._fits_plainly(time_step):
+            time_step = nest_utils.prune_extra_keys(self._time_step_spec, time_step)
+            nest_utils.assert_same_structure(
+                time_step,
+                self._time_step_spec,
+                message="action: time_step and time_step_spec structures do not match",
+            )
+            nest_utils.assert_values_fit_specs(
+                time_step, self._time_step_spec, "action: time_step"
+            )
         if common.safe_has_state(policy_state) and tf.nest.flatten(
             self._policy_state_spec
         ):

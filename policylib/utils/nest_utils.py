@@ -281,8 +281,74 @@ def _dtype_kind(dtype: Any) -> str | None:
     return "S" if np_dtype.kind in "SUO" else np_dtype.kind
 
 
-def _leaf_problem(value: Any, spec: Any) -> tuple[str | None, tf.TensorShape | None]:
+_TEXT_KINDS = frozenset("SUO")
+
+
+def _array_leaf_problem(value: Any, spec: Any) -> tuple[str | None, tuple | None]:
+    """`_leaf_problem` for a NumPy value and an `ArraySpec`, in NumPy alone.
+
+    The per-step path of py policies: no TensorFlow shapes or dtypes are made.
+    """
+    kind, spec_kind = value.dtype.kind, spec.dtype.kind
+    if kind != spec_kind and not (kind in _TEXT_KINDS and spec_kind in _TEXT_KINDS):
+        return (
+            f"has dtype {value.dtype.name}; expected {spec.dtype.name} for {spec}",
+            None,
+        )
+    shape, inner = value.shape, spec.shape
+    outer_rank = len(shape) - len(inner)
+    if outer_rank < 0 or shape[outer_rank:] != inner:
+        return (
+            f"has shape {list(shape)}; expected [outer dims] + {list(inner)} for {spec}",
+            None,
+        )
+    return None, shape[:outer_rank]
+
+
+def array_fit_checker(flat_specs: Sequence[Any]) -> Callable[[Sequence[Any]], bool]:
+    """A fast test that flat NumPy values plainly fit flat `ArraySpec`s.
+
+    The returned function is True when every value is a NumPy array or scalar
+    of the spec's dtype kind and inner shape, with identical outer dims (or
+    none). False means "not plainly": run `assert_values_fit_specs`, which
+    accepts broadcasting and other inputs or raises with the leaf named. It
+    keeps the per-step cost of a py policy's input check to a few
+    microseconds.
+    """
+    rules = [(np.dtype(s.dtype).kind, tuple(s.shape), len(s.shape)) for s in flat_specs]
+    arrays = (np.ndarray, np.generic)
+
+    def fits(values: Sequence[Any]) -> bool:
+        if len(values) != len(rules):
+            return False
+        outer = None
+        for value, (kind, inner, rank) in zip(values, rules):
+            if not isinstance(value, arrays) or value.dtype.kind != kind:
+                return False
+            shape = value.shape
+            cut = len(shape) - rank
+            if cut < 0 or shape[cut:] != inner:
+                return False
+            if cut:
+                if outer is None:
+                    outer = shape[:cut]
+                elif shape[:cut] != outer:
+                    return False
+        return True
+
+    return fits
+
+
+def _leaf_problem(
+    value: Any, spec: Any
+) -> tuple[str | None, tf.TensorShape | tuple | None]:
     """What is wrong with one leaf against its spec (None if nothing) and its outer shape."""
+    if (
+        isinstance(value, (np.ndarray, np.generic))
+        and type(getattr(spec, "shape", None)) is tuple
+        and isinstance(getattr(spec, "dtype", None), np.dtype)
+    ):
+        return _array_leaf_problem(value, spec)
     if value is None:
         return f"is None; expected a value for {spec}", None
     if isinstance(value, tf.TypeSpec) or type(value).__name__.endswith("ArraySpec"):
@@ -323,9 +389,15 @@ def _leaf_problem(value: Any, spec: Any) -> tuple[str | None, tf.TensorShape | N
     return None, shape[:outer_rank]
 
 
-def _broadcastable(a: tf.TensorShape, b: tf.TensorShape) -> bool:
+def _dims(shape: Any) -> list:
+    return shape.as_list() if isinstance(shape, tf.TensorShape) else list(shape)
+
+
+def _broadcastable(a: Any, b: Any) -> bool:
     """Whether two outer shapes broadcast together (unknown dims always do)."""
-    for x, y in zip(reversed(a.as_list()), reversed(b.as_list())):
+    if a == b:
+        return True
+    for x, y in zip(reversed(_dims(a)), reversed(_dims(b))):
         if x is not None and y is not None and x != y and 1 not in (x, y):
             return False
     return True
@@ -346,18 +418,18 @@ def assert_values_fit_specs(values: Any, specs: Any, what: str) -> None:
       what: how errors name the nest, e.g. `"action: time_step"`.
     """
     flat_specs = tf.nest.flatten(specs)
-    first_outer: tuple[int, tf.TensorShape] | None = None
+    first_outer: tuple[int, Any] | None = None
     for index, (value, spec) in enumerate(zip(tf.nest.flatten(values), flat_specs)):
         problem, outer = _leaf_problem(value, spec)
-        if problem is None and outer is not None and outer.rank:
+        if problem is None and outer:
             if first_outer is None:
                 first_outer = (index, outer)
             elif not _broadcastable(outer, first_outer[1]):
                 paths = [p for p, _ in flatten_with_joined_paths(specs)]
                 other = what.rsplit(": ", 1)[-1] + "." + paths[first_outer[0]]
                 problem = (
-                    f"has outer (batch) dims {outer.as_list()}, but {other} has "
-                    f"{first_outer[1].as_list()}; every leaf needs the same outer dims"
+                    f"has outer (batch) dims {_dims(outer)}, but {other} has "
+                    f"{_dims(first_outer[1])}; every leaf needs the same outer dims"
                 )
         if problem is not None:
             path = flatten_with_joined_paths(specs)[index][0]
