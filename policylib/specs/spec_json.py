@@ -100,7 +100,8 @@ def decode(data: Any) -> Any:
         fields = {k: decode(v) for k, v in data["fields"].items()}
         cls: Any = _known_namedtuples().get(data["namedtuple"])
         if cls is None or tuple(cls._fields) != tuple(fields):
-            cls = collections.namedtuple(data["namedtuple"], list(fields))
+            make = collections.namedtuple
+            cls = make(data["namedtuple"], list(fields))
         return cls(**fields)
     if "dict" in data:
         return {key: decode(value) for key, value in data["dict"]}
