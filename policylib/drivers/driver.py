@@ -7,9 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
-from policylib.utils import arg_checks, nest_utils
+from policylib.utils import arg_checks, lazy_tf, nest_utils
 
 __all__ = [
     "Driver",
@@ -20,8 +19,11 @@ __all__ = [
 
 
 def _shape_and_dtype(spec: Any) -> tuple[tuple[int | None, ...], np.dtype]:
-    shape = tuple(nest_utils.spec_shape(spec).as_list())
-    return shape, np.dtype(tf.as_dtype(spec.dtype).as_numpy_dtype)
+    if lazy_tf.is_loaded():
+        shape = tuple(nest_utils.spec_shape(spec).as_list())
+    else:  # Only array specs exist without TensorFlow.
+        shape = tuple(spec.shape)
+    return shape, np.dtype(getattr(spec.dtype, "as_numpy_dtype", spec.dtype))
 
 
 def _mismatches(env_spec: Any, policy_spec: Any) -> list[str]:

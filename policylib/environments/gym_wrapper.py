@@ -12,13 +12,13 @@ import collections
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from policylib.environments import py_environment
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import extras, nest_utils
+from policylib.utils.lazy_tf import nest
 
 gymnasium = extras.require("gymnasium", extra="gymnasium", feature="Gym environments")
 
@@ -206,9 +206,9 @@ class GymWrapper(py_environment.PyEnvironment):
     def _observation(self, observation: Any) -> Any:
         if not self._match_obs_space_dtype:
             return observation
-        flat = tf.nest.flatten(self._observation_spec)
+        flat = nest.flatten(self._observation_spec)
         values = nest_utils.flatten_up_to(self._observation_spec, observation)
-        return tf.nest.pack_sequence_as(
+        return nest.pack_sequence_as(
             self._observation_spec,
             [np.asarray(v, dtype=s.dtype) for v, s in zip(values, flat)],
         )

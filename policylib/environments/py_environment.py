@@ -21,7 +21,7 @@ import numpy as np
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common
+from policylib.utils import contracts
 
 __all__ = ["PyEnvironment"]
 
@@ -41,7 +41,7 @@ class PyEnvironment(metaclass=abc.ABCMeta):
     def __init__(self, handle_auto_reset: bool = False):
         self._handle_auto_reset = handle_auto_reset
         self._current_time_step: ts.TimeStep | None = None
-        common.assert_members_are_not_overridden(
+        contracts.assert_members_are_not_overridden(
             base_cls=PyEnvironment, instance=self, denylist=("reset", "step")
         )
 

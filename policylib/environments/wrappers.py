@@ -14,13 +14,13 @@ from typing import Any
 
 import gin
 import numpy as np
-import tensorflow as tf
 
 from policylib.environments import py_environment
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import arg_checks, nest_utils
+from policylib.utils.lazy_tf import nest
 
 __all__ = [
     "ActionClipWrapper",
@@ -188,7 +188,7 @@ class FixedLength(PyEnvironmentBaseWrapper):
             self._padding = True
             return current._replace(
                 discount=np.zeros_like(current.discount),
-                reward=tf.nest.map_structure(np.zeros_like, current.reward),
+                reward=nest.map_structure(np.zeros_like, current.reward),
             )
         time_step = self._env.step(action)
         self._num_steps += 1
@@ -306,7 +306,7 @@ class ActionOffsetWrapper(PyEnvironmentBaseWrapper):
     ):
         super().__init__(env, handle_auto_reset)
         spec = env.action_spec()
-        if tf.nest.is_nested(spec):
+        if nest.is_nested(spec):
             raise ValueError(
                 "ActionOffsetWrapper only works with single-array action specs "
                 f"(not nested specs); got {spec}."
@@ -354,7 +354,7 @@ class ActionDiscretizeWrapper(PyEnvironmentBaseWrapper):
         handle_auto_reset: bool = False,
     ):
         super().__init__(env, handle_auto_reset)
-        flat = tf.nest.flatten(env.action_spec())
+        flat = nest.flatten(env.action_spec())
         if len(flat) != 1:
             raise ValueError(
                 "ActionDiscretizeWrapper only supports environments with a single "
@@ -400,8 +400,8 @@ class ActionDiscretizeWrapper(PyEnvironmentBaseWrapper):
         continuous = np.reshape(values, self._original_spec.shape).astype(
             self._original_spec.dtype
         )
-        if tf.nest.is_nested(self._env.action_spec()):
-            continuous = tf.nest.pack_sequence_as(self._env.action_spec(), [continuous])
+        if nest.is_nested(self._env.action_spec()):
+            continuous = nest.pack_sequence_as(self._env.action_spec(), [continuous])
         return self._env.step(continuous)
 
 
@@ -423,7 +423,7 @@ class ObservationFilterWrapper(PyEnvironmentBaseWrapper):
         super().__init__(env, handle_auto_reset)
         idx = np.asarray(idx)
         spec: Any = env.observation_spec()
-        if tf.nest.is_nested(spec):
+        if nest.is_nested(spec):
             raise ValueError(
                 "ObservationFilterWrapper only works with single-array observations "
                 "(not nested)."
@@ -489,7 +489,7 @@ class FlattenObservationsWrapper(PyEnvironmentBaseWrapper):
                     f"environment! Unknown keys: {sorted(unknown)}"
                 )
         self._allowlist = observations_allowlist
-        kept = tf.nest.flatten(self._keep(spec))
+        kept = nest.flatten(self._keep(spec))
         dtypes = {s.dtype for s in kept}
         if len(dtypes) != 1:
             raise ValueError(
@@ -511,7 +511,7 @@ class FlattenObservationsWrapper(PyEnvironmentBaseWrapper):
         return self._observation_spec
 
     def _flatten(self, time_step: ts.TimeStep) -> ts.TimeStep:
-        leaves = tf.nest.flatten(self._keep(time_step.observation))
+        leaves = nest.flatten(self._keep(time_step.observation))
         if self._env.batched:
             flat = [np.reshape(x, (np.shape(x)[0], -1)) for x in leaves]
             packed = np.concatenate(flat, axis=1)
@@ -552,14 +552,14 @@ class HistoryWrapper(PyEnvironmentBaseWrapper):
         self._history_length = history_length
         self._include_actions = include_actions
         self._tile_first_step_obs = tile_first_step_obs
-        zeros = lambda spec: tf.nest.map_structure(  # noqa: E731
+        zeros = lambda spec: nest.map_structure(  # noqa: E731
             lambda s: np.zeros(s.shape, s.dtype), spec
         )
         self._zero_observation = zeros(env.observation_spec())
         self._zero_action = zeros(env.action_spec())
         self._observations: collections.deque = collections.deque(maxlen=history_length)
         self._actions: collections.deque = collections.deque(maxlen=history_length)
-        stacked = lambda spec: tf.nest.map_structure(  # noqa: E731
+        stacked = lambda spec: nest.map_structure(  # noqa: E731
             lambda s: s.replace(shape=(history_length, *s.shape)), spec
         )
         observation_spec = stacked(env.observation_spec())
@@ -590,7 +590,7 @@ class HistoryWrapper(PyEnvironmentBaseWrapper):
         if self._tile_first_step_obs:
             first = time_step.observation
             self._observations.extend(
-                tf.nest.map_structure(np.copy, first) for _ in range(pad)
+                nest.map_structure(np.copy, first) for _ in range(pad)
             )
         else:
             self._observations.extend([self._zero_observation] * pad)
@@ -634,7 +634,7 @@ class OneHotActionWrapper(PyEnvironmentBaseWrapper):
                 name="one_hot_action_spec",
             )
 
-        self._one_hot_spec = tf.nest.map_structure(one_hot, env.action_spec())
+        self._one_hot_spec = nest.map_structure(one_hot, env.action_spec())
 
     def action_spec(self) -> types.NestedArraySpec:
         return self._one_hot_spec
@@ -652,7 +652,7 @@ class OneHotActionWrapper(PyEnvironmentBaseWrapper):
             return value
 
         return self._env.step(
-            tf.nest.map_structure(
+            nest.map_structure(
                 from_one_hot, action, self._one_hot_spec, self._env.action_spec()
             )
         )

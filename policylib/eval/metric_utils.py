@@ -17,16 +17,15 @@ from typing import Any
 
 import gin
 import numpy as np
-import tensorflow as tf
 from absl import logging
 
-from policylib.drivers import driver as driver_lib
-from policylib.drivers import dynamic_episode_driver, py_driver
+from policylib.drivers import py_driver
 from policylib.environments import py_environment
-from policylib.metrics import py_metric, tf_metric
+from policylib.metrics import py_metric
 from policylib.policies import py_policy
+from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import arg_checks, common, summaries
+from policylib.utils import arg_checks, lazy_tf
 
 __all__ = [
     "MetricsGroup",
@@ -38,8 +37,8 @@ __all__ = [
 ]
 
 
-class MetricsGroup(tf.Module):
-    """A named list of metrics (checkpointable together)."""
+class MetricsGroup(lazy_tf.module_base()):  # type: ignore[misc]
+    """A named list of metrics (checkpointable together when TF is loaded)."""
 
     def __init__(self, metrics: Sequence[Any], name: str | None = None):
         super().__init__(name=name)
@@ -68,14 +67,24 @@ def assign_episodes(num_episodes: int, num_envs: int) -> list[list[int]]:
 def _masked(
     traj: trajectory_lib.Trajectory, active: np.ndarray
 ) -> trajectory_lib.Trajectory:
-    """`hide_finished` for NumPy trajectories (a no-op while all are active)."""
+    """`traj` with inactive entries made zero-reward boundaries, in NumPy.
+
+    What `dynamic_episode_driver.hide_finished` does to tensors: metrics
+    ignore boundaries, so environments past their share stop counting. A
+    no-op while all are active.
+    """
     if active.all():
         return traj
-    hidden = dynamic_episode_driver.hide_finished(traj, active)
+
+    def _hide(value: np.ndarray, hidden: Any) -> np.ndarray:
+        value = np.asarray(value)
+        mask = np.reshape(active, active.shape + (1,) * (value.ndim - active.ndim))
+        return np.where(mask, value, hidden).astype(value.dtype)
+
     return traj._replace(
-        step_type=hidden.step_type.numpy(),
-        next_step_type=hidden.next_step_type.numpy(),
-        reward=tf.nest.map_structure(lambda r: r.numpy(), hidden.reward),
+        step_type=_hide(traj.step_type, ts.StepType.LAST),
+        next_step_type=_hide(traj.next_step_type, ts.StepType.FIRST),
+        reward=lazy_tf.nest.map_structure(lambda r: _hide(r, 0), traj.reward),
     )
 
 
@@ -115,7 +124,7 @@ def compute(
         `num_episodes` is not positive.
     """
     arg_checks.check_int(num_episodes, "num_episodes", owner="compute")
-    _check_metrics(metrics, tf_metric.TFStepMetric, "compute", "eager_compute")
+    _check_metrics(metrics, _tf_step_metric(), "compute", "eager_compute")
     arg_checks.check_kind(
         environment,
         py_environment.PyEnvironment,
@@ -193,7 +202,18 @@ def compute_summaries(
     return results
 
 
-def _check_metrics(metrics: Any, other_kind: type, owner: str, other_fn: str) -> None:
+def _tf_step_metric() -> type | None:
+    """`TFStepMetric`, if TensorFlow is loaded (no TF metric exists otherwise)."""
+    if not lazy_tf.is_loaded():
+        return None
+    from policylib.metrics import tf_metric
+
+    return tf_metric.TFStepMetric
+
+
+def _check_metrics(
+    metrics: Any, other_kind: type | None, owner: str, other_fn: str
+) -> None:
     """Raises TypeError naming the metric that `owner` cannot run.
 
     A metric must have `reset` and `result` and be callable on a trajectory;
@@ -205,7 +225,7 @@ def _check_metrics(metrics: Any, other_kind: type, owner: str, other_fn: str) ->
             f"{owner}: metrics must be a list of metrics, got {metrics!r:.100}."
         )
     for index, metric in enumerate(metrics):
-        if isinstance(metric, other_kind):
+        if other_kind is not None and isinstance(metric, other_kind):
             raise TypeError(
                 f"{owner}: metrics[{index}] ({type(metric).__name__}) is a "
                 f"{'TF' if owner == 'compute' else 'Python'} metric; use {other_fn} for it."
@@ -239,6 +259,10 @@ def eager_compute(
     Returns:
       An OrderedDict of metric name -> result.
     """
+    from policylib.drivers import driver as driver_lib
+    from policylib.drivers import dynamic_episode_driver
+    from policylib.utils import common, summaries
+
     arg_checks.check_int(num_episodes, "num_episodes", minimum=0, owner="eager_compute")
     _check_metrics(metrics, py_metric.PyMetric, "eager_compute", "compute")
     driver_lib.check_tf_env_and_policy("eager_compute", environment, policy)

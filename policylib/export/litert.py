@@ -42,9 +42,10 @@ def export(policy: Any, export_dir: str | os.PathLike) -> str:
     """Converts `policy` to `export_dir/policy.tflite` with its specs beside it.
 
     Args:
-      policy: a deterministic `TFPolicy`: greedy Q, a deterministic actor,
+      policy: a deterministic `TFPolicy` (greedy Q, a deterministic actor,
         fixed or scripted actions, categorical-Q greedy, or an RNN policy
-        whose state is a nest of tensors.
+        whose state is a nest of tensors), or the path of a policy saved by
+        `PolicySaver` (policylib's or TF-Agents').
       export_dir: directory to write; an existing export there is replaced
         all at once, and kept intact if the export fails.
 
@@ -52,25 +53,68 @@ def export(policy: Any, export_dir: str | os.PathLike) -> str:
       The export directory's path.
 
     Raises:
-      TypeError: `policy` is not a TFPolicy, or `export_dir` is not a path.
+      TypeError: `policy` is neither a TFPolicy nor a path, or `export_dir`
+        is not a path.
+      NotAPolicyError: `policy` is a path that holds no saved policy.
       ValueError: the policy samples its action (the message names the
         distribution or op and suggests `GreedyPolicy`), or its graph needs
         ops the LiteRT interpreter does not have (the message names them).
     """
     from policylib.policies import tf_policy
 
+    if isinstance(policy, (str, os.PathLike)):
+        return _export_saved_model(os.fspath(policy), export_dir)
     arg_checks.check_kind(
         policy,
         tf_policy.TFPolicy,
         "export: policy",
-        hint="Export a TFPolicy, e.g. GreedyPolicy(agent.policy).",
+        hint="Export a TFPolicy, e.g. GreedyPolicy(agent.policy), or a saved policy's path.",
     )
     export_dir = arg_checks.check_path(export_dir, "export: export_dir")
     _check_deterministic(policy)
+    return _write(
+        policy.action,
+        policy.time_step_spec,
+        policy.action_spec,
+        policy.policy_state_spec,
+        type(policy).__name__,
+        policy,
+        export_dir,
+    )
 
-    step_specs = tf.nest.flatten(policy.time_step_spec)
-    state_specs = tf.nest.flatten(policy.policy_state_spec)
-    action_specs = tf.nest.flatten(policy.action_spec)
+
+def _export_saved_model(path: str, export_dir: Any) -> str:
+    """`export` of a SavedModel written by `PolicySaver`."""
+    from policylib.policies import saved_policy_files
+
+    export_dir = arg_checks.check_path(export_dir, "export: export_dir")
+    path = saved_policy_files.check_policy_dir(path)
+    loaded = saved_policy_files.load_saved_model(path)
+    specs = tensor_spec.from_spec(saved_policy_files.read_specs(path))
+    return _write(
+        loaded.action,
+        specs["time_step_spec"],
+        specs["action_spec"],
+        specs["policy_state_spec"],
+        f"SavedModel {os.path.basename(os.path.normpath(path))}",
+        loaded,
+        export_dir,
+    )
+
+
+def _write(
+    action_fn: Any,
+    time_step_spec: Any,
+    action_spec: Any,
+    policy_state_spec: Any,
+    name: str,
+    trackable: Any,
+    export_dir: str,
+) -> str:
+    """Traces `action_fn` over flat batched inputs, converts it and writes the export."""
+    step_specs = tf.nest.flatten(time_step_spec)
+    state_specs = tf.nest.flatten(policy_state_spec)
+    action_specs = tf.nest.flatten(action_spec)
     inputs = [f"time_step_{i}" for i in range(len(step_specs))] + [
         f"policy_state_{i}" for i in range(len(state_specs))
     ]
@@ -78,37 +122,35 @@ def export(policy: Any, export_dir: str | os.PathLike) -> str:
         f"next_state_{i}" for i in range(len(state_specs))
     ]
     signature = [
-        tf.TensorSpec([None, *spec.shape], spec.dtype, name=name)
-        for spec, name in zip(step_specs + state_specs, inputs)
+        tf.TensorSpec([None, *spec.shape], spec.dtype, name=input_name)
+        for spec, input_name in zip(step_specs + state_specs, inputs)
     ]
 
     @tf.function(input_signature=signature, autograph=False)
     def action(*flat: tf.Tensor) -> dict[str, tf.Tensor]:
         time_step = tf.nest.pack_sequence_as(
-            policy.time_step_spec, list(flat[: len(step_specs)])
+            time_step_spec, list(flat[: len(step_specs)])
         )
         state = tf.nest.pack_sequence_as(
-            policy.policy_state_spec, list(flat[len(step_specs) :])
+            policy_state_spec, list(flat[len(step_specs) :])
         )
-        step = policy.action(time_step, state)
+        step = action_fn(time_step, state)
         values = tf.nest.flatten(step.action) + tf.nest.flatten(step.state)
         # Identity keeps an output that is also an input (a fixed state) distinct.
-        return {name: tf.identity(v) for name, v in zip(outputs, values)}
+        return {out: tf.identity(v) for out, v in zip(outputs, values)}
 
     concrete = action.get_concrete_function()
-    _check_no_random_ops(concrete)
-    model = _convert(concrete, policy)
+    _check_no_random_ops(concrete, name)
+    model = _convert(concrete, trackable, name)
     specs = {
         "format": FORMAT,
-        "policy": type(policy).__name__,
+        "policy": name,
         "inputs": inputs,
         "outputs": outputs,
-        "time_step_spec": spec_json.encode(
-            tensor_spec.to_array_spec(policy.time_step_spec)
-        ),
-        "action_spec": spec_json.encode(tensor_spec.to_array_spec(policy.action_spec)),
+        "time_step_spec": spec_json.encode(tensor_spec.to_array_spec(time_step_spec)),
+        "action_spec": spec_json.encode(tensor_spec.to_array_spec(action_spec)),
         "policy_state_spec": spec_json.encode(
-            tensor_spec.to_array_spec(policy.policy_state_spec)
+            tensor_spec.to_array_spec(policy_state_spec)
         ),
     }
     with atomic_dir.atomic_directory(export_dir) as staging:
@@ -138,7 +180,7 @@ def _check_deterministic(policy: Any) -> None:
             )
 
 
-def _check_no_random_ops(concrete: Any) -> None:
+def _check_no_random_ops(concrete: Any, name: str) -> None:
     graph_def = concrete.graph.as_graph_def()
     nodes = list(graph_def.node) + [
         node for function in graph_def.library.function for node in function.node_def
@@ -146,14 +188,14 @@ def _check_no_random_ops(concrete: Any) -> None:
     random = sorted({n.op for n in nodes if _RANDOM_OP.search(n.op)})
     if random:
         raise ValueError(
-            f"export: the policy's action draws random numbers (ops: {', '.join(random)}); "
+            f"export: the action of {name} draws random numbers (ops: {', '.join(random)}); "
             "a TFLite model cannot reproduce TensorFlow's sampling. Export "
             "GreedyPolicy(policy) or a deterministic policy instead."
         )
 
 
-def _convert(concrete: Any, policy: Any) -> bytes:
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], policy)
+def _convert(concrete: Any, trackable: Any, name: str) -> bytes:
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], trackable)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     try:
         return converter.convert()
@@ -164,7 +206,7 @@ def _convert(concrete: Any, policy: Any) -> bytes:
         )
         named = f" (ops: {', '.join(ops)})" if ops else ""
         raise ValueError(
-            f"export: {type(policy).__name__} cannot be converted to TFLite built-in "
+            f"export: {name} cannot be converted to TFLite built-in "
             f"ops{named}. Build the policy from ops TFLite supports, or export "
             "GreedyPolicy(policy) if the ops come from sampling.\n"
             f"Converter said: {text[:2000]}"

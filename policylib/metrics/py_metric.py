@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 from absl import logging
 
-from policylib.metrics import tf_metric
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import common, summaries
+from policylib.utils import lazy_tf
+from policylib.utils.lazy_tf import tf
 
 __all__ = ["PyMetric", "PyStepMetric", "run_summaries"]
 
@@ -42,8 +41,23 @@ def run_summaries(metrics: Sequence[PyMetric], session: Any = None) -> None:
     )
 
 
-class PyMetric(tf.Module, metaclass=abc.ABCMeta):
+def _join(prefix: str, name: str) -> str:
+    from policylib.utils import common
+
+    return common.join_scope(prefix, name)
+
+
+# A `tf.Module` (so `tf.train.Checkpoint(metric=m)` saves its state) when
+# TensorFlow is loaded as this module is first imported, as in training
+# scripts; a plain object in a process that runs without TensorFlow.
+_Base: type = lazy_tf.module_base()
+
+
+class PyMetric(_Base, metaclass=abc.ABCMeta):
     """A metric computed in Python; call it to update it.
+
+    Checkpointable with `tf.train.Checkpoint` when TensorFlow was imported
+    before the metrics were (`lazy_tf.module_base`).
 
     Args:
       name: the metric's name (its summary tag is `prefix/name`).
@@ -73,9 +87,7 @@ class PyMetric(tf.Module, metaclass=abc.ABCMeta):
 
     def log(self) -> None:
         """Logs `prefix/name = result` at INFO level."""
-        logging.info(
-            "%s = %s", common.join_scope(self.prefix, self.name), self.result()
-        )
+        logging.info("%s = %s", _join(self.prefix, self.name), self.result())
 
     @staticmethod
     def aggregate(metrics: Sequence[PyMetric]) -> Any:
@@ -107,10 +119,13 @@ class PyMetric(tf.Module, metaclass=abc.ABCMeta):
         """
         if self._summary_op is not None:
             raise RuntimeError("metric.tf_summaries() can only be called once.")
+        from policylib.metrics import tf_metric
+        from policylib.utils import summaries
+
         value = self.summary_placeholder
         ops = [
             summaries.scalar(
-                name=common.join_scope(self.prefix, self.name),
+                name=_join(self.prefix, self.name),
                 data=value,
                 step=train_step,
             )

@@ -20,16 +20,24 @@ import abc
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from policylib.policies import policy_specs
-from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import contracts, lazy_tf, nest_utils
+from policylib.utils.lazy_tf import nest
 
 __all__ = ["PyPolicy"]
+
+
+def _array_specs(specs: Any) -> Any:
+    """`specs` with tensor specs converted to array specs (none without TF loaded)."""
+    if not lazy_tf.is_loaded():
+        return specs
+    from policylib.specs import tensor_spec
+
+    return tensor_spec.to_array_spec(specs)
 
 
 class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
@@ -53,18 +61,18 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         info_spec: types.NestedArraySpec = (),
         observation_and_action_constraint_splitter: types.Splitter = None,
     ):
-        common.assert_members_are_not_overridden(base_cls=PyPolicy, instance=self)
+        contracts.assert_members_are_not_overridden(base_cls=PyPolicy, instance=self)
         if time_step_spec is None:
             time_step_spec = ts.time_step_spec()
         self._setup_specs(
-            tensor_spec.to_array_spec(time_step_spec),
-            tensor_spec.to_array_spec(action_spec),
-            tensor_spec.to_array_spec(policy_state_spec),
-            tensor_spec.to_array_spec(info_spec),
+            _array_specs(time_step_spec),
+            _array_specs(action_spec),
+            _array_specs(policy_state_spec),
+            _array_specs(info_spec),
             observation_and_action_constraint_splitter,
         )
         # A policy built without a time step spec ignores its input: nothing to check.
-        self._checks_inputs = bool(tf.nest.flatten(self._time_step_spec))
+        self._checks_inputs = bool(nest.flatten(self._time_step_spec))
         # A time step of four plain array specs (the common case) is checked by
         # a fast test first; anything it does not plainly accept takes the full
         # check, which names what is wrong.
@@ -124,7 +132,7 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
             nest_utils.assert_values_fit_specs(
                 time_step, self._time_step_spec, "action: time_step"
             )
-        if common.safe_has_state(policy_state) and tf.nest.flatten(
+        if contracts.safe_has_state(policy_state) and nest.flatten(
             self._policy_state_spec
         ):
             nest_utils.assert_same_structure(
@@ -145,7 +153,7 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     def _get_initial_state(self, batch_size: int | None) -> types.NestedArray:
         """Zeros for every state spec, with a leading `batch_size` dim if given."""
         outer = () if batch_size is None else (int(batch_size),)
-        return tf.nest.map_structure(
+        return nest.map_structure(
             lambda spec: np.zeros(outer + tuple(spec.shape), dtype=spec.dtype),
             self._policy_state_spec,
         )

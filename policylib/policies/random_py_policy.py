@@ -13,7 +13,6 @@ from typing import Any
 
 import gin
 import numpy as np
-import tensorflow as tf
 
 from policylib.policies import py_policy
 from policylib.specs import array_spec
@@ -21,6 +20,7 @@ from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import nest_utils
+from policylib.utils.lazy_tf import nest
 
 __all__ = ["RandomPyPolicy"]
 
@@ -53,15 +53,15 @@ class _NestSampler:
 
     def __init__(self, spec: Any):
         self._spec = spec
-        self._flat = [_leaf_sampler(s) for s in tf.nest.flatten(spec)]
-        self._single = not tf.nest.is_nested(spec)
+        self._flat = [_leaf_sampler(s) for s in nest.flatten(spec)]
+        self._single = not nest.is_nested(spec)
 
     def __call__(self, rng: np.random.RandomState, outer: tuple) -> Any:
         if self._single:
             return self._flat[0](rng, outer)
         if not self._flat:
             return self._spec
-        return tf.nest.pack_sequence_as(self._spec, [f(rng, outer) for f in self._flat])
+        return nest.pack_sequence_as(self._spec, [f(rng, outer) for f in self._flat])
 
 
 @gin.configurable
@@ -124,7 +124,7 @@ class RandomPyPolicy(py_policy.PyPolicy):
         self._sample_action = _NestSampler(self._action_spec)
         self._sample_info = _NestSampler(self._info_spec)
         observation_spec = self._time_step_spec.observation
-        self._has_observation = bool(tf.nest.flatten(observation_spec))
+        self._has_observation = bool(nest.flatten(observation_spec))
 
     def _outer_dims_for(self, time_step: Any) -> tuple:
         if self._outer_dims is not None:

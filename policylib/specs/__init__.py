@@ -1,36 +1,33 @@
-"""Array and tensor specs: shapes, dtypes and bounds of policy inputs and outputs."""
+"""Array and tensor specs: shapes, dtypes and bounds of policy inputs and outputs.
 
-from policylib.specs import (
-    array_spec,
-    bandit_spec_utils,
-    distribution_spec,
-    tensor_spec,
-)
-from policylib.specs.array_spec import ArraySpec, BoundedArraySpec
-from policylib.specs.tensor_spec import (
-    BoundedTensorSpec,
-    TensorSpec,
-    from_spec,
-    is_bounded,
-    is_continuous,
-    is_discrete,
-    sample_spec_nest,
-    zero_spec_nest,
-)
+Submodules and names load on first access, so array specs need no TensorFlow.
+"""
 
-__all__ = [
-    "ArraySpec",
-    "BoundedArraySpec",
-    "BoundedTensorSpec",
-    "TensorSpec",
+from __future__ import annotations
+
+from policylib._lazy import lazy_exports
+
+_MODULES = (
     "array_spec",
     "bandit_spec_utils",
     "distribution_spec",
-    "from_spec",
-    "is_bounded",
-    "is_continuous",
-    "is_discrete",
-    "sample_spec_nest",
+    "spec_json",
     "tensor_spec",
-    "zero_spec_nest",
-]
+)
+
+_ATTRIBUTES = {
+    "ArraySpec": "array_spec",
+    "BoundedArraySpec": "array_spec",
+    "BoundedTensorSpec": "tensor_spec",
+    "TensorSpec": "tensor_spec",
+    "from_spec": "tensor_spec",
+    "is_bounded": "tensor_spec",
+    "is_continuous": "tensor_spec",
+    "is_discrete": "tensor_spec",
+    "sample_spec_nest": "tensor_spec",
+    "zero_spec_nest": "tensor_spec",
+}
+
+__all__ = [*_MODULES, *_ATTRIBUTES]
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES, _ATTRIBUTES)

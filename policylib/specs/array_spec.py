@@ -13,9 +13,9 @@ from typing import Any
 
 import gin
 import numpy as np
-import tensorflow as tf
 
 from policylib.utils import nest_utils
+from policylib.utils.lazy_tf import nest
 
 __all__ = [
     "ArraySpec",
@@ -389,7 +389,7 @@ def sample_spec_nest(
             spec = BoundedArraySpec.from_spec(spec)
         return sample_bounded_spec(spec, rng, outer_dims)
 
-    return tf.nest.map_structure(_sample, structure)
+    return nest.map_structure(_sample, structure)
 
 
 def assert_arrays_spec_nest(arrays: Any, spec: Any) -> None:
@@ -400,11 +400,9 @@ def assert_arrays_spec_nest(arrays: Any, spec: Any) -> None:
       ValueError: the structures differ or an array does not match its spec;
         the message names the path, the spec and the array.
     """
-    tf.nest.assert_same_structure(arrays, spec)
-    flat_specs = tf.nest.flatten(spec)
-    for index, (leaf_spec, array) in enumerate(
-        zip(flat_specs, tf.nest.flatten(arrays))
-    ):
+    nest.assert_same_structure(arrays, spec)
+    flat_specs = nest.flatten(spec)
+    for index, (leaf_spec, array) in enumerate(zip(flat_specs, nest.flatten(arrays))):
         if isinstance(leaf_spec, ArraySpec) and leaf_spec.check_array(array):
             continue
         path = nest_utils.flatten_with_joined_paths(spec)[index][0] or "<root>"
@@ -438,16 +436,16 @@ def check_arrays_nest(arrays: Any, spec: Any) -> bool:
 def add_outer_dims_nest(structure: Any, outer_dims: Sequence[int]) -> Any:
     """Prepends `outer_dims` to the shape of every spec, keeping bounds."""
     outer_dims = tuple(outer_dims)
-    return tf.nest.map_structure(
+    return nest.map_structure(
         lambda s: s.replace(shape=outer_dims + s.shape), structure
     )
 
 
 def update_spec_shape(spec: Any, shape: Sequence[int]) -> Any:
     """A copy of every spec in the nest with its shape replaced by `shape`."""
-    return tf.nest.map_structure(lambda s: s.replace(shape=shape), spec)
+    return nest.map_structure(lambda s: s.replace(shape=shape), spec)
 
 
 def update_spec_dtype(spec: Any, dtype: Any) -> Any:
     """A copy of every spec in the nest with its dtype replaced by `dtype`."""
-    return tf.nest.map_structure(lambda s: s.replace(dtype=dtype), spec)
+    return nest.map_structure(lambda s: s.replace(dtype=dtype), spec)

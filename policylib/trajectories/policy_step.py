@@ -8,9 +8,7 @@ probability. Type name and field order match TF-Agents for SavedModel interop.
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from typing import Any, NamedTuple, Union
-
-import tensorflow as tf
+from typing import Any, NamedTuple
 
 __all__ = [
     "ActionType",
@@ -21,7 +19,7 @@ __all__ = [
     "set_log_probability",
 ]
 
-ActionType = Union[Any, tf.Tensor]
+ActionType = Any  # an array, a tensor or a distribution
 
 
 class PolicyStep(NamedTuple):

@@ -12,10 +12,10 @@ import pprint
 from typing import Any, NamedTuple
 
 import numpy as np
-import tensorflow as tf
 
-from policylib.specs import array_spec, tensor_spec
+from policylib.specs import array_spec
 from policylib.utils import nest_utils
+from policylib.utils.lazy_tf import is_loaded, is_tensor, nest, tf
 
 __all__ = [
     "StepType",
@@ -61,7 +61,7 @@ class TimeStep(_TimeStepFields):
     __slots__ = ()
 
     def _compare(self, constant: np.ndarray) -> Any:
-        if tf.is_tensor(self.step_type):
+        if is_tensor(self.step_type):
             return tf.equal(self.step_type, constant)
         return np.equal(self.step_type, constant)
 
@@ -75,7 +75,7 @@ class TimeStep(_TimeStepFields):
         return self._compare(StepType.LAST)
 
     def __hash__(self) -> int:
-        return hash(tuple(tf.nest.flatten(self)))
+        return hash(tuple(nest.flatten(self)))
 
     def __repr__(self) -> str:
         return (
@@ -83,9 +83,14 @@ class TimeStep(_TimeStepFields):
         )
 
 
+def _is_type_spec(value: Any) -> bool:
+    """Whether `value` is a TensorFlow spec (never, without TensorFlow loaded)."""
+    return is_loaded() and isinstance(value, tf.TypeSpec)
+
+
 def _is_tensor_nest(value: Any) -> bool:
-    flat = tf.nest.flatten(value)
-    return bool(flat) and tf.is_tensor(flat[0])
+    flat = nest.flatten(value)
+    return bool(flat) and is_tensor(flat[0])
 
 
 def _as_array(value: Any, dtype: Any = np.float32, what: str = "value") -> np.ndarray:
@@ -113,16 +118,16 @@ def _np_dtype_of(value: Any) -> Any:
 
 
 def _np_outer_shape(reward: Any) -> tuple:
-    flat = tf.nest.flatten(reward)
+    flat = nest.flatten(reward)
     if not flat:
         return ()
-    if len(flat) == 1 and not tf.nest.is_nested(reward):
+    if len(flat) == 1 and not nest.is_nested(reward):
         return tuple(np.shape(flat[0]))
     return tuple(np.shape(flat[0]))[:1]
 
 
 def _tf_outer_shape(reward: Any) -> Any:
-    first = tf.nest.flatten(reward)[0]
+    first = nest.flatten(reward)[0]
     if first.shape.rank == 0:
         return []
     return [tf.compat.dimension_value(first.shape[0]) or tf.shape(first)[0]]
@@ -136,14 +141,14 @@ def _check_step_args(
         raise ValueError(
             f"{helper}: observation is None; expected an array or tensor (or a nest of them)."
         )
-    if batch_size is not None and not tf.is_tensor(batch_size):
+    if batch_size is not None and not is_tensor(batch_size):
         dims = (
             batch_size
             if isinstance(batch_size, (list, tuple, np.ndarray))
             else [batch_size]
         )
         for d in np.reshape(np.asarray(dims, dtype=object), [-1]):
-            if tf.is_tensor(d):
+            if is_tensor(d):
                 continue
             if isinstance(d, (bool, np.bool_)) or not hasattr(d, "__index__"):
                 raise TypeError(
@@ -165,7 +170,7 @@ def _zeros_like_spec(reward_spec: Any, outer: Any, as_tensor: bool) -> Any:
     def _zeros(spec: Any) -> Any:
         if as_tensor:
             dims = tf.TensorShape(spec.shape).as_list()
-            if tf.is_tensor(outer):
+            if is_tensor(outer):
                 shape = tf.concat([tf.cast(outer, tf.int32), dims], 0)
             else:
                 shape = list(outer) + dims
@@ -175,14 +180,10 @@ def _zeros_like_spec(reward_spec: Any, outer: Any, as_tensor: bool) -> Any:
                 else tf.as_dtype(spec.dtype)
             )
             return tf.zeros(shape, dtype=dtype)
-        dtype = (
-            spec.dtype.as_numpy_dtype
-            if isinstance(spec.dtype, tf.DType)
-            else spec.dtype
-        )
+        dtype = getattr(spec.dtype, "as_numpy_dtype", spec.dtype)
         return np.zeros(tuple(outer) + tuple(spec.shape), dtype=dtype)
 
-    return tf.nest.map_structure(_zeros, reward_spec)
+    return nest.map_structure(_zeros, reward_spec)
 
 
 def restart(
@@ -215,7 +216,7 @@ def restart(
 
     if batch_size is None:
         shape: Any = []
-    elif tf.is_tensor(batch_size) and batch_size.shape.rank:
+    elif is_tensor(batch_size) and batch_size.shape.rank:
         shape = batch_size
     elif isinstance(batch_size, (list, tuple, np.ndarray)) and np.ndim(batch_size):
         shape = list(batch_size)  # several outer dims, e.g. [B, T]
@@ -240,7 +241,7 @@ def _step(
 ) -> TimeStep:
     _check_step_args(helper, observation)
     if not _is_tensor_nest(observation) and not _is_tensor_nest(reward):
-        reward = tf.nest.map_structure(
+        reward = nest.map_structure(
             lambda r: _as_array(r, _np_dtype_of(r), "reward"), reward
         )
         outer = tuple(outer_dims) if outer_dims is not None else _np_outer_shape(reward)
@@ -255,7 +256,7 @@ def _step(
             )
         return TimeStep(step_type, reward, discount, observation)
 
-    reward = tf.nest.map_structure(
+    reward = nest.map_structure(
         lambda r: tf.convert_to_tensor(
             r, dtype=getattr(r, "dtype", tf.float32), name="reward"
         ),
@@ -267,7 +268,7 @@ def _step(
     if discount.shape.rank == 0:
         discount = tf.fill(shape, discount, name="discount_fill")
     elif (
-        not tf.is_tensor(shape)
+        not is_tensor(shape)
         and len(shape)
         and not discount.shape[:1].is_compatible_with(shape[:1])
     ):
@@ -306,7 +307,7 @@ def _check_spec_leaves(specs: Any, what: str, tensor: bool) -> None:
             expected = (
                 "a TensorSpec (like the other leaves)" if tensor else "an ArraySpec"
             )
-            if not tensor and isinstance(leaf, tf.TypeSpec):
+            if not tensor and _is_type_spec(leaf):
                 expected = "an ArraySpec (like the other leaves)"
             raise TypeError(f"{where} is {leaf!r}; expected {expected}.")
 
@@ -320,14 +321,15 @@ def time_step_spec(observation_spec: Any = None, reward_spec: Any = None) -> Tim
     if observation_spec is None:
         return TimeStep(step_type=(), reward=(), discount=(), observation=())
 
-    flat_obs = tf.nest.flatten(observation_spec)
-    obs_is_tensor = bool(flat_obs) and isinstance(flat_obs[0], tf.TypeSpec)
+    flat_obs = nest.flatten(observation_spec)
+    obs_is_tensor = bool(flat_obs) and _is_type_spec(flat_obs[0])
     _check_spec_leaves(observation_spec, "observation_spec", obs_is_tensor)
     if reward_spec is not None:
-        flat_reward = tf.nest.flatten(reward_spec)
-        reward_is_tensor = bool(flat_reward) and isinstance(flat_reward[0], tf.TypeSpec)
-        if not isinstance(
-            flat_reward[0] if flat_reward else None, (tf.TypeSpec, array_spec.ArraySpec)
+        flat_reward = nest.flatten(reward_spec)
+        reward_is_tensor = bool(flat_reward) and _is_type_spec(flat_reward[0])
+        if not (
+            reward_is_tensor
+            or (flat_reward and isinstance(flat_reward[0], array_spec.ArraySpec))
         ):
             raise TypeError(
                 f"reward_spec must be a nest of TensorSpecs or ArraySpecs, got {reward_spec!r}."
@@ -339,6 +341,8 @@ def time_step_spec(observation_spec: Any = None, reward_spec: Any = None) -> Tim
             )
 
     if obs_is_tensor:
+        from policylib.specs import tensor_spec
+
         plain, bounded = tensor_spec.TensorSpec, tensor_spec.BoundedTensorSpec
         int_dtype, float_dtype = tf.int32, tf.float32
     else:

@@ -14,11 +14,10 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
-import tensorflow as tf
 
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
-from policylib.utils import composite
+from policylib.utils.lazy_tf import is_loaded, is_tensor, nest, tf
 
 __all__ = [
     "Trajectory",
@@ -38,14 +37,20 @@ __all__ = [
 
 
 def _has_tensors(*values: Any) -> bool:
+    if not is_loaded():
+        return False
     return any(
-        tf.is_tensor(leaf) or isinstance(leaf, tf.__internal__.CompositeTensor)
-        for leaf in tf.nest.flatten(values)
+        is_tensor(leaf) or isinstance(leaf, tf.__internal__.CompositeTensor)
+        for leaf in nest.flatten(values)
     )
 
 
+def _is_sparse(value: Any) -> bool:
+    return is_loaded() and isinstance(value, tf.SparseTensor)
+
+
 def _equal(step_type: Any, constant: np.ndarray) -> Any:
-    if tf.is_tensor(step_type):
+    if is_tensor(step_type):
         return tf.equal(step_type, constant)
     return np.equal(step_type, constant)
 
@@ -74,7 +79,7 @@ class Trajectory(_TrajectoryFields):
         return _equal(self.step_type, ts.StepType.FIRST)
 
     def is_mid(self) -> Any:
-        if tf.is_tensor(self.step_type):
+        if is_tensor(self.step_type):
             return tf.logical_and(
                 tf.equal(self.step_type, ts.StepType.MID),
                 tf.equal(self.next_step_type, ts.StepType.MID),
@@ -205,7 +210,7 @@ def from_episode(
     Step types run FIRST, MID, ..., MID and next step types MID, ..., MID, LAST.
     `discount` defaults to ones shaped like the reward's time axis.
     """
-    first_reward = tf.nest.flatten(reward)[0]
+    first_reward = nest.flatten(reward)[0]
     if _has_tensors(observation, action, policy_info, reward, discount):
         num_frames = (
             tf.compat.dimension_value(first_reward.shape[0])
@@ -258,7 +263,7 @@ def from_transition(
 
 def _slice_time(value: Any, start: int | None, stop: int | None) -> Any:
     """`value[:, start:stop]` for arrays, dense tensors and sparse tensors."""
-    if isinstance(value, tf.SparseTensor):
+    if _is_sparse(value):
         shape = tf.shape(value, out_type=tf.int64)
         length = shape[1]
         begin = 0 if start is None else (start if start >= 0 else length + start)
@@ -271,13 +276,15 @@ def _slice_time(value: Any, start: int | None, stop: int | None) -> Any:
 
 def _at_time(value: Any, t: int) -> Any:
     """`value[:, t]`, for sparse tensors too."""
-    if isinstance(value, tf.SparseTensor):
+    if _is_sparse(value):
+        from policylib.utils import composite
+
         return composite.squeeze(_slice_time(value, t, None if t == -1 else t + 1), 1)
     return value[:, t]
 
 
 def _zeros_like(value: Any) -> Any:
-    return tf.zeros_like(value) if tf.is_tensor(value) else np.zeros_like(value)
+    return tf.zeros_like(value) if is_tensor(value) else np.zeros_like(value)
 
 
 def to_transition(
@@ -290,15 +297,13 @@ def to_transition(
     zeros: they belong to the transition before it.
     """
     if next_trajectory is None:
-        next_trajectory = tf.nest.map_structure(
+        next_trajectory = nest.map_structure(
             lambda x: _slice_time(x, 1, None), trajectory
         )
-        trajectory = tf.nest.map_structure(
-            lambda x: _slice_time(x, None, -1), trajectory
-        )
+        trajectory = nest.map_structure(lambda x: _slice_time(x, None, -1), trajectory)
     time_steps = ts.TimeStep(
         step_type=trajectory.step_type,
-        reward=tf.nest.map_structure(_zeros_like, trajectory.reward),
+        reward=nest.map_structure(_zeros_like, trajectory.reward),
         discount=_zeros_like(trajectory.discount),
         observation=trajectory.observation,
     )
@@ -326,8 +331,8 @@ def to_n_step_transition(trajectory: Trajectory, gamma: Any) -> Transition:
         raise ValueError(
             f"to_n_step_transition needs discount of rank 2 [B, N + 1], got shape {discount.shape}."
         )
-    first_frame = tf.nest.map_structure(lambda x: _at_time(x, 0), trajectory)
-    final_frame = tf.nest.map_structure(lambda x: _at_time(x, -1), trajectory)
+    first_frame = nest.map_structure(lambda x: _at_time(x, 0), trajectory)
+    final_frame = nest.map_structure(lambda x: _at_time(x, -1), trajectory)
 
     discounts = discount[:, :-1]
     gamma = tf.cast(gamma, discounts.dtype)
@@ -353,7 +358,7 @@ def to_n_step_transition(trajectory: Trajectory, gamma: Any) -> Transition:
 
     time_steps = ts.TimeStep(
         step_type=first_frame.step_type,
-        reward=tf.nest.map_structure(_nan_like, first_frame.reward),
+        reward=nest.map_structure(_nan_like, first_frame.reward),
         discount=_nan_like(first_frame.discount),
         observation=first_frame.observation,
     )
@@ -361,8 +366,8 @@ def to_n_step_transition(trajectory: Trajectory, gamma: Any) -> Transition:
         action=first_frame.action, state=(), info=first_frame.policy_info
     )
     next_time_steps = ts.TimeStep(
-        step_type=tf.nest.map_structure(lambda x: x[:, -2], trajectory.next_step_type),
-        reward=tf.nest.map_structure(_n_step_reward, trajectory.reward),
+        step_type=nest.map_structure(lambda x: x[:, -2], trajectory.next_step_type),
+        reward=nest.map_structure(_n_step_reward, trajectory.reward),
         discount=n_step_discount,
         observation=final_frame.observation,
     )
@@ -389,7 +394,5 @@ def experience_to_transitions(
     """`to_transition`, optionally removing a time axis of length one."""
     transitions = to_transition(experience)
     if squeeze_time_dim:
-        transitions = tf.nest.map_structure(
-            lambda x: tf.squeeze(x, axis=[1]), transitions
-        )
+        transitions = nest.map_structure(lambda x: tf.squeeze(x, axis=[1]), transitions)
     return transitions

@@ -7,27 +7,19 @@ enforce it: nests are recursive and TensorFlow's types are not all static.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import numpy as np
-import tensorflow as tf
 
 from policylib.specs import array_spec as _array_spec
 
 ArraySpec = _array_spec.ArraySpec
 BoundedArraySpec = _array_spec.BoundedArraySpec
-TensorSpec = Union[tf.TensorSpec, tf.RaggedTensorSpec, tf.SparseTensorSpec]
-BoundedTensorSpec = tf.TensorSpec
 Network = (
     Any  # policylib.networks.network.Network (kept loose to avoid an import cycle)
 )
-
-Tensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
 Array = np.ndarray
-TensorOrArray = Union[Tensor, Array]
 Distribution = Any  # tfp.distributions.Distribution, imported lazily elsewhere
-Spec = Union[TensorSpec, ArraySpec]
-SpecTensorOrArray = Union[Spec, Tensor, Array]
 
 Tnest = TypeVar("Tnest")
 Trecursive = TypeVar("Trecursive")
@@ -47,16 +39,8 @@ NestedSpec = Nested
 NestedTensorOrArray = Nested
 NestedSpecTensorOrArray = Nested
 
-Int = Union[int, np.integer, tf.Tensor, np.ndarray]
-Bool = Union[bool, np.bool_, tf.Tensor, np.ndarray]
-Float = Union[float, np.floating, tf.Tensor, np.ndarray]
-FloatOrReturningFloat = Union[Float, Callable[[], Float]]
-
-Shape = Union[TensorOrArray, Sequence[int | None], tf.TensorShape]
 ShapeSequence = Sequence[int | None]
-
 Splitter = Union[Callable[[NestedTensor], tuple[NestedTensor, NestedTensor]], None]
-Seed = Union[int, Sequence[int], tf.Tensor, np.ndarray, None]
 
 TimeStep = Any  # policylib.trajectories.time_step.TimeStep
 PolicyStep = Any  # policylib.trajectories.policy_step.PolicyStep
@@ -67,7 +51,61 @@ GymEnvWrapper = Callable[..., Any]
 PyEnv = Any
 PyEnvWrapper = Callable[..., Any]
 Observer = Callable[[Trajectory], None]
-ComparatorFn = Callable[[Float, Float], Bool]
-LossFn = Callable[..., Tensor]
 Optimizer = Any
 LookupLayer = Any
+
+
+def _tf_aliases() -> dict[str, Any]:
+    """The aliases that name TensorFlow types (made when first used)."""
+    import tensorflow as tf
+
+    tensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
+    tensor_spec = Union[tf.TensorSpec, tf.RaggedTensorSpec, tf.SparseTensorSpec]
+    tensor_or_array = Union[tensor, np.ndarray]
+    spec = Union[tensor_spec, ArraySpec]
+    boolean = Union[bool, np.bool_, tf.Tensor, np.ndarray]
+    number = Union[float, np.floating, tf.Tensor, np.ndarray]
+    return {
+        "TensorSpec": tensor_spec,
+        "BoundedTensorSpec": tf.TensorSpec,
+        "Tensor": tensor,
+        "TensorOrArray": tensor_or_array,
+        "Spec": spec,
+        "SpecTensorOrArray": Union[spec, tensor, np.ndarray],
+        "Int": Union[int, np.integer, tf.Tensor, np.ndarray],
+        "Bool": boolean,
+        "Float": number,
+        "FloatOrReturningFloat": Union[number, Callable[[], number]],
+        "Shape": Union[tensor_or_array, Sequence[int | None], tf.TensorShape],
+        "Seed": Union[int, Sequence[int], tf.Tensor, np.ndarray, None],
+        "ComparatorFn": Callable[[number, number], boolean],
+        "LossFn": Callable[..., tensor],
+    }
+
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    TensorSpec = Union[tf.TensorSpec, tf.RaggedTensorSpec, tf.SparseTensorSpec]
+    BoundedTensorSpec = tf.TensorSpec
+    Tensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
+    TensorOrArray = Union[Tensor, Array]
+    Spec = Union[TensorSpec, ArraySpec]
+    SpecTensorOrArray = Union[Spec, Tensor, Array]
+    Int = Union[int, np.integer, tf.Tensor, np.ndarray]
+    Bool = Union[bool, np.bool_, tf.Tensor, np.ndarray]
+    Float = Union[float, np.floating, tf.Tensor, np.ndarray]
+    FloatOrReturningFloat = Union[Float, Callable[[], Float]]
+    Shape = Union[TensorOrArray, Sequence[int | None], tf.TensorShape]
+    Seed = Union[int, Sequence[int], tf.Tensor, np.ndarray, None]
+    ComparatorFn = Callable[[Float, Float], Bool]
+    LossFn = Callable[..., Tensor]
+else:
+
+    def __getattr__(name: str) -> Any:
+        """TensorFlow's aliases, built on first access so NumPy code needs no TF."""
+        aliases = _tf_aliases()
+        if name not in aliases:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals().update(aliases)
+        return aliases[name]

@@ -13,12 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
+import tree
 import wrapt
 
-# TensorFlow's own path-aware nest functions: the public `tf.nest` has no
-# path variants, and these follow exactly the flattening order of `tf.nest`.
-from tensorflow.python.util import nest as _tf_nest
+from policylib.utils.lazy_tf import is_loaded, is_tensor, tf
+from policylib.utils.lazy_tf import nest as _nest
 
 __all__ = [
     "assert_matching_dtypes_and_inner_shapes",
@@ -59,7 +58,7 @@ __all__ = [
     "where",
 ]
 
-is_nested = tf.nest.is_nested
+is_nested = _nest.is_nested
 
 
 # ----------------------------------------------------------------------------
@@ -76,7 +75,7 @@ class _Leaf:
 def _diagram(structure: Any, expand_composites: bool = False) -> Any:
     leaf = _Leaf()
     try:
-        return tf.nest.map_structure(
+        return _nest.map_structure(
             lambda _: leaf, structure, expand_composites=expand_composites
         )
     except (TypeError, ValueError):
@@ -91,7 +90,7 @@ def assert_same_structure(
     allow_shallow_nest1: bool = False,
     message: str | None = None,
 ) -> None:
-    """`tf.nest.assert_same_structure` with both structures drawn in the error.
+    """`_nest.assert_same_structure` with both structures drawn in the error.
 
     Args:
       nest1, nest2: the nests to compare.
@@ -101,15 +100,17 @@ def assert_same_structure(
       message: a prefix for the error message.
     """
     try:
-        if allow_shallow_nest1:
-            _tf_nest.assert_shallow_structure(
+        if allow_shallow_nest1 and not is_loaded():
+            tree.assert_shallow_structure(nest1, nest2, check_types=check_types)
+        elif allow_shallow_nest1:
+            _tf_nest().assert_shallow_structure(
                 nest1,
                 nest2,
                 check_types=check_types,
                 expand_composites=expand_composites,
             )
         else:
-            tf.nest.assert_same_structure(
+            _nest.assert_same_structure(
                 nest1,
                 nest2,
                 check_types=check_types,
@@ -124,9 +125,27 @@ def assert_same_structure(
         ) from e
 
 
+def _tf_nest() -> Any:
+    """TensorFlow's own path-aware nest functions (the public `tf.nest` has none).
+
+    Used while TensorFlow is loaded, so that paths follow `tf.nest` exactly;
+    dm-tree's equivalents serve a process without TensorFlow.
+    """
+    from tensorflow.python.util import nest
+
+    return nest
+
+
+def _joined(path: tuple) -> str:
+    return "/".join(str(p) for p in path)
+
+
 def assert_shallow_structure(shallow: Any, deep: Any, check_types: bool = True) -> None:
     """Raises unless `shallow` is a prefix of the structure of `deep`."""
-    _tf_nest.assert_shallow_structure(shallow, deep, check_types=check_types)
+    if is_loaded():
+        _tf_nest().assert_shallow_structure(shallow, deep, check_types=check_types)
+    else:
+        tree.assert_shallow_structure(shallow, deep, check_types=check_types)
 
 
 def map_structure_up_to(
@@ -137,24 +156,35 @@ def map_structure_up_to(
     Whatever lies below a leaf of `shallow_structure` (e.g. a Python list that
     stands for one array) is passed to `func` whole.
     """
-    return _tf_nest.map_structure_up_to(shallow_structure, func, *structures)
+    if is_loaded():
+        return _tf_nest().map_structure_up_to(shallow_structure, func, *structures)
+    return tree.map_structure_up_to(shallow_structure, func, *structures)
 
 
 def flatten_with_joined_paths(structure: Any, expand_composites: bool = False) -> list:
     """`[(path, leaf), ...]` with paths like `'a/b/0'`, in `tf.nest` order."""
-    return _tf_nest.flatten_with_joined_string_paths(
-        structure, expand_composites=expand_composites
-    )
+    if is_loaded():
+        return _tf_nest().flatten_with_joined_string_paths(
+            structure, expand_composites=expand_composites
+        )
+    return [(_joined(path), leaf) for path, leaf in tree.flatten_with_path(structure)]
 
 
 def flatten_up_to(shallow: Any, deep: Any) -> list:
     """The subtrees of `deep` at the leaves of `shallow`, flattened."""
-    return _tf_nest.flatten_up_to(shallow, deep)
+    if is_loaded():
+        return _tf_nest().flatten_up_to(shallow, deep)
+    return tree.flatten_up_to(shallow, deep)
 
 
 def map_structure_with_paths(func: Callable, *structure: Any, **kwargs: Any) -> Any:
-    """`tf.nest.map_structure` whose `func` also gets the joined path (`'a/0'`)."""
-    return _tf_nest.map_structure_with_paths(func, *structure, **kwargs)
+    """`_nest.map_structure` whose `func` also gets the joined path (`'a/0'`)."""
+    if is_loaded():
+        return _tf_nest().map_structure_with_paths(func, *structure, **kwargs)
+    kwargs.pop("expand_composites", None)
+    return tree.map_structure_with_path(
+        lambda path, *leaves: func(_joined(path), *leaves), *structure, **kwargs
+    )
 
 
 def fast_map_structure_flatten(
@@ -163,16 +193,16 @@ def fast_map_structure_flatten(
     """Maps `func` over already-flat lists and packs the result like `structure`."""
     expand_composites = kwargs.get("expand_composites", False)
     entries = zip(*flat_structure)
-    return tf.nest.pack_sequence_as(
+    return _nest.pack_sequence_as(
         structure, [func(*x) for x in entries], expand_composites=expand_composites
     )
 
 
 def fast_map_structure(func: Callable, *structure: Any, **kwargs: Any) -> Any:
-    """`tf.nest.map_structure` without its per-call structure checks."""
+    """`_nest.map_structure` without its per-call structure checks."""
     expand_composites = kwargs.get("expand_composites", False)
-    flat = [tf.nest.flatten(s, expand_composites=expand_composites) for s in structure]
-    return tf.nest.pack_sequence_as(
+    flat = [_nest.flatten(s, expand_composites=expand_composites) for s in structure]
+    return _nest.pack_sequence_as(
         structure[0],
         [func(*x) for x in zip(*flat)],
         expand_composites=expand_composites,
@@ -181,7 +211,7 @@ def fast_map_structure(func: Callable, *structure: Any, **kwargs: Any) -> Any:
 
 def has_tensors(*x: Any) -> bool:
     """True if any leaf of the arguments is a tensor."""
-    return any(tf.is_tensor(t) for t in tf.nest.flatten(x))
+    return any(is_tensor(t) for t in _nest.flatten(x))
 
 
 def _is_namedtuple(x: Any) -> bool:
@@ -223,7 +253,7 @@ def prune_extra_keys(narrow: Any, wide: Any) -> Any:
             return type(wide)(wide.default_factory, items)
         return type(wide)(items)
 
-    if tf.nest.is_nested(narrow_raw):
+    if _nest.is_nested(narrow_raw):
         if _is_attrs(wide):
             values = [
                 prune_extra_keys(n, w)
@@ -253,7 +283,7 @@ def spec_shape(t: Any) -> tf.TensorShape:
 
 
 def _to_tensor(value: Any, spec: Any = None) -> Any:
-    if isinstance(value, tf.TypeSpec) or tf.is_tensor(value):
+    if isinstance(value, tf.TypeSpec) or is_tensor(value):
         return value
     hint = getattr(spec, "dtype", None)
     return tf.convert_to_tensor(value, dtype_hint=hint)
@@ -272,7 +302,7 @@ def _format_mismatch(structure: Any, rows: Sequence[tuple[int, Any, Any]]) -> st
 def _dtype_kind(dtype: Any) -> str | None:
     """'f', 'i', 'u', 'b', 'c' or 'S' (text) for a TF or NumPy dtype; None if unknown."""
     try:
-        np_dtype = np.dtype(tf.as_dtype(dtype).as_numpy_dtype)
+        np_dtype = np.dtype(tf.as_dtype(dtype).as_numpy_dtype if is_loaded() else dtype)
     except TypeError:
         try:
             np_dtype = np.dtype(dtype)
@@ -339,6 +369,24 @@ def array_fit_checker(flat_specs: Sequence[Any]) -> Callable[[Sequence[Any]], bo
     return fits
 
 
+def _plain_leaf_problem(value: Any, spec: Any) -> tuple[str | None, tuple | None]:
+    """`_leaf_problem` for a Python value (no tensors without TensorFlow)."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and _dtype_kind(dtype) != _dtype_kind(spec.dtype):
+        return (
+            f"has dtype {dtype}; expected {np.dtype(spec.dtype).name} for {spec}",
+            None,
+        )
+    shape, inner = tuple(np.shape(value)), tuple(spec.shape)
+    outer_rank = len(shape) - len(inner)
+    if outer_rank < 0 or shape[outer_rank:] != inner:
+        return (
+            f"has shape {list(shape)}; expected [outer dims] + {list(inner)} for {spec}",
+            None,
+        )
+    return None, shape[:outer_rank]
+
+
 def _leaf_problem(
     value: Any, spec: Any
 ) -> tuple[str | None, tf.TensorShape | tuple | None]:
@@ -351,15 +399,19 @@ def _leaf_problem(
         return _array_leaf_problem(value, spec)
     if value is None:
         return f"is None; expected a value for {spec}", None
-    if isinstance(value, tf.TypeSpec) or type(value).__name__.endswith("ArraySpec"):
+    if type(value).__name__.endswith("ArraySpec") or (
+        is_loaded() and isinstance(value, tf.TypeSpec)
+    ):
         return None, None  # A spec standing in for a value (TF-Agents' tests do this).
+    if not is_loaded():
+        return _plain_leaf_problem(value, spec)
     spec_dtype = getattr(spec, "dtype", None)
     dtype = getattr(value, "dtype", None)
     if spec_dtype is not None and dtype is not None:
         # Tensors must match exactly, as TensorFlow ops will not cast them;
         # arrays and Python values need only be of the same kind (they are
         # converted with the spec's dtype).
-        exact = tf.is_tensor(value)
+        exact = is_tensor(value)
         if exact:
             wrong = tf.as_dtype(dtype) != tf.as_dtype(spec_dtype)
         else:
@@ -390,7 +442,7 @@ def _leaf_problem(
 
 
 def _dims(shape: Any) -> list:
-    return shape.as_list() if isinstance(shape, tf.TensorShape) else list(shape)
+    return shape.as_list() if hasattr(shape, "as_list") else list(shape)
 
 
 def _broadcastable(a: Any, b: Any) -> bool:
@@ -417,9 +469,9 @@ def assert_values_fit_specs(values: Any, specs: Any, what: str) -> None:
       specs: the matching nest of `TensorSpec`s or `ArraySpec`s.
       what: how errors name the nest, e.g. `"action: time_step"`.
     """
-    flat_specs = tf.nest.flatten(specs)
+    flat_specs = _nest.flatten(specs)
     first_outer: tuple[int, Any] | None = None
-    for index, (value, spec) in enumerate(zip(tf.nest.flatten(values), flat_specs)):
+    for index, (value, spec) in enumerate(zip(_nest.flatten(values), flat_specs)):
         problem, outer = _leaf_problem(value, spec)
         if problem is None and outer:
             if first_outer is None:
@@ -450,8 +502,8 @@ def assert_tensors_matching_dtypes_and_shapes(
         tensors_2,
         message=f"{caller}: {tensors_1_name} and {tensors_2_name} do not have matching structures",
     )
-    flat_1 = [_to_tensor(t) for t in tf.nest.flatten(tensors_1)]
-    flat_2 = [_to_tensor(t) for t in tf.nest.flatten(tensors_2)]
+    flat_1 = [_to_tensor(t) for t in _nest.flatten(tensors_1)]
+    flat_2 = [_to_tensor(t) for t in _nest.flatten(tensors_2)]
     bad = [
         (i, f"{a.dtype.name}{a.shape}", f"{b.dtype.name}{b.shape}")
         for i, (a, b) in enumerate(zip(flat_1, flat_2))
@@ -483,9 +535,9 @@ def assert_matching_dtypes_and_inner_shapes(
         specs,
         message=f"{caller}: {tensors_name} and {specs_name} do not have matching structures",
     )
-    flat_specs = tf.nest.flatten(specs)
+    flat_specs = _nest.flatten(specs)
     flat = [
-        _to_tensor(t, s) for t, s in zip(tf.nest.flatten(tensors_or_specs), flat_specs)
+        _to_tensor(t, s) for t, s in zip(_nest.flatten(tensors_or_specs), flat_specs)
     ]
     bad = []
     for i, (value, spec) in enumerate(zip(flat, flat_specs)):
@@ -509,9 +561,9 @@ def assert_matching_dtypes_and_inner_shapes(
 
 def _outer_rank_info(tensors: Any, specs: Any) -> tuple[list, list, list]:
     """Per leaf: the tensor shapes, the spec shapes and the tensors."""
-    flat_t = tf.nest.flatten(tensors)
+    flat_t = _nest.flatten(tensors)
     t_shapes = [spec_shape(t) for t in flat_t]
-    s_shapes = [spec_shape(s) for s in tf.nest.flatten(specs)]
+    s_shapes = [spec_shape(s) for s in _nest.flatten(specs)]
     for kind, shapes in (("spec", s_shapes), ("tensor", t_shapes)):
         unknown = [
             (i, shape, "a known rank")
@@ -571,7 +623,7 @@ def is_batched_nested_tensors(
     if check_dtypes:
         bad = [
             (i, t.dtype.name, s.dtype.name)
-            for i, (t, s) in enumerate(zip(flat_t, tf.nest.flatten(specs)))
+            for i, (t, s) in enumerate(zip(flat_t, _nest.flatten(specs)))
             if tf.as_dtype(t.dtype) != tf.as_dtype(s.dtype)
         ]
         if bad:
@@ -615,8 +667,8 @@ def get_outer_shape(nested_tensor: Any, spec: Any) -> tf.Tensor:
     assert_same_structure(
         nested_tensor, spec, message="Tensors and specs do not have matching structures"
     )
-    first_tensor = tf.nest.flatten(nested_tensor)[0]
-    first_spec = tf.nest.flatten(spec)[0]
+    first_tensor = _nest.flatten(nested_tensor)[0]
+    first_spec = _nest.flatten(spec)[0]
     num_outer_dims = len(first_tensor.shape) - len(spec_shape(first_spec))
     if not is_batched_nested_tensors(
         nested_tensor, spec, num_outer_dims=num_outer_dims, check_dtypes=False
@@ -630,7 +682,7 @@ def flatten_and_check_shape_nested_specs(specs: Any, reference_specs: Any) -> li
     assert_same_structure(
         specs, reference_specs, message="Specs do not match the reference"
     )
-    flat = tf.nest.flatten(specs)
+    flat = _nest.flatten(specs)
     for (path, ref), spec in zip(flatten_with_joined_paths(reference_specs), flat):
         if not spec_shape(spec).is_compatible_with(spec_shape(ref)):
             raise ValueError(
@@ -659,19 +711,19 @@ def _squeeze0(t: Any) -> Any:
 def batch_nested_tensors(tensors: Any, specs: Any = None) -> Any:
     """Adds a batch dim of size 1 unless `tensors` are already batched over `specs`."""
     if specs is None:
-        return tf.nest.map_structure(_expand_dims0, tensors)
+        return _nest.map_structure(_expand_dims0, tensors)
     if is_batched_nested_tensors(tensors, specs, check_dtypes=False):
         return tensors
-    return tf.nest.map_structure(_expand_dims0, tensors)
+    return _nest.map_structure(_expand_dims0, tensors)
 
 
 def unbatch_nested_tensors(tensors: Any, specs: Any = None) -> Any:
     """Removes a size-1 batch dim unless `tensors` are already unbatched."""
     if specs is None:
-        return tf.nest.map_structure(_squeeze0, tensors)
+        return _nest.map_structure(_squeeze0, tensors)
     if not is_batched_nested_tensors(tensors, specs, check_dtypes=False):
         return tensors
-    return tf.nest.map_structure(_squeeze0, tensors)
+    return _nest.map_structure(_squeeze0, tensors)
 
 
 def split_nested_tensors(tensors: Any, specs: Any, num_or_size_splits: Any) -> list:
@@ -687,8 +739,8 @@ def split_nested_tensors(tensors: Any, specs: Any, num_or_size_splits: Any) -> l
             return tf.sparse.split(sp_input=t, num_split=num_or_size_splits, axis=0)
         return tf.split(t, num_or_size_splits)
 
-    pieces = [_split(t) for t in tf.nest.flatten(tensors)]
-    return [tf.nest.pack_sequence_as(tensors, list(parts)) for parts in zip(*pieces)]
+    pieces = [_split(t) for t in _nest.flatten(tensors)]
+    return [_nest.pack_sequence_as(tensors, list(parts)) for parts in zip(*pieces)]
 
 
 def unstack_nested_tensors(tensors: Any, specs: Any) -> list:
@@ -696,13 +748,13 @@ def unstack_nested_tensors(tensors: Any, specs: Any) -> list:
     assert_same_structure(
         tensors, specs, message="Tensors and specs do not have matching structures"
     )
-    pieces = [tf.unstack(t) for t in tf.nest.flatten(tensors)]
-    return [tf.nest.pack_sequence_as(tensors, list(parts)) for parts in zip(*pieces)]
+    pieces = [tf.unstack(t) for t in _nest.flatten(tensors)]
+    return [_nest.pack_sequence_as(tensors, list(parts)) for parts in zip(*pieces)]
 
 
 def stack_nested_tensors(tensors: Sequence[Any], axis: int = 0) -> Any:
     """Stacks a list of identically structured nests along `axis`."""
-    return tf.nest.map_structure(lambda *ts: tf.stack(ts, axis=axis), *tensors)
+    return _nest.map_structure(lambda *ts: tf.stack(ts, axis=axis), *tensors)
 
 
 def flatten_multi_batched_nested_tensors(
@@ -710,7 +762,7 @@ def flatten_multi_batched_nested_tensors(
 ) -> tuple[Any, tf.Tensor]:
     """Merges all outer dims into one; returns `(flattened, outer_dims)`."""
     outer_rank = get_outer_rank(tensors, specs)
-    first = tf.nest.flatten(tensors)[0]
+    first = _nest.flatten(tensors)[0]
     outer_shape = tf.shape(first)[:outer_rank]
 
     def _flatten(t: Any, spec: Any) -> Any:
@@ -727,7 +779,7 @@ def flatten_multi_batched_nested_tensors(
             return tf.sparse.reshape(t, new_shape)
         return tf.reshape(t, new_shape)
 
-    return tf.nest.map_structure(_flatten, tensors, specs), outer_shape
+    return _nest.map_structure(_flatten, tensors, specs), outer_shape
 
 
 def where(condition: Any, true_outputs: Any, false_outputs: Any) -> Any:
@@ -760,7 +812,7 @@ def where(condition: Any, true_outputs: Any, false_outputs: Any) -> Any:
             )
         return tf.where(cond, t, f)
 
-    return tf.nest.map_structure(_where, true_outputs, false_outputs)
+    return _nest.map_structure(_where, true_outputs, false_outputs)
 
 
 def remove_singleton_batch_spec_dim(spec: tf.TypeSpec, outer_ndim: int) -> tf.TypeSpec:
@@ -802,7 +854,7 @@ def tile_batch(tensors: Any, multiplier: int) -> Any:
             )
         return tiled
 
-    return tf.nest.map_structure(_tile, tensors)
+    return _nest.map_structure(_tile, tensors)
 
 
 def assert_value_spec(output_spec: Any, network_name: str) -> None:
@@ -833,12 +885,12 @@ def assert_value_spec(output_spec: Any, network_name: str) -> None:
 
 def batch_nested_array(nested_array: Any) -> Any:
     """Adds a leading dim of size 1 to every array."""
-    return tf.nest.map_structure(lambda a: np.expand_dims(a, 0), nested_array)
+    return _nest.map_structure(lambda a: np.expand_dims(a, 0), nested_array)
 
 
 def unbatch_nested_array(nested_array: Any) -> Any:
     """Removes a leading dim of size 1 from every array."""
-    return tf.nest.map_structure(lambda a: np.squeeze(a, 0), nested_array)
+    return _nest.map_structure(lambda a: np.squeeze(a, 0), nested_array)
 
 
 def unbatch_nested_tensors_to_arrays(nested_tensors: Any) -> Any:
@@ -848,12 +900,12 @@ def unbatch_nested_tensors_to_arrays(nested_tensors: Any) -> Any:
         value = t.numpy() if hasattr(t, "numpy") else np.asarray(t)
         return np.squeeze(value, 0)
 
-    return tf.nest.map_structure(_convert, nested_tensors)
+    return _nest.map_structure(_convert, nested_tensors)
 
 
 def unstack_nested_arrays_into_flat_items(nested_array: Any) -> list[list]:
     """One flat list of leaves per entry of the leading axis."""
-    flat = tf.nest.flatten(nested_array)
+    flat = _nest.flatten(nested_array)
     if not flat:
         return []
     return [list(items) for items in zip(*flat)]
@@ -861,23 +913,23 @@ def unstack_nested_arrays_into_flat_items(nested_array: Any) -> list[list]:
 
 def unstack_nested_arrays(nested_array: Any) -> list:
     """One nest per entry of the leading axis."""
-    flat = tf.nest.flatten(nested_array)
+    flat = _nest.flatten(nested_array)
     if not flat:
         return []
-    if not tf.nest.is_nested(nested_array):
+    if not _nest.is_nested(nested_array):
         return list(flat[0])
-    return [tf.nest.pack_sequence_as(nested_array, list(items)) for items in zip(*flat)]
+    return [_nest.pack_sequence_as(nested_array, list(items)) for items in zip(*flat)]
 
 
 def stack_nested_arrays(nested_arrays: Sequence[Any]) -> Any:
     """Stacks a list of identically structured array nests along a new axis 0."""
-    return tf.nest.map_structure(lambda *a: np.stack(a), *nested_arrays)
+    return _nest.map_structure(lambda *a: np.stack(a), *nested_arrays)
 
 
 def get_outer_array_shape(nested_array: Any, spec: Any) -> tuple:
     """The outer dims of an array nest: its first array's shape minus the spec's."""
-    first_array = tf.nest.flatten(nested_array)[0]
-    first_spec = tf.nest.flatten(spec)[0]
+    first_array = _nest.flatten(nested_array)[0]
+    first_spec = _nest.flatten(spec)[0]
     array_shape = np.shape(first_array)
     num_outer = len(array_shape) - len(first_spec.shape)
     return tuple(array_shape[:num_outer])

@@ -4,7 +4,8 @@ Python-side metrics keep their running sums in NumPy. Putting them on a
 `NumpyState` (a `tf.train.experimental.PythonState`) lets a checkpoint of the
 metric include them, as TF-Agents' metrics do. `NumpyStorage` is the storage of
 Python replay buffers: one NumPy array per leaf of an item's spec, saved in
-checkpoints the same way.
+checkpoints the same way. Both are plain objects in a process that has not
+imported TensorFlow when this module is first imported (`lazy_tf.module_base`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import io
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from policylib.specs import array_spec
+from policylib.utils import lazy_tf
+from policylib.utils.lazy_tf import nest
 
 __all__ = ["NumpyState", "NumpyStorage"]
 
 
-class NumpyState(tf.train.experimental.PythonState):
+class NumpyState(lazy_tf.python_state_base()):  # type: ignore[misc]
     """An object whose NumPy-valued attributes are saved in checkpoints.
 
     Attributes are plain Python attributes; only NumPy arrays and NumPy
@@ -55,7 +57,7 @@ class NumpyState(tf.train.experimental.PythonState):
                 setattr(self, name, value)
 
 
-class NumpyStorage(tf.Module):
+class NumpyStorage(lazy_tf.module_base()):  # type: ignore[misc]
     """`capacity` items of a nest of arrays, one NumPy array per leaf.
 
     `get(i)` returns item `i` shaped like the spec; `set(i, item)` stores one.
@@ -71,7 +73,7 @@ class NumpyStorage(tf.Module):
 
     def __init__(self, data_spec: Any, capacity: int):
         super().__init__()
-        flat = tf.nest.flatten(data_spec)
+        flat = nest.flatten(data_spec)
         if not all(isinstance(s, array_spec.ArraySpec) for s in flat):
             raise ValueError(
                 "The data_spec parameter must be an instance or nest of "
@@ -94,12 +96,12 @@ class NumpyStorage(tf.Module):
 
     def get(self, index: Any) -> Any:
         """Item (or items, for an index array) at `index`."""
-        return tf.nest.pack_sequence_as(
+        return nest.pack_sequence_as(
             self._data_spec,
             [self._array(i)[index] for i in range(len(self._flat_specs))],
         )
 
     def set(self, index: Any, value: Any) -> None:
         """Stores `value` (shaped like the spec) at `index`."""
-        for i, leaf in enumerate(tf.nest.flatten(value)):
+        for i, leaf in enumerate(nest.flatten(value)):
             self._array(i)[index] = leaf

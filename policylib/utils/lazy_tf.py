@@ -1,0 +1,169 @@
+"""TensorFlow on demand, for the modules a TensorFlow-free process runs.
+
+The NumPy side of policylib (array specs, time steps, py policies and
+environments, py drivers and metrics, `LiteRTPolicy`) imports and runs
+without TensorFlow; TensorFlow is imported only where a tensor is made.
+
+    from policylib.utils.lazy_tf import nest, tf
+
+    nest.flatten(time_step)      # tf.nest if TensorFlow is loaded, else dm-tree
+    tf.zeros([3])                # imports TensorFlow on first use
+    is_tensor(x)                 # False without importing TensorFlow
+
+A value can only be a tensor once TensorFlow is imported, so `nest` follows
+`tf.nest` exactly whenever tensors may be about and uses dm-tree (the same
+flattening order for lists, tuples, namedtuples, dicts and attrs classes)
+otherwise.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+import tree
+
+__all__ = [
+    "PlainModule",
+    "is_loaded",
+    "is_tensor",
+    "module_base",
+    "nest",
+    "python_state_base",
+    "tf",
+]
+
+
+def is_loaded() -> bool:
+    """Whether TensorFlow has been imported in this process."""
+    return "tensorflow" in sys.modules
+
+
+def is_tensor(value: Any) -> bool:
+    """`tf.is_tensor(value)`, without importing TensorFlow to answer False."""
+    module = sys.modules.get("tensorflow")
+    return module is not None and module.is_tensor(value)
+
+
+class _LazyModule(types.ModuleType):
+    """A module that imports `name` on first attribute access."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self._module: types.ModuleType | None = None
+
+    # Names that introspection (inspect, doctest, pickling) probes on any
+    # object; answering them must not import TensorFlow.
+    _PROBED = frozenset(
+        {
+            "__wrapped__",
+            "__path__",
+            "__file__",
+            "__all__",
+            "__getstate__",
+            "__reduce_ex__",
+        }
+    )
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr in self._PROBED:
+            raise AttributeError(attr)
+        if self._module is None:
+            self._module = importlib.import_module(self.__name__)
+        return getattr(self._module, attr)
+
+
+tf: Any = _LazyModule("tensorflow")
+
+
+def _tf_nest() -> Any:
+    module = sys.modules.get("tensorflow")
+    return None if module is None else module.nest
+
+
+class _Nest:
+    """`tf.nest`'s functions, served by dm-tree while TensorFlow is not loaded."""
+
+    @staticmethod
+    def flatten(structure: Any, expand_composites: bool = False) -> list:
+        tf_nest = _tf_nest()
+        if tf_nest is not None:
+            return tf_nest.flatten(structure, expand_composites=expand_composites)
+        return tree.flatten(structure)
+
+    @staticmethod
+    def map_structure(func: Callable, *structure: Any, **kwargs: Any) -> Any:
+        tf_nest = _tf_nest()
+        if tf_nest is not None:
+            return tf_nest.map_structure(func, *structure, **kwargs)
+        kwargs.pop("expand_composites", None)
+        return tree.map_structure(func, *structure, **kwargs)
+
+    @staticmethod
+    def pack_sequence_as(
+        structure: Any, flat_sequence: Any, expand_composites: bool = False
+    ) -> Any:
+        tf_nest = _tf_nest()
+        if tf_nest is not None:
+            return tf_nest.pack_sequence_as(
+                structure, flat_sequence, expand_composites=expand_composites
+            )
+        return tree.unflatten_as(structure, list(flat_sequence))
+
+    @staticmethod
+    def assert_same_structure(
+        nest1: Any,
+        nest2: Any,
+        check_types: bool = True,
+        expand_composites: bool = False,
+    ) -> None:
+        tf_nest = _tf_nest()
+        if tf_nest is not None:
+            tf_nest.assert_same_structure(
+                nest1,
+                nest2,
+                check_types=check_types,
+                expand_composites=expand_composites,
+            )
+        else:
+            tree.assert_same_structure(nest1, nest2, check_types=check_types)
+
+    @staticmethod
+    def is_nested(structure: Any) -> bool:
+        tf_nest = _tf_nest()
+        if tf_nest is not None:
+            return tf_nest.is_nested(structure)
+        return tree.is_nested(structure)
+
+
+nest = _Nest()
+
+
+class PlainModule:
+    """What NumPy-side classes use of `tf.Module` (a name) without TensorFlow."""
+
+    def __init__(self, name: str | None = None):
+        self._name = name
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+
+def module_base() -> type:
+    """`tf.Module` if TensorFlow is loaded, else `PlainModule`.
+
+    The base of NumPy-side classes that checkpoints may hold (py metrics,
+    NumPy storage). Decided when the class is defined: training scripts
+    import TensorFlow first and get checkpointable objects; a process that
+    runs without TensorFlow gets plain ones.
+    """
+    return tf.Module if is_loaded() else PlainModule
+
+
+def python_state_base() -> type:
+    """`tf.train.experimental.PythonState` if TensorFlow is loaded, else `object`."""
+    return tf.train.experimental.PythonState if is_loaded() else object
