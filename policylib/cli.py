@@ -15,9 +15,11 @@ one line too; `POLICYLIB_TRACEBACK=1` shows its traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -98,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--video", metavar="FILE", help="record the first episode (.mp4 or .gif)"
     )
+    evaluate.add_argument(
+        "--backend",
+        choices=("tensorflow", "litert"),
+        default="tensorflow",
+        help="run the policy with TensorFlow (default) or, converted to TFLite, with "
+        "the LiteRT interpreter (needs policylib[litert]); a LiteRT export path "
+        "always runs with LiteRT",
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.add_argument(
         "--allow-unsafe-ops",
@@ -140,13 +150,40 @@ def _check_outputs(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from policylib import data
     from policylib.environments import suite_gym
-    from policylib.eval import evaluation, media
-    from policylib.policies import policy_loader
 
     _check_outputs(args)
     path = args.path or data.cartpole_dqn_path()
     suite_gym.check_id(args.env)  # before loading the policy (seconds)
-    policy = policy_loader.load(path, allow_unsafe_ops=args.allow_unsafe_ops)
+    with contextlib.ExitStack() as cleanup:
+        policy = _load_policy(path, args, cleanup)
+        _run_evaluation(policy, path, args)
+
+
+def _load_policy(path: str, args: argparse.Namespace, cleanup: Any) -> Any:
+    """The policy at `path` for `--backend`; a SavedModel run with LiteRT is exported first."""
+    from policylib.export import litert_files
+
+    if litert_files.is_export(path) or args.backend == "litert":
+        extras.require("ai_edge_litert", extra="litert", feature="LiteRT policies")
+        from policylib.policies import litert_policy
+
+        if not litert_files.is_export(path):
+            from policylib.export import litert
+            from policylib.policies import saved_graph_ops, saved_policy_files
+
+            saved = saved_policy_files.check_policy_dir(path)
+            saved_graph_ops.check(saved, allow_unsafe_ops=args.allow_unsafe_ops)
+            staging = cleanup.enter_context(tempfile.TemporaryDirectory())
+            path = litert.export(saved, os.path.join(staging, "litert"))
+        return litert_policy.LiteRTPolicy(path)
+    from policylib.policies import policy_loader
+
+    return policy_loader.load(path, allow_unsafe_ops=args.allow_unsafe_ops)
+
+
+def _run_evaluation(policy: Any, path: str, args: argparse.Namespace) -> None:
+    from policylib.eval import evaluation, media
+
     result = evaluation.evaluate(
         policy,
         args.env,

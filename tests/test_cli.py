@@ -289,3 +289,51 @@ def test_unexpected_errors_are_one_line_unless_asked(capsys, monkeypatch):
     monkeypatch.setenv("POLICYLIB_TRACEBACK", "1")
     with pytest.raises(RuntimeError, match="disk on fire"):
         cli.main(["evaluate", "--quiet"])
+
+
+def test_evaluate_with_the_litert_backend_matches_tensorflow(capsys, tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    args = (
+        "evaluate",
+        "--episodes",
+        "3",
+        "--seed",
+        "5",
+        "--max-steps",
+        "200",
+        "--quiet",
+    )
+    status, tf_out, err = run(capsys, *args)
+    assert status == 0, err
+    status, lite_out, err = run(
+        capsys, *args, "--backend", "litert", "--json", str(tmp_path / "r.json")
+    )
+    assert status == 0, err
+    assert SUMMARY.match(lite_out.strip()) and lite_out == tf_out
+    assert json.loads((tmp_path / "r.json").read_text())["lengths"] == [200] * 3
+
+
+def test_evaluate_a_litert_export_needs_no_tensorflow(tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    from policylib.export import litert
+
+    export_dir = litert.export(data.cartpole_dqn_path(), tmp_path / "lite")
+    code = (
+        "import sys\n"
+        "class B:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('tensorflow', 'tensorflow_probability'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, B())\n"
+        "from policylib import cli\n"
+        f"status = cli.main(['evaluate', {export_dir!r}, '--episodes', '2', '--quiet',"
+        " '--max-steps', '50'])\n"
+        "print('LOADED', [m for m in sys.modules if m.startswith('tensorflow')])\n"
+        "sys.exit(status)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert SUMMARY.match(done.stdout.splitlines()[0]), done.stdout
+    assert "LOADED []" in done.stdout

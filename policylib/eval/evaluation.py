@@ -171,13 +171,19 @@ class EpisodeRecorder(py_metric.PyStepMetric):
 
 
 def resolve_policy(policy: Any) -> py_policy.PyPolicy:
-    """A py policy from a py policy, a TF policy or a SavedModel path.
+    """A py policy from a py policy, a TF policy, a SavedModel or LiteRT export path.
 
     Raises:
       NotAPolicyError: a path that does not hold a saved policy.
       TypeError: anything else.
     """
     if isinstance(policy, (str, os.PathLike)):
+        from policylib.export import litert_files
+
+        if litert_files.is_export(policy):
+            from policylib.policies import litert_policy
+
+            return litert_policy.LiteRTPolicy(policy)
         from policylib.policies import policy_loader
 
         return policy_loader.load(os.fspath(policy))
@@ -264,8 +270,9 @@ def evaluate(
     """Runs `num_episodes` episodes of `policy` in `env` and returns each one's result.
 
     Args:
-      policy: a `PyPolicy`, a `TFPolicy`, or the path of a SavedModel written
-        by policylib's or TF-Agents' `PolicySaver`.
+      policy: a `PyPolicy`, a `TFPolicy`, the path of a SavedModel written
+        by policylib's or TF-Agents' `PolicySaver`, or of a LiteRT export
+        (`policylib.export.litert`, run by `LiteRTPolicy`).
       env: a Gymnasium id (`"CartPole-v1"`, loaded with `suite_gym.load`), a
         `PyEnvironment` (used as is, `num_envs` must be 1), or a zero-argument
         constructor of one.

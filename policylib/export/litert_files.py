@@ -13,11 +13,18 @@ from typing import Any
 from policylib.errors import NotAPolicyError
 from policylib.specs import spec_json
 
-__all__ = ["FORMAT", "MODEL_FILE", "SPECS_FILE", "load_specs"]
+__all__ = ["FORMAT", "MODEL_FILE", "SPECS_FILE", "is_export", "load_specs"]
 
 MODEL_FILE = "policy.tflite"
 SPECS_FILE = "specs.json"
 FORMAT = "policylib-litert-1"
+
+
+def is_export(path: str | os.PathLike) -> bool:
+    """Whether `path` is a directory holding a LiteRT export."""
+    return os.path.isfile(os.path.join(path, SPECS_FILE)) and os.path.isfile(
+        os.path.join(path, MODEL_FILE)
+    )
 
 
 def load_specs(export_dir: str) -> dict[str, Any]:
