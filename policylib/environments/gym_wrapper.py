@@ -162,6 +162,7 @@ class GymWrapper(py_environment.PyEnvironment):
         )
         self._scalar_action = isinstance(gym_env.action_space, spaces.Discrete)
         self._action_leaves = nest_utils.flatten_with_joined_paths(self._action_spec)
+        self._discrete_bounds = _plain_discrete_action(self._action_spec)
         self._render_kwargs = render_kwargs or {}
         self._info: Any = None
         self._done = True
@@ -206,6 +207,8 @@ class GymWrapper(py_environment.PyEnvironment):
     def _observation(self, observation: Any) -> Any:
         if not self._match_obs_space_dtype:
             return observation
+        if isinstance(self._observation_spec, array_spec.ArraySpec):
+            return np.asarray(observation, dtype=self._observation_spec.dtype)
         flat = nest.flatten(self._observation_spec)
         values = nest_utils.flatten_up_to(self._observation_spec, observation)
         return nest.pack_sequence_as(
@@ -244,7 +247,11 @@ class GymWrapper(py_environment.PyEnvironment):
         observation, reward, terminated, truncated, self._info = result
         if self._check_values:
             self._check_observation(observation, f"step {self._steps}")
-            if np.any(np.isnan(reward)):
+            if (
+                reward != reward
+                if isinstance(reward, float)
+                else np.isnan(reward).any()
+            ):
                 raise ValueError(f"{self._name} step {self._steps}: the reward is NaN.")
         observation = self._observation(observation)
         reward = np.asarray(reward, dtype=np.float32)
@@ -257,7 +264,9 @@ class GymWrapper(py_environment.PyEnvironment):
 
     def _check_action(self, action: Any) -> None:
         """Names the leaf of `action` that does not fit the action spec."""
-        problem = _action_problem(action, self._action_spec, self._action_leaves)
+        problem = _action_problem(
+            action, self._action_spec, self._action_leaves, self._discrete_bounds
+        )
         if problem:
             raise ValueError(
                 f"{self._name} step {self._steps + 1}: the action does not fit the "
@@ -314,8 +323,8 @@ def _fits(space: Any, value: Any) -> bool:
         array = np.asarray(value)
         return (
             array.shape == space.shape
-            and bool(np.all(array >= space.low))
-            and bool(np.all(array <= space.high))
+            and bool((array >= space.low).all())
+            and bool((array <= space.high).all())
         )
     if isinstance(space, spaces.Dict):
         return isinstance(value, dict) and all(
@@ -345,8 +354,33 @@ def _outside(space: Any, value: Any, path: str) -> tuple[str, Any, Any]:
     return path, space, value
 
 
-def _action_problem(action: Any, spec: Any, leaves: list) -> str | None:
-    """What is wrong with `action` for the action spec nest (`leaves`: its paths and specs)."""
+def _plain_discrete_action(spec: Any) -> tuple[int, int] | None:
+    """(minimum, maximum) of a scalar integer action spec, else None."""
+    if not (
+        isinstance(spec, array_spec.BoundedArraySpec)
+        and spec.shape == ()
+        and np.issubdtype(spec.dtype, np.integer)
+    ):
+        return None
+    return int(spec.minimum), int(spec.maximum)
+
+
+def _action_problem(
+    action: Any, spec: Any, leaves: list, bounds: tuple[int, int] | None = None
+) -> str | None:
+    """What is wrong with `action` for the action spec nest (`leaves`: its paths and specs).
+
+    `bounds`: those of a scalar discrete spec (`_plain_discrete_action`), for
+    which an integer in range is accepted at once (the per-step common case).
+    """
+    if (
+        bounds is not None
+        and isinstance(action, (np.ndarray, np.generic))
+        and action.shape == ()
+        and action.dtype.kind in "iu"
+        and bounds[0] <= int(action) <= bounds[1]
+    ):
+        return None
     try:
         flat = nest_utils.flatten_up_to(spec, action)
     except (TypeError, ValueError):

@@ -8,6 +8,7 @@ the SavedModel format, so they match TF-Agents exactly.
 
 from __future__ import annotations
 
+import math
 import pprint
 from typing import Any, NamedTuple
 
@@ -105,7 +106,9 @@ def _as_array(value: Any, dtype: Any = np.float32, what: str = "value") -> np.nd
         raise ValueError(
             f"The time step's {what} {value!r:.100} is not a number or array of numbers: {e}"
         ) from None
-    if array.dtype.kind == "f" and np.isnan(np.sum(array)):
+    if array.dtype.kind == "f" and (
+        math.isnan(array) if array.ndim == 0 else np.isnan(array).any()
+    ):
         raise ValueError(
             f"The time step's {what}: could not convert {value!r} to a number: it "
             "converted to a nan array."
@@ -241,8 +244,12 @@ def _step(
 ) -> TimeStep:
     _check_step_args(helper, observation)
     if not _is_tensor_nest(observation) and not _is_tensor_nest(reward):
-        reward = nest.map_structure(
-            lambda r: _as_array(r, _np_dtype_of(r), "reward"), reward
+        reward = (
+            nest.map_structure(
+                lambda r: _as_array(r, _np_dtype_of(r), "reward"), reward
+            )
+            if nest.is_nested(reward)
+            else _as_array(reward, _np_dtype_of(reward), "reward")
         )
         outer = tuple(outer_dims) if outer_dims is not None else _np_outer_shape(reward)
         step_type = np.tile(step_constant, outer) if outer else step_constant

@@ -100,6 +100,8 @@ class _Nest:
         if tf_nest is not None:
             return tf_nest.map_structure(func, *structure, **kwargs)
         kwargs.pop("expand_composites", None)
+        if len(structure) == 1 and not kwargs:
+            return _map_one(func, structure[0])
         return tree.map_structure(func, *structure, **kwargs)
 
     @staticmethod
@@ -137,6 +139,25 @@ class _Nest:
         if tf_nest is not None:
             return tf_nest.is_nested(structure)
         return tree.is_nested(structure)
+
+
+def _map_one(func: Callable, structure: Any) -> Any:
+    """`tree.map_structure(func, structure)`, with tuples, lists and dicts walked here.
+
+    dm-tree rebuilds every container in Python through its generic path; a
+    time step or trajectory (namedtuples of arrays) is mapped several times
+    per environment step, so the plain containers are rebuilt directly.
+    """
+    kind = type(structure)
+    if kind is tuple or kind is list:
+        return kind(_map_one(func, x) for x in structure)
+    if kind is dict:
+        return {k: _map_one(func, v) for k, v in structure.items()}
+    if isinstance(structure, tuple) and hasattr(kind, "_fields"):
+        return kind(*[_map_one(func, x) for x in structure])
+    if not tree.is_nested(structure):
+        return func(structure)
+    return tree.map_structure(func, structure)
 
 
 nest = _Nest()

@@ -884,8 +884,8 @@ def assert_value_spec(output_spec: Any, network_name: str) -> None:
 
 
 def batch_nested_array(nested_array: Any) -> Any:
-    """Adds a leading dim of size 1 to every array."""
-    return _nest.map_structure(lambda a: np.expand_dims(a, 0), nested_array)
+    """Adds a leading dim of size 1 to every array (a view, as `np.expand_dims`)."""
+    return _nest.map_structure(lambda a: np.asarray(a)[np.newaxis], nested_array)
 
 
 def unbatch_nested_array(nested_array: Any) -> Any:
