@@ -218,6 +218,10 @@ class Suite:
         def bare(x: Any) -> Any:
             return tf.argmax(net(x)[0], -1)
 
+        @tf.function
+        def bare_time_step(step: Any) -> Any:
+            return tf.argmax(net(step.observation)[0], -1)
+
         py_tf_eager = self.mod("policies.py_tf_eager_policy")
         random_py = self.mod("policies.random_py_policy")
         random_tf = self.mod("policies.random_tf_policy")
@@ -229,6 +233,9 @@ class Suite:
             "numpy_floor": numpy_floor,
             "tf_function_floor": lambda: bare(tf_obs),
             "tf_function_floor_numpy_io": lambda: bare(obs).numpy(),
+            # The same graph taking the whole TimeStep: tf.function's own cost
+            # of binding a nest of four tensors.
+            "tf_function_floor_time_step_in": lambda: bare_time_step(tf_steps),
         }
         rpp = random_py.RandomPyPolicy(
             array_step_spec,

@@ -29,6 +29,13 @@ def sample(
         raise ValueError(
             f"{distribution.name} is not fully reparameterized, but reparam=True was asked."
         )
+    if isinstance(distribution, tfp.distributions.Deterministic) and not kwargs.get(
+        "sample_shape"
+    ):
+        # A point mass's sample is its location, whose shape is the batch shape:
+        # skip the shape arithmetic and broadcast `sample` adds to every step
+        # of a greedy or deterministic policy's graph.
+        return tf.identity(distribution.loc)
     value = distribution.sample(**kwargs)
     if (
         isinstance(distribution, tfp.distributions.RelaxedOneHotCategorical)
