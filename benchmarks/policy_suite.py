@@ -257,7 +257,10 @@ class Suite:
         cases["q_greedy_eager"] = lambda: greedy.action(tf_steps)
         traced = tf.function(greedy.action)
         cases["q_greedy_tf_function"] = lambda: traced(tf_steps)
-        wrapper = py_tf_eager.PyTFEagerPolicy(greedy, use_tf_function=True)
+        # Batched NumPy time steps in: TF-Agents' wrappers need to be told so.
+        wrapper = py_tf_eager.PyTFEagerPolicy(
+            greedy, use_tf_function=True, batch_time_steps=False
+        )
         cases["q_greedy_PyTFEagerPolicy"] = lambda: wrapper.action(steps)
         eps = epsilon.EpsilonGreedyPolicy(self.q_policy, epsilon=0.1)
         eps_fn = tf.function(eps.action)
@@ -265,7 +268,7 @@ class Suite:
         actor, actor_steps = self._actor(batch)
         cases["actor_policy_tf_function"] = lambda: actor(actor_steps)
         loaded = py_tf_eager.SavedModelPyTFEagerPolicy(
-            self.saved, load_specs_from_pbtxt=True
+            self.saved, load_specs_from_pbtxt=True, batch_time_steps=False
         )
         cases["SavedModelPyTFEagerPolicy"] = lambda: loaded.action(steps)
         if self.lib == "policylib" and _has("ai_edge_litert"):
@@ -314,12 +317,14 @@ class Suite:
             repeats,
         )
         out["first_call_PyTFEagerPolicy"] = _once(
-            lambda: py_tf_eager.PyTFEagerPolicy(self.greedy).action(self.batches[1]),
+            lambda: py_tf_eager.PyTFEagerPolicy(
+                self.greedy, batch_time_steps=False
+            ).action(self.batches[1]),
             repeats,
         )
         out["first_call_SavedModel_load_and_action"] = _once(
             lambda: py_tf_eager.SavedModelPyTFEagerPolicy(
-                self.saved, load_specs_from_pbtxt=True
+                self.saved, load_specs_from_pbtxt=True, batch_time_steps=False
             ).action(self.batches[1]),
             repeats,
         )
@@ -365,38 +370,58 @@ class Suite:
         batched = self.mod("environments.batched_py_environment")
         py_tf_eager = self.mod("policies.py_tf_eager_policy")
         saved = os.path.join(ROOT, "policylib", "data", "cartpole_dqn")
-        policies: dict[str, Callable[[], Any]] = {
-            "SavedModel": lambda: py_tf_eager.SavedModelPyTFEagerPolicy(
-                saved, load_specs_from_pbtxt=True
+        policies: dict[str, Callable[[int], Any]] = {
+            "SavedModel": lambda num_envs: py_tf_eager.SavedModelPyTFEagerPolicy(
+                saved, load_specs_from_pbtxt=True, batch_time_steps=num_envs == 1
             )
         }
         if self.lib == "policylib" and _has("ai_edge_litert"):
             litert = importlib.import_module("policylib.export.litert")
             lite_mod = importlib.import_module("policylib.policies.litert_policy")
             lite_dir = litert.export(saved, os.path.join(self.tmp, "cartpole_lite"))
-            policies["LiteRT"] = lambda: lite_mod.LiteRTPolicy(lite_dir, num_threads=1)
+            policies["LiteRT"] = lambda _: lite_mod.LiteRTPolicy(
+                lite_dir, num_threads=1
+            )
+        sys.path.insert(0, HERE)
+        from dqn_training_bench import cartpole_env
+
+        # TF-Agents' Gym wrapper cannot step today's gym (its reset API), so the
+        # two libraries are compared on one NumPy CartPole-v1 (`numpy`);
+        # policylib also runs Gymnasium's own CartPole-v1 (`gymnasium`).
+        env_kinds: dict[str, Callable[[int], Any]] = {
+            "numpy": lambda i: cartpole_env(self.lib),
+        }
+        if self.lib == "policylib":
+            env_kinds["gymnasium"] = lambda i: suite_gym.load("CartPole-v1")
         out: dict[str, dict[str, float]] = {}
-        for name, make in policies.items():
+        for (name, make), (kind, make_env) in [
+            (p, e) for p in policies.items() for e in env_kinds.items()
+        ]:
             for num_envs in (1, 4):
-                envs = [suite_gym.load("CartPole-v1") for _ in range(num_envs)]
-                env = envs[0] if num_envs == 1 else batched.BatchedPyEnvironment(envs)
-                policy = make()
+                envs = [make_env(i) for i in range(num_envs)]
+                env = (
+                    envs[0]
+                    if num_envs == 1
+                    else batched.BatchedPyEnvironment(envs, multithreading=False)
+                )
+                policy = make(num_envs)
                 steps = py_metrics.EnvironmentSteps()
                 start = time.perf_counter()
                 metric_utils.compute([steps], env, policy, num_episodes=episodes)
                 wall = time.perf_counter() - start
-                out[f"eval_{name}_{num_envs}env"] = {
+                out[f"eval_{name}_{kind}_{num_envs}env"] = {
                     "steps_per_s": float(steps.result()) / wall,
                     "steps": float(steps.result()),
                     "wall_s": wall,
                 }
-        out["eval_random_gymnasium_floor"] = _random_floor(episodes)
+        if _has("gymnasium"):  # gym 0.26 (TF-Agents' venv) cannot step on NumPy 2
+            out["eval_random_gymnasium_floor"] = _random_floor(episodes)
         return out
 
 
 def _random_floor(episodes: int) -> dict[str, float]:
     """A plain Gymnasium loop with random actions: the environment's own floor."""
-    gym = importlib.import_module("gymnasium" if _has("gymnasium") else "gym")
+    gym = importlib.import_module("gymnasium")
     env = gym.make("CartPole-v1")
     env.action_space.seed(0)
     steps = 0

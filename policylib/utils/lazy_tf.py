@@ -24,6 +24,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import tree
 
 __all__ = [
@@ -42,8 +43,15 @@ def is_loaded() -> bool:
     return "tensorflow" in sys.modules
 
 
+# Never tensors; answered without `tf.is_tensor`, whose protocol check costs
+# microseconds on every NumPy value of every environment step.
+_PLAIN = (np.ndarray, np.generic, int, float, str, bytes, tuple, list, dict, type(None))
+
+
 def is_tensor(value: Any) -> bool:
     """`tf.is_tensor(value)`, without importing TensorFlow to answer False."""
+    if isinstance(value, _PLAIN):
+        return False
     module = sys.modules.get("tensorflow")
     return module is not None and module.is_tensor(value)
 
