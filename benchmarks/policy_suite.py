@@ -487,13 +487,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _environment(suite: Suite) -> dict[str, Any]:
     lib = importlib.import_module(suite.lib)
-    keras = suite.tf.keras
+    keras_version = getattr(suite.tf.keras, "__version__", None)
+    if keras_version is None:  # tf-keras does not say
+        from importlib import metadata
+
+        keras_version = "tf-keras " + metadata.version("tf-keras")
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or platform.platform()}",
         "python": platform.python_version(),
         "tensorflow": suite.tf.__version__,
-        "keras": getattr(keras, "__version__", "?"),
+        "keras": keras_version,
         "numpy": suite.np.__version__,
         "library": f"{suite.lib} {getattr(lib, '__version__', '?')}",
     }
