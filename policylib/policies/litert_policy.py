@@ -23,7 +23,7 @@ import tree
 from policylib.export import litert_files
 from policylib.policies import py_policy
 from policylib.trajectories import policy_step
-from policylib.utils import arg_checks, extras
+from policylib.utils import arg_checks, extras, nest_utils
 
 __all__ = ["LiteRTPolicy"]
 
@@ -84,8 +84,19 @@ class LiteRTPolicy(py_policy.PyPolicy):
         self, time_step: Any, policy_state: Any, seed: Any = None
     ) -> policy_step.PolicyStep:
         values = tree.flatten(time_step)
+        if len(values) != self._num_step_leaves:  # dict observations with extra keys
+            values = tree.flatten(
+                nest_utils.prune_extra_keys(self.time_step_spec, time_step)
+            )
         if self._has_state:
-            values += tree.flatten(policy_state)
+            state = tree.flatten(policy_state)
+            if len(state) != len(self._flat_inputs) - self._num_step_leaves:
+                raise ValueError(
+                    "LiteRTPolicy.action: the policy is recurrent; pass the policy_state "
+                    "returned by the previous call (or get_initial_state(batch_size)), "
+                    f"got {policy_state!r:.100}."
+                )
+            values += state
         batch = self._batch_dims(values)
         arrays = []
         for k in self._read:

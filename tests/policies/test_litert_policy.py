@@ -108,3 +108,32 @@ def test_missing_extra_names_the_pip_install(export_dir):
     assert "MISSING:" in out.stdout, out.stderr
     assert "pip install 'policylib[litert]'" in out.stdout
     assert extras.MissingExtraError.__name__ == "MissingExtraError"
+
+
+def test_recurrent_policy_needs_its_state_and_extra_keys_are_dropped(tmp_path):
+    from policylib.networks import q_rnn_network
+    from policylib.policies import greedy_policy, q_policy
+    from policylib.specs import tensor_spec
+
+    obs = {"a": tensor_spec.TensorSpec((2,), tf.float32, "a")}
+    act = tensor_spec.BoundedTensorSpec((), tf.int32, 0, 2, "action")
+    tf.keras.utils.set_random_seed(0)
+    net = q_rnn_network.QRnnNetwork(
+        obs,
+        act,
+        lstm_size=(4,),
+        preprocessing_layers={"a": tf.keras.layers.Dense(3)},
+    )
+    policy = greedy_policy.GreedyPolicy(
+        q_policy.QPolicy(ts.time_step_spec(obs), act, q_network=net)
+    )
+    lite = litert_policy.LiteRTPolicy(litert.export(policy, tmp_path / "rnn"))
+    step = ts.TimeStep(
+        np.int32(0), np.float32(0), np.float32(1), {"a": np.ones(2, np.float32)}
+    )
+    with pytest.raises(ValueError, match="recurrent; pass the policy_state"):
+        lite.action(step)
+    wide = step._replace(observation={"a": np.ones(2, np.float32), "b": np.zeros(5)})
+    a = lite.action(wide, lite.get_initial_state())
+    b = lite.action(step, lite.get_initial_state())
+    np.testing.assert_array_equal(a.action, b.action)
