@@ -90,7 +90,7 @@ def assert_same_structure(
     allow_shallow_nest1: bool = False,
     message: str | None = None,
 ) -> None:
-    """`_nest.assert_same_structure` with both structures drawn in the error.
+    """`tf.nest.assert_same_structure` with both structures drawn in the error.
 
     Args:
       nest1, nest2: the nests to compare.
@@ -178,7 +178,7 @@ def flatten_up_to(shallow: Any, deep: Any) -> list:
 
 
 def map_structure_with_paths(func: Callable, *structure: Any, **kwargs: Any) -> Any:
-    """`_nest.map_structure` whose `func` also gets the joined path (`'a/0'`)."""
+    """`tf.nest.map_structure` whose `func` also gets the joined path (`'a/0'`)."""
     if is_loaded():
         return _tf_nest().map_structure_with_paths(func, *structure, **kwargs)
     kwargs.pop("expand_composites", None)
@@ -199,7 +199,7 @@ def fast_map_structure_flatten(
 
 
 def fast_map_structure(func: Callable, *structure: Any, **kwargs: Any) -> Any:
-    """`_nest.map_structure` without its per-call structure checks."""
+    """`tf.nest.map_structure` without its per-call structure checks."""
     expand_composites = kwargs.get("expand_composites", False)
     flat = [_nest.flatten(s, expand_composites=expand_composites) for s in structure]
     return _nest.pack_sequence_as(
