@@ -509,6 +509,15 @@ def _us(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
+def _versus(
+    ours: float, theirs: dict[str, float] | None, key: str, show: Callable[[float], str]
+) -> str:
+    """The TF-Agents cells of a row: its value and ours / its."""
+    if not theirs:
+        return " — | — |"
+    return f" {show(theirs[key])} | {ours / theirs[key]:.2f} |"
+
+
 def table(results: list[dict[str, Any]]) -> str:
     """Markdown: per-call medians with spread and ratios, then one-offs and evaluation."""
     main = results[0]
@@ -548,12 +557,7 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {stats['median'] / numpy_floor:.2f} | {stats['median'] / tf_floor:.2f} |"
         )
         if other:
-            theirs = other["per_call"].get(key)
-            row += (
-                f" {_us(theirs['median'])} | {stats['median'] / theirs['median']:.2f} |"
-                if theirs
-                else " — | — |"
-            )
+            row += _versus(stats["median"], other["per_call"].get(key), "median", _us)
         lines.append(row)
     lines += [
         "",
@@ -564,12 +568,7 @@ def table(results: list[dict[str, Any]]) -> str:
     for key, stats in main["one_off"].items():
         row = f"| {key} | {_us(stats['median'])} ({_us(stats['p25'])}-{_us(stats['p75'])}) |"
         if other:
-            theirs = other["one_off"].get(key)
-            row += (
-                f" {_us(theirs['median'])} | {stats['median'] / theirs['median']:.2f} |"
-                if theirs
-                else " — | — |"
-            )
+            row += _versus(stats["median"], other["one_off"].get(key), "median", _us)
         lines.append(row)
     floor = main["evaluation"]["eval_random_gymnasium_floor"]["steps_per_s"]
     lines += [
@@ -581,11 +580,11 @@ def table(results: list[dict[str, Any]]) -> str:
     for key, value in main["evaluation"].items():
         row = f"| {key} | {value['steps_per_s']:.0f} | {value['steps_per_s'] / floor:.2f} |"
         if other:
-            theirs = other["evaluation"].get(key)
-            row += (
-                f" {theirs['steps_per_s']:.0f} | {value['steps_per_s'] / theirs['steps_per_s']:.2f} |"
-                if theirs
-                else " — | — |"
+            row += _versus(
+                value["steps_per_s"],
+                other["evaluation"].get(key),
+                "steps_per_s",
+                lambda x: f"{x:.0f}",
             )
         lines.append(row)
     lines.append("")

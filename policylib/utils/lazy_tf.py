@@ -92,6 +92,20 @@ def _tf_nest() -> Any:
     return None if module is None else module.nest
 
 
+def _tf_path_nest() -> Any:
+    """TensorFlow's own path-aware nest module (the public `tf.nest` has no
+    path variants), or None without TensorFlow."""
+    if "tensorflow" not in sys.modules:
+        return None
+    from tensorflow.python.util import nest as tf_path_nest
+
+    return tf_path_nest
+
+
+def _joined(path: tuple) -> str:
+    return "/".join(str(p) for p in path)
+
+
 class _Nest:
     """`tf.nest`'s functions, served by dm-tree while TensorFlow is not loaded."""
 
@@ -140,6 +154,59 @@ class _Nest:
             )
         else:
             tree.assert_same_structure(nest1, nest2, check_types=check_types)
+
+    @staticmethod
+    def assert_shallow_structure(
+        shallow: Any,
+        deep: Any,
+        check_types: bool = True,
+        expand_composites: bool = False,
+    ) -> None:
+        tf_nest = _tf_path_nest()
+        if tf_nest is not None:
+            tf_nest.assert_shallow_structure(
+                shallow,
+                deep,
+                check_types=check_types,
+                expand_composites=expand_composites,
+            )
+        else:
+            tree.assert_shallow_structure(shallow, deep, check_types=check_types)
+
+    @staticmethod
+    def map_structure_up_to(shallow: Any, func: Callable, *structures: Any) -> Any:
+        tf_nest = _tf_path_nest()
+        if tf_nest is not None:
+            return tf_nest.map_structure_up_to(shallow, func, *structures)
+        return tree.map_structure_up_to(shallow, func, *structures)
+
+    @staticmethod
+    def flatten_up_to(shallow: Any, deep: Any) -> list:
+        tf_nest = _tf_path_nest()
+        if tf_nest is not None:
+            return tf_nest.flatten_up_to(shallow, deep)
+        return tree.flatten_up_to(shallow, deep)
+
+    @staticmethod
+    def flatten_with_joined_string_paths(
+        structure: Any, expand_composites: bool = False
+    ) -> list:
+        tf_nest = _tf_path_nest()
+        if tf_nest is not None:
+            return tf_nest.flatten_with_joined_string_paths(
+                structure, expand_composites=expand_composites
+            )
+        return [(_joined(p), leaf) for p, leaf in tree.flatten_with_path(structure)]
+
+    @staticmethod
+    def map_structure_with_paths(func: Callable, *structure: Any, **kwargs: Any) -> Any:
+        tf_nest = _tf_path_nest()
+        if tf_nest is not None:
+            return tf_nest.map_structure_with_paths(func, *structure, **kwargs)
+        kwargs.pop("expand_composites", None)
+        return tree.map_structure_with_path(
+            lambda path, *leaves: func(_joined(path), *leaves), *structure, **kwargs
+        )
 
     @staticmethod
     def is_nested(structure: Any) -> bool:

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import tree
 import wrapt
 
 from policylib.utils.lazy_tf import is_loaded, is_tensor, tf
@@ -100,10 +99,8 @@ def assert_same_structure(
       message: a prefix for the error message.
     """
     try:
-        if allow_shallow_nest1 and not is_loaded():
-            tree.assert_shallow_structure(nest1, nest2, check_types=check_types)
-        elif allow_shallow_nest1:
-            _tf_nest().assert_shallow_structure(
+        if allow_shallow_nest1:
+            _nest.assert_shallow_structure(
                 nest1,
                 nest2,
                 check_types=check_types,
@@ -125,27 +122,9 @@ def assert_same_structure(
         ) from e
 
 
-def _tf_nest() -> Any:
-    """TensorFlow's own path-aware nest functions (the public `tf.nest` has none).
-
-    Used while TensorFlow is loaded, so that paths follow `tf.nest` exactly;
-    dm-tree's equivalents serve a process without TensorFlow.
-    """
-    from tensorflow.python.util import nest
-
-    return nest
-
-
-def _joined(path: tuple) -> str:
-    return "/".join(str(p) for p in path)
-
-
 def assert_shallow_structure(shallow: Any, deep: Any, check_types: bool = True) -> None:
     """Raises unless `shallow` is a prefix of the structure of `deep`."""
-    if is_loaded():
-        _tf_nest().assert_shallow_structure(shallow, deep, check_types=check_types)
-    else:
-        tree.assert_shallow_structure(shallow, deep, check_types=check_types)
+    _nest.assert_shallow_structure(shallow, deep, check_types=check_types)
 
 
 def map_structure_up_to(
@@ -156,35 +135,24 @@ def map_structure_up_to(
     Whatever lies below a leaf of `shallow_structure` (e.g. a Python list that
     stands for one array) is passed to `func` whole.
     """
-    if is_loaded():
-        return _tf_nest().map_structure_up_to(shallow_structure, func, *structures)
-    return tree.map_structure_up_to(shallow_structure, func, *structures)
+    return _nest.map_structure_up_to(shallow_structure, func, *structures)
 
 
 def flatten_with_joined_paths(structure: Any, expand_composites: bool = False) -> list:
     """`[(path, leaf), ...]` with paths like `'a/b/0'`, in `tf.nest` order."""
-    if is_loaded():
-        return _tf_nest().flatten_with_joined_string_paths(
-            structure, expand_composites=expand_composites
-        )
-    return [(_joined(path), leaf) for path, leaf in tree.flatten_with_path(structure)]
+    return _nest.flatten_with_joined_string_paths(
+        structure, expand_composites=expand_composites
+    )
 
 
 def flatten_up_to(shallow: Any, deep: Any) -> list:
     """The subtrees of `deep` at the leaves of `shallow`, flattened."""
-    if is_loaded():
-        return _tf_nest().flatten_up_to(shallow, deep)
-    return tree.flatten_up_to(shallow, deep)
+    return _nest.flatten_up_to(shallow, deep)
 
 
 def map_structure_with_paths(func: Callable, *structure: Any, **kwargs: Any) -> Any:
     """`tf.nest.map_structure` whose `func` also gets the joined path (`'a/0'`)."""
-    if is_loaded():
-        return _tf_nest().map_structure_with_paths(func, *structure, **kwargs)
-    kwargs.pop("expand_composites", None)
-    return tree.map_structure_with_path(
-        lambda path, *leaves: func(_joined(path), *leaves), *structure, **kwargs
-    )
+    return _nest.map_structure_with_paths(func, *structure, **kwargs)
 
 
 def fast_map_structure_flatten(
@@ -302,7 +270,12 @@ def _format_mismatch(structure: Any, rows: Sequence[tuple[int, Any, Any]]) -> st
 def _dtype_kind(dtype: Any) -> str | None:
     """'f', 'i', 'u', 'b', 'c' or 'S' (text) for a TF or NumPy dtype; None if unknown."""
     try:
-        np_dtype = np.dtype(tf.as_dtype(dtype).as_numpy_dtype if is_loaded() else dtype)
+        np_dtype = (
+            dtype
+            if isinstance(dtype, np.dtype) or not is_loaded()
+            else np.dtype(tf.as_dtype(dtype).as_numpy_dtype)
+        )
+        np_dtype = np.dtype(np_dtype)
     except TypeError:
         try:
             np_dtype = np.dtype(dtype)
@@ -311,21 +284,21 @@ def _dtype_kind(dtype: Any) -> str | None:
     return "S" if np_dtype.kind in "SUO" else np_dtype.kind
 
 
-_TEXT_KINDS = frozenset("SUO")
+def _numpy_leaf_problem(value: Any, spec: Any) -> tuple[str | None, tuple | None]:
+    """`_leaf_problem` in NumPy alone: for arrays against `ArraySpec`s (the
+    per-step path of py policies), and for any value without TensorFlow.
 
-
-def _array_leaf_problem(value: Any, spec: Any) -> tuple[str | None, tuple | None]:
-    """`_leaf_problem` for a NumPy value and an `ArraySpec`, in NumPy alone.
-
-    The per-step path of py policies: no TensorFlow shapes or dtypes are made.
+    A value with a dtype needs the spec's dtype kind; every value needs the
+    spec's inner shape.
     """
-    kind, spec_kind = value.dtype.kind, spec.dtype.kind
-    if kind != spec_kind and not (kind in _TEXT_KINDS and spec_kind in _TEXT_KINDS):
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and _dtype_kind(dtype) != _dtype_kind(spec.dtype):
         return (
-            f"has dtype {value.dtype.name}; expected {spec.dtype.name} for {spec}",
+            f"has dtype {np.dtype(dtype).name}; expected {np.dtype(spec.dtype).name} "
+            f"for {spec}",
             None,
         )
-    shape, inner = value.shape, spec.shape
+    shape, inner = tuple(np.shape(value)), tuple(spec.shape)
     outer_rank = len(shape) - len(inner)
     if outer_rank < 0 or shape[outer_rank:] != inner:
         return (
@@ -369,24 +342,6 @@ def array_fit_checker(flat_specs: Sequence[Any]) -> Callable[[Sequence[Any]], bo
     return fits
 
 
-def _plain_leaf_problem(value: Any, spec: Any) -> tuple[str | None, tuple | None]:
-    """`_leaf_problem` for a Python value (no tensors without TensorFlow)."""
-    dtype = getattr(value, "dtype", None)
-    if dtype is not None and _dtype_kind(dtype) != _dtype_kind(spec.dtype):
-        return (
-            f"has dtype {dtype}; expected {np.dtype(spec.dtype).name} for {spec}",
-            None,
-        )
-    shape, inner = tuple(np.shape(value)), tuple(spec.shape)
-    outer_rank = len(shape) - len(inner)
-    if outer_rank < 0 or shape[outer_rank:] != inner:
-        return (
-            f"has shape {list(shape)}; expected [outer dims] + {list(inner)} for {spec}",
-            None,
-        )
-    return None, shape[:outer_rank]
-
-
 def _leaf_problem(
     value: Any, spec: Any
 ) -> tuple[str | None, tf.TensorShape | tuple | None]:
@@ -396,7 +351,7 @@ def _leaf_problem(
         and type(getattr(spec, "shape", None)) is tuple
         and isinstance(getattr(spec, "dtype", None), np.dtype)
     ):
-        return _array_leaf_problem(value, spec)
+        return _numpy_leaf_problem(value, spec)
     if value is None:
         return f"is None; expected a value for {spec}", None
     if type(value).__name__.endswith("ArraySpec") or (
@@ -404,7 +359,7 @@ def _leaf_problem(
     ):
         return None, None  # A spec standing in for a value (TF-Agents' tests do this).
     if not is_loaded():
-        return _plain_leaf_problem(value, spec)
+        return _numpy_leaf_problem(value, spec)
     spec_dtype = getattr(spec, "dtype", None)
     dtype = getattr(value, "dtype", None)
     if spec_dtype is not None and dtype is not None:

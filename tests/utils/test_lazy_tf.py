@@ -30,6 +30,7 @@ STRUCTURES = [
 def without_tf(monkeypatch):
     """Makes the helpers take their TensorFlow-free path in this process."""
     monkeypatch.setattr(lazy_tf, "_tf_nest", lambda: None)
+    monkeypatch.setattr(lazy_tf, "_tf_path_nest", lambda: None)
     monkeypatch.setattr(nest_utils, "is_loaded", lambda: False)
 
 
