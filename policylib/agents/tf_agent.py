@@ -27,7 +27,7 @@ from policylib.policies import tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, eager_utils, summaries
+from policylib.utils import common, eager_utils, keras_compat, summaries
 
 __all__ = ["LossInfo", "TFAgent"]
 
@@ -236,8 +236,13 @@ class TFAgent(tf.Module):
         `self._gradient_clipping` (if set) and summarized if asked.
 
         Raises:
-          ValueError: there are no variables to train.
+          ValueError: there are no variables to train, or no optimizer.
         """
+        if optimizer is None:
+            raise ValueError(
+                f"{type(self).__name__}: the optimizer is undefined (None); pass one "
+                "to the agent's constructor to train."
+            )
         tf.debugging.check_numerics(loss, "Loss is inf or nan")
         variables_to_train = list(variables_to_train)
         if not variables_to_train:
@@ -252,6 +257,40 @@ class TFAgent(tf.Module):
             eager_utils.add_variables_summaries(grads_and_vars, self.train_step_counter)
             eager_utils.add_gradients_summaries(grads_and_vars, self.train_step_counter)
         optimizer.apply_gradients(grads_and_vars)
+
+    def _minimize(
+        self,
+        loss_fn: Any,
+        variables_to_train: Any,
+        optimizer: Any,
+        label: str,
+        apply_when: Any = None,
+    ) -> tf.Tensor:
+        """`loss_fn()` under a tape that watches only `variables_to_train`,
+        then one `_apply_gradients` step on it (only where `apply_when` is
+        true, if given: e.g. TD3's delayed actor). Returns the loss.
+
+        Raises:
+          ValueError: there are no variables to train, or no optimizer.
+        """
+        variables_to_train = _unique(variables_to_train)
+        if not variables_to_train:
+            raise ValueError(f"No trainable {label} variables to optimize.")
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(variables_to_train)
+            loss = loss_fn()
+        tf.debugging.check_numerics(loss, f"{label.capitalize()} loss is inf or nan.")
+        if apply_when is None:
+            self._apply_gradients(loss, variables_to_train, tape, optimizer)
+            return loss
+        keras_compat.build_optimizer(optimizer, variables_to_train)
+
+        def apply() -> Any:
+            self._apply_gradients(loss, variables_to_train, tape, optimizer)
+            return tf.no_op()
+
+        tf.cond(apply_when, apply, tf.no_op)
+        return loss
 
     def _apply_loss(
         self,
@@ -353,6 +392,17 @@ class TFAgent(tf.Module):
 
     def _train(self, *args: Any, **kwargs: Any) -> LossInfo:
         raise NotImplementedError("Train not implemented.")
+
+
+def _unique(variables: Any) -> list:
+    """`variables` in order, each once (layers shared between networks)."""
+    seen: set[int] = set()
+    unique = []
+    for variable in variables:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            unique.append(variable)
+    return unique
 
 
 def _checked_loss_info(loss_info: Any) -> LossInfo:

@@ -126,8 +126,8 @@ class Network(tf.keras.layers.Layer):
         """Builds the network on a random batch of one; returns the output spec.
 
         Args:
-          input_tensor_spec: the input spec, when the network has none (or to
-            override it).
+          input_tensor_spec: the input spec, used when the network has none
+            (a network's own spec is kept, as in TF-Agents).
           **kwargs: passed to `call`, e.g. `training=True`.
 
         Returns:
@@ -137,7 +137,7 @@ class Network(tf.keras.layers.Layer):
         Raises:
           ValueError: no input spec, or the network's outputs/state do not fit.
         """
-        if input_tensor_spec is not None:
+        if input_tensor_spec is not None and self._input_tensor_spec is None:
             self._input_tensor_spec = tensor_spec.from_spec(input_tensor_spec)
         if self._network_output_spec is not None:
             return self._network_output_spec

@@ -50,6 +50,7 @@ from policylib.utils.summaries import generate_tensor_summaries, summarize_scala
 from policylib.utils.target_networks import (
     check_matching_networks,
     check_no_shared_variables,
+    deduped_network_variables,
     get_target_updater,
     maybe_copy_target_network_with_checks,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "compute_returns",
     "convert_q_logits_to_values",
     "create_variable",
+    "deduped_network_variables",
     "discounted_future_sum",
     "discounted_future_sum_masked",
     "element_wise_huber_loss",

@@ -27,6 +27,7 @@ import tensorflow as tf
 __all__ = [
     "accept_numpy_integer_units",
     "add_weight",
+    "build_optimizer",
     "collect_variables",
     "input_only_sequential_key",
     "copy_layer_from_config",
@@ -77,6 +78,16 @@ def tf_variables(variables: Iterable[Any]) -> list[tf.Variable]:
             seen.add(id(tf_var))
             result.append(tf_var)
     return result
+
+
+def build_optimizer(optimizer: Any, variables: Iterable[Any]) -> None:
+    """Creates a Keras 3 optimizer's slots for `variables` now, outside any
+    `tf.cond` (Keras 3 builds them on the first `apply_gradients`, which fails
+    inside a branch of a traced function). Keras 2 and `tf.compat.v1.train`
+    optimizers build their slots under `init_scope` themselves."""
+    if is_keras3() and isinstance(optimizer, tf.keras.optimizers.Optimizer):
+        if not optimizer.built:
+            optimizer.build(list(variables))
 
 
 def units(value: Any) -> int:

@@ -7,6 +7,7 @@ update_target()        # after each training step
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -16,7 +17,11 @@ from policylib.utils import periodic, variables
 __all__ = [
     "check_matching_networks",
     "check_no_shared_variables",
+    "create_target_network",
+    "deduped_network_variables",
     "get_target_updater",
+    "get_targets_updater",
+    "initialize_targets",
     "maybe_copy_target_network_with_checks",
 ]
 
@@ -73,6 +78,64 @@ def maybe_copy_target_network_with_checks(
     return target_network
 
 
+def create_target_network(
+    network: Any, target_network: Any, input_spec: Any, name: str
+) -> Any:
+    """Builds `network` (and a given target) for `input_spec`; returns the target.
+
+    The target is `target_network`, or a fresh copy of `network` named `name`.
+    """
+    network.create_variables(input_spec)
+    if target_network is not None:
+        target_network.create_variables(input_spec)
+    return maybe_copy_target_network_with_checks(
+        network, target_network, name=name, input_spec=input_spec
+    )
+
+
+def deduped_network_variables(network: Any, *others: Any) -> list:
+    """`network.variables` less those any of `others` holds (shared layers)."""
+    seen = {id(v) for other in others for v in other.variables}
+    return [v for v in network.variables if id(v) not in seen]
+
+
+def _paired_variables(pairs: Sequence[tuple[Any, Any]]) -> tuple[list, list]:
+    """Source and target variables of `(network, target)` pairs, each pair's
+    variables after dropping those an earlier pair already updates."""
+    sources: list = []
+    targets: list = []
+    for i, (network, target) in enumerate(pairs):
+        sources += deduped_network_variables(network, *(n for n, _ in pairs[:i]))
+        targets += deduped_network_variables(target, *(t for _, t in pairs[:i]))
+    return sources, targets
+
+
+def get_targets_updater(
+    pairs: Sequence[tuple[Any, Any]], tau: Any = 1.0, period: int = 1
+) -> Any:
+    """`get_target_updater` for several `(network, target)` pairs at once.
+
+    A layer shared between networks (and between their targets) is updated
+    once per call, not once per network that holds it.
+    """
+    pairs = list(pairs)
+
+    def update() -> Any:
+        sources, targets = _paired_variables(pairs)
+        return variables.soft_variables_update(
+            sources, targets, tau, tau_non_trainable=1.0
+        )
+
+    with tf.name_scope("update_targets"):
+        return periodic.Periodically(update, period, "periodic_update_targets")
+
+
+def initialize_targets(pairs: Sequence[tuple[Any, Any]]) -> Any:
+    """Copies every network of `(network, target)` pairs into its target."""
+    sources, targets = _paired_variables(list(pairs))
+    return variables.soft_variables_update(sources, targets, tau=1.0)
+
+
 def get_target_updater(
     network: Any, target_network: Any, tau: Any = 1.0, period: int = 1
 ) -> Any:
@@ -82,10 +145,4 @@ def get_target_updater(
     a copy); non-trainable ones (e.g. batch-norm statistics) are copied.
     """
 
-    def update() -> Any:
-        return variables.soft_variables_update(
-            network.variables, target_network.variables, tau, tau_non_trainable=1.0
-        )
-
-    with tf.name_scope("update_targets"):
-        return periodic.Periodically(update, period, "periodic_update_targets")
+    return get_targets_updater([(network, target_network)], tau, period)

@@ -15,7 +15,23 @@ from policylib.networks import network, utils
 from policylib.specs import tensor_spec
 from policylib.utils import common, keras_compat
 
-__all__ = ["ActorNetwork"]
+__all__ = ["ActorNetwork", "ddpg_initializers"]
+
+
+def ddpg_initializers(
+    kernel_initializer: Any, last_kernel_initializer: Any
+) -> tuple[Any, Any]:
+    """DDPG's defaults for None: VarianceScaling(1/3, fan_in, uniform) for hidden
+    kernels, U(-0.003, 0.003) for the output layer (Lillicrap et al., 2015)."""
+    if kernel_initializer is None:
+        kernel_initializer = tf.keras.initializers.VarianceScaling(
+            scale=1.0 / 3.0, mode="fan_in", distribution="uniform"
+        )
+    if last_kernel_initializer is None:
+        last_kernel_initializer = tf.keras.initializers.RandomUniform(
+            minval=-0.003, maxval=0.003
+        )
+    return kernel_initializer, last_kernel_initializer
 
 
 @gin.configurable(module="policylib")
@@ -64,14 +80,9 @@ class ActorNetwork(network.Network):
                 "Only float actions are supported by this network; got "
                 f"{self._single_action_spec}."
             )
-        if kernel_initializer is None:
-            kernel_initializer = tf.keras.initializers.VarianceScaling(
-                scale=1.0 / 3.0, mode="fan_in", distribution="uniform"
-            )
-        if last_kernel_initializer is None:
-            last_kernel_initializer = tf.keras.initializers.RandomUniform(
-                minval=-0.003, maxval=0.003
-            )
+        kernel_initializer, last_kernel_initializer = ddpg_initializers(
+            kernel_initializer, last_kernel_initializer
+        )
         self._mlp_layers = utils.mlp_layers(
             conv_layer_params,
             fc_layer_params,

@@ -1,0 +1,139 @@
+"""`CriticNetwork`: `Q(s, a)` from an observation and an action (DDPG, TD3, SAC).
+
+The observation and the action each pass through their own MLP, the two
+encodings are concatenated and a joint MLP ends in one linear unit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gin
+import tensorflow as tf
+
+from policylib.agents.ddpg import actor_network
+from policylib.networks import network, utils
+
+__all__ = ["CriticNetwork", "check_single_observation_and_action"]
+
+
+def check_single_observation_and_action(input_tensor_spec: Any, label: str) -> Any:
+    """`(observation_spec, action_spec)` of a critic, each a single spec.
+
+    Raises:
+      ValueError: the input is not a pair, or either side is nested.
+    """
+    try:
+        observation_spec, action_spec = input_tensor_spec
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{label}: input_tensor_spec must be a pair (observation_spec, "
+            f"action_spec); got {input_tensor_spec}."
+        ) from None
+    if len(tf.nest.flatten(observation_spec)) > 1:
+        raise ValueError("Only a single observation is supported by this network")
+    if len(tf.nest.flatten(action_spec)) > 1:
+        raise ValueError("Only a single action is supported by this network")
+    return observation_spec, action_spec
+
+
+@gin.configurable(module="policylib")
+class CriticNetwork(network.Network):
+    """A feed-forward critic: `([B, obs], [B, act]) -> [B]` Q values.
+
+    Args:
+      input_tensor_spec: `(observation_spec, action_spec)`, one spec each.
+      observation_conv_layer_params: `(filters, kernel_size, stride)` per conv
+        layer on the observation.
+      observation_fc_layer_params: dense units on the observation.
+      observation_dropout_layer_params: dropout per observation dense layer.
+      action_fc_layer_params: dense units on the action.
+      action_dropout_layer_params: dropout per action dense layer.
+      joint_fc_layer_params: dense units after the concatenation.
+      joint_dropout_layer_params: dropout per joint dense layer.
+      activation_fn: hidden activation.
+      output_activation_fn: activation of the Q unit (None: linear).
+      kernel_initializer: hidden kernel initializer (DDPG's default if None).
+      last_kernel_initializer: Q unit's kernel initializer (U(-0.003, 0.003)).
+      last_layer: a layer replacing the default Q unit.
+      name: network name.
+
+    Raises:
+      ValueError: more than one observation or action.
+    """
+
+    def __init__(
+        self,
+        input_tensor_spec: Any,
+        observation_conv_layer_params: Any = None,
+        observation_fc_layer_params: Any = None,
+        observation_dropout_layer_params: Any = None,
+        action_fc_layer_params: Any = None,
+        action_dropout_layer_params: Any = None,
+        joint_fc_layer_params: Any = None,
+        joint_dropout_layer_params: Any = None,
+        activation_fn: Any = tf.nn.relu,
+        output_activation_fn: Any = None,
+        kernel_initializer: Any = None,
+        last_kernel_initializer: Any = None,
+        last_layer: Any = None,
+        name: str = "CriticNetwork",
+    ):
+        super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
+        check_single_observation_and_action(input_tensor_spec, name)
+        kernel_initializer, last_kernel_initializer = actor_network.ddpg_initializers(
+            kernel_initializer, last_kernel_initializer
+        )
+        self._observation_layers = utils.mlp_layers(
+            observation_conv_layer_params,
+            observation_fc_layer_params,
+            observation_dropout_layer_params,
+            activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer,
+            name="observation_encoding",
+        )
+        self._action_layers = utils.mlp_layers(
+            None,
+            action_fc_layer_params,
+            action_dropout_layer_params,
+            activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer,
+            name="action_encoding",
+        )
+        self._joint_layers = utils.mlp_layers(
+            None,
+            joint_fc_layer_params,
+            joint_dropout_layer_params,
+            activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer,
+            name="joint_mlp",
+        )
+        self._joint_layers.append(
+            last_layer
+            or tf.keras.layers.Dense(
+                1,
+                activation=output_activation_fn,
+                kernel_initializer=last_kernel_initializer,
+                name="value",
+            )
+        )
+
+    def call(
+        self,
+        inputs: Any,
+        step_type: Any = (),
+        network_state: Any = (),
+        training: bool = False,
+    ) -> tuple[tf.Tensor, Any]:
+        del step_type
+        observations, actions = inputs
+        encoded_observations = tf.cast(tf.nest.flatten(observations)[0], tf.float32)
+        for layer in self._observation_layers:
+            encoded_observations = layer(encoded_observations, training=training)
+        encoded_actions = tf.cast(tf.nest.flatten(actions)[0], tf.float32)
+        for layer in self._action_layers:
+            encoded_actions = layer(encoded_actions, training=training)
+        joint = tf.concat([encoded_observations, encoded_actions], 1)
+        for layer in self._joint_layers:
+            joint = layer(joint, training=training)
+        return tf.reshape(joint, [-1]), network_state

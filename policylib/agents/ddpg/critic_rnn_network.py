@@ -1,0 +1,135 @@
+"""`CriticRnnNetwork`: a recurrent `Q(s, a)` (MLPs, joint MLP, LSTM, MLP, Q unit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gin
+import tensorflow as tf
+
+from policylib.agents.ddpg import actor_network, critic_network
+from policylib.networks import network, rnn_utils, utils
+
+__all__ = ["CriticRnnNetwork"]
+
+
+@gin.configurable(module="policylib")
+class CriticRnnNetwork(network.Network):
+    """Q values `[B]` or `[B, T]` from observations and actions of that shape.
+
+    Args:
+      input_tensor_spec: `(observation_spec, action_spec)`, one spec each.
+      observation_conv_layer_params: conv layers on the observation.
+      observation_fc_layer_params: dense units on the observation.
+      action_fc_layer_params: dense units on the action.
+      joint_fc_layer_params: dense units after the concatenation, before the LSTM.
+      lstm_size: units per stacked LSTM cell.
+      output_fc_layer_params: dense units after the LSTM.
+      activation_fn: activation of the encoding layers.
+      kernel_initializer: encoding kernel initializer (DDPG's default if None).
+      last_kernel_initializer: Q unit's kernel initializer (U(-0.003, 0.003)).
+      rnn_construction_fn: builds a custom recurrent layer instead of `lstm_size`.
+      rnn_construction_kwargs: its keyword arguments.
+      name: network name.
+
+    Raises:
+      ValueError: more than one observation or action; neither or both of
+        `lstm_size` and `rnn_construction_fn`.
+    """
+
+    def __init__(
+        self,
+        input_tensor_spec: Any,
+        observation_conv_layer_params: Any = None,
+        observation_fc_layer_params: Any = (200,),
+        action_fc_layer_params: Any = (200,),
+        joint_fc_layer_params: Any = (100,),
+        lstm_size: Any = None,
+        output_fc_layer_params: Any = (200, 100),
+        activation_fn: Any = tf.keras.activations.relu,
+        kernel_initializer: Any = None,
+        last_kernel_initializer: Any = None,
+        rnn_construction_fn: Any = None,
+        rnn_construction_kwargs: Any = None,
+        name: str = "CriticRnnNetwork",
+    ):
+        rnn_layer = rnn_utils.recurrent_layer(
+            lstm_size, rnn_construction_fn, rnn_construction_kwargs
+        )
+        critic_network.check_single_observation_and_action(input_tensor_spec, name)
+        kernel_initializer, last_kernel_initializer = actor_network.ddpg_initializers(
+            kernel_initializer, last_kernel_initializer
+        )
+        super().__init__(
+            input_tensor_spec=input_tensor_spec,
+            state_spec=rnn_utils.state_spec_of(rnn_layer),
+            name=name,
+        )
+        self._observation_layers = utils.mlp_layers(
+            observation_conv_layer_params,
+            observation_fc_layer_params,
+            activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer,
+            name="observation_encoding",
+        )
+        self._action_layers = utils.mlp_layers(
+            None,
+            action_fc_layer_params,
+            activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer,
+            name="action_encoding",
+        )
+        self._joint_layers = utils.mlp_layers(
+            None,
+            joint_fc_layer_params,
+            activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer,
+            name="joint_mlp",
+        )
+        self._lstm_network = rnn_layer
+        self._output_layers = utils.mlp_layers(
+            fc_layer_params=output_fc_layer_params, name="output"
+        )
+        self._output_layers.append(
+            tf.keras.layers.Dense(
+                1, kernel_initializer=last_kernel_initializer, name="value"
+            )
+        )
+
+    def call(
+        self,
+        inputs: Any,
+        step_type: Any = None,
+        network_state: Any = (),
+        training: bool = False,
+    ) -> tuple[tf.Tensor, Any]:
+        observation, action = inputs
+        has_time_dim, observation, (action, step_type) = rnn_utils.add_time_dim(
+            observation, self.input_tensor_spec[0], action, step_type
+        )
+        squash = utils.BatchSquash(2)
+        observation = squash.flatten(
+            tf.cast(tf.nest.flatten(observation)[0], tf.float32)
+        )
+        action = squash.flatten(tf.cast(tf.nest.flatten(action)[0], tf.float32))
+        for layer in self._observation_layers:
+            observation = layer(observation, training=training)
+        for layer in self._action_layers:
+            action = layer(action, training=training)
+        joint = tf.concat([observation, action], -1)
+        for layer in self._joint_layers:
+            joint = layer(joint, training=training)
+        output, network_state = rnn_utils.run_recurrent(
+            self._lstm_network,
+            squash.unflatten(joint),
+            network_state,
+            step_type,
+            training,
+        )
+        output = squash.flatten(output)
+        for layer in self._output_layers:
+            output = layer(output, training=training)
+        q_values = squash.unflatten(tf.reshape(output, [-1]))
+        if not has_time_dim:
+            q_values = tf.squeeze(q_values, axis=1)
+        return q_values, network_state

@@ -1,0 +1,347 @@
+"""`Td3Agent`: DDPG with twin critics, target smoothing and delayed actor updates.
+
+    agent = td3_agent.Td3Agent(
+        env.time_step_spec(), env.action_spec(),
+        actor_network=actor_net, critic_network=critic_net,
+        actor_optimizer=tf.keras.optimizers.Adam(1e-4),
+        critic_optimizer=tf.keras.optimizers.Adam(1e-3),
+        target_update_tau=0.005, actor_update_period=2)
+
+The TD target takes the smaller of two target critics at a target action
+perturbed by clipped Gaussian noise; the actor ascends the first critic every
+`actor_update_period` steps. The collect policy adds Gaussian noise.
+Fujimoto et al., 2018.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import gin
+import tensorflow as tf
+
+from policylib.agents import data_converter, tf_agent
+from policylib.agents.ddpg import ddpg_agent
+from policylib.networks import network
+from policylib.policies import actor_policy, gaussian_policy
+from policylib.trajectories import time_step as ts
+from policylib.typing import types
+from policylib.utils import common, target_networks
+
+__all__ = ["Td3Agent", "Td3Info", "twin_critics"]
+
+
+class Td3Info(collections.namedtuple("Td3Info", ("actor_loss", "critic_loss"))):
+    """The `extra` of a TD3 `LossInfo`."""
+
+
+def twin_critics(
+    critic_network: network.Network,
+    critic_network_2: network.Network | None,
+    target_critic_network: network.Network | None,
+    target_critic_network_2: network.Network | None,
+    input_spec: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """`(critic_1, critic_2, target_1, target_2)`, each built for `input_spec`
+    (None: the network's own input spec).
+
+    Without `critic_network_2` the second critic is a fresh copy of the first
+    (and its target a copy of that, whatever `target_critic_network_2` is).
+    """
+    if critic_network_2 is None:
+        critic_network_2 = critic_network.copy(name="CriticNetwork2")
+        target_critic_network_2 = None
+    target_1 = target_networks.create_target_network(
+        critic_network, target_critic_network, input_spec, "TargetCriticNetwork1"
+    )
+    target_2 = target_networks.create_target_network(
+        critic_network_2, target_critic_network_2, input_spec, "TargetCriticNetwork2"
+    )
+    return critic_network, critic_network_2, target_1, target_2
+
+
+@gin.configurable
+class Td3Agent(tf_agent.TFAgent):
+    """A TD3 agent.
+
+    Args:
+      time_step_spec: `TimeStep` of specs of the environment's time steps.
+      action_spec: nest of bounded float action specs.
+      actor_network: `observation -> action` (e.g. `ActorNetwork`).
+      critic_network: `(observation, action) -> Q` (e.g. `CriticNetwork`).
+      actor_optimizer: optimizer of the actor (Keras 2/3 or `tf.compat.v1`).
+      critic_optimizer: optimizer of both critics.
+      exploration_noise_std: scale of the collect policy's Gaussian noise.
+      critic_network_2: the second critic (default: a copy of the first).
+      target_actor_network, target_critic_network, target_critic_network_2:
+        the targets (default: copies).
+      target_update_tau: soft-update weight of the targets (1.0: copy).
+      target_update_period: train steps between target updates.
+      actor_update_period: train steps between actor updates.
+      td_errors_loss_fn: element-wise `loss(td_targets, q_values)` (Huber).
+      gamma: discount of future rewards.
+      reward_scale_factor: rewards are multiplied by this.
+      target_policy_noise: scale of the noise on the target action.
+      target_policy_noise_clip: that noise is clipped to `[-c, c]`.
+      gradient_clipping: global-norm clipping of gradients, if set.
+      debug_summaries: write TD error and Q-value summaries.
+      summarize_grads_and_vars: write gradient and variable summaries.
+      train_step_counter: counts train steps (default: the global step).
+      name: the agent's name scope.
+    """
+
+    def __init__(
+        self,
+        time_step_spec: ts.TimeStep,
+        action_spec: types.NestedTensorSpec,
+        actor_network: network.Network,
+        critic_network: network.Network,
+        actor_optimizer: types.Optimizer | None,
+        critic_optimizer: types.Optimizer | None,
+        exploration_noise_std: types.Float = 0.1,
+        critic_network_2: network.Network | None = None,
+        target_actor_network: network.Network | None = None,
+        target_critic_network: network.Network | None = None,
+        target_critic_network_2: network.Network | None = None,
+        target_update_tau: types.Float = 1.0,
+        target_update_period: types.Int = 1,
+        actor_update_period: types.Int = 1,
+        td_errors_loss_fn: types.LossFn | None = None,
+        gamma: types.Float = 1.0,
+        reward_scale_factor: types.Float = 1.0,
+        target_policy_noise: types.Float = 0.2,
+        target_policy_noise_clip: types.Float = 0.5,
+        gradient_clipping: types.Float | None = None,
+        debug_summaries: bool = False,
+        summarize_grads_and_vars: bool = False,
+        train_step_counter: tf.Variable | None = None,
+        name: str | None = None,
+    ):
+        tf.Module.__init__(self, name=name)
+        # Each network is built for its own input spec (as TF-Agents' TD3 does).
+        self._actor_network = actor_network
+        self._target_actor_network = target_networks.create_target_network(
+            actor_network, target_actor_network, None, "TargetActorNetwork"
+        )
+        (
+            self._critic_network_1,
+            self._critic_network_2,
+            self._target_critic_network_1,
+            self._target_critic_network_2,
+        ) = twin_critics(
+            critic_network,
+            critic_network_2,
+            target_critic_network,
+            target_critic_network_2,
+            None,
+        )
+        self._actor_optimizer = actor_optimizer
+        self._critic_optimizer = critic_optimizer
+        self._exploration_noise_std = exploration_noise_std
+        self._target_update_tau = target_update_tau
+        self._target_update_period = target_update_period
+        self._actor_update_period = actor_update_period
+        self._td_errors_loss_fn = td_errors_loss_fn or common.element_wise_huber_loss
+        self._gamma = gamma
+        self._reward_scale_factor = reward_scale_factor
+        self._target_policy_noise = target_policy_noise
+        self._target_policy_noise_clip = target_policy_noise_clip
+        self._gradient_clipping = gradient_clipping
+        self._update_target = self._get_target_updater(
+            target_update_tau, target_update_period
+        )
+        policy = actor_policy.ActorPolicy(
+            time_step_spec=time_step_spec,
+            action_spec=action_spec,
+            actor_network=actor_network,
+            clip=True,
+        )
+        collect_policy = gaussian_policy.GaussianPolicy(
+            actor_policy.ActorPolicy(
+                time_step_spec=time_step_spec,
+                action_spec=action_spec,
+                actor_network=actor_network,
+                clip=False,
+            ),
+            scale=exploration_noise_std,
+            clip=True,
+        )
+        stateful = bool(tf.nest.flatten(actor_network.state_spec))
+        super().__init__(
+            time_step_spec,
+            action_spec,
+            policy,
+            collect_policy,
+            train_sequence_length=None if stateful else 2,
+            debug_summaries=debug_summaries,
+            summarize_grads_and_vars=summarize_grads_and_vars,
+            train_step_counter=train_step_counter,
+        )
+        self._as_transition = data_converter.AsTransition(
+            self.data_context, squeeze_time_dim=not stateful
+        )
+
+    def _target_pairs(self) -> list[tuple[Any, Any]]:
+        return [
+            (self._critic_network_1, self._target_critic_network_1),
+            (self._critic_network_2, self._target_critic_network_2),
+            (self._actor_network, self._target_actor_network),
+        ]
+
+    def _initialize(self) -> None:
+        target_networks.initialize_targets(self._target_pairs())
+
+    def _get_target_updater(self, tau: types.Float = 1.0, period: int = 1) -> Any:
+        """A callable soft-updating the three targets every `period` calls."""
+        return target_networks.get_targets_updater(self._target_pairs(), tau, period)
+
+    def _critic_variables(self) -> list:
+        return (
+            self._critic_network_1.trainable_variables
+            + self._critic_network_2.trainable_variables
+        )
+
+    def _train(self, experience: Any, weights: Any = None) -> tf_agent.LossInfo:
+        time_steps, policy_steps, next_time_steps = self._as_transition(experience)
+        critic_loss = self._minimize(
+            lambda: self.critic_loss(
+                time_steps,
+                policy_steps.action,
+                next_time_steps,
+                weights=weights,
+                training=True,
+            ),
+            self._critic_variables(),
+            self._critic_optimizer,
+            "critic",
+        )
+        actor_loss = self._minimize(
+            lambda: self.actor_loss(time_steps, weights=weights, training=True),
+            self._actor_network.trainable_variables,
+            self._actor_optimizer,
+            "actor",
+            apply_when=tf.equal(
+                tf.math.mod(self.train_step_counter, self._actor_update_period), 0
+            ),
+        )
+        self.train_step_counter.assign_add(1)
+        self._update_target()
+        return tf_agent.LossInfo(
+            actor_loss + critic_loss, Td3Info(actor_loss, critic_loss)
+        )
+
+    def _loss(
+        self, experience: Any, weights: Any = None, training: bool = False
+    ) -> tf_agent.LossInfo:
+        time_steps, policy_steps, next_time_steps = self._as_transition(experience)
+        critic_loss = self.critic_loss(
+            time_steps,
+            policy_steps.action,
+            next_time_steps,
+            weights=weights,
+            training=training,
+        )
+        actor_loss = self.actor_loss(time_steps, weights=weights, training=training)
+        return tf_agent.LossInfo(
+            actor_loss + critic_loss, Td3Info(actor_loss, critic_loss)
+        )
+
+    def _smoothed_target_actions(self, next_time_steps: ts.TimeStep) -> Any:
+        """The target actor's actions plus clipped Gaussian noise (not clipped to spec)."""
+        target_actions, _ = self._target_actor_network(
+            next_time_steps.observation, next_time_steps.step_type, training=False
+        )
+
+        def add_noise(action: tf.Tensor) -> tf.Tensor:
+            noise = tf.random.normal(
+                tf.shape(action), stddev=self._target_policy_noise, dtype=action.dtype
+            )
+            clip = self._target_policy_noise_clip
+            return action + tf.clip_by_value(noise, -clip, clip)
+
+        return tf.nest.map_structure(add_noise, target_actions)
+
+    def critic_loss(
+        self,
+        time_steps: ts.TimeStep,
+        actions: types.Tensor,
+        next_time_steps: ts.TimeStep,
+        weights: types.Tensor | None = None,
+        training: bool = False,
+    ) -> tf.Tensor:
+        """The sum of both critics' TD losses against the smaller target Q.
+
+        Args:
+          time_steps: `[B]` (or `[B, T]` for RNNs) time steps.
+          actions: the actions taken in them.
+          next_time_steps: the time steps that followed.
+          weights: optional `[B]` or scalar weights of the per-example losses.
+          training: passed to the critics (dropout, batch norm).
+        """
+        with tf.name_scope("critic_loss"):
+            target_input = (
+                next_time_steps.observation,
+                self._smoothed_target_actions(next_time_steps),
+            )
+            target_q_1, _ = self._target_critic_network_1(
+                target_input, next_time_steps.step_type, training=False
+            )
+            target_q_2, _ = self._target_critic_network_2(
+                target_input, next_time_steps.step_type, training=False
+            )
+            td_targets = tf.stop_gradient(
+                self._reward_scale_factor * next_time_steps.reward
+                + self._gamma
+                * next_time_steps.discount
+                * tf.minimum(target_q_1, target_q_2)
+            )
+            inputs = (time_steps.observation, actions)
+            q_1, _ = self._critic_network_1(
+                inputs, time_steps.step_type, training=training
+            )
+            q_2, _ = self._critic_network_2(
+                inputs, time_steps.step_type, training=training
+            )
+            if self._debug_summaries:
+                step = self.train_step_counter
+                common.generate_tensor_summaries("td_targets", td_targets, step)
+                for i, q in enumerate((q_1, q_2), start=1):
+                    with tf.name_scope(f"critic_net_{i}"):
+                        common.generate_tensor_summaries(
+                            "td_errors", td_targets - q, step
+                        )
+                        common.generate_tensor_summaries("pred_td_targets", q, step)
+            per_example = self._td_errors_loss_fn(
+                td_targets, q_1
+            ) + self._td_errors_loss_fn(td_targets, q_2)
+            return ddpg_agent.mean_loss_over_batch(
+                per_example, time_steps, self.time_step_spec, weights
+            )
+
+    def actor_loss(
+        self,
+        time_steps: ts.TimeStep,
+        weights: types.Tensor | None = None,
+        training: bool = False,
+    ) -> tf.Tensor:
+        """`-Q_1(s, mu(s))`, averaged (summed over time for RNNs)."""
+        with tf.name_scope("actor_loss"):
+            actions, _ = self._actor_network(
+                time_steps.observation, time_steps.step_type, training=training
+            )
+            q_values, _ = self._critic_network_1(
+                (time_steps.observation, actions), time_steps.step_type, training=False
+            )
+            actor_loss = -q_values
+            if actor_loss.shape.rank > 1:
+                actor_loss = tf.reduce_sum(
+                    actor_loss, axis=range(1, actor_loss.shape.rank)
+                )
+            actor_loss = common.aggregate_losses(
+                per_example_loss=actor_loss, sample_weight=weights
+            ).total_loss
+            common.summarize_scalar_dict(
+                {"actor_loss": actor_loss}, self.train_step_counter
+            )
+            return actor_loss
