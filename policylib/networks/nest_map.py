@@ -7,7 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from policylib.networks import network, sequential
-from policylib.utils import nest_utils
+from policylib.utils import keras_compat, nest_utils
 
 __all__ = ["NestFlatten", "NestMap"]
 
@@ -84,7 +84,8 @@ class NestMap(network.Network):
             )
             outputs.append(output)
             new_states.append(new_state)
-        output_nest = tf.nest.pack_sequence_as(self._nested_layers, outputs)
+        structure = keras_compat.untracked(self._nested_layers)
+        output_nest = tf.nest.pack_sequence_as(structure, outputs)
         if self.state_spec == ():
             return output_nest, ()
-        return output_nest, tf.nest.pack_sequence_as(self._nested_layers, new_states)
+        return output_nest, tf.nest.pack_sequence_as(structure, new_states)

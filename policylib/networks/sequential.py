@@ -13,7 +13,6 @@ become tuples so specs work with `tf.nest` and replay buffers alike.
 
 from __future__ import annotations
 
-import copy as copy_lib
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +34,7 @@ def copy_layer(layer: Any) -> Any:
     """An independent copy of a layer (same initial weights if built)."""
     if isinstance(layer, network.Network):
         return layer.copy()
-    return copy_lib.deepcopy(layer)
+    return keras_compat.deepcopy_layer(layer)
 
 
 def call_layer(

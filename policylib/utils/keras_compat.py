@@ -16,6 +16,7 @@ module that keeps them in an attribute is tracked as usual.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+import wrapt
 
 __all__ = [
     "accept_numpy_integer_units",
@@ -31,6 +33,7 @@ __all__ = [
     "collect_variables",
     "input_only_sequential_key",
     "copy_layer_from_config",
+    "deepcopy_layer",
     "is_keras_layer",
     "accept_policy_call_arguments",
     "new_layer",
@@ -44,6 +47,7 @@ __all__ = [
     "tf_variable",
     "tf_variables",
     "units",
+    "untracked",
 ]
 
 
@@ -349,6 +353,43 @@ def copy_layer_from_config(layer: Any) -> Any:
             name=layer.name,
         )
     return type(layer).from_config(layer.get_config())
+
+
+def deepcopy_layer(layer: Any) -> Any:
+    """`copy.deepcopy(layer)`: same config and, where Keras can, same weights.
+
+    Keras 3 deep-copies through its saving code, which fails where Keras 2's
+    did not: a `Lambda` of a local function cannot be named in a config (it is
+    rebuilt around the same function), and weights whose stored shape differs
+    from the variable's (a bias made by `constant_initializer([[0]])`) do not
+    load back; such a layer is copied unbuilt, from its config.
+    """
+    if isinstance(layer, tf.keras.layers.Lambda):
+        return copy_layer_from_config(layer)
+    if not is_keras3():
+        return copy.deepcopy(layer)
+    try:
+        return copy.deepcopy(layer)
+    except ValueError:
+        return copy_layer_from_config(layer)
+
+
+def untracked(structure: Any) -> Any:
+    """`structure` with TF's tracking wrappers (`_TupleWrapper`, `ListWrapper`,
+    `_DictWrapper`, which a module attribute holding layers becomes) replaced by
+    plain tuples, lists and dicts. Keras 3 layers accept only plain nests as
+    positional inputs, so outputs packed like such an attribute must be plain."""
+    if isinstance(structure, wrapt.ObjectProxy):
+        structure = structure.__wrapped__
+    if isinstance(structure, tuple) and hasattr(structure, "_fields"):
+        return type(structure)(*(untracked(item) for item in structure))
+    if isinstance(structure, tuple):
+        return tuple(untracked(item) for item in structure)
+    if isinstance(structure, list):
+        return [untracked(item) for item in structure]
+    if isinstance(structure, dict) or type(structure).__name__ == "_DictWrapper":
+        return {key: untracked(value) for key, value in structure.items()}
+    return structure
 
 
 def call_folding_outer_dims(layer: Any, inputs: Any, **kwargs: Any) -> Any:
