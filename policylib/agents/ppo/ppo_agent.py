@@ -1,0 +1,964 @@
+"""`PPOAgent`: proximal policy optimization, with clipping and/or a KL penalty.
+
+    agent = ppo_clip_agent.PPOClipAgent(
+        env.time_step_spec(), env.action_spec(),
+        optimizer=tf.keras.optimizers.Adam(3e-4),
+        actor_net=actor_distribution_network.ActorDistributionNetwork(...),
+        value_net=value_network.ValueNetwork(obs_spec),
+        importance_ratio_clipping=0.2, use_gae=True, num_epochs=10)
+    # collect whole episodes with agent.collect_policy into a buffer, then
+    agent.train(buffer.gather_all())      # [B, T] trajectories
+    buffer.clear()
+
+`train` takes the batch as collected: it computes value predictions,
+returns and advantages (GAE with `use_gae`) from it, then takes `num_epochs`
+gradient steps on the policy-gradient loss (importance ratios, clipped with
+`importance_ratio_clipping`), the value loss, entropy and L2 terms and the
+KL penalty (adaptive `beta` and a cutoff). Rewards and observations are
+normalized with running estimates, updated after the epochs. With
+`compute_value_and_advantage_in_train=False`, values come from the collect
+policy's info and returns/advantages from `preprocess_sequence` (for
+`as_dataset(...).map(agent.preprocess_sequence)`). Schulman et al., 2017.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import gin
+import tensorflow as tf
+from absl import logging
+
+from policylib.agents import data_converter, tf_agent
+from policylib.agents.ppo import ppo_policy, ppo_utils
+from policylib.networks import network
+from policylib.policies import greedy_policy
+from policylib.specs import tensor_spec
+from policylib.trajectories import time_step as ts
+from policylib.trajectories import trajectory
+from policylib.typing import types
+from policylib.utils import (
+    common,
+    eager_utils,
+    nest_utils,
+    tensor_normalizer,
+    value_ops,
+)
+
+__all__ = ["PPOAgent", "PPOLossInfo"]
+
+
+class PPOLossInfo(
+    collections.namedtuple(
+        "PPOLossInfo",
+        (
+            "policy_gradient_loss",
+            "value_estimation_loss",
+            "l2_regularization_loss",
+            "entropy_regularization_loss",
+            "kl_penalty_loss",
+            "clip_fraction",
+        ),
+    )
+):
+    """The `extra` of a PPO `LossInfo` (of the last epoch)."""
+
+
+def _normalize_advantages(
+    advantages: tf.Tensor, axes: Any = (0, 1), variance_epsilon: float = 1e-8
+) -> tf.Tensor:
+    """Advantages standardized over the batch and time axes."""
+    mean, variance = tf.nn.moments(advantages, axes=axes, keepdims=True)
+    return tf.nn.batch_normalization(
+        advantages, mean, variance, None, None, variance_epsilon
+    )
+
+
+def _get_discount(experience: Any) -> tf.Tensor:
+    if isinstance(experience, trajectory.Transition):
+        return experience.time_step.discount
+    return experience.discount
+
+
+def _split_shared(first: Any, second: Any) -> tuple[list, list, list]:
+    """`(only in first, only in second, in both)` of two variable lists."""
+    first, second = list(first), list(second)
+    first_ids = {id(v) for v in first}
+    second_ids = {id(v) for v in second}
+    return (
+        [v for v in first if id(v) not in second_ids],
+        [v for v in second if id(v) not in first_ids],
+        [v for v in first if id(v) in second_ids],
+    )
+
+
+@gin.configurable
+class PPOAgent(tf_agent.TFAgent):
+    """A PPO agent (`PPOClipAgent` and `PPOKLPenaltyAgent` set its options).
+
+    Args:
+      time_step_spec: `TimeStep` of specs of the environment's time steps.
+      action_spec: nest of action specs.
+      optimizer: the optimizer of both networks (Keras 2/3 or `tf.compat.v1`).
+      actor_net: a `Network` emitting action distributions.
+      value_net: a `Network` emitting one value per observation.
+      greedy_eval: `policy` takes each distribution's mode.
+      importance_ratio_clipping: epsilon of PPO's clipped objective (0: off).
+      lambda_value: GAE's lambda.
+      discount_factor: discount of future rewards.
+      entropy_regularization: weight of the entropy bonus.
+      policy_l2_reg, value_function_l2_reg, shared_vars_l2_reg: L2 weights of
+        the actor's, the value network's and their shared kernels.
+      value_pred_loss_coef: weight of the value loss.
+      num_epochs: gradient steps per `train` call.
+      use_gae: generalized advantage estimation (else return - value).
+      use_td_lambda_return: with GAE, regress values onto advantage + value.
+      normalize_rewards: scale rewards by their running standard deviation.
+      reward_norm_clipping: clip normalized rewards to this (0: no clip).
+      normalize_observations: normalize observations with running estimates.
+      log_prob_clipping: clip action log-probabilities to `[-c, c]` (0: off).
+      kl_cutoff_factor: the KL cutoff is `factor * adaptive_kl_target`.
+      kl_cutoff_coef: weight of the squared KL above the cutoff.
+      initial_adaptive_kl_beta: initial weight of the adaptive KL penalty (0: off).
+      adaptive_kl_target: the KL the adaptive beta steers to.
+      adaptive_kl_tolerance: relative band around the target with no change.
+      gradient_clipping: global-norm clipping of gradients, if set.
+      value_clipping: clip value predictions to within this of the old ones.
+      check_numerics: check the losses for NaN and inf.
+      compute_value_and_advantage_in_train: `train` computes values, returns
+        and advantages (else `preprocess_sequence` must have).
+      update_normalizers_in_train: `train` updates the normalizers.
+      aggregate_losses_across_replicas: average losses over the global batch.
+      debug_summaries: write debug summaries.
+      summarize_grads_and_vars: write gradient and variable summaries.
+      train_step_counter: counts gradient steps (`num_epochs` per `train`).
+      name: the agent's name scope.
+
+    Raises:
+      TypeError: `actor_net` or `value_net` is not a `Network`.
+    """
+
+    def __init__(
+        self,
+        time_step_spec: ts.TimeStep,
+        action_spec: types.NestedTensorSpec,
+        optimizer: types.Optimizer | None = None,
+        actor_net: network.Network | None = None,
+        value_net: network.Network | None = None,
+        greedy_eval: bool = True,
+        importance_ratio_clipping: types.Float = 0.0,
+        lambda_value: types.Float = 0.95,
+        discount_factor: types.Float = 0.99,
+        entropy_regularization: types.Float = 0.0,
+        policy_l2_reg: types.Float = 0.0,
+        value_function_l2_reg: types.Float = 0.0,
+        shared_vars_l2_reg: types.Float = 0.0,
+        value_pred_loss_coef: types.Float = 0.5,
+        num_epochs: int = 25,
+        use_gae: bool = False,
+        use_td_lambda_return: bool = False,
+        normalize_rewards: bool = True,
+        reward_norm_clipping: types.Float = 10.0,
+        normalize_observations: bool = True,
+        log_prob_clipping: types.Float = 0.0,
+        kl_cutoff_factor: types.Float = 2.0,
+        kl_cutoff_coef: types.Float = 1000.0,
+        initial_adaptive_kl_beta: types.Float = 1.0,
+        adaptive_kl_target: types.Float = 0.01,
+        adaptive_kl_tolerance: types.Float = 0.3,
+        gradient_clipping: types.Float | None = None,
+        value_clipping: types.Float | None = None,
+        check_numerics: bool = False,
+        compute_value_and_advantage_in_train: bool = True,
+        update_normalizers_in_train: bool = True,
+        aggregate_losses_across_replicas: bool = True,
+        debug_summaries: bool = False,
+        summarize_grads_and_vars: bool = False,
+        train_step_counter: tf.Variable | None = None,
+        name: str | None = None,
+    ):
+        if not isinstance(actor_net, network.Network):
+            raise TypeError("actor_net must be an instance of a network.Network.")
+        if not isinstance(value_net, network.Network):
+            raise TypeError("value_net must be an instance of a network.Network.")
+        actor_net.create_variables(time_step_spec.observation)
+        value_net.create_variables(time_step_spec.observation)
+        tf.Module.__init__(self, name=name)
+        self._clip_fraction: Any = 0.0
+        self._grad_norm: Any = 0.0
+        self._optimizer = optimizer
+        self._actor_net = actor_net
+        self._value_net = value_net
+        self._importance_ratio_clipping = importance_ratio_clipping
+        self._lambda = lambda_value
+        self._discount_factor = discount_factor
+        self._entropy_regularization = entropy_regularization
+        self._policy_l2_reg = policy_l2_reg
+        self._value_function_l2_reg = value_function_l2_reg
+        self._shared_vars_l2_reg = shared_vars_l2_reg
+        self._value_pred_loss_coef = value_pred_loss_coef
+        self._num_epochs = num_epochs
+        self._use_gae = use_gae
+        self._use_td_lambda_return = use_td_lambda_return
+        self._reward_norm_clipping = reward_norm_clipping
+        self._log_prob_clipping = log_prob_clipping
+        self._kl_cutoff_factor = kl_cutoff_factor
+        self._kl_cutoff_coef = kl_cutoff_coef
+        self._adaptive_kl_target = adaptive_kl_target
+        self._adaptive_kl_tolerance = adaptive_kl_tolerance
+        self._gradient_clipping = gradient_clipping or 0.0
+        self._value_clipping = value_clipping or 0.0
+        self._check_numerics = check_numerics
+        self._compute_value_and_advantage_in_train = (
+            compute_value_and_advantage_in_train
+        )
+        self._aggregate_losses_across_replicas = aggregate_losses_across_replicas
+        self.update_normalizers_in_train = update_normalizers_in_train
+        self._initial_adaptive_kl_beta = initial_adaptive_kl_beta
+        self._adaptive_kl_beta: Any = None
+        if initial_adaptive_kl_beta > 0.0:
+            self._adaptive_kl_beta = common.create_variable(
+                "adaptive_kl_beta", initial_adaptive_kl_beta, dtype=tf.float32
+            )
+        self._reward_normalizer: Any = None
+        if normalize_rewards:
+            self._reward_normalizer = tensor_normalizer.StreamingTensorNormalizer(
+                tensor_spec.TensorSpec([], tf.float32), scope="normalize_reward"
+            )
+        self._observation_normalizer: Any = None
+        if normalize_observations:
+            self._observation_normalizer = tensor_normalizer.StreamingTensorNormalizer(
+                time_step_spec.observation, scope="normalize_observations"
+            )
+        policy: Any = ppo_policy.PPOPolicy(
+            time_step_spec=time_step_spec,
+            action_spec=action_spec,
+            actor_network=actor_net,
+            value_network=value_net,
+            observation_normalizer=self._observation_normalizer,
+            clip=False,
+            collect=False,
+        )
+        if greedy_eval:
+            policy = greedy_policy.GreedyPolicy(policy)
+        collect_policy = ppo_policy.PPOPolicy(
+            time_step_spec=time_step_spec,
+            action_spec=action_spec,
+            actor_network=actor_net,
+            value_network=value_net,
+            observation_normalizer=self._observation_normalizer,
+            clip=False,
+            collect=True,
+            compute_value_and_advantage_in_train=compute_value_and_advantage_in_train,
+        )
+        if isinstance(actor_net, network.DistributionNetwork):
+            self._action_distribution_spec = actor_net.output_spec
+        else:
+            self._action_distribution_spec = actor_net.create_variables(
+                time_step_spec.observation
+            )
+        training_data_spec = None
+        if not compute_value_and_advantage_in_train:
+            info = dict(collect_policy.trajectory_spec.policy_info)
+            info["return"] = tensor_spec.TensorSpec(shape=[], dtype=tf.float32)
+            info["advantage"] = tensor_spec.TensorSpec(shape=[], dtype=tf.float32)
+            training_data_spec = collect_policy.trajectory_spec.replace(
+                policy_info=info
+            )
+        super().__init__(
+            time_step_spec,
+            action_spec,
+            policy,
+            collect_policy,
+            train_sequence_length=None,
+            training_data_spec=training_data_spec,
+            debug_summaries=debug_summaries,
+            summarize_grads_and_vars=summarize_grads_and_vars,
+            train_step_counter=train_step_counter,
+        )
+        self._collected_as_transition = data_converter.AsTransition(
+            self.collect_data_context, squeeze_time_dim=False
+        )
+        self._as_trajectory = data_converter.AsTrajectory(
+            self.data_context, sequence_length=None
+        )
+
+    @property
+    def actor_net(self) -> network.Network:
+        return self._actor_net
+
+    def _initialize(self) -> None:
+        pass
+
+    def _histogram(self, name: str, data: Any) -> None:
+        tf.summary.histogram(name=name, data=data, step=self.train_step_counter)
+
+    def _scalar(self, name: str, data: Any) -> None:
+        tf.summary.scalar(name=name, data=data, step=self.train_step_counter)
+
+    def _checked(self, value: tf.Tensor, name: str) -> tf.Tensor:
+        if self._check_numerics:
+            return tf.debugging.check_numerics(value, name)
+        return value
+
+    def _aggregate(self, per_example: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        """Mean of weighted per-example losses (over the global batch if asked)."""
+        if self._aggregate_losses_across_replicas:
+            return common.aggregate_losses(
+                per_example_loss=per_example, sample_weight=weights
+            ).total_loss
+        return tf.reduce_mean(per_example * weights)
+
+    # ------------------------------------------------------------------------
+    # Returns and advantages
+
+    def compute_advantages(
+        self,
+        rewards: types.NestedTensor,
+        returns: types.Tensor,
+        discounts: types.Tensor,
+        value_preds: types.Tensor,
+    ) -> tf.Tensor:
+        """`[B, T - 1]` advantages: GAE with `use_gae`, else returns - values.
+
+        `value_preds` is `[B, T]`; its last column bootstraps.
+        """
+        final_value = value_preds[:, -1]
+        value_preds = value_preds[:, :-1]
+        if self._use_gae:
+            return value_ops.generalized_advantage_estimation(
+                values=value_preds,
+                final_value=final_value,
+                rewards=rewards,
+                discounts=discounts,
+                td_lambda=self._lambda,
+                time_major=False,
+            )
+        with tf.name_scope("empirical_advantage"):
+            return returns - value_preds
+
+    def compute_return_and_advantage(
+        self, next_time_steps: ts.TimeStep, value_preds: types.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """`[B, T - 1]` returns and advantages of `[B, T - 1]` next time steps.
+
+        Rewards are normalized (not centered) first if the agent normalizes
+        them; discounts are zeroed after the first episode end in a row.
+        """
+        discounts = next_time_steps.discount * tf.constant(
+            self._discount_factor, dtype=tf.float32
+        )
+        rewards = next_time_steps.reward
+        if self._debug_summaries:
+            self._histogram("rewards", rewards)
+            self._scalar("rewards_mean", tf.reduce_mean(rewards))
+        if self._reward_normalizer:
+            rewards = self._reward_normalizer.normalize(
+                rewards, center_mean=False, clip_value=self._reward_norm_clipping
+            )
+            if self._debug_summaries:
+                self._histogram("rewards_normalized", rewards)
+                self._scalar("rewards_normalized_mean", tf.reduce_mean(rewards))
+        discounts *= common.get_episode_mask(next_time_steps)
+        # The last value prediction bootstraps the returns of a cut episode.
+        returns = value_ops.discounted_return(
+            rewards, discounts, time_major=False, final_value=value_preds[:, -1]
+        )
+        advantages = self.compute_advantages(rewards, returns, discounts, value_preds)
+        if self._debug_summaries:
+            self._histogram("returns", returns)
+            self._histogram("advantages", advantages)
+        if self._use_td_lambda_return:
+            if not self._use_gae:
+                logging.warning(
+                    "use_td_lambda_return was True, but use_gae was False. Using "
+                    "Monte Carlo return."
+                )
+            else:
+                returns = tf.add(
+                    advantages, value_preds[:, :-1], name="td_lambda_returns"
+                )
+        return returns, advantages
+
+    def _preprocess(self, experience: Any) -> Any:
+        """`experience` with `value_prediction`, `return` and `advantage` in its info.
+
+        Raises:
+          ValueError: the experience has one time step (advantages need two).
+        """
+        outer_rank = nest_utils.get_outer_rank(
+            _get_discount(experience), self.collect_data_spec.discount
+        )
+        batched = (
+            nest_utils.batch_nested_tensors(experience)
+            if outer_rank == 1
+            else experience
+        )
+        num_steps = _get_discount(batched).shape[1]
+        if num_steps and num_steps <= 1:
+            raise ValueError(
+                "Experience used for advantage calculation must have >1 num_steps; "
+                f"got time length {num_steps}."
+            )
+        time_steps, _, next_time_steps = self._collected_as_transition(batched)
+        batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
+        if self._compute_value_and_advantage_in_train:
+            value_preds, _ = self._collect_policy.apply_value_network(
+                batched.observation,
+                batched.step_type,
+                value_state=self._collect_policy.get_initial_value_state(batch_size),
+                training=False,
+            )
+            value_preds = tf.stop_gradient(value_preds)
+        else:
+            value_preds = batched.policy_info["value_prediction"]
+        returns, advantages = self.compute_return_and_advantage(
+            next_time_steps, value_preds
+        )
+        padding = tf.zeros((batch_size, 1), dtype=tf.float32)
+        info = {
+            "dist_params": batched.policy_info["dist_params"],
+            "value_prediction": value_preds,
+            "return": tf.concat([returns, padding], axis=1),
+            "advantage": tf.concat([advantages, padding], axis=1),
+        }
+        if outer_rank == 1:
+            info = nest_utils.unbatch_nested_tensors(info)
+        return experience.replace(policy_info=info)
+
+    def _preprocess_sequence(self, experience: Any) -> Any:
+        if self._compute_value_and_advantage_in_train:
+            return experience
+        return self._preprocess(experience)
+
+    # ------------------------------------------------------------------------
+    # Training
+
+    def _train(self, experience: Any, weights: Any) -> tf_agent.LossInfo:
+        if self._optimizer is None:
+            raise ValueError(
+                f"{type(self).__name__}: the optimizer is undefined (None); pass one "
+                "to the agent's constructor to train."
+            )
+        experience = self._as_trajectory(experience)
+        if self._compute_value_and_advantage_in_train:
+            experience = self._preprocess(experience)
+        valid_mask = ppo_utils.make_trajectory_mask(experience)
+        masked_weights = valid_mask if weights is None else weights * valid_mask
+        old_params = experience.policy_info["dist_params"]
+        old_distribution = ppo_utils.distribution_from_spec(
+            self._action_distribution_spec,
+            old_params,
+            legacy_distribution_network=isinstance(
+                self._actor_net, network.DistributionNetwork
+            ),
+        )
+        old_log_probs = common.log_probability(
+            old_distribution, experience.action, self._action_spec
+        )
+        if self._debug_summaries:
+            flat_actions = tf.nest.flatten(experience.action)
+            for i, action in enumerate(flat_actions):
+                self._histogram(
+                    f"actions_{i}" if len(flat_actions) != 1 else "actions", action
+                )
+        time_steps = ts.TimeStep(
+            step_type=experience.step_type,
+            reward=experience.reward,
+            discount=experience.discount,
+            observation=experience.observation,
+        )
+        normalized_advantages = _normalize_advantages(
+            experience.policy_info["advantage"], variance_epsilon=1e-8
+        )
+        if self._debug_summaries:
+            self._histogram("advantages_normalized", normalized_advantages)
+        variables_to_train = sorted(
+            _split_shared(
+                self._actor_net.trainable_variables,
+                self._value_net.trainable_variables,
+            )[0]
+            + list(self._value_net.trainable_variables),
+            key=lambda v: v.name,
+        )
+        epoch_losses = []
+        loss_info: Any = None
+        for epoch in range(self._num_epochs):
+            with tf.name_scope(f"epoch_{epoch}"):
+                debug = self._debug_summaries and epoch in (0, self._num_epochs - 1)
+                with tf.GradientTape() as tape:
+                    loss_info = self.get_loss(
+                        time_steps,
+                        experience.action,
+                        old_log_probs,
+                        experience.policy_info["return"],
+                        normalized_advantages,
+                        old_params,
+                        masked_weights,
+                        self.train_step_counter,
+                        debug,
+                        old_value_predictions=experience.policy_info[
+                            "value_prediction"
+                        ],
+                        training=True,
+                    )
+                grads = tape.gradient(loss_info.loss, variables_to_train)
+                if self._gradient_clipping > 0:
+                    grads, _ = tf.clip_by_global_norm(grads, self._gradient_clipping)
+                self._grad_norm = tf.linalg.global_norm(grads)
+                grads_and_vars = list(zip(grads, variables_to_train))
+                if self._summarize_grads_and_vars and debug:
+                    eager_utils.add_gradients_summaries(
+                        grads_and_vars, self.train_step_counter
+                    )
+                    eager_utils.add_variables_summaries(
+                        grads_and_vars, self.train_step_counter
+                    )
+                self._optimizer.apply_gradients(grads_and_vars)
+                self.train_step_counter.assign_add(1)
+                epoch_losses.append(loss_info.extra)
+        if self._initial_adaptive_kl_beta > 0:
+            batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
+            kl_divergence = self._kl_divergence(
+                time_steps,
+                old_params,
+                self._collect_policy.distribution(
+                    time_steps, self._collect_policy.get_initial_state(batch_size)
+                ).action,
+            )
+            self.update_adaptive_kl_beta(kl_divergence * masked_weights)
+        if self.update_normalizers_in_train:
+            self.update_observation_normalizer(time_steps.observation)
+            self.update_reward_normalizer(experience.reward)
+        self._epoch_summaries(epoch_losses)
+        return tf.nest.map_structure(tf.identity, loss_info)
+
+    def _epoch_summaries(self, epoch_losses: list) -> None:
+        """Each loss term averaged over the epochs, and the learning rate."""
+        names = (
+            "policy_gradient_loss",
+            "value_estimation_loss",
+            "l2_regularization_loss",
+            "entropy_regularization_loss",
+            "kl_penalty_loss",
+        )
+        averages = {
+            name: tf.add_n([getattr(extra, name) for extra in epoch_losses])
+            / len(epoch_losses)
+            for name in names
+        }
+        averages["total_abs_loss"] = tf.add_n([tf.abs(v) for v in averages.values()])
+        common.summarize_scalar_dict(averages, self.train_step_counter, "Losses/")
+        with tf.name_scope("LearningRate/"):
+            self._scalar("learning_rate", ppo_utils.get_learning_rate(self._optimizer))
+        if self._summarize_grads_and_vars:
+            with tf.name_scope("Variables/"):
+                for var in (
+                    self._actor_net.trainable_variables
+                    + self._value_net.trainable_variables
+                ):
+                    self._histogram(var.name.replace(":", "_"), var)
+
+    def update_observation_normalizer(self, batched_observations: Any) -> None:
+        """Folds `[B, T]` observations into the observation normalizer."""
+        if self._observation_normalizer:
+            self._observation_normalizer.update(batched_observations, outer_dims=[0, 1])
+
+    def update_reward_normalizer(self, batched_rewards: Any) -> None:
+        """Folds `[B, T]` rewards into the reward normalizer."""
+        if self._reward_normalizer:
+            self._reward_normalizer.update(batched_rewards, outer_dims=[0, 1])
+
+    def get_loss(
+        self,
+        time_steps: ts.TimeStep,
+        actions: types.NestedTensorSpec,
+        act_log_probs: types.Tensor,
+        returns: types.Tensor,
+        normalized_advantages: types.Tensor,
+        action_distribution_parameters: types.NestedTensor,
+        weights: types.Tensor,
+        train_step: tf.Variable,
+        debug_summaries: bool,
+        old_value_predictions: types.Tensor | None = None,
+        training: bool = False,
+    ) -> tf_agent.LossInfo:
+        """The total PPO loss of `[B, T]` experience and its terms.
+
+        Args:
+          time_steps: the time steps acted in.
+          actions: the actions taken.
+          act_log_probs: their log-probabilities under the collect policy.
+          returns: the (possibly TD-lambda) returns.
+          normalized_advantages: the standardized advantages.
+          action_distribution_parameters: the collect policy's `dist_params`.
+          weights: per-step weights (0 for invalid steps).
+          train_step: unused (the agent's counter is used for summaries).
+          debug_summaries: write debug summaries.
+          old_value_predictions: the collect-time values (for value clipping).
+          training: passed to the networks.
+        """
+        del train_step
+        batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
+        current_distribution = self._collect_policy._distribution(
+            time_steps,
+            self._collect_policy.get_initial_state(batch_size),
+            training=training,
+        ).action
+        value_estimation_loss = self.value_estimation_loss(
+            time_steps=time_steps,
+            returns=returns,
+            old_value_predictions=old_value_predictions,
+            weights=weights,
+            debug_summaries=debug_summaries,
+            training=training,
+        )
+        policy_gradient_loss = self.policy_gradient_loss(
+            time_steps,
+            actions,
+            tf.stop_gradient(act_log_probs),
+            tf.stop_gradient(normalized_advantages),
+            current_distribution,
+            weights,
+            debug_summaries=debug_summaries,
+        )
+        if (
+            self._policy_l2_reg > 0.0
+            or self._value_function_l2_reg > 0.0
+            or self._shared_vars_l2_reg > 0.0
+        ):
+            l2_regularization_loss = self.l2_regularization_loss(debug_summaries)
+        else:
+            l2_regularization_loss = tf.zeros_like(policy_gradient_loss)
+        with tf.name_scope("entropy_regularization"):
+            outer_rank = nest_utils.get_outer_rank(time_steps, self.time_step_spec)
+            entropy = common.entropy(current_distribution, self.action_spec, outer_rank)
+            entropy = (
+                tf.zeros_like(weights, tf.float32)
+                if entropy is None
+                else tf.cast(entropy, tf.float32)
+            )
+        if self._entropy_regularization > 0.0:
+            entropy_regularization_loss = self.entropy_regularization_loss(
+                time_steps, entropy, weights, debug_summaries
+            )
+        else:
+            entropy_regularization_loss = tf.zeros_like(policy_gradient_loss)
+        with tf.name_scope("Losses/"):
+            self._scalar("entropy", tf.reduce_mean(entropy * weights))
+        if self._initial_adaptive_kl_beta == 0 and self._kl_cutoff_factor == 0:
+            kl_penalty_loss = tf.zeros_like(policy_gradient_loss)
+        else:
+            kl_penalty_loss = self.kl_penalty_loss(
+                time_steps,
+                action_distribution_parameters,
+                current_distribution,
+                weights,
+                debug_summaries,
+            )
+        total_loss = (
+            policy_gradient_loss
+            + value_estimation_loss
+            + l2_regularization_loss
+            + entropy_regularization_loss
+            + kl_penalty_loss
+        )
+        return tf_agent.LossInfo(
+            total_loss,
+            PPOLossInfo(
+                policy_gradient_loss=policy_gradient_loss,
+                value_estimation_loss=value_estimation_loss,
+                l2_regularization_loss=l2_regularization_loss,
+                entropy_regularization_loss=entropy_regularization_loss,
+                kl_penalty_loss=kl_penalty_loss,
+                clip_fraction=self._clip_fraction,
+            ),
+        )
+
+    def l2_regularization_loss(self, debug_summaries: bool = False) -> tf.Tensor:
+        """Weighted squared norms of the actor's, the value net's and shared kernels."""
+        if not (
+            self._policy_l2_reg > 0
+            or self._value_function_l2_reg > 0
+            or self._shared_vars_l2_reg > 0
+        ):
+            return tf.constant(0.0, dtype=tf.float32, name="zero_l2_loss")
+        with tf.name_scope("l2_regularization"):
+            policy_only, value_only, shared = _split_shared(
+                (v for v in self._actor_net.trainable_variables if "kernel" in v.name),
+                (v for v in self._value_net.trainable_variables if "kernel" in v.name),
+            )
+            losses = [
+                common.aggregate_losses(regularization_loss=tf.square(v)).regularization
+                * weight
+                for group, weight in (
+                    (policy_only, self._policy_l2_reg),
+                    (value_only, self._value_function_l2_reg),
+                    (shared, self._shared_vars_l2_reg),
+                )
+                for v in group
+            ]
+            total = self._checked(tf.add_n(losses, name="l2_loss"), "total_l2_loss")
+            if debug_summaries:
+                self._histogram("l2_loss", total)
+            return total
+
+    def entropy_regularization_loss(
+        self,
+        time_steps: ts.TimeStep,
+        entropy: types.Tensor,
+        weights: types.Tensor,
+        debug_summaries: bool = False,
+    ) -> tf.Tensor:
+        """Minus the weighted mean entropy times `entropy_regularization`."""
+        if self._entropy_regularization <= 0:
+            return tf.constant(0.0, dtype=tf.float32, name="zero_entropy_reg_loss")
+        nest_utils.assert_same_structure(time_steps, self.time_step_spec)
+        with tf.name_scope("entropy_regularization"):
+            loss = self._aggregate(-entropy, weights) * self._entropy_regularization
+            loss = self._checked(loss, "entropy_reg_loss")
+            if debug_summaries:
+                self._histogram("entropy_reg_loss", loss)
+            return loss
+
+    def value_estimation_loss(
+        self,
+        time_steps: ts.TimeStep,
+        returns: types.Tensor,
+        weights: types.Tensor,
+        old_value_predictions: types.Tensor | None = None,
+        debug_summaries: bool = False,
+        training: bool = False,
+    ) -> tf.Tensor:
+        """`value_pred_loss_coef` times the weighted squared value error.
+
+        Raises:
+          ValueError: value clipping without `old_value_predictions`.
+        """
+        if debug_summaries:
+            flat_observations = tf.nest.flatten(time_steps.observation)
+            for i, observation in enumerate(flat_observations):
+                self._histogram(
+                    f"observations_{i}"
+                    if len(flat_observations) != 1
+                    else "observations",
+                    observation,
+                )
+        batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
+        value_preds, _ = self._collect_policy.apply_value_network(
+            time_steps.observation,
+            time_steps.step_type,
+            value_state=self._collect_policy.get_initial_value_state(batch_size),
+            training=training,
+        )
+        error = tf.math.squared_difference(returns, value_preds)
+        if self._value_clipping > 0:
+            if old_value_predictions is None:
+                raise ValueError(
+                    "old_value_predictions is None but needed for value clipping."
+                )
+            clipped = old_value_predictions + tf.clip_by_value(
+                value_preds - old_value_predictions,
+                -self._value_clipping,
+                self._value_clipping,
+            )
+            error = tf.maximum(error, tf.math.squared_difference(returns, clipped))
+        loss = self._aggregate(error, weights) * self._value_pred_loss_coef
+        if debug_summaries:
+            self._scalar("value_pred_avg", tf.reduce_mean(value_preds))
+            self._scalar("value_actual_avg", tf.reduce_mean(returns))
+            self._scalar("value_estimation_loss", loss)
+            self._histogram("value_preds", value_preds)
+            self._histogram("value_estimation_error", error)
+        return self._checked(loss, "value_estimation_loss")
+
+    def policy_gradient_loss(
+        self,
+        time_steps: ts.TimeStep,
+        actions: types.NestedTensor,
+        sample_action_log_probs: types.Tensor,
+        advantages: types.Tensor,
+        current_policy_distribution: types.NestedDistribution,
+        weights: types.Tensor,
+        debug_summaries: bool = False,
+    ) -> tf.Tensor:
+        """Minus the (clipped) importance-weighted advantage, weighted and averaged."""
+        nest_utils.assert_same_structure(time_steps, self.time_step_spec)
+        log_prob = tf.cast(
+            common.log_probability(
+                current_policy_distribution, actions, self._action_spec
+            ),
+            tf.float32,
+        )
+        if self._log_prob_clipping > 0.0:
+            log_prob = tf.clip_by_value(
+                log_prob, -self._log_prob_clipping, self._log_prob_clipping
+            )
+        log_prob = self._checked(log_prob, "action_log_prob")
+        ratio = self._checked(
+            tf.exp(log_prob - sample_action_log_probs), "importance_ratio"
+        )
+        clipping = self._importance_ratio_clipping
+        ratio_clipped = tf.clip_by_value(ratio, 1 - clipping, 1 + clipping)
+        if clipping > 0.0:
+            ratio_clipped = self._checked(ratio_clipped, "importance_ratio_clipped")
+        objective = ratio * advantages
+        objective_clipped = ratio_clipped * advantages
+        objective_min = tf.minimum(objective, objective_clipped)
+        per_step_loss = -objective_min if clipping > 0.0 else -objective
+        loss = self._aggregate(per_step_loss, weights)
+        if clipping > 0.0:
+            self._clip_fraction = tf.reduce_mean(
+                tf.cast(tf.greater(tf.abs(ratio - 1.0), clipping), tf.float32)
+            )
+        if debug_summaries:
+            self._policy_gradient_summaries(
+                ratio,
+                ratio_clipped,
+                log_prob,
+                sample_action_log_probs,
+                (objective, objective_clipped, objective_min),
+                current_policy_distribution,
+                loss,
+            )
+        return self._checked(loss, "policy_gradient_loss")
+
+    def _policy_gradient_summaries(
+        self,
+        ratio: tf.Tensor,
+        ratio_clipped: tf.Tensor,
+        log_prob: tf.Tensor,
+        sample_log_prob: tf.Tensor,
+        objectives: tuple,
+        distribution: Any,
+        loss: tf.Tensor,
+    ) -> None:
+        if self._importance_ratio_clipping > 0.0:
+            self._scalar("clip_fraction", self._clip_fraction)
+        self._scalar("importance_ratio_mean", tf.reduce_mean(ratio))
+        entropy = common.entropy(distribution, self.action_spec)
+        self._scalar("policy_entropy_mean", tf.reduce_mean(entropy))
+        for name, value in (
+            ("action_log_prob", log_prob),
+            ("action_log_prob_sample", sample_log_prob),
+            ("importance_ratio", ratio),
+            ("importance_ratio_clipped", ratio_clipped),
+            ("per_timestep_objective", objectives[0]),
+            ("per_timestep_objective_clipped", objectives[1]),
+            ("per_timestep_objective_min", objectives[2]),
+            ("policy_entropy", entropy),
+        ):
+            self._histogram(name, value)
+        for i, (spec, leaf) in enumerate(
+            zip(tf.nest.flatten(self.action_spec), tf.nest.flatten(distribution))
+        ):
+            suffix = f"_{i}" if i > 0 else ""
+            if not tensor_spec.is_discrete(spec):
+                self._histogram("actions_distribution_mean" + suffix, leaf.mean())
+                self._histogram("actions_distribution_stddev" + suffix, leaf.stddev())
+        self._histogram("policy_gradient_loss", loss)
+
+    # ------------------------------------------------------------------------
+    # KL penalty
+
+    def kl_cutoff_loss(
+        self, kl_divergence: types.Tensor, debug_summaries: bool = False
+    ) -> tf.Tensor:
+        """`kl_cutoff_coef * max(mean KL - cutoff, 0)^2`."""
+        if self._kl_cutoff_factor <= 0.0:
+            return tf.constant(0.0, dtype=tf.float32, name="zero_kl_cutoff_loss")
+        cutoff = self._kl_cutoff_factor * self._adaptive_kl_target
+        over = tf.maximum(tf.reduce_mean(kl_divergence) - cutoff, 0.0)
+        loss = self._kl_cutoff_coef * tf.square(over)
+        if debug_summaries:
+            self._scalar(
+                "kl_cutoff_count",
+                tf.reduce_sum(tf.cast(kl_divergence > cutoff, dtype=tf.int64)),
+            )
+            self._scalar("kl_cutoff_loss", loss)
+        return tf.identity(loss, name="kl_cutoff_loss")
+
+    def adaptive_kl_loss(
+        self, kl_divergence: types.Tensor, debug_summaries: bool = False
+    ) -> tf.Tensor:
+        """`beta * mean KL`, with the adaptive `beta`."""
+        if self._adaptive_kl_beta is None:
+            return tf.constant(0.0, dtype=tf.float32, name="zero_adaptive_kl_loss")
+        loss = self._adaptive_kl_beta * tf.reduce_mean(kl_divergence)
+        if debug_summaries:
+            self._scalar("adaptive_kl_loss", loss)
+        return loss
+
+    def _kl_divergence(
+        self,
+        time_steps: ts.TimeStep,
+        action_distribution_parameters: Any,
+        current_policy_distribution: Any,
+    ) -> tf.Tensor:
+        """Per-step `KL(old || current)` of the action distributions."""
+        outer_dims = list(
+            range(nest_utils.get_outer_rank(time_steps, self.time_step_spec))
+        )
+        old_distribution = ppo_utils.distribution_from_spec(
+            self._action_distribution_spec,
+            action_distribution_parameters,
+            legacy_distribution_network=isinstance(
+                self._actor_net, network.DistributionNetwork
+            ),
+        )
+        return ppo_utils.nested_kl_divergence(
+            old_distribution, current_policy_distribution, outer_dims=outer_dims
+        )
+
+    def kl_penalty_loss(
+        self,
+        time_steps: ts.TimeStep,
+        action_distribution_parameters: types.NestedTensor,
+        current_policy_distribution: types.NestedDistribution,
+        weights: types.Tensor,
+        debug_summaries: bool = False,
+    ) -> tf.Tensor:
+        """The KL cutoff loss plus the adaptive KL loss of the weighted KL."""
+        kl_divergence = (
+            self._kl_divergence(
+                time_steps, action_distribution_parameters, current_policy_distribution
+            )
+            * weights
+        )
+        if debug_summaries:
+            self._histogram("kl_divergence", kl_divergence)
+        return tf.add(
+            self.kl_cutoff_loss(kl_divergence, debug_summaries),
+            self.adaptive_kl_loss(kl_divergence, debug_summaries),
+            name="kl_penalty_loss",
+        )
+
+    def update_adaptive_kl_beta(self, kl_divergence: types.Tensor) -> Any:
+        """Scales `beta` by 1.5 (KL above the band) or 1/1.5 (below it)."""
+        if self._adaptive_kl_beta is None:
+            return tf.no_op()
+        mean_kl = tf.reduce_mean(kl_divergence)
+        target, tolerance = self._adaptive_kl_target, self._adaptive_kl_tolerance
+        factor = tf.case(
+            [
+                (
+                    mean_kl < target * (1.0 - tolerance),
+                    lambda: tf.constant(1.0 / 1.5, dtype=tf.float32),
+                ),
+                (
+                    mean_kl > target * (1.0 + tolerance),
+                    lambda: tf.constant(1.5, dtype=tf.float32),
+                ),
+            ],
+            default=lambda: tf.constant(1.0, dtype=tf.float32),
+            exclusive=True,
+        )
+        self._adaptive_kl_beta.assign(
+            tf.clip_by_value(self._adaptive_kl_beta * factor, 10e-16, 10e16)
+        )
+        if self._debug_summaries:
+            self._scalar("adaptive_kl_update_factor", factor)
+            self._scalar("mean_kl_divergence", mean_kl)
+            self._scalar("adaptive_kl_beta", self._adaptive_kl_beta)
+        return self._adaptive_kl_beta
