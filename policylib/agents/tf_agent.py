@@ -317,6 +317,17 @@ class TFAgent(tf.Module):
     # Properties
 
     @property
+    def variables(self) -> tuple[tf.Variable, ...]:
+        """Every variable of the agent, Keras 3 network weights included
+        (`tf.Module`'s own walk does not enter Keras 3 layers)."""
+        return tuple(keras_compat.collect_variables(self))
+
+    @property
+    def trainable_variables(self) -> tuple[tf.Variable, ...]:
+        """The agent's trainable variables, Keras 3 network weights included."""
+        return tuple(keras_compat.collect_variables(self, trainable_only=True))
+
+    @property
     def time_step_spec(self) -> ts.TimeStep:
         return self._time_step_spec
 

@@ -398,9 +398,15 @@ def assert_specs_are_compatible(
     event_spec = tf.nest.map_structure(_event, network_output_spec)
     message = f"{message_prefix}:\n{event_spec}\nvs.\n{spec}"
     nest_utils.assert_same_structure(event_spec, spec, message=message)
-    for got, expected in zip(tf.nest.flatten(event_spec), tf.nest.flatten(spec)):
+    for (path, got), expected in zip(
+        nest_utils.flatten_with_joined_paths(event_spec), tf.nest.flatten(spec)
+    ):
         if not got.is_compatible_with(expected):
-            raise ValueError(message)
+            raise ValueError(
+                f"{message_prefix}: at {path or '<root>'}, the network emits "
+                f"{got.dtype.name}{list(got.shape)} where the spec expects "
+                f"{expected.dtype.name}{list(expected.shape)}.\n{event_spec}\nvs.\n{spec}"
+            )
 
 
 # Saved distributions cross to and from TF-Agents under its type-spec names.
