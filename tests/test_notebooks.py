@@ -15,6 +15,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tf_agents_0_19"
 EXPECTED = {
     "dqn_cartpole.ipynb": "Average return over 20 held-out episodes",
     "policies_tutorial.ipynb": "after the update: live policy",
+    "sac_pendulum.ipynb": "Average return over 10 held-out episodes",
     "save_load_evaluate.ipynb": "policylib's actions equal TF-Agents' at 5 of 5 recorded steps",
 }
 
@@ -68,3 +69,34 @@ def test_dqn_notebook_runs_a_short_training(tmp_path, monkeypatch) -> None:
     outputs = _run("dqn_cartpole.ipynb", tmp_path)
     assert EXPECTED["dqn_cartpole.ipynb"] in outputs
     assert os.path.isdir(tmp_path / "dqn_cartpole_policy")
+
+
+def test_sac_notebook_runs_a_short_training(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SAC_ITERATIONS", "200")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    outputs = _run("sac_pendulum.ipynb", tmp_path)
+    assert EXPECTED["sac_pendulum.ipynb"] in outputs
+    assert "iteration 200: 1200 env steps" in outputs
+    assert os.path.isdir(tmp_path / "sac_pendulum_policy")
+
+
+def test_sac_notebook_saved_outputs_reach_the_target() -> None:
+    """The committed outputs are a full run that reached -200 on held-out episodes."""
+    notebook = nbformat.read(NOTEBOOKS / "sac_pendulum.ipynb", as_version=4)
+    text = "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+    held_out = float(
+        text.split("Average return over 10 held-out episodes: ")[1].split()[0]
+    )
+    assert held_out >= -200
+    assert any(
+        "image/png" in output.get("data", {})
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )

@@ -126,3 +126,32 @@ def test_q_helpers_and_periodically():
     for _ in range(7):
         run()
     assert len(calls) == 2
+
+
+def test_targets_updater_moves_a_shared_layer_once() -> None:
+    from policylib.networks import sequential as sequential_lib
+    from policylib.specs import tensor_spec as spec_lib
+    from policylib.utils import target_networks
+
+    spec = spec_lib.TensorSpec([2], tf.float32)
+
+    def pair_sharing(layer):
+        first = sequential_lib.Sequential(
+            [layer, tf.keras.layers.Dense(1)], input_spec=spec
+        )
+        second = sequential_lib.Sequential(
+            [layer, tf.keras.layers.Dense(1)], input_spec=spec
+        )
+        first.create_variables()
+        second.create_variables()
+        return first, second
+
+    online = pair_sharing(tf.keras.layers.Dense(2, kernel_initializer="ones"))
+    targets = pair_sharing(tf.keras.layers.Dense(2, kernel_initializer="zeros"))
+    update = target_networks.get_targets_updater(list(zip(online, targets)), tau=0.5)
+    update()
+    shared_target_kernel = targets[0].layers[0].kernel
+    np.testing.assert_allclose(np.asarray(shared_target_kernel), 0.5)
+    own = target_networks.deduped_network_variables(online[1], online[0])
+    shared = {id(v) for v in online[0].variables}
+    assert len(own) == 2 and not {id(v) for v in own} & shared  # its own Dense(1)
