@@ -98,6 +98,11 @@ SCOPES = (
         ),
         min_keras3=0.93,
     ),
+    Scope(
+        "issue 14: actor-critic agents (PPO, SAC, TD3, DDPG) and their networks",
+        ("agents/ppo/", "agents/sac/", "agents/td3/", "agents/ddpg/"),
+        min_keras3=0.93,
+    ),
 )
 
 

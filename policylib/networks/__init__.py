@@ -11,6 +11,7 @@ _MODULES = (
     "categorical_q_network",
     "encoding_network",
     "expand_dims_layer",
+    "layer_utils",
     "lstm_encoding_network",
     "mask_splitter_network",
     "nest_map",

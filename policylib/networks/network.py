@@ -23,6 +23,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.networks import layer_utils
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
@@ -218,21 +219,22 @@ class Network(tf.keras.layers.Layer):
             f"No such layer: {name!r}; layers: {[layer.name for layer in layers]}."
         )
 
-    def summary(self, print_fn: Any = print) -> None:
-        """Prints each sublayer with its type and parameter count."""
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Any = None,
+        print_fn: Any = None,
+    ) -> None:
+        """Prints each sublayer with its type, output shape and parameter count
+        (`layer_utils.print_summary`).
+
+        Raises:
+          ValueError: the network is not built yet.
+        """
         self._check_built("summary")
-        rows = [
-            (layer.name, type(layer).__name__, layer.count_params())
-            for layer in self.layers
-        ]
-        width = max([len(r[0]) for r in rows] + [5])
-        print_fn(f'Network: "{self.name}"')
-        print_fn(f"{'Layer':<{width}}  {'Type':<28}  Params")
-        for name, kind, params in rows:
-            print_fn(f"{name:<{width}}  {kind:<28}  {params}")
-        total = sum(int(v.shape.num_elements()) for v in self.variables)
-        trainable = sum(int(v.shape.num_elements()) for v in self.trainable_variables)
-        print_fn(f"Total params: {total}  (trainable: {trainable})")
+        layer_utils.print_summary(
+            self, line_length=line_length, positions=positions, print_fn=print_fn
+        )
 
     def copy(self, **kwargs: Any) -> Network:
         """An unbuilt network of the same class and arguments (`kwargs` override)."""

@@ -77,3 +77,24 @@ def test_sequential_copies_a_lambda_and_a_nest_map() -> None:
         output, _ = network((tf.ones([1, 3]), tf.ones([1, 2])))
         assert output.shape == (1, 2)
     assert not {id(v) for v in net.variables} & {id(v) for v in copy.variables}
+
+
+def test_summary_lists_layers_and_parameter_totals() -> None:
+    from policylib.networks import layer_utils
+
+    action = tensor_spec.BoundedTensorSpec([], tf.int32, 0, 2)
+    net = q_network.QNetwork(OBS, action, fc_layer_params=(8,))
+    with pytest.raises(ValueError, match="has not been built"):
+        net.summary()
+    net.create_variables()
+    lines: list[str] = []
+    net.summary(print_fn=lines.append)
+    assert lines[0] == 'Model: "QNetwork"'
+    assert "Total params: 59 (236.00 Byte)" in lines  # 3*8+8 + 8*3+3
+    nested: list[str] = []
+    layer_utils.print_summary(
+        net, print_fn=nested.append, expand_nested=True, show_trainable=True
+    )
+    assert any(line.startswith("| ") and "Dense" in line for line in nested)
+    with pytest.raises(ValueError, match="do not match"):
+        layer_utils.print_summary(net, layer_range=("nothing", "here"))
