@@ -131,7 +131,7 @@ def main() -> None:
         tf, args.lib, sac.collect_policy, time_step_spec, 8, 1_248, seed=0
     )
     for t in range(1_248):
-        buffer.add_batch(tf.nest.map_structure(lambda x: x[:, t], experience))
+        buffer.add_batch(tf.nest.map_structure(lambda x, t=t: x[:, t], experience))
     iterator = iter(buffer.as_dataset(sample_batch_size=256, num_steps=2).prefetch(3))
     sac_train = common.function(sac.train)
 
