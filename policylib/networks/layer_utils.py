@@ -99,9 +99,12 @@ def print_summary(
     print_fn = print_fn or print
     headers = ["Layer (type)", "Output Shape", "Param #"]
     line_length = line_length or 65
-    edges = list(positions or (0.45, 0.85, 1.0))
-    if edges[-1] <= 1:
-        edges = [int(line_length * p) for p in edges]
+    fractions = list(positions or (0.45, 0.85, 1.0))
+    edges = (
+        [int(line_length * p) for p in fractions]
+        if fractions[-1] <= 1
+        else [int(p) for p in fractions]
+    )
     if show_trainable:
         line_length += 11
         edges.append(line_length)

@@ -11,6 +11,7 @@ For environments whose observation carries a mask of allowed actions:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gin
@@ -39,7 +40,7 @@ class MaskSplitterNetwork(network.DistributionNetwork):
 
     def __init__(
         self,
-        splitter_fn: types.Splitter,
+        splitter_fn: Callable[[Any], tuple[Any, Any]],
         wrapped_network: network.Network,
         passthrough_mask: bool = False,
         input_tensor_spec: types.NestedTensorSpec | None = None,
@@ -55,7 +56,7 @@ class MaskSplitterNetwork(network.DistributionNetwork):
             ),
             name=name,
         )
-        if input_tensor_spec is not None and splitter_fn is not None:
+        if input_tensor_spec is not None:
             without_mask, _ = splitter_fn(input_tensor_spec)
             if wrapped_network.input_tensor_spec is not None:
                 nest_utils.flatten_and_check_shape_nested_specs(

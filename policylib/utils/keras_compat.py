@@ -41,6 +41,7 @@ __all__ = [
     "track_variables_once",
     "is_keras3",
     "keras",
+    "legacy_optimizer",
     "lstm_initial_state",
     "rnn_layer_initial_state",
     "safe_layer_name",
@@ -92,6 +93,24 @@ def build_optimizer(optimizer: Any, variables: Iterable[Any]) -> None:
     if is_keras3() and isinstance(optimizer, tf.keras.optimizers.Optimizer):
         if not optimizer.built:
             optimizer.build(list(variables))
+
+
+def legacy_optimizer(optimizer: Any) -> Any:
+    """A tf-keras (Keras 2) optimizer as its legacy twin; anything else as is.
+
+    Keras 2.11+'s optimizers update each variable with a dozen unfused ops;
+    their legacy versions use TensorFlow's fused kernels (`ResourceApplyAdam`),
+    which makes an SAC step ~10 % faster on CPU. TF-Agents' SAC converts them
+    the same way. The legacy twin starts from the optimizer's config (its
+    learning rate or schedule), not from its slots. Keras 3 has no legacy
+    optimizers.
+    """
+    if is_keras3():
+        return optimizer
+    experimental = getattr(tf.keras.optimizers, "experimental", None)
+    if experimental is not None and isinstance(optimizer, experimental.Optimizer):
+        return tf.keras.__internal__.optimizers.convert_to_legacy_optimizer(optimizer)
+    return optimizer
 
 
 def units(value: Any) -> int:

@@ -111,7 +111,7 @@ def _paired_variables(pairs: Sequence[tuple[Any, Any]]) -> tuple[list, list]:
 
 
 def get_targets_updater(
-    pairs: Sequence[tuple[Any, Any]], tau: Any = 1.0, period: int = 1
+    pairs: Sequence[tuple[Any, Any]], tau: Any = 1.0, period: Any = 1
 ) -> Any:
     """`get_target_updater` for several `(network, target)` pairs at once.
 

@@ -72,7 +72,7 @@ class TensorNormalizer(tf.Module, metaclass=abc.ABCMeta):
 
     @property
     @abc.abstractmethod
-    def variables(self) -> Any:  # type: ignore[override]
+    def variables(self) -> Any:
         """The estimate variables, each packed like `tensor_spec`."""
 
     @abc.abstractmethod
@@ -186,7 +186,7 @@ class EMATensorNormalizer(TensorNormalizer):
         self._var_moving_avg = self._new_variables("var", 1)
 
     @property
-    def variables(self) -> tuple[Any, Any]:  # type: ignore[override]
+    def variables(self) -> tuple[Any, Any]:
         """`(means, variances)`, each packed like `tensor_spec`."""
         return self._packed(self._mean_moving_avg), self._packed(self._var_moving_avg)
 
@@ -220,7 +220,7 @@ class StreamingTensorNormalizer(TensorNormalizer):
         self._m2_carry = self._new_variables("m2_carry", 0)
 
     @property
-    def variables(self) -> tuple[Any, Any, Any, Any]:  # type: ignore[override]
+    def variables(self) -> tuple[Any, Any, Any, Any]:
         """`(counts, averages, sums of squared deviations, their Kahan carries)`."""
         return (
             self._packed(self._count),
@@ -240,7 +240,7 @@ class StreamingTensorNormalizer(TensorNormalizer):
             else tf.range(tf.size(outer_shape))
         )
         batch_count = tf.reduce_prod(outer_shape)
-        ops = []
+        ops: list = []
         for i, value in enumerate(flat_tensors):
             n_a = tf.cast(batch_count, self._count[i].dtype)
             avg_a = tf.reduce_mean(value, axes)

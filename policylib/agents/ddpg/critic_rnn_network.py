@@ -56,7 +56,9 @@ class CriticRnnNetwork(network.Network):
         rnn_layer = rnn_utils.recurrent_layer(
             lstm_size, rnn_construction_fn, rnn_construction_kwargs
         )
-        critic_network.check_single_observation_and_action(input_tensor_spec, name)
+        observation_spec, _ = critic_network.check_single_observation_and_action(
+            input_tensor_spec, name
+        )
         kernel_initializer, last_kernel_initializer = actor_network.ddpg_initializers(
             kernel_initializer, last_kernel_initializer
         )
@@ -86,6 +88,7 @@ class CriticRnnNetwork(network.Network):
             kernel_initializer=kernel_initializer,
             name="joint_mlp",
         )
+        self._observation_spec = observation_spec
         self._lstm_network = rnn_layer
         self._output_layers = utils.mlp_layers(
             fc_layer_params=output_fc_layer_params, name="output"
@@ -105,7 +108,7 @@ class CriticRnnNetwork(network.Network):
     ) -> tuple[tf.Tensor, Any]:
         observation, action = inputs
         has_time_dim, observation, (action, step_type) = rnn_utils.add_time_dim(
-            observation, self.input_tensor_spec[0], action, step_type
+            observation, self._observation_spec, action, step_type
         )
         squash = utils.BatchSquash(2)
         observation = squash.flatten(

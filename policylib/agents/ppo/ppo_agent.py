@@ -75,7 +75,7 @@ def _normalize_advantages(
     )
 
 
-def _get_discount(experience: Any) -> tf.Tensor:
+def _get_discount(experience: Any) -> Any:
     if isinstance(experience, trajectory.Transition):
         return experience.time_step.discount
     return experience.discount
@@ -387,8 +387,9 @@ class PPOAgent(tf_agent.TFAgent):
         Raises:
           ValueError: the experience has one time step (advantages need two).
         """
+        collect_data_spec: Any = self.collect_data_spec
         outer_rank = nest_utils.get_outer_rank(
-            _get_discount(experience), self.collect_data_spec.discount
+            _get_discount(experience), collect_data_spec.discount
         )
         batched = (
             nest_utils.batch_nested_tensors(experience)
@@ -601,7 +602,8 @@ class PPOAgent(tf_agent.TFAgent):
         """
         del train_step
         batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
-        current_distribution = self._collect_policy._distribution(
+        collect_policy: Any = self._collect_policy
+        current_distribution = collect_policy._distribution(
             time_steps,
             self._collect_policy.get_initial_state(batch_size),
             training=training,

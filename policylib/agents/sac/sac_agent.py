@@ -37,7 +37,7 @@ from policylib.networks import network
 from policylib.policies import actor_policy, tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils, target_networks
+from policylib.utils import common, keras_compat, nest_utils, target_networks
 
 __all__ = ["SacAgent", "SacLossInfo", "std_clip_transform"]
 
@@ -170,9 +170,10 @@ class SacAgent(tf_agent.TFAgent):
         self._use_log_alpha_in_alpha_loss = use_log_alpha_in_alpha_loss
         self._target_update_tau = target_update_tau
         self._target_update_period = target_update_period
-        self._actor_optimizer = actor_optimizer
-        self._critic_optimizer = critic_optimizer
-        self._alpha_optimizer = alpha_optimizer
+        # tf-keras optimizers run as their fused legacy twins, as in TF-Agents.
+        self._actor_optimizer = keras_compat.legacy_optimizer(actor_optimizer)
+        self._critic_optimizer = keras_compat.legacy_optimizer(critic_optimizer)
+        self._alpha_optimizer = keras_compat.legacy_optimizer(alpha_optimizer)
         self._actor_loss_weight = actor_loss_weight
         self._critic_loss_weight = critic_loss_weight
         self._alpha_loss_weight = alpha_loss_weight
@@ -222,7 +223,7 @@ class SacAgent(tf_agent.TFAgent):
     def _initialize(self) -> None:
         target_networks.initialize_targets(self._target_pairs())
 
-    def _get_target_updater(self, tau: types.Float = 1.0, period: int = 1) -> Any:
+    def _get_target_updater(self, tau: types.Float = 1.0, period: types.Int = 1) -> Any:
         """A callable soft-updating both target critics every `period` calls."""
         return target_networks.get_targets_updater(self._target_pairs(), tau, period)
 

@@ -192,7 +192,7 @@ class Td3Agent(tf_agent.TFAgent):
     def _initialize(self) -> None:
         target_networks.initialize_targets(self._target_pairs())
 
-    def _get_target_updater(self, tau: types.Float = 1.0, period: int = 1) -> Any:
+    def _get_target_updater(self, tau: types.Float = 1.0, period: types.Int = 1) -> Any:
         """A callable soft-updating the three targets every `period` calls."""
         return target_networks.get_targets_updater(self._target_pairs(), tau, period)
 
