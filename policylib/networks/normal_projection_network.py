@@ -149,15 +149,9 @@ class NormalProjectionNetwork(network.DistributionNetwork):
         training: bool = False,
         mask: Any = None,
     ) -> tuple[Any, tuple]:
-        if inputs.dtype != self._sample_spec.dtype:
-            raise ValueError(
-                "Inputs to NormalProjectionNetwork must match the sample_spec.dtype: "
-                f"got {inputs.dtype}, expected {self._sample_spec.dtype}."
-            )
-        if mask is not None:
-            raise NotImplementedError(
-                f"NormalProjectionNetwork does not implement action masking; got mask={mask}."
-            )
+        network_utils.check_projection_inputs(
+            inputs, self._sample_spec, mask, "NormalProjectionNetwork"
+        )
         squash = network_utils.BatchSquash(outer_rank)
         inputs = squash.flatten(inputs)
         event_shape = [-1] + self._sample_spec.shape.as_list()

@@ -57,6 +57,26 @@ def check_single_floating_network_output(
         )
 
 
+def check_projection_inputs(
+    inputs: tf.Tensor, sample_spec: Any, mask: Any, network_name: str
+) -> None:
+    """The checks of a continuous projection network's `call`.
+
+    Raises:
+      ValueError: `inputs` is not of the sample spec's dtype.
+      NotImplementedError: a `mask` was given (continuous actions have none).
+    """
+    if inputs.dtype != sample_spec.dtype:
+        raise ValueError(
+            f"Inputs to {network_name} must match the sample_spec.dtype: got "
+            f"{inputs.dtype}, expected {sample_spec.dtype}."
+        )
+    if mask is not None:
+        raise NotImplementedError(
+            f"{network_name} does not implement action masking; got mask={mask}."
+        )
+
+
 class BatchSquash:
     """Merges `batch_dims` outer dims into one (and back), for layers wanting `[B, ...]`."""
 

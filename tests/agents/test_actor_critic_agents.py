@@ -24,6 +24,7 @@ from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.utils import common
+from tests.agents.tracing import assert_train_traces_once
 
 OBS = tensor_spec.TensorSpec([2], tf.float32, "observation")
 ACT = tensor_spec.BoundedTensorSpec([1], tf.float32, -1.0, 1.0, name="action")
@@ -40,8 +41,8 @@ def _critic() -> critic_network.CriticNetwork:
     )
 
 
-def _ddpg(optimizer=tf.keras.optimizers.Adam, **kwargs):
-    return ddpg_agent.DdpgAgent(
+def _deterministic(cls, optimizer=tf.keras.optimizers.Adam, **kwargs):
+    return cls(
         TIME_STEP,
         ACT,
         actor_network=actor_network.ActorNetwork(OBS, ACT, fc_layer_params=(16,)),
@@ -53,17 +54,12 @@ def _ddpg(optimizer=tf.keras.optimizers.Adam, **kwargs):
     )
 
 
-def _td3(optimizer=tf.keras.optimizers.Adam, **kwargs):
-    return td3_agent.Td3Agent(
-        TIME_STEP,
-        ACT,
-        actor_network=actor_network.ActorNetwork(OBS, ACT, fc_layer_params=(16,)),
-        critic_network=_critic(),
-        actor_optimizer=optimizer(1e-2),
-        critic_optimizer=optimizer(1e-2),
-        train_step_counter=tf.Variable(0, dtype=tf.int64),
-        **kwargs,
-    )
+def _ddpg(**kwargs):
+    return _deterministic(ddpg_agent.DdpgAgent, **kwargs)
+
+
+def _td3(**kwargs):
+    return _deterministic(td3_agent.Td3Agent, **kwargs)
 
 
 def _sac(optimizer=tf.keras.optimizers.Adam, **kwargs):
@@ -163,21 +159,7 @@ def test_targets_trail_the_critics_by_tau(name) -> None:
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_train_in_a_tf_function_traces_once(name) -> None:
-    agent = BUILDERS[name]()
-    traces = []
-    original = agent._train
-
-    def counting(*args, **kwargs):
-        traces.append(1)
-        return original(*args, **kwargs)
-
-    agent._train_fn = counting
-    train = common.function(agent.train)
-    train(_experience())
-    first = len(traces)  # may be 2: optimizer variables are made on the first call
-    for i in range(4):
-        train(_experience(seed=i))
-    assert first <= 2 and len(traces) == first
+    assert_train_traces_once(BUILDERS[name](), [_experience(seed=i) for i in range(5)])
 
 
 def test_td3_updates_the_actor_every_actor_update_period_steps() -> None:

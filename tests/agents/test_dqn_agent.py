@@ -15,6 +15,7 @@ from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.utils import common
+from tests.agents.tracing import assert_train_traces_once
 
 OBS = tensor_spec.TensorSpec([2], tf.float32, "observation")
 ACT = tensor_spec.BoundedTensorSpec([], tf.int32, 0, 1, name="action")
@@ -81,23 +82,7 @@ def test_target_network_follows_every_period() -> None:
 
 
 def test_train_in_a_tf_function_traces_once() -> None:
-    agent = _agent()
-    traces = []
-    original = agent._train
-
-    def counting(*args, **kwargs):
-        traces.append(1)
-        return original(*args, **kwargs)
-
-    agent._train_fn = counting
-    train = common.function(agent.train)
-    train(_experience())
-    # The first call may trace twice: once more after creating the optimizer's
-    # variables, as every tf.function does. After it, no call retraces.
-    first = len(traces)
-    for _ in range(5):
-        train(_experience())
-    assert first <= 2 and len(traces) == first
+    assert_train_traces_once(_agent(), [_experience()] * 6)
 
 
 def test_wrong_time_length_says_what_was_expected() -> None:

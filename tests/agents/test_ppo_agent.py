@@ -20,7 +20,7 @@ from policylib.networks import actor_distribution_network, value_network
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
-from policylib.utils import common
+from tests.agents.tracing import assert_train_traces_once
 
 OBS = tensor_spec.TensorSpec([2], tf.float32, "observation")
 DISCRETE = tensor_spec.BoundedTensorSpec([], tf.int32, 0, 1, name="action")
@@ -171,20 +171,8 @@ def test_preprocess_sequence_feeds_train_when_values_come_from_collection() -> N
 
 def test_train_in_a_tf_function_traces_once() -> None:
     agent = _clip_agent()
-    traces = []
-    original = agent._train
-
-    def counting(*args, **kwargs):
-        traces.append(1)
-        return original(*args, **kwargs)
-
-    agent._train_fn = counting
-    train = common.function(agent.train)
-    train(_collect(agent, lambda a: a.astype(np.float32)))
-    first = len(traces)
-    for i in range(3):
-        train(_collect(agent, lambda a: a.astype(np.float32), seed=i + 1))
-    assert first <= 2 and len(traces) == first
+    reward = lambda a: a.astype(np.float32)  # noqa: E731
+    assert_train_traces_once(agent, [_collect(agent, reward, seed=i) for i in range(4)])
 
 
 def test_bad_experience_names_what_is_wrong() -> None:

@@ -14,7 +14,7 @@ import tensorflow as tf
 from policylib.agents.ddpg import actor_network
 from policylib.networks import network, utils
 
-__all__ = ["CriticNetwork", "check_single_observation_and_action"]
+__all__ = ["CriticNetwork", "check_single_observation_and_action", "critic_encoders"]
 
 
 def check_single_observation_and_action(input_tensor_spec: Any, label: str) -> Any:
@@ -35,6 +35,42 @@ def check_single_observation_and_action(input_tensor_spec: Any, label: str) -> A
     if len(tf.nest.flatten(action_spec)) > 1:
         raise ValueError("Only a single action is supported by this network")
     return observation_spec, action_spec
+
+
+def critic_encoders(
+    observation_params: tuple[Any, Any, Any],
+    action_params: tuple[Any, Any],
+    joint_params: tuple[Any, Any],
+    activation_fn: Any,
+    kernel_initializer: Any,
+) -> tuple[list, list, list]:
+    """The observation, action and joint layer stacks of a critic.
+
+    Args:
+      observation_params: `(conv, fc, dropout)` layer parameters.
+      action_params: `(fc, dropout)` layer parameters.
+      joint_params: `(fc, dropout)` layer parameters after the concatenation.
+      activation_fn: activation of every layer.
+      kernel_initializer: kernel initializer of every layer.
+    """
+    conv, fc, dropout = observation_params
+    stacks = [
+        ("observation_encoding", conv, fc, dropout),
+        ("action_encoding", None, *action_params),
+        ("joint_mlp", None, *joint_params),
+    ]
+    observation, action, joint = (
+        utils.mlp_layers(
+            conv_layers,
+            fc_layers,
+            dropout_layers,
+            activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer,
+            name=name,
+        )
+        for name, conv_layers, fc_layers, dropout_layers in stacks
+    )
+    return observation, action, joint
 
 
 @gin.configurable(module="policylib")
@@ -84,29 +120,20 @@ class CriticNetwork(network.Network):
         kernel_initializer, last_kernel_initializer = actor_network.ddpg_initializers(
             kernel_initializer, last_kernel_initializer
         )
-        self._observation_layers = utils.mlp_layers(
-            observation_conv_layer_params,
-            observation_fc_layer_params,
-            observation_dropout_layer_params,
-            activation_fn=activation_fn,
-            kernel_initializer=kernel_initializer,
-            name="observation_encoding",
-        )
-        self._action_layers = utils.mlp_layers(
-            None,
-            action_fc_layer_params,
-            action_dropout_layer_params,
-            activation_fn=activation_fn,
-            kernel_initializer=kernel_initializer,
-            name="action_encoding",
-        )
-        self._joint_layers = utils.mlp_layers(
-            None,
-            joint_fc_layer_params,
-            joint_dropout_layer_params,
-            activation_fn=activation_fn,
-            kernel_initializer=kernel_initializer,
-            name="joint_mlp",
+        (
+            self._observation_layers,
+            self._action_layers,
+            self._joint_layers,
+        ) = critic_encoders(
+            (
+                observation_conv_layer_params,
+                observation_fc_layer_params,
+                observation_dropout_layer_params,
+            ),
+            (action_fc_layer_params, action_dropout_layer_params),
+            (joint_fc_layer_params, joint_dropout_layer_params),
+            activation_fn,
+            kernel_initializer,
         )
         self._joint_layers.append(
             last_layer

@@ -67,26 +67,16 @@ class CriticRnnNetwork(network.Network):
             state_spec=rnn_utils.state_spec_of(rnn_layer),
             name=name,
         )
-        self._observation_layers = utils.mlp_layers(
-            observation_conv_layer_params,
-            observation_fc_layer_params,
-            activation_fn=activation_fn,
-            kernel_initializer=kernel_initializer,
-            name="observation_encoding",
-        )
-        self._action_layers = utils.mlp_layers(
-            None,
-            action_fc_layer_params,
-            activation_fn=activation_fn,
-            kernel_initializer=kernel_initializer,
-            name="action_encoding",
-        )
-        self._joint_layers = utils.mlp_layers(
-            None,
-            joint_fc_layer_params,
-            activation_fn=activation_fn,
-            kernel_initializer=kernel_initializer,
-            name="joint_mlp",
+        (
+            self._observation_layers,
+            self._action_layers,
+            self._joint_layers,
+        ) = critic_network.critic_encoders(
+            (observation_conv_layer_params, observation_fc_layer_params, None),
+            (action_fc_layer_params, None),
+            (joint_fc_layer_params, None),
+            activation_fn,
+            kernel_initializer,
         )
         self._observation_spec = observation_spec
         self._lstm_network = rnn_layer

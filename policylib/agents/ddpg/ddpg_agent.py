@@ -22,9 +22,9 @@ from typing import Any
 import gin
 import tensorflow as tf
 
-from policylib.agents import data_converter, tf_agent
+from policylib.agents import actor_critic, tf_agent
 from policylib.networks import network
-from policylib.policies import actor_policy, ou_noise_policy
+from policylib.policies import ou_noise_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, nest_utils, target_networks
@@ -53,7 +53,7 @@ def mean_loss_over_batch(
 
 
 @gin.configurable
-class DdpgAgent(tf_agent.TFAgent):
+class DdpgAgent(actor_critic.ActorCriticAgent):
     """A DDPG agent.
 
     Args:
@@ -131,36 +131,23 @@ class DdpgAgent(tf_agent.TFAgent):
         self._update_target = self._get_target_updater(
             target_update_tau, target_update_period
         )
-        policy = actor_policy.ActorPolicy(
-            time_step_spec=time_step_spec,
-            action_spec=action_spec,
-            actor_network=actor_network,
-            clip=True,
-        )
-        collect_policy = ou_noise_policy.OUNoisePolicy(
-            actor_policy.ActorPolicy(
-                time_step_spec=time_step_spec,
-                action_spec=action_spec,
-                actor_network=actor_network,
-                clip=False,
+        policy, collect_policy = actor_critic.deterministic_actor_policies(
+            time_step_spec,
+            action_spec,
+            actor_network,
+            lambda actor: ou_noise_policy.OUNoisePolicy(
+                actor, ou_stddev=ou_stddev, ou_damping=ou_damping, clip=True
             ),
-            ou_stddev=ou_stddev,
-            ou_damping=ou_damping,
-            clip=True,
         )
-        stateful = bool(tf.nest.flatten(actor_network.state_spec))
-        super().__init__(
+        self._init_actor_critic(
             time_step_spec,
             action_spec,
             policy,
             collect_policy,
-            train_sequence_length=None if stateful else 2,
+            recurrent_network=actor_network,
             debug_summaries=debug_summaries,
             summarize_grads_and_vars=summarize_grads_and_vars,
             train_step_counter=train_step_counter,
-        )
-        self._as_transition = data_converter.AsTransition(
-            self.data_context, squeeze_time_dim=not stateful
         )
 
     def _target_pairs(self) -> list[tuple[Any, Any]]:
@@ -169,35 +156,14 @@ class DdpgAgent(tf_agent.TFAgent):
             (self._actor_network, self._target_actor_network),
         ]
 
-    def _initialize(self) -> None:
-        target_networks.initialize_targets(self._target_pairs())
-
-    def _get_target_updater(self, tau: types.Float = 1.0, period: types.Int = 1) -> Any:
-        """A callable soft-updating both targets every `period` calls."""
-        return target_networks.get_targets_updater(self._target_pairs(), tau, period)
-
     def _train(self, experience: Any, weights: Any = None) -> tf_agent.LossInfo:
-        time_steps, policy_steps, next_time_steps = self._as_transition(experience)
-        critic_loss = self._minimize(
-            lambda: self.critic_loss(
-                time_steps,
-                policy_steps.action,
-                next_time_steps,
-                weights=weights,
-                training=True,
-            ),
-            self._critic_network.trainable_variables,
-            self._critic_optimizer,
-            "critic",
+        critic_loss, actor_loss = self._critic_and_actor_losses(
+            experience,
+            weights,
+            training=True,
+            minimize=True,
+            critic_variables=self._critic_network.trainable_variables,
         )
-        actor_loss = self._minimize(
-            lambda: self.actor_loss(time_steps, weights=weights, training=True),
-            self._actor_network.trainable_variables,
-            self._actor_optimizer,
-            "actor",
-        )
-        self.train_step_counter.assign_add(1)
-        self._update_target()
         return tf_agent.LossInfo(
             actor_loss + critic_loss, DdpgInfo(actor_loss, critic_loss)
         )
@@ -205,17 +171,9 @@ class DdpgAgent(tf_agent.TFAgent):
     def _loss(
         self, experience: Any, weights: Any = None, training: bool = False
     ) -> tf_agent.LossInfo:
-        time_steps, policy_steps, next_time_steps = self._as_transition(experience)
-        critic_loss = self.critic_loss(
-            time_steps,
-            policy_steps.action,
-            next_time_steps,
-            weights=weights,
-            training=training,
+        critic_loss, actor_loss = self._critic_and_actor_losses(
+            experience, weights, training=training, minimize=False
         )
-        tf.debugging.check_numerics(critic_loss, "Critic loss is inf or nan.")
-        actor_loss = self.actor_loss(time_steps, weights=weights, training=training)
-        tf.debugging.check_numerics(actor_loss, "Actor loss is inf or nan.")
         return tf_agent.LossInfo(
             actor_loss + critic_loss, DdpgInfo(actor_loss, critic_loss)
         )

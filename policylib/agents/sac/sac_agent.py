@@ -31,13 +31,13 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from policylib.agents import data_converter, tf_agent
+from policylib.agents import actor_critic, tf_agent
 from policylib.agents.td3 import td3_agent
 from policylib.networks import network
 from policylib.policies import actor_policy, tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, keras_compat, nest_utils, target_networks
+from policylib.utils import common, keras_compat, nest_utils
 
 __all__ = ["SacAgent", "SacLossInfo", "std_clip_transform"]
 
@@ -63,7 +63,7 @@ def _sum_inner_dims(loss: tf.Tensor) -> tf.Tensor:
 
 
 @gin.configurable
-class SacAgent(tf_agent.TFAgent):
+class SacAgent(actor_critic.ActorCriticAgent):
     """A SAC agent for continuous actions.
 
     Args:
@@ -185,19 +185,15 @@ class SacAgent(tf_agent.TFAgent):
         self._update_target = self._get_target_updater(
             tau=target_update_tau, period=target_update_period
         )
-        stateful = bool(tf.nest.flatten(critic_network.state_spec))
-        super().__init__(
+        self._init_actor_critic(
             time_step_spec,
             action_spec,
-            policy=policy,
-            collect_policy=policy,
-            train_sequence_length=None if stateful else 2,
+            policy,
+            policy,
+            recurrent_network=critic_network,
             debug_summaries=debug_summaries,
             summarize_grads_and_vars=summarize_grads_and_vars,
             train_step_counter=train_step_counter,
-        )
-        self._as_transition = data_converter.AsTransition(
-            self.data_context, squeeze_time_dim=not stateful
         )
 
     def _check_action_spec(self, action_spec: Any) -> None:
@@ -219,13 +215,6 @@ class SacAgent(tf_agent.TFAgent):
             (self._critic_network_1, self._target_critic_network_1),
             (self._critic_network_2, self._target_critic_network_2),
         ]
-
-    def _initialize(self) -> None:
-        target_networks.initialize_targets(self._target_pairs())
-
-    def _get_target_updater(self, tau: types.Float = 1.0, period: types.Int = 1) -> Any:
-        """A callable soft-updating both target critics every `period` calls."""
-        return target_networks.get_targets_updater(self._target_pairs(), tau, period)
 
     # ------------------------------------------------------------------------
     # Training

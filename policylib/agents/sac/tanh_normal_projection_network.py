@@ -72,17 +72,9 @@ class TanhNormalProjectionNetwork(network.DistributionNetwork):
         training: bool = False,
         mask: Any = None,
     ) -> tuple[Any, tuple]:
-        if inputs.dtype != self._sample_spec.dtype:
-            raise ValueError(
-                "Inputs to TanhNormalProjectionNetwork must match the "
-                f"sample_spec.dtype: got {inputs.dtype}, expected "
-                f"{self._sample_spec.dtype}."
-            )
-        if mask is not None:
-            raise NotImplementedError(
-                "TanhNormalProjectionNetwork does not yet implement action masking; "
-                f"got mask={mask}."
-            )
+        network_utils.check_projection_inputs(
+            inputs, self._sample_spec, mask, "TanhNormalProjectionNetwork"
+        )
         squash = network_utils.BatchSquash(outer_rank)
         projected = self._projection_layer(squash.flatten(inputs), training=training)
         means, stds = tf.split(projected, num_or_size_splits=2, axis=-1)

@@ -21,10 +21,10 @@ from typing import Any
 import gin
 import tensorflow as tf
 
-from policylib.agents import data_converter, tf_agent
+from policylib.agents import actor_critic, tf_agent
 from policylib.agents.ddpg import ddpg_agent
 from policylib.networks import network
-from policylib.policies import actor_policy, gaussian_policy
+from policylib.policies import gaussian_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, target_networks
@@ -62,7 +62,7 @@ def twin_critics(
 
 
 @gin.configurable
-class Td3Agent(tf_agent.TFAgent):
+class Td3Agent(actor_critic.ActorCriticAgent):
     """A TD3 agent.
 
     Args:
@@ -151,35 +151,23 @@ class Td3Agent(tf_agent.TFAgent):
         self._update_target = self._get_target_updater(
             target_update_tau, target_update_period
         )
-        policy = actor_policy.ActorPolicy(
-            time_step_spec=time_step_spec,
-            action_spec=action_spec,
-            actor_network=actor_network,
-            clip=True,
-        )
-        collect_policy = gaussian_policy.GaussianPolicy(
-            actor_policy.ActorPolicy(
-                time_step_spec=time_step_spec,
-                action_spec=action_spec,
-                actor_network=actor_network,
-                clip=False,
+        policy, collect_policy = actor_critic.deterministic_actor_policies(
+            time_step_spec,
+            action_spec,
+            actor_network,
+            lambda actor: gaussian_policy.GaussianPolicy(
+                actor, scale=exploration_noise_std, clip=True
             ),
-            scale=exploration_noise_std,
-            clip=True,
         )
-        stateful = bool(tf.nest.flatten(actor_network.state_spec))
-        super().__init__(
+        self._init_actor_critic(
             time_step_spec,
             action_spec,
             policy,
             collect_policy,
-            train_sequence_length=None if stateful else 2,
+            recurrent_network=actor_network,
             debug_summaries=debug_summaries,
             summarize_grads_and_vars=summarize_grads_and_vars,
             train_step_counter=train_step_counter,
-        )
-        self._as_transition = data_converter.AsTransition(
-            self.data_context, squeeze_time_dim=not stateful
         )
 
     def _target_pairs(self) -> list[tuple[Any, Any]]:
@@ -189,44 +177,20 @@ class Td3Agent(tf_agent.TFAgent):
             (self._actor_network, self._target_actor_network),
         ]
 
-    def _initialize(self) -> None:
-        target_networks.initialize_targets(self._target_pairs())
-
-    def _get_target_updater(self, tau: types.Float = 1.0, period: types.Int = 1) -> Any:
-        """A callable soft-updating the three targets every `period` calls."""
-        return target_networks.get_targets_updater(self._target_pairs(), tau, period)
-
-    def _critic_variables(self) -> list:
-        return (
-            self._critic_network_1.trainable_variables
-            + self._critic_network_2.trainable_variables
-        )
-
     def _train(self, experience: Any, weights: Any = None) -> tf_agent.LossInfo:
-        time_steps, policy_steps, next_time_steps = self._as_transition(experience)
-        critic_loss = self._minimize(
-            lambda: self.critic_loss(
-                time_steps,
-                policy_steps.action,
-                next_time_steps,
-                weights=weights,
-                training=True,
+        critic_loss, actor_loss = self._critic_and_actor_losses(
+            experience,
+            weights,
+            training=True,
+            minimize=True,
+            critic_variables=(
+                self._critic_network_1.trainable_variables
+                + self._critic_network_2.trainable_variables
             ),
-            self._critic_variables(),
-            self._critic_optimizer,
-            "critic",
-        )
-        actor_loss = self._minimize(
-            lambda: self.actor_loss(time_steps, weights=weights, training=True),
-            self._actor_network.trainable_variables,
-            self._actor_optimizer,
-            "actor",
-            apply_when=tf.equal(
+            actor_apply_when=tf.equal(
                 tf.math.mod(self.train_step_counter, self._actor_update_period), 0
             ),
         )
-        self.train_step_counter.assign_add(1)
-        self._update_target()
         return tf_agent.LossInfo(
             actor_loss + critic_loss, Td3Info(actor_loss, critic_loss)
         )
@@ -234,15 +198,9 @@ class Td3Agent(tf_agent.TFAgent):
     def _loss(
         self, experience: Any, weights: Any = None, training: bool = False
     ) -> tf_agent.LossInfo:
-        time_steps, policy_steps, next_time_steps = self._as_transition(experience)
-        critic_loss = self.critic_loss(
-            time_steps,
-            policy_steps.action,
-            next_time_steps,
-            weights=weights,
-            training=training,
+        critic_loss, actor_loss = self._critic_and_actor_losses(
+            experience, weights, training=training, minimize=False
         )
-        actor_loss = self.actor_loss(time_steps, weights=weights, training=training)
         return tf_agent.LossInfo(
             actor_loss + critic_loss, Td3Info(actor_loss, critic_loss)
         )
