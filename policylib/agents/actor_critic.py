@@ -1,4 +1,4 @@
-"""What DDPG, TD3 and SAC share: target networks, their policies, two-loss steps.
+"""What DDPG, TD3 and SAC share: target networks, twin critics, policies, loss steps.
 
 `ActorCriticAgent` is a `TFAgent` whose subclasses list their `(network,
 target)` pairs in `_target_pairs()`; it copies them at `initialize()` and
@@ -21,7 +21,7 @@ from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import target_networks
 
-__all__ = ["ActorCriticAgent", "deterministic_actor_policies"]
+__all__ = ["ActorCriticAgent", "deterministic_actor_policies", "twin_critics"]
 
 
 def deterministic_actor_policies(
@@ -42,6 +42,31 @@ def deterministic_actor_policies(
         )
 
     return actor(clip=True), add_noise(actor(clip=False))
+
+
+def twin_critics(
+    critic_network: network.Network,
+    critic_network_2: network.Network | None,
+    target_critic_network: network.Network | None,
+    target_critic_network_2: network.Network | None,
+    input_spec: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """`(critic_1, critic_2, target_1, target_2)`, each built for `input_spec`
+    (None: the network's own input spec).
+
+    Without `critic_network_2` the second critic is a fresh copy of the first
+    (and its target a copy of that, whatever `target_critic_network_2` is).
+    """
+    if critic_network_2 is None:
+        critic_network_2 = critic_network.copy(name="CriticNetwork2")
+        target_critic_network_2 = None
+    target_1 = target_networks.create_target_network(
+        critic_network, target_critic_network, input_spec, "TargetCriticNetwork1"
+    )
+    target_2 = target_networks.create_target_network(
+        critic_network_2, target_critic_network_2, input_spec, "TargetCriticNetwork2"
+    )
+    return critic_network, critic_network_2, target_1, target_2
 
 
 class ActorCriticAgent(tf_agent.TFAgent):

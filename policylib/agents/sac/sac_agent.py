@@ -32,7 +32,6 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.agents import actor_critic, tf_agent
-from policylib.agents.td3 import td3_agent
 from policylib.networks import network
 from policylib.policies import actor_policy, tf_policy
 from policylib.trajectories import time_step as ts
@@ -137,7 +136,7 @@ class SacAgent(actor_critic.ActorCriticAgent):
             self._critic_network_2,
             self._target_critic_network_1,
             self._target_critic_network_2,
-        ) = td3_agent.twin_critics(
+        ) = actor_critic.twin_critics(
             critic_network,
             critic_network_2,
             target_critic_network,

@@ -29,36 +29,11 @@ from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, target_networks
 
-__all__ = ["Td3Agent", "Td3Info", "twin_critics"]
+__all__ = ["Td3Agent", "Td3Info"]
 
 
 class Td3Info(collections.namedtuple("Td3Info", ("actor_loss", "critic_loss"))):
     """The `extra` of a TD3 `LossInfo`."""
-
-
-def twin_critics(
-    critic_network: network.Network,
-    critic_network_2: network.Network | None,
-    target_critic_network: network.Network | None,
-    target_critic_network_2: network.Network | None,
-    input_spec: Any,
-) -> tuple[Any, Any, Any, Any]:
-    """`(critic_1, critic_2, target_1, target_2)`, each built for `input_spec`
-    (None: the network's own input spec).
-
-    Without `critic_network_2` the second critic is a fresh copy of the first
-    (and its target a copy of that, whatever `target_critic_network_2` is).
-    """
-    if critic_network_2 is None:
-        critic_network_2 = critic_network.copy(name="CriticNetwork2")
-        target_critic_network_2 = None
-    target_1 = target_networks.create_target_network(
-        critic_network, target_critic_network, input_spec, "TargetCriticNetwork1"
-    )
-    target_2 = target_networks.create_target_network(
-        critic_network_2, target_critic_network_2, input_spec, "TargetCriticNetwork2"
-    )
-    return critic_network, critic_network_2, target_1, target_2
 
 
 @gin.configurable
@@ -129,7 +104,7 @@ class Td3Agent(actor_critic.ActorCriticAgent):
             self._critic_network_2,
             self._target_critic_network_1,
             self._target_critic_network_2,
-        ) = twin_critics(
+        ) = actor_critic.twin_critics(
             critic_network,
             critic_network_2,
             target_critic_network,
