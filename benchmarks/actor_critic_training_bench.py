@@ -25,21 +25,9 @@ import importlib
 import json
 import os
 import platform
-import statistics
-import time
 
 import numpy as np
-
-
-def timed(fn, trials: int, calls: int) -> float:
-    """Median calls per second over `trials` runs of `calls` calls."""
-    rates = []
-    for _ in range(trials):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        rates.append(calls / (time.perf_counter() - start))
-    return statistics.median(rates)
+from dqn_training_bench import timed  # the same timing, beside this script
 
 
 def acted_trajectories(

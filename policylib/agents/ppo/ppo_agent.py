@@ -475,12 +475,13 @@ class PPOAgent(tf_agent.TFAgent):
         )
         if self._debug_summaries:
             self._histogram("advantages_normalized", normalized_advantages)
+        # Each variable once (the actor and value networks may share layers).
         variables_to_train = sorted(
-            _split_shared(
-                self._actor_net.trainable_variables,
-                self._value_net.trainable_variables,
-            )[0]
-            + list(self._value_net.trainable_variables),
+            {
+                id(v): v
+                for v in self._actor_net.trainable_variables
+                + self._value_net.trainable_variables
+            }.values(),
             key=lambda v: v.name,
         )
         epoch_losses = []
