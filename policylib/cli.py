@@ -2,6 +2,7 @@
 
     policylib evaluate                      # the CartPole-v1 policy shipped with policylib
     policylib evaluate runs/policy --env CartPole-v1 --episodes 100 --num-envs 4 --seed 0
+    policylib evaluate runs/policy --episodes 1000 --workers 4 --backend ray --ray-address HOST:6379
     policylib inspect runs/policy
 
 `evaluate` prints a progress bar on stderr and ends with one line,
@@ -20,16 +21,19 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from policylib.errors import NotAPolicyError, UnknownEnvironmentError
+from policylib.errors import NotAPolicyError, UnknownEnvironmentError, WorkerError
 from policylib.utils import extras
 
 __all__ = ["main"]
 
 PROG = "policylib"
 DEFAULT_ENV = "CartPole-v1"
+RUNTIMES = ("tensorflow", "litert")
+BACKENDS = ("serial", "processes", "ray")
 
 
 class UsageError(Exception):
@@ -101,12 +105,32 @@ def _parser() -> argparse.ArgumentParser:
         "--video", metavar="FILE", help="record the first episode (.mp4 or .gif)"
     )
     evaluate.add_argument(
-        "--backend",
-        choices=("tensorflow", "litert"),
-        default="tensorflow",
+        "--runtime",
+        choices=RUNTIMES,
+        default=None,
         help="run the policy with TensorFlow (default) or, converted to TFLite, with "
         "the LiteRT interpreter (needs policylib[litert]); a LiteRT export path "
         "always runs with LiteRT",
+    )
+    evaluate.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="processes or Ray actors sharing the episodes (default 1: this process)",
+    )
+    evaluate.add_argument(
+        "--backend",
+        choices=(*BACKENDS, *RUNTIMES),
+        default=None,
+        help="where the workers run: processes on this machine (the default with "
+        "--workers above 1) or Ray actors (needs policylib[ray])",
+    )
+    evaluate.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        default=None,
+        help="the Ray cluster's head (ray start --head); default: a local Ray "
+        "started for the run",
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.add_argument(
@@ -147,63 +171,111 @@ def _check_outputs(args: argparse.Namespace) -> None:
             )
 
 
+def _resolve_backend(args: argparse.Namespace) -> None:
+    """Sets `args.runtime` and `args.backend` (`--backend litert` is the old `--runtime`)."""
+    if args.backend in RUNTIMES:
+        if args.runtime not in (None, args.backend):
+            raise UsageError(
+                f"{PROG} evaluate: --backend {args.backend} and --runtime "
+                f"{args.runtime} disagree (--backend {args.backend} is the old "
+                f"spelling of --runtime {args.backend})"
+            )
+        args.runtime, args.backend = args.backend, None
+    args.runtime = args.runtime or "tensorflow"
+    if args.backend is None:
+        args.backend = "processes" if args.workers > 1 else "serial"
+    if args.ray_address and args.backend != "ray":
+        raise UsageError(f"{PROG} evaluate: --ray-address needs --backend ray")
+    if args.backend == "ray":
+        extras.require("ray", extra="ray", feature="Ray workers (--backend ray)")
+
+
 def _evaluate(args: argparse.Namespace) -> None:
     from policylib import data
     from policylib.environments import suite_gym
 
+    _resolve_backend(args)
     _check_outputs(args)
-    path = args.path or data.cartpole_dqn_path()
+    args.policy_path = path = args.path or data.cartpole_dqn_path()
     suite_gym.check_id(args.env)  # before loading the policy (seconds)
     with contextlib.ExitStack() as cleanup:
-        policy = _load_policy(path, args, cleanup)
+        path = _runtime_path(path, args, cleanup)
+        if args.backend == "serial":
+            policy = _load_policy(path, args)
+        else:
+            policy = None  # each worker loads it
         _run_evaluation(policy, path, args)
 
 
-def _load_policy(path: str, args: argparse.Namespace, cleanup: Any) -> Any:
-    """The policy at `path` for `--backend`; a SavedModel run with LiteRT is exported first."""
+def _runtime_path(path: str, args: argparse.Namespace, cleanup: Any) -> str:
+    """The directory to run: `path`, or its LiteRT export for `--runtime litert`.
+
+    A SavedModel's graph is checked for unsafe ops here, so a refused one is
+    one line before any worker starts.
+    """
     from policylib.export import litert_files
 
-    if litert_files.is_export(path) or args.backend == "litert":
+    if litert_files.is_export(path) or args.runtime == "litert":
         extras.require("ai_edge_litert", extra="litert", feature="LiteRT policies")
-        from policylib.policies import litert_policy
+    if litert_files.is_export(path):
+        return path
+    from policylib.policies import saved_graph_ops, saved_policy_files
 
-        if not litert_files.is_export(path):
-            from policylib.export import litert
-            from policylib.policies import saved_graph_ops, saved_policy_files
+    saved = saved_policy_files.check_policy_dir(path)
+    saved_graph_ops.check(saved, allow_unsafe_ops=args.allow_unsafe_ops)
+    if args.runtime != "litert":
+        return saved
+    from policylib.export import litert
 
-            saved = saved_policy_files.check_policy_dir(path)
-            saved_graph_ops.check(saved, allow_unsafe_ops=args.allow_unsafe_ops)
-            staging = cleanup.enter_context(tempfile.TemporaryDirectory())
-            path = litert.export(saved, os.path.join(staging, "litert"))
-        return litert_policy.LiteRTPolicy(path)
-    from policylib.policies import policy_loader
+    staging = cleanup.enter_context(tempfile.TemporaryDirectory())
+    return litert.export(saved, os.path.join(staging, "litert"))
 
-    return policy_loader.load(path, allow_unsafe_ops=args.allow_unsafe_ops)
+
+def _load_policy(path: str, args: argparse.Namespace) -> Any:
+    """The policy at `path` (a SavedModel or a LiteRT export), in this process."""
+    from policylib.eval import evaluation
+
+    return evaluation.resolve_policy(path, allow_unsafe_ops=args.allow_unsafe_ops)
 
 
 def _run_evaluation(policy: Any, path: str, args: argparse.Namespace) -> None:
+    from policylib.errors import WorkerDiedWarning
     from policylib.eval import evaluation, media
 
-    result = evaluation.evaluate(
-        policy,
-        args.env,
-        args.episodes,
-        num_envs=args.num_envs,
-        seed=args.seed,
-        max_steps=args.max_steps,
-        progress=not args.quiet,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WorkerDiedWarning)  # printed below instead
+        result = evaluation.evaluate(
+            policy if policy is not None else path,
+            args.env,
+            args.episodes,
+            num_envs=args.num_envs,
+            seed=args.seed,
+            max_steps=args.max_steps,
+            progress=not args.quiet,
+            num_workers=args.workers,
+            backend=None if args.backend == "serial" else args.backend,
+            ray_address=args.ray_address,
+            allow_unsafe_ops=args.allow_unsafe_ops,
+        )
+    for failure in result.failures:
+        print(f"{PROG}: warning: {failure}", file=sys.stderr)
     print(result.summary(), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(
-                {"policy": os.path.abspath(path), **result.to_dict()}, f, indent=2
+                {"policy": os.path.abspath(args.policy_path), **result.to_dict()},
+                f,
+                indent=2,
             )
     if args.plot:
         media.plot_returns(result, args.plot)
     if args.video:
         media.record_episode(
-            policy, args.env, args.video, seed=args.seed, max_steps=args.max_steps
+            policy if policy is not None else _load_policy(path, args),
+            args.env,
+            args.video,
+            seed=args.seed,
+            max_steps=args.max_steps,
         )
 
 
@@ -324,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         TypeError,
         OSError,
     ) as e:
+        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except WorkerError as e:  # its first line says which worker and what it raised
         print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

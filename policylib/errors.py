@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["NotAPolicyError", "UnknownEnvironmentError", "UnsafeSavedModelError"]
+__all__ = [
+    "NotAPolicyError",
+    "UnknownEnvironmentError",
+    "UnsafeSavedModelError",
+    "WorkerDiedWarning",
+    "WorkerError",
+]
 
 
 class NotAPolicyError(ValueError):
@@ -23,3 +29,16 @@ class UnsafeSavedModelError(ValueError):
     The message names the path, the ops and the functions that hold them, and
     how to load it anyway (`allow_unsafe_ops=`), for a model you trust.
     """
+
+
+class WorkerError(RuntimeError):
+    """A worker process or Ray actor failed, so results would be incomplete.
+
+    Raised when a worker's own code raised (the message names the worker and
+    ends with its traceback), or when a worker died and the new worker that
+    re-ran its episodes died too. Never a silent partial result.
+    """
+
+
+class WorkerDiedWarning(RuntimeWarning):
+    """A worker died and its episodes were re-run on a new one (results complete)."""

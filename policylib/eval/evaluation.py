@@ -19,7 +19,7 @@ import functools
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,8 +29,15 @@ from policylib.eval import metric_utils
 from policylib.metrics import py_metric
 from policylib.policies import py_policy
 from policylib.trajectories import trajectory as trajectory_lib
+from policylib.utils import arg_checks
 
-__all__ = ["EvalResult", "EpisodeRecorder", "evaluate", "resolve_policy"]
+__all__ = [
+    "EpisodeRecorder",
+    "EpisodeRunner",
+    "EvalResult",
+    "evaluate",
+    "resolve_policy",
+]
 
 EnvLike = (
     str | py_environment.PyEnvironment | Callable[[], py_environment.PyEnvironment]
@@ -47,6 +54,12 @@ class EvalResult:
       wall_time_s: seconds the episodes took (environment creation excluded).
       env_name: the Gymnasium id, or the environment's class name.
       seed: the seed of episode 0 (episode k used `seed + k`), or None.
+      num_workers: the processes or Ray actors that ran the episodes.
+      backend: `"serial"` (this process), `"processes"` or `"ray"`.
+      startup_s: seconds to start the workers (and connect to Ray) before
+        the first episode; not part of `wall_time_s`.
+      failures: one line per worker that died, naming it and why; its
+        episodes were re-run on a new worker.
     """
 
     returns: tuple[float, ...]
@@ -54,6 +67,10 @@ class EvalResult:
     wall_time_s: float
     env_name: str = ""
     seed: int | None = None
+    num_workers: int = 1
+    backend: str = "serial"
+    startup_s: float = 0.0
+    failures: tuple[str, ...] = ()
 
     @property
     def num_episodes(self) -> int:
@@ -88,6 +105,10 @@ class EvalResult:
     def steps_per_s(self) -> float:
         return self.total_steps / self.wall_time_s if self.wall_time_s > 0 else 0.0
 
+    @property
+    def episodes_per_s(self) -> float:
+        return self.num_episodes / self.wall_time_s if self.wall_time_s > 0 else 0.0
+
     def summary(self) -> str:
         """One line: `Mean return: 498.20 ± 5.10 over 100 episodes (CartPole-v1)`."""
         where = f" ({self.env_name})" if self.env_name else ""
@@ -110,6 +131,11 @@ class EvalResult:
             "total_steps": self.total_steps,
             "wall_time_s": self.wall_time_s,
             "steps_per_s": self.steps_per_s,
+            "episodes_per_s": self.episodes_per_s,
+            "num_workers": self.num_workers,
+            "backend": self.backend,
+            "startup_s": self.startup_s,
+            "failures": list(self.failures),
             "returns": list(self.returns),
             "lengths": list(self.lengths),
         }
@@ -170,8 +196,10 @@ class EpisodeRecorder(py_metric.PyStepMetric):
         return len(self.episodes)
 
 
-def resolve_policy(policy: Any) -> py_policy.PyPolicy:
+def resolve_policy(policy: Any, allow_unsafe_ops: bool = False) -> py_policy.PyPolicy:
     """A py policy from a py policy, a TF policy, a SavedModel or LiteRT export path.
+
+    `allow_unsafe_ops` is passed to the SavedModel loader (`policy_loader.load`).
 
     Raises:
       NotAPolicyError: a path that does not hold a saved policy.
@@ -186,7 +214,7 @@ def resolve_policy(policy: Any) -> py_policy.PyPolicy:
             return litert_policy.LiteRTPolicy(policy)
         from policylib.policies import policy_loader
 
-        return policy_loader.load(os.fspath(policy))
+        return policy_loader.load(os.fspath(policy), allow_unsafe_ops=allow_unsafe_ops)
     if isinstance(policy, py_policy.PyPolicy):
         return policy
     from policylib.policies import py_tf_eager_policy, tf_policy
@@ -199,8 +227,13 @@ def resolve_policy(policy: Any) -> py_policy.PyPolicy:
     )
 
 
-def _constructor(env: EnvLike) -> tuple[Callable[[], Any] | None, str]:
-    """(zero-argument constructor or None for an instance, display name)."""
+def env_constructor(env: EnvLike) -> tuple[Callable[[], Any] | None, str]:
+    """(zero-argument constructor, or None for an instance; display name).
+
+    Raises:
+      UnknownEnvironmentError: an id Gymnasium does not know.
+      TypeError: `env` is not an id, an environment or a callable.
+    """
     if isinstance(env, str):
         from policylib.environments import suite_gym
 
@@ -220,7 +253,7 @@ def _build(
     env: EnvLike, num_envs: int, max_steps: int | None
 ) -> tuple[Any, list[Any], str]:
     """(environment to run, environments to close afterwards, display name)."""
-    make, name = _constructor(env)
+    make, name = env_constructor(env)
     if make is None:
         if num_envs != 1:
             raise ValueError(
@@ -257,6 +290,79 @@ def _build(
     )
 
 
+class EpisodeRunner:
+    """A policy and its environments, ready to run any episodes by index.
+
+    What `evaluate` runs in this process and what each worker process or
+    Ray actor holds: the environments are built once, then `run` plays the
+    episodes it is given (episode k reset with `seed + k`), in any order
+    and in any number of calls, with the same per-episode results.
+    """
+
+    def __init__(
+        self,
+        policy: py_policy.PyPolicy,
+        env: EnvLike,
+        num_envs: int,
+        seed: int | None,
+        max_steps: int | None,
+    ):
+        self.policy = policy
+        self.seed = seed
+        self.environment, self._owned, self.name = _build(env, num_envs, max_steps)
+        self.num_envs = self.environment.batch_size if self.environment.batched else 1
+
+    def run(
+        self,
+        episode_ids: Sequence[int],
+        on_episode: Callable[[int, float, int], None] | None = None,
+    ) -> dict[int, tuple[float, int]]:
+        """Plays `episode_ids`; returns episode id -> (return, length).
+
+        `on_episode(k, return, length)` is called as each episode ends.
+        Runs of more episodes than environments assign them up front, as
+        `metric_utils.compute` does.
+        """
+        episode_ids = list(episode_ids)
+        shares = [episode_ids[i :: self.num_envs] for i in range(self.num_envs)]
+        taken = [0] * self.num_envs
+        results: dict[int, tuple[float, int]] = {}
+
+        def record(env_index: int, ret: float, length: int) -> None:
+            if taken[env_index] >= len(shares[env_index]):
+                return  # an episode past this environment's share (hidden)
+            k = shares[env_index][taken[env_index]]
+            taken[env_index] += 1
+            results[k] = (ret, length)
+            if on_episode is not None:
+                on_episode(k, ret, length)
+
+        # With fewer episodes than environments the idle ones run nothing.
+        recorder = EpisodeRecorder(on_episode=record)
+        metric_utils.run_episodes(
+            [recorder], self.environment, self.policy, episode_ids, seed=self.seed
+        )
+        return results
+
+    def close(self) -> None:
+        for e in self._owned:
+            e.close()
+
+
+def check_counts(num_episodes: int, num_envs: int, max_steps: int | None) -> None:
+    """Raises ValueError for a count that is not a positive integer."""
+    for arg, value in (("num_episodes", num_episodes), ("num_envs", num_envs)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{arg} must be a positive integer; got {value!r}.")
+    if max_steps is not None and (int(max_steps) != max_steps or max_steps < 1):
+        raise ValueError(
+            f"max_steps must be a positive integer or None; got {max_steps!r}."
+        )
+
+
+BACKENDS = ("processes", "ray")
+
+
 def evaluate(
     policy: Any,
     env: EnvLike,
@@ -266,6 +372,10 @@ def evaluate(
     seed: int | None = None,
     max_steps: int | None = None,
     progress: bool = True,
+    num_workers: int = 1,
+    backend: str | None = None,
+    ray_address: str | None = None,
+    allow_unsafe_ops: bool = False,
 ) -> EvalResult:
     """Runs `num_episodes` episodes of `policy` in `env` and returns each one's result.
 
@@ -274,54 +384,98 @@ def evaluate(
         by policylib's or TF-Agents' `PolicySaver`, or of a LiteRT export
         (`policylib.export.litert`, run by `LiteRTPolicy`).
       env: a Gymnasium id (`"CartPole-v1"`, loaded with `suite_gym.load`), a
-        `PyEnvironment` (used as is, `num_envs` must be 1), or a zero-argument
-        constructor of one.
-      num_episodes: episodes in total, assigned to the environments up front.
-      num_envs: environments stepped together in this process, so the policy
+        `PyEnvironment` (used as is; `num_envs` and `num_workers` must be 1),
+        or a zero-argument constructor of one.
+      num_episodes: episodes in total, assigned to workers and environments
+        up front.
+      num_envs: environments stepped together in each process, so the policy
         acts on a batch of `num_envs` time steps at each call.
       seed: if given, episode k is reset with `seed + k`, so the per-episode
-        results do not depend on `num_envs`.
+        results do not depend on `num_envs`, `num_workers` or `backend`.
       max_steps: if given, an episode is cut (truncated) after this many steps.
-      progress: show a progress bar of finished episodes (tqdm, on stderr).
+      progress: show a progress bar of finished episodes (tqdm, on stderr),
+        counting the episodes of all workers.
+      num_workers: workers that share the episodes (worker w runs episodes
+        k with k % num_workers == w), each with its own policy and
+        `num_envs` environments.
+      backend: where workers run: `"processes"` (worker processes on this
+        machine; the default when `num_workers` > 1) or `"ray"` (Ray actors,
+        needs `policylib[ray]`). None with one worker runs in this process.
+      ray_address: the Ray cluster to use (`"HOST:PORT"` of `ray start
+        --head`); None uses the Ray this process is connected to, or starts
+        a local one for the call.
+      allow_unsafe_ops: load a SavedModel whose graph reads files or runs
+        Python (passed to `policy_loader.load`); only for a policy you trust.
 
     Returns:
-      An `EvalResult` with the returns and lengths in episode order.
+      An `EvalResult` with the returns and lengths in episode order; a
+      worker that died and whose episodes were re-run is in its `failures`.
 
     Raises:
-      ValueError: `num_episodes`, `num_envs` or `max_steps` is not positive, or
-        the policy's specs do not fit the environment's (the message names
-        the differing leaf).
+      ValueError: a count is not positive, the backend is unknown, or the
+        policy's specs do not fit the environment's (the message names the
+        differing leaf).
       NotAPolicyError: `policy` is a path that does not hold a saved policy.
       UnknownEnvironmentError: `env` is an id Gymnasium does not know.
+      WorkerError: a worker raised, or died again when its episodes were
+        re-run.
     """
-    for arg, value in (("num_episodes", num_episodes), ("num_envs", num_envs)):
-        if int(value) != value or value < 1:
-            raise ValueError(f"{arg} must be a positive integer; got {value!r}.")
-    if max_steps is not None and (int(max_steps) != max_steps or max_steps < 1):
+    check_counts(num_episodes, num_envs, max_steps)
+    arg_checks.check_int(num_workers, "num_workers", minimum=1, owner="evaluate")
+    if backend is None and num_workers > 1:
+        backend = "processes"
+    if backend is not None and backend not in BACKENDS:
         raise ValueError(
-            f"max_steps must be a positive integer or None; got {max_steps!r}."
+            f"evaluate: backend must be one of {', '.join(map(repr, BACKENDS))} "
+            f"or None; got {backend!r}."
         )
-    num_envs = min(int(num_envs), int(num_episodes))
-    py_pol = resolve_policy(policy)
-    environment, owned, name = _build(env, num_envs, max_steps)
+    if ray_address is not None and backend != "ray":
+        raise ValueError(
+            f'evaluate: ray_address needs backend="ray"; the backend is {backend!r}.'
+        )
+    name = env_constructor(env)[1]
     bar = _progress_bar(num_episodes, name, progress)
-    recorder = EpisodeRecorder(on_episode=lambda *_: bar.update(1))
     try:
-        start = time.perf_counter()
-        metric_utils.compute([recorder], environment, py_pol, num_episodes, seed=seed)
-        wall = time.perf_counter() - start
+        if backend is None:
+            runner = EpisodeRunner(
+                resolve_policy(policy, allow_unsafe_ops),
+                env,
+                min(num_envs, num_episodes),
+                seed,
+                max_steps,
+            )
+            try:
+                start = time.perf_counter()
+                by_episode = runner.run(range(num_episodes), lambda *_: bar.update(1))
+                wall = time.perf_counter() - start
+            finally:
+                runner.close()
+            startup, failures = 0.0, tuple[str, ...]()
+        else:
+            from policylib.eval import workers
+
+            if env_constructor(env)[0] is None:
+                raise ValueError(
+                    f"evaluate: backend={backend!r} needs a Gymnasium id or an "
+                    "environment constructor, not an environment instance."
+                )
+            run = workers.run(
+                policy,
+                env,
+                num_episodes,
+                num_workers=num_workers,
+                backend=backend,
+                ray_address=ray_address,
+                num_envs=num_envs,
+                seed=seed,
+                max_steps=max_steps,
+                allow_unsafe_ops=allow_unsafe_ops,
+                on_episode=lambda *_: bar.update(1),
+            )
+            by_episode, wall = run.episodes, run.wall_time_s
+            startup, failures = run.startup_s, run.failures
     finally:
         bar.close()
-        for e in owned:
-            e.close()
-    batch = environment.batch_size if environment.batched else 1
-    order = metric_utils.assign_episodes(num_episodes, batch)
-    taken = [0] * batch
-    by_episode: dict[int, tuple[float, int]] = {}
-    for env_index, ret, length in recorder.episodes:
-        if taken[env_index] < len(order[env_index]):
-            by_episode[order[env_index][taken[env_index]]] = (ret, length)
-            taken[env_index] += 1
     episodes = [by_episode[k] for k in range(num_episodes)]
     return EvalResult(
         returns=tuple(r for r, _ in episodes),
@@ -329,6 +483,10 @@ def evaluate(
         wall_time_s=wall,
         env_name=name,
         seed=seed,
+        num_workers=num_workers,
+        backend=backend or "serial",
+        startup_s=startup,
+        failures=tuple(failures),
     )
 
 

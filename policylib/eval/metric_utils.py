@@ -34,6 +34,7 @@ __all__ = [
     "compute_summaries",
     "eager_compute",
     "log_metrics",
+    "run_episodes",
 ]
 
 
@@ -97,6 +98,60 @@ def _seed(environment: Any, env_index: int | None, seed: int) -> None:
         environment.seed(seeds)
 
 
+def run_episodes(
+    metrics: Sequence[Any],
+    environment: Any,
+    policy: Any,
+    episode_ids: Sequence[int],
+    seed: int | None = None,
+) -> None:
+    """Runs the episodes `episode_ids` (checked arguments), feeding `metrics`.
+
+    Environment i of a batch runs `episode_ids[i::batch_size]`; with `seed`,
+    episode k starts from a reset seeded with `seed + k`. Worker processes
+    and Ray actors run their share of an evaluation through this.
+    """
+    episode_ids = list(episode_ids)
+    batched = environment.batched
+    num_envs = environment.batch_size if batched else 1
+    episodes = [list(episode_ids[i::num_envs]) for i in range(num_envs)]
+    quota = np.array([len(e) for e in episodes])
+    finished = np.zeros(num_envs, np.int64)
+
+    def observe(traj: trajectory_lib.Trajectory) -> None:
+        active = finished < quota
+        if batched:
+            traj = _masked(traj, active)
+        for metric in metrics:
+            metric(traj)
+
+    driver = py_driver.PyDriver(
+        environment, policy, observers=[observe], max_episodes=len(episode_ids)
+    )
+    if seed is not None:
+        if batched:
+            environment.seed([seed + e[0] if e else None for e in episodes])
+        else:
+            environment.seed(seed + episodes[0][0])
+    time_step = environment.reset()
+    initial_state = policy.get_initial_state(environment.batch_size)
+    policy_state = initial_state
+    while np.any(finished < quota):
+        if not batched and time_step.is_first():
+            policy_state = initial_state
+        was_active = finished < quota
+        traj, time_step, policy_state = driver.step(time_step, policy_state)
+        ended = np.reshape(traj.is_last(), (num_envs,)) & was_active
+        for i in np.flatnonzero(ended):
+            finished[i] += 1
+            if seed is not None and finished[i] < quota[i]:
+                _seed(
+                    environment,
+                    int(i) if batched else None,
+                    seed + episodes[i][finished[i]],
+                )
+
+
 @gin.configurable
 def compute(
     metrics: Sequence[Any],
@@ -139,44 +194,7 @@ def compute(
     )
     for metric in metrics:
         metric.reset()
-    batched = environment.batched
-    num_envs = environment.batch_size if batched else 1
-    episodes = assign_episodes(num_episodes, num_envs)
-    quota = np.array([len(e) for e in episodes])
-    finished = np.zeros(num_envs, np.int64)
-
-    def observe(traj: trajectory_lib.Trajectory) -> None:
-        active = finished < quota
-        if batched:
-            traj = _masked(traj, active)
-        for metric in metrics:
-            metric(traj)
-
-    driver = py_driver.PyDriver(
-        environment, policy, observers=[observe], max_episodes=num_episodes
-    )
-    if seed is not None:
-        if batched:
-            environment.seed([seed + e[0] if e else None for e in episodes])
-        else:
-            environment.seed(seed)
-    time_step = environment.reset()
-    initial_state = policy.get_initial_state(environment.batch_size)
-    policy_state = initial_state
-    while np.any(finished < quota):
-        if not batched and time_step.is_first():
-            policy_state = initial_state
-        was_active = finished < quota
-        traj, time_step, policy_state = driver.step(time_step, policy_state)
-        ended = np.reshape(traj.is_last(), (num_envs,)) & was_active
-        for i in np.flatnonzero(ended):
-            finished[i] += 1
-            if seed is not None and finished[i] < quota[i]:
-                _seed(
-                    environment,
-                    int(i) if batched else None,
-                    seed + episodes[i][finished[i]],
-                )
+    run_episodes(metrics, environment, policy, range(num_episodes), seed)
     return _results(metrics)
 
 

@@ -505,6 +505,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         with tf.device(device) if device else contextlib.nullcontext():
             loaded = saved_policy_files.load_saved_model(model_path)
         self._checkpoint = tf.train.Checkpoint(policy=loaded)
+        self._model_path = model_path
         specs = None
         if not time_step_spec:
             specs = saved_policy_files.read_specs(model_path)
@@ -541,6 +542,11 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         if outer == 1 and self._batch_time_steps:
             time_step = tf.nest.map_structure(lambda z: z[0], time_step)
         self.action(time_step, state)
+
+    @property
+    def model_path(self) -> str:
+        """The SavedModel directory this policy was loaded from."""
+        return self._model_path
 
     def get_train_step(self) -> Any:
         """The train step saved with the policy."""

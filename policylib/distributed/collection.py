@@ -1,0 +1,334 @@
+"""`RayCollector`: K Ray actors collect experience for one learner.
+
+    collector = RayCollector("CartPole-v1", agent.collect_policy, num_actors=2, seed=0)
+    for _ in range(rounds):
+        batches = collector.collect(steps_per_actor=100)
+        collector.add_to(replay_buffer, batches)
+        ...train on the buffer...
+        collector.update(agent.collect_policy)      # push the new weights
+    collector.close()
+
+Each actor holds its own environment and a policy loaded from the learner's
+`PolicySaver` export (a TF policy given here is exported first; the export
+travels as bytes, so actors may be on other machines). `update` pushes the
+learner's current variables (or a new export), and bumps the policy version.
+
+An actor steps its environment with a `PyDriver` and sends back whole
+episodes only, each ending with its boundary step, so trajectories from
+different actors never join mid-episode in a replay buffer: a buffer of
+batch size 1 (`TFUniformReplayBuffer(batch_size=1)`, `PyUniformReplayBuffer`)
+sees the same stream a single environment would give. An episode still
+running at the end of a round continues in the next. Every step records the
+policy version that chose its action, so `add_to(..., min_version=v)` drops
+episodes collected (even in part) with an older policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import cloudpickle
+import numpy as np
+
+from policylib.distributed import policy_payload, ray_cluster
+from policylib.utils import arg_checks
+
+__all__ = ["CollectedEpisodes", "RayCollector"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CollectedEpisodes:
+    """Whole episodes one actor collected in one round.
+
+    Attributes:
+      actor: the actor's index.
+      trajectory: a `Trajectory` of NumPy arrays with outer dim [T]: the
+        episodes one after another, each ending with its boundary step.
+      policy_versions: int64 [T], the policy version that acted at each step.
+      episode_returns: each episode's undiscounted return.
+      episode_lengths: each episode's steps (boundary steps not counted).
+    """
+
+    actor: int
+    trajectory: Any
+    policy_versions: np.ndarray
+    episode_returns: tuple[float, ...]
+    episode_lengths: tuple[int, ...]
+
+    @property
+    def num_steps(self) -> int:
+        """Items in `trajectory` (boundary steps included)."""
+        return int(self.policy_versions.shape[0])
+
+    @property
+    def policy_version(self) -> int:
+        """The oldest policy version in these episodes."""
+        return int(self.policy_versions.min()) if self.num_steps else -1
+
+
+class _CollectActor:
+    """A Ray actor: an environment, a policy and the episode it is in."""
+
+    def __init__(
+        self,
+        index: int,
+        env: bytes,
+        payload: policy_payload.PolicyPayload,
+        seed: int | None,
+    ):
+        import ray
+
+        from policylib.eval import evaluation
+
+        self._index = index
+        make, _ = evaluation.env_constructor(cloudpickle.loads(env))
+        if make is None:
+            raise TypeError("RayCollector needs a Gymnasium id or an env constructor.")
+        self._env = make()
+        if seed is not None:
+            self._env.seed(seed + index)
+            import tensorflow as tf
+
+            tf.random.set_seed(seed + index)
+        self._policy = payload.load()
+        self._version = 0
+        self._time_step = self._env.reset()
+        self._state = self._policy.get_initial_state(self._env.batch_size or 1)
+        self._steps: list[Any] = []  # the running episode
+        self._versions: list[int] = []
+        self._done: list[tuple[list[Any], list[int], float, int]] = []
+        self._env_steps = 0
+        self._where = ray_cluster.where(ray)
+
+    def where(self) -> str:
+        return self._where
+
+    def set_weights(
+        self, values: Sequence[np.ndarray], train_step: int | None, version: int
+    ) -> None:
+        policy_payload.assign_variables(self._policy, values, train_step)
+        self._version = version
+
+    def load(self, payload: policy_payload.PolicyPayload, version: int) -> None:
+        self._policy = payload.load()
+        self._state = self._policy.get_initial_state(self._env.batch_size or 1)
+        self._version = version
+
+    def _observe(self, traj: Any) -> None:
+        self._steps.append(traj)
+        self._versions.append(self._version)
+        if traj.is_boundary():
+            rewards = [
+                float(np.sum(t.reward)) for t in self._steps if not t.is_boundary()
+            ]
+            self._done.append((self._steps, self._versions, sum(rewards), len(rewards)))
+            self._steps, self._versions = [], []
+
+    def collect(self, num_steps: int) -> tuple[CollectedEpisodes | None, int]:
+        """Steps `num_steps` times; returns (the episodes finished, env steps run)."""
+        from policylib.drivers import py_driver
+        from policylib.utils import nest_utils
+
+        driver = py_driver.PyDriver(
+            self._env, self._policy, observers=[self._observe], max_steps=num_steps
+        )
+        self._time_step, self._state = driver.run(self._time_step, self._state)
+        done, self._done = self._done, []
+        if not done:
+            return None, num_steps
+        steps = [t for episode in done for t in episode[0]]
+        versions = [v for episode in done for v in episode[1]]
+        return (
+            CollectedEpisodes(
+                actor=self._index,
+                trajectory=nest_utils.stack_nested_arrays(steps),
+                policy_versions=np.asarray(versions, np.int64),
+                episode_returns=tuple(e[2] for e in done),
+                episode_lengths=tuple(e[3] for e in done),
+            ),
+            num_steps,
+        )
+
+
+class RayCollector:
+    """Ray actors that each run a policy in their own environment for the learner.
+
+    Args:
+      env: a Gymnasium id or a zero-argument constructor of a `PyEnvironment`
+        (sent to every actor; each builds its own).
+      policy: what the actors act with: a TF policy (e.g.
+        `agent.collect_policy`, exported here with `PolicySaver`) or the
+        path of a `PolicySaver` export.
+      num_actors: Ray actors, one CPU each by default.
+      ray_address: the cluster's `HOST:PORT` (`ray start --head`); None uses
+        this process's Ray connection or starts a local Ray.
+      seed: actor i seeds its environment (and TensorFlow) with `seed + i`.
+      num_cpus_per_actor: the CPUs each actor asks Ray for.
+      allow_unsafe_ops: passed to the actors' SavedModel loader.
+      train_step: the learner's train-step variable, exported with a TF
+        policy and sent with each `update`, so schedules inside the policy
+        (a decaying epsilon) follow the learner.
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        policy: Any,
+        num_actors: int = 2,
+        *,
+        ray_address: str | None = None,
+        seed: int | None = None,
+        num_cpus_per_actor: float = 1.0,
+        allow_unsafe_ops: bool = False,
+        train_step: Any = None,
+    ):
+        arg_checks.check_int(num_actors, "num_actors", owner="RayCollector")
+        self._connection: Any = ray_cluster.connect(ray_address)
+        self._ray = self._connection.__enter__()
+        self._allow_unsafe_ops = allow_unsafe_ops
+        self._train_step = train_step
+        self._version = 0
+        self._env_steps = 0
+        try:
+            payload = self._pack(policy)
+            actor_class = self._ray.remote(num_cpus=num_cpus_per_actor)(_CollectActor)
+            env_bytes = cloudpickle.dumps(env)
+            payload_ref = self._ray.put(payload)
+            self._actors = [
+                actor_class.remote(i, env_bytes, payload_ref, seed)
+                for i in range(num_actors)
+            ]
+            self._where = self._ray.get([a.where.remote() for a in self._actors])
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def num_actors(self) -> int:
+        return len(self._actors)
+
+    @property
+    def version(self) -> int:
+        """The policy version the actors act with (0: the one given at start)."""
+        return self._version
+
+    @property
+    def env_steps(self) -> int:
+        """Environment steps run by all actors so far (running episodes included)."""
+        return self._env_steps
+
+    def describe(self) -> list[str]:
+        """Where each actor runs: `pid 123 on 10.0.0.2`."""
+        return list(self._where)
+
+    def _pack(self, policy: Any) -> policy_payload.PolicyPayload:
+        with tempfile.TemporaryDirectory(prefix="policylib-collect-") as staging:
+            return policy_payload.pack(
+                policy,
+                portable=True,
+                staging_dir=staging,
+                allow_unsafe_ops=self._allow_unsafe_ops,
+                train_step=self._train_step,
+            )
+
+    def update(self, policy: Any = None, *, variables: Any = None) -> int:
+        """Sends the actors a new policy; returns its version.
+
+        Args:
+          policy: a TF policy whose variables the actors' policy takes (the
+            same network as the first one), or the path of a new
+            `PolicySaver` export that the actors load instead.
+          variables: instead of `policy`, the values themselves (a sequence
+            of arrays, in `policy.variables()` order).
+
+        Raises:
+          ValueError: the variables do not fit the actors' policy (naming
+            the first that does not); the actors keep the previous ones.
+        """
+        if (policy is None) == (variables is None):
+            raise ValueError(
+                "RayCollector.update takes a policy or variables, one of them."
+            )
+        version = self._version + 1
+        if isinstance(policy, str):
+            payload = self._ray.put(self._pack(policy))
+            self._ray.get([a.load.remote(payload, version) for a in self._actors])
+        else:
+            values = (
+                policy_payload.variable_values(policy)
+                if policy is not None
+                else tuple(np.asarray(v) for v in variables)
+            )
+            step = None if self._train_step is None else int(self._train_step.numpy())
+            values_ref = self._ray.put(values)
+            self._ray.get(
+                [a.set_weights.remote(values_ref, step, version) for a in self._actors]
+            )
+        self._version = version
+        return version
+
+    def collect(self, steps_per_actor: int) -> list[CollectedEpisodes]:
+        """Every actor steps `steps_per_actor` times; returns the episodes that ended.
+
+        Episodes come in actor order; an actor whose episode is still running
+        returns nothing for it yet.
+        """
+        arg_checks.check_int(
+            steps_per_actor, "steps_per_actor", owner="RayCollector.collect"
+        )
+        results = self._ray.get(
+            [a.collect.remote(steps_per_actor) for a in self._actors]
+        )
+        self._env_steps += sum(steps for _, steps in results)
+        return [batch for batch, _ in results if batch is not None]
+
+    @staticmethod
+    def add_to(
+        replay_buffer: Any,
+        batches: Sequence[CollectedEpisodes],
+        min_version: int | None = None,
+    ) -> int:
+        """Adds the episodes to a replay buffer of batch size 1; returns the items added.
+
+        Args:
+          replay_buffer: a `TFUniformReplayBuffer(batch_size=1)` or a
+            `PyUniformReplayBuffer`: anything whose `add_batch` takes one
+            step with a leading batch dim of 1.
+          batches: what `collect` returned.
+          min_version: drop episodes any step of which was collected with a
+            policy older than this version.
+        """
+        added = 0
+        for batch in batches:
+            if min_version is not None and batch.policy_version < min_version:
+                continue
+            for t in range(batch.num_steps):
+                step = _step(batch.trajectory, t)
+                replay_buffer.add_batch(step)
+            added += batch.num_steps
+        return added
+
+    def close(self) -> None:
+        """Stops the actors and disconnects from Ray (if this collector connected)."""
+        for actor in getattr(self, "_actors", []):
+            self._ray.kill(actor)
+        self._actors = []
+        if self._connection is not None:
+            self._connection.__exit__(None, None, None)
+            self._connection = None
+
+    def __enter__(self) -> RayCollector:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _step(trajectory: Any, t: int) -> Any:
+    """Item t of a [T] nest, keeping a leading dim of 1."""
+    import tree
+
+    return tree.map_structure(lambda x: x[t : t + 1], trajectory)

@@ -1,0 +1,70 @@
+"""Connecting to Ray: the one place policylib calls `ray.init` and `ray.shutdown`.
+
+    with ray_cluster.connect("127.0.0.1:6379") as ray:   # a running `ray start --head`
+        ...
+    with ray_cluster.connect(None) as ray:   # this process's Ray, or a local one for the block
+
+A process already connected (`ray.init` called by the user) is used as is and
+left connected. Otherwise `connect` joins the cluster at `address`, or starts
+a local Ray for the block when `address` is None, and disconnects (stopping
+what it started) when the block ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from types import ModuleType
+
+from policylib.utils import extras
+
+__all__ = ["connect", "require_ray", "where"]
+
+
+def require_ray(feature: str = "Ray backends") -> ModuleType:
+    """`ray`, or `MissingExtraError` naming `pip install 'policylib[ray]'`."""
+    return extras.require("ray", extra="ray", feature=feature)
+
+
+@contextlib.contextmanager
+def connect(address: str | None, num_cpus: int | None = None) -> Iterator[ModuleType]:
+    """Yields `ray`, connected to `address` (or to a local Ray started here).
+
+    Args:
+      address: `"HOST:PORT"` of a running cluster's head (`ray start --head`),
+        `"auto"` for the cluster this machine belongs to, or None.
+      num_cpus: CPUs of a local Ray started here (None: all of them).
+
+    Raises:
+      MissingExtraError: Ray is not installed.
+      ConnectionError: nothing answers at `address`.
+    """
+    ray = require_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    options = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "configure_logging": False,
+    }
+    try:
+        if address is None:
+            ray.init(num_cpus=num_cpus, **options)
+        else:
+            ray.init(address=address, **options)
+    except ConnectionError as e:
+        raise ConnectionError(
+            f"No Ray cluster answers at {address!r}: start one with "
+            f"`ray start --head --port PORT` and pass its HOST:PORT ({e})."
+        ) from e
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def where(ray: ModuleType) -> str:
+    """This worker's process id and node, for messages: `pid 123 on 10.0.0.2`."""
+    return f"pid {os.getpid()} on {ray.util.get_node_ip_address()}"

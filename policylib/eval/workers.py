@@ -1,0 +1,411 @@
+"""`evaluate` across worker processes or Ray actors, with the serial results.
+
+Episodes are assigned up front: worker w of W runs episodes k with
+k % W == w, each reset with `seed + k`, so a seeded deterministic policy
+gets the same per-episode returns serially, in processes and on Ray. Each
+worker loads the policy itself (`policy_payload`: a SavedModel path on this
+machine, its bytes for Ray, a pickle for a pure-Python policy) and builds
+its own environments (`EpisodeRunner`).
+
+All workers start and load before the first episode (`startup_s`), so
+`wall_time_s` times the episodes alone. A worker that dies (killed,
+crashed, its node lost) is reported in `EvalResult.failures`, naming it
+and why, and its unfinished episodes are re-run once on a new worker; if
+that one dies too, `WorkerError`. An exception raised by the policy or the
+environment inside a worker is `WorkerError` at once, with the worker's
+traceback: the same seeded episodes would raise again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import re
+import signal
+import tempfile
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import cloudpickle
+
+from policylib.distributed import policy_payload, ray_cluster
+from policylib.errors import WorkerDiedWarning, WorkerError
+from policylib.eval import evaluation
+
+__all__ = ["WorkerRun", "run"]
+
+OnEpisode = Callable[[int, float, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerRun:
+    """Per-episode results of the workers, with their timings and failures."""
+
+    episodes: dict[int, tuple[float, int]]
+    wall_time_s: float
+    startup_s: float
+    failures: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """What every worker builds its `EpisodeRunner` from."""
+
+    policy: policy_payload.PolicyPayload
+    env: bytes  # the cloudpickled Gymnasium id or constructor
+    num_envs: int
+    seed: int | None
+    max_steps: int | None
+
+    def runner(self) -> evaluation.EpisodeRunner:
+        return evaluation.EpisodeRunner(
+            self.policy.load(),
+            cloudpickle.loads(self.env),
+            self.num_envs,
+            self.seed,
+            self.max_steps,
+        )
+
+
+def run(
+    policy: Any,
+    env: Any,
+    num_episodes: int,
+    *,
+    num_workers: int,
+    backend: str,
+    ray_address: str | None,
+    num_envs: int,
+    seed: int | None,
+    max_steps: int | None,
+    allow_unsafe_ops: bool,
+    on_episode: OnEpisode,
+) -> WorkerRun:
+    """Runs the episodes on `num_workers` workers of `backend` (checked arguments)."""
+    num_workers = min(num_workers, num_episodes)
+    shares = {w: list(range(w, num_episodes, num_workers)) for w in range(num_workers)}
+    num_envs = min(num_envs, len(shares[0]))  # worker 0 has the largest share
+    portable = backend == "ray"
+    with tempfile.TemporaryDirectory(prefix="policylib-eval-") as staging:
+        start = time.perf_counter()
+        payload = policy_payload.pack(
+            policy,
+            portable=portable,
+            staging_dir=staging,
+            allow_unsafe_ops=allow_unsafe_ops,
+        )
+        job = _Job(payload, cloudpickle.dumps(env), num_envs, seed, max_steps)
+        if not portable:
+            return _drive(_ProcessPool(job), shares, on_episode, start)
+        with ray_cluster.connect(ray_address) as ray:
+            return _drive(_RayPool(ray, job), shares, on_episode, start)
+
+
+# ----------------------------------------------------------------------------
+# The driver loop, the same for both backends.
+
+
+def _drive(
+    pool: _Pool, shares: dict[int, list[int]], on_episode: OnEpisode, start: float
+) -> WorkerRun:
+    """Starts a worker per share, feeds the bar, re-runs a dead worker's episodes once.
+
+    Every worker (or its replacement) has loaded before the first episode
+    runs, so the episodes are timed apart from the start-up.
+    """
+    results: dict[int, tuple[float, int]] = {}
+    unfinished = {w: set(ids) for w, ids in shares.items()}  # every worker started
+    rerun_of: dict[int, int] = {}  # replacement worker -> the worker it replaces
+    ready: set[int] = set()
+    dead: set[int] = set()
+    failures: list[str] = []
+    total = sum(len(ids) for ids in shares.values())
+    running = False
+
+    def handle(event: tuple[Any, ...]) -> None:
+        kind, w = event[0], event[1]
+        if kind == "ready":
+            ready.add(w)
+            if running:  # a replacement, loaded: give it its episodes
+                pool.run(w, sorted(unfinished[w]))
+        elif kind == "episode":
+            k, ret, length = event[2:]
+            if k not in results:
+                results[k] = (float(ret), int(length))
+                on_episode(k, ret, length)
+            unfinished[w].discard(k)
+        elif kind != "done":
+            dead.add(w)
+            _handle_failure(event, pool, unfinished, rerun_of, failures)
+
+    try:
+        for w in shares:
+            pool.start(w)
+        while any(w not in ready and w not in dead for w in unfinished):
+            handle(pool.next_event())
+        startup = time.perf_counter() - start
+        episodes_start = time.perf_counter()
+        running = True
+        for w in sorted(ready - dead):
+            pool.run(w, sorted(unfinished[w]))
+        while len(results) < total:
+            handle(pool.next_event())
+        return WorkerRun(
+            results, time.perf_counter() - episodes_start, startup, tuple(failures)
+        )
+    finally:
+        pool.close()
+
+
+def _handle_failure(
+    event: tuple[Any, ...],
+    pool: _Pool,
+    unfinished: dict[int, set[int]],
+    rerun_of: dict[int, int],
+    failures: list[str],
+) -> None:
+    """A worker's error (raise) or death (start a replacement once, or raise)."""
+    kind, w, detail = event
+    who = pool.describe(w)
+    left = sorted(unfinished.get(w, ()))
+    if kind == "error":
+        lines = [line for line in str(detail).splitlines() if line.strip()]
+        last = lines[-1].strip() if lines else "an error"
+        raise WorkerError(f"evaluate: {who} raised {last}\n{detail}")
+    if kind != "died":
+        raise RuntimeError(f"evaluate: unexpected message {event!r} from {who}.")
+    if not left:
+        return  # it died after its last episode: nothing is lost
+    line = f"{who} died ({detail}) with {len(left)} episodes unfinished"
+    if w in rerun_of:
+        original = pool.describe(rerun_of[w])
+        raise WorkerError(
+            f"evaluate: {line}; it was re-running the episodes of {original}, "
+            f"which had died before. No result: episodes {_ranges(left)} could "
+            "not be run."
+        )
+    replacement = max(unfinished) + 1
+    failures.append(f"{line}; re-ran them on {pool.name} {replacement}")
+    warnings.warn(failures[-1], WorkerDiedWarning, stacklevel=6)  # at evaluate's caller
+    unfinished[replacement] = set(left)
+    unfinished[w] = set()
+    rerun_of[replacement] = w
+    pool.start(replacement)
+
+
+def _ranges(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:10]))
+    return f"[{shown}{', ...' if len(ids) > 10 else ''}]"
+
+
+class _Pool:
+    """Workers that report ("ready" | "episode" | "done" | "died" | "error", id, ...)."""
+
+    name = "worker"
+
+    def __init__(self) -> None:
+        self._events: queue.Queue = queue.Queue()
+        self._where: dict[int, str] = {}
+
+    def start(self, w: int) -> None:
+        raise NotImplementedError
+
+    def run(self, w: int, episode_ids: list[int]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def next_event(self) -> tuple[Any, ...]:
+        event = self._events.get()
+        if event[0] == "ready":
+            self._where[event[1]] = event[2]
+        return event
+
+    def describe(self, w: int) -> str:
+        where = self._where.get(w)
+        return f"{self.name} {w}" + (f" ({where})" if where else "")
+
+
+# ----------------------------------------------------------------------------
+# Worker processes on this machine.
+
+
+def _process_main(tasks: Any, results: Any, job_bytes: bytes) -> None:
+    """A worker process: load, say ready, run the episodes it is sent, stream them."""
+    try:
+        job: _Job = cloudpickle.loads(job_bytes)
+        runner = job.runner()
+        results.send(("ready", f"pid {os.getpid()}"))
+        episode_ids = tasks.recv()
+        if episode_ids is None:
+            return
+        runner.run(episode_ids, lambda *e: results.send(("episode", *e)))
+        runner.close()
+        results.send(("done", None))
+    except BaseException:  # noqa: BLE001 - every failure goes to the parent
+        results.send(("error", traceback.format_exc()))
+
+
+class _ProcessPool(_Pool):
+    """Worker processes (forkserver or spawn: TensorFlow must not be forked)."""
+
+    def __init__(self, job: _Job):
+        super().__init__()
+        from policylib.system import system_multiprocessing
+
+        self._context = system_multiprocessing.get_context()
+        self._job = cloudpickle.dumps(job)
+        self._workers: dict[int, tuple[Any, Any]] = {}
+
+    def start(self, w: int) -> None:
+        tasks_r, tasks_w = self._context.Pipe(duplex=False)
+        results_r, results_w = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=_process_main,
+            args=(tasks_r, results_w, self._job),
+            name=f"policylib-eval-{w}",
+            daemon=True,
+        )
+        process.start()
+        tasks_r.close()
+        results_w.close()
+        self._workers[w] = (process, tasks_w)
+        threading.Thread(
+            target=self._watch, args=(w, process, results_r), daemon=True
+        ).start()
+
+    def _watch(self, w: int, process: Any, results: Any) -> None:
+        while True:
+            try:
+                message = results.recv()
+            except (EOFError, OSError):
+                break
+            self._events.put((message[0], w, *message[1:]))
+            if message[0] in ("done", "error"):
+                process.join()
+                return
+        process.join()
+        self._events.put(("died", w, _exit_reason(process.exitcode)))
+
+    def run(self, w: int, episode_ids: list[int]) -> None:
+        try:
+            self._workers[w][1].send(episode_ids)
+        except OSError:  # it died meanwhile: its watcher reports how
+            pass
+
+    def close(self) -> None:
+        for process, tasks in self._workers.values():
+            if process.is_alive():
+                try:
+                    tasks.send(None)
+                except OSError:
+                    pass
+        for process, tasks in self._workers.values():
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            tasks.close()
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+# ----------------------------------------------------------------------------
+# Ray actors.
+
+
+class _RayEpisodeActor:
+    """A Ray actor: loads the policy and environments, then runs episodes."""
+
+    def __init__(self, job: _Job):
+        import ray
+
+        self._runner = job.runner()
+        self._where = ray_cluster.where(ray)
+
+    def where(self) -> str:
+        return self._where
+
+    def run(self, episode_ids: list[int]) -> Any:
+        """Yields (k, return, length), one batch of `num_envs` episodes at a time."""
+        step = self._runner.num_envs
+        for i in range(0, len(episode_ids), step):
+            for k, (ret, length) in sorted(
+                self._runner.run(episode_ids[i : i + step]).items()
+            ):
+                yield (k, ret, length)
+
+
+class _RayPool(_Pool):
+    """One Ray actor per worker, each with a CPU; the policy goes through the object store."""
+
+    name = "Ray actor"
+
+    def __init__(self, ray: Any, job: _Job):
+        super().__init__()
+        self._ray = ray
+        self._actor_class = ray.remote(num_cpus=1, max_restarts=0)(_RayEpisodeActor)
+        self._job = ray.put(job)
+        self._actors: dict[int, Any] = {}
+        self._tasks: dict[int, queue.Queue] = {}
+
+    def start(self, w: int) -> None:
+        actor = self._actor_class.remote(self._job)
+        self._actors[w] = actor
+        self._tasks[w] = queue.Queue()
+        threading.Thread(target=self._watch, args=(w, actor), daemon=True).start()
+
+    def _watch(self, w: int, actor: Any) -> None:
+        ray = self._ray
+        try:
+            self._events.put(("ready", w, ray.get(actor.where.remote())))
+            episode_ids = self._tasks[w].get()
+            if episode_ids is None:
+                return
+            for ref in actor.run.remote(episode_ids):
+                self._events.put(("episode", w, *ray.get(ref)))
+            self._events.put(("done", w, None))
+        except ray.exceptions.RayActorError as e:
+            if e.actor_init_failed:
+                self._events.put(("error", w, str(e)))
+            else:
+                self._events.put(("died", w, _actor_death(e)))
+        except ray.exceptions.RayError as e:
+            self._events.put(("error", w, str(e)))
+        except BaseException:  # noqa: BLE001 - report, never hang the driver
+            self._events.put(("error", w, traceback.format_exc()))
+
+    def run(self, w: int, episode_ids: list[int]) -> None:
+        self._tasks[w].put(episode_ids)
+
+    def close(self) -> None:
+        for w, actor in self._actors.items():
+            self._tasks[w].put(None)
+            self._ray.kill(actor)
+
+
+def _actor_death(error: Exception) -> str:
+    """Ray's reason for an actor's death, in one short line."""
+    text = " ".join(str(error).split())
+    detail = re.search(r"Worker exit detail: (.*?\.)(?: |$)", text)
+    if detail:
+        return f"its process exited: {detail.group(1)}"
+    because = re.search(r"The actor is dead because (.*?\.)(?: |$)", text)
+    if because:
+        return because.group(1)
+    return text[:200] or type(error).__name__
