@@ -233,6 +233,18 @@ def test_env_whose_actions_do_not_fit(capsys):
             ["evaluate", "--json", "/no/such/dir/r.json"],
             "policylib evaluate: no such directory for '/no/such/dir/r.json': /no/such/dir",
         ),
+        (
+            ["evaluate", "--ray-address", "127.0.0.1:6379"],
+            "policylib evaluate: --ray-address needs --backend ray",
+        ),
+        (
+            ["evaluate", "--backend", "litert", "--runtime", "tensorflow"],
+            "policylib evaluate: --backend litert and --runtime tensorflow disagree",
+        ),
+        (
+            ["evaluate", "--workers", "0"],
+            "policylib evaluate: argument --workers: expected a positive integer, got 0",
+        ),
         (["inspect"], "policylib inspect: the following arguments are required: path"),
         (["frobnicate"], "policylib: argument COMMAND: invalid choice: 'frobnicate'"),
         ([], "policylib: the following arguments are required: COMMAND"),
@@ -306,11 +318,47 @@ def test_evaluate_with_the_litert_backend_matches_tensorflow(capsys, tmp_path):
     status, tf_out, err = run(capsys, *args)
     assert status == 0, err
     status, lite_out, err = run(
-        capsys, *args, "--backend", "litert", "--json", str(tmp_path / "r.json")
+        capsys, *args, "--runtime", "litert", "--json", str(tmp_path / "r.json")
     )
     assert status == 0, err
     assert SUMMARY.match(lite_out.strip()) and lite_out == tf_out
     assert json.loads((tmp_path / "r.json").read_text())["lengths"] == [200] * 3
+    # The old spelling, and LiteRT policies in worker processes.
+    status, old_out, err = run(capsys, *args, "--backend", "litert", "--workers", "2")
+    assert status == 0, err
+    assert old_out == tf_out
+
+
+def test_evaluate_in_worker_processes_matches_serial(capsys, tmp_path):
+    args = ("evaluate", "--episodes", "4", "--seed", "3", "--max-steps", "60")
+    status, serial_out, err = run(capsys, *args, "--quiet")
+    assert status == 0, err
+    status, out, err = run(
+        capsys, *args, "--workers", "2", "--json", str(tmp_path / "r.json")
+    )
+    assert status == 0, err
+    assert out == serial_out
+    assert re.search(r"4/4 \[", err)  # the progress bar counts both workers' episodes
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert written["backend"] == "processes" and written["num_workers"] == 2
+    assert written["policy"] == os.path.abspath(data.cartpole_dqn_path())
+
+
+def test_missing_ray_is_one_line(capsys, monkeypatch):
+    real = cli.extras.importlib.import_module
+
+    def without_ray(name):
+        if name.split(".")[0] == "ray":
+            raise ImportError(name)
+        return real(name)
+
+    monkeypatch.setattr(cli.extras.importlib, "import_module", without_ray)
+    status, _, err = run(capsys, "evaluate", "--workers", "2", "--backend", "ray")
+    assert status == 1
+    assert one_error_line(err) == (
+        "policylib: error: Ray workers (--backend ray) need ray, which is not "
+        "installed: pip install 'policylib[ray]'"
+    )
 
 
 def test_evaluate_a_litert_export_needs_no_tensorflow(tmp_path):

@@ -193,6 +193,9 @@ class RayCollector:
         self._version = 0
         self._env_steps = 0
         try:
+            ray_cluster.check_cpus(
+                self._ray, num_actors, "RayCollector", num_cpus_per_actor
+            )
             payload = self._pack(policy)
             actor_class = self._ray.remote(num_cpus=num_cpus_per_actor)(_CollectActor)
             env_bytes = cloudpickle.dumps(env)

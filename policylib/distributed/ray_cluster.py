@@ -19,7 +19,7 @@ from types import ModuleType
 
 from policylib.utils import extras
 
-__all__ = ["connect", "require_ray", "where"]
+__all__ = ["check_cpus", "connect", "require_ray", "where"]
 
 
 def require_ray(feature: str = "Ray backends") -> ModuleType:
@@ -68,3 +68,22 @@ def connect(address: str | None, num_cpus: int | None = None) -> Iterator[Module
 def where(ray: ModuleType) -> str:
     """This worker's process id and node, for messages: `pid 123 on 10.0.0.2`."""
     return f"pid {os.getpid()} on {ray.util.get_node_ip_address()}"
+
+
+def check_cpus(
+    ray: ModuleType, actors: int, owner: str, per_actor: float = 1.0
+) -> None:
+    """Raises ValueError when the cluster has too few free CPUs for `actors` actors.
+
+    Actors that cannot be placed would wait forever for a CPU; this says so
+    up front instead.
+    """
+    free = float(ray.available_resources().get("CPU", 0.0))
+    needed = actors * per_actor
+    if free + 1e-9 < needed:
+        raise ValueError(
+            f"{owner}: {actors} Ray actors need {needed:g} free CPUs, but the cluster "
+            f"has {free:g} (of {float(ray.cluster_resources().get('CPU', 0.0)):g}). "
+            "Ask for fewer workers, add nodes (ray start --address ...), or start the "
+            "head with more logical CPUs (ray start --head --num-cpus N)."
+        )

@@ -474,6 +474,7 @@ def evaluate(
             )
             by_episode, wall = run.episodes, run.wall_time_s
             startup, failures = run.startup_s, run.failures
+        bar.refresh()  # the final count, whatever the refresh interval skipped
     finally:
         bar.close()
     episodes = [by_episode[k] for k in range(num_episodes)]

@@ -103,6 +103,7 @@ def run(
         if not portable:
             return _drive(_ProcessPool(job), shares, on_episode, start)
         with ray_cluster.connect(ray_address) as ray:
+            ray_cluster.check_cpus(ray, len(shares), "evaluate")
             return _drive(_RayPool(ray, job), shares, on_episode, start)
 
 
