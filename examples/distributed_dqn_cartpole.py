@@ -38,8 +38,8 @@ EVAL_SEED = 10_000  # greedy evaluations run episodes EVAL_SEED + k
 WARMUP_STEPS = 500  # environment steps before the first gradient step
 
 
-def make_agent(seed: int, epsilon_decay_steps: int = 2_500) -> Any:
-    """A DQN agent (64-64 Q-network, soft target updates, Huber loss), seeded."""
+def make_agent(seed: int, epsilon_decay_steps: int = 1_000) -> Any:
+    """A DQN agent (64-64 Q-network, target copied every 200 steps, Huber loss), seeded."""
     tf.keras.utils.set_random_seed(seed)
     env = suite_gym.load(ENV_NAME)
     time_step_spec = tensor_spec.from_spec(env.time_step_spec())
@@ -57,8 +57,7 @@ def make_agent(seed: int, epsilon_decay_steps: int = 2_500) -> Any:
         ),
         optimizer=tf.keras.optimizers.Adam(1e-3),
         epsilon_greedy=lambda: epsilon(train_step),
-        target_update_tau=0.01,
-        target_update_period=1,
+        target_update_period=200,
         td_errors_loss_fn=common.element_wise_huber_loss,
         gamma=0.99,
         train_step_counter=train_step,
@@ -74,7 +73,7 @@ def train(
     seed: int = 0,
     eval_every: int = 500,
     eval_episodes: int = 10,
-    steps_per_actor: int = 50,
+    steps_per_actor: int = 10,
     ray_address: str | None = None,
     log: bool = True,
 ) -> dict[str, Any]:
@@ -178,7 +177,7 @@ def main() -> None:
     parser.add_argument("--env-steps", type=int, default=5_000)
     parser.add_argument("--target-return", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps-per-actor", type=int, default=50)
+    parser.add_argument("--steps-per-actor", type=int, default=10)
     parser.add_argument("--ray-address", default=None, help="HOST:PORT of a Ray head")
     parser.add_argument("--json", help="write the summary here")
     args = parser.parse_args()

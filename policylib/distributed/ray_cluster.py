@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -55,6 +56,13 @@ def connect(address: str | None, num_cpus: int | None = None) -> Iterator[Module
         else:
             ray.init(address=address, **options)
     except ConnectionError as e:
+        if _refused_for_token(e):
+            raise ConnectionError(
+                f"The Ray cluster at {address!r} uses token authentication and "
+                "refused this process: set RAY_AUTH_MODE=token here (with the "
+                "head's token in ~/.ray/auth_token or RAY_AUTH_TOKEN), or start "
+                "the head with RAY_AUTH_MODE=disabled."
+            ) from e
         raise ConnectionError(
             f"No Ray cluster answers at {address!r}: start one with "
             f"`ray start --head --port PORT` and pass its HOST:PORT ({e})."
@@ -65,25 +73,59 @@ def connect(address: str | None, num_cpus: int | None = None) -> Iterator[Module
         ray.shutdown()
 
 
+def _refused_for_token(error: BaseException | None) -> bool:
+    """Whether a failed `ray.init` came from a missing or wrong auth token.
+
+    `ray start --head` turns token authentication on by itself when
+    ~/.ray/auth_token exists (a local `ray.init()` writes one), while a
+    connecting driver does not: the cause is then only in the error chain.
+    """
+    while error is not None:
+        if "AuthenticationError" in str(error) or "InvalidAuthToken" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def where(ray: ModuleType) -> str:
     """This worker's process id and node, for messages: `pid 123 on 10.0.0.2`."""
     return f"pid {os.getpid()} on {ray.util.get_node_ip_address()}"
 
 
 def check_cpus(
-    ray: ModuleType, actors: int, owner: str, per_actor: float = 1.0
+    ray: ModuleType,
+    actors: int,
+    owner: str,
+    per_actor: float = 1.0,
+    wait_s: float = 30.0,
 ) -> None:
-    """Raises ValueError when the cluster has too few free CPUs for `actors` actors.
+    """Raises ValueError when the cluster cannot place `actors` actors.
 
     Actors that cannot be placed would wait forever for a CPU; this says so
-    up front instead.
+    up front instead. A cluster with enough CPUs that are busy (actors of a
+    job that just ended are released asynchronously) gets `wait_s` seconds
+    to free them.
     """
-    free = float(ray.available_resources().get("CPU", 0.0))
     needed = actors * per_actor
-    if free + 1e-9 < needed:
+    total = float(ray.cluster_resources().get("CPU", 0.0))
+    advice = (
+        "Ask for fewer workers, add nodes (ray start --address ...), or start the "
+        "head with more logical CPUs (ray start --head --num-cpus N)."
+    )
+    if total + 1e-9 < needed:
         raise ValueError(
             f"{owner}: {actors} Ray actors need {needed:g} free CPUs, but the cluster "
-            f"has {free:g} (of {float(ray.cluster_resources().get('CPU', 0.0)):g}). "
-            "Ask for fewer workers, add nodes (ray start --address ...), or start the "
-            "head with more logical CPUs (ray start --head --num-cpus N)."
+            f"has {total:g}. {advice}"
         )
+    deadline = time.monotonic() + wait_s
+    while True:
+        free = float(ray.available_resources().get("CPU", 0.0))
+        if free + 1e-9 >= needed:
+            return
+        if time.monotonic() >= deadline:
+            raise ValueError(
+                f"{owner}: {actors} Ray actors need {needed:g} free CPUs, but only "
+                f"{free:g} of the cluster's {total:g} were free after {wait_s:g} s "
+                f"(other jobs hold the rest). {advice}"
+            )
+        time.sleep(0.2)

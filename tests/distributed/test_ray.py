@@ -6,7 +6,7 @@ as a user's script would connect to a cluster.
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +17,6 @@ import pytest
 import tensorflow as tf
 
 from policylib.distributed import CollectedEpisodes, RayCollector
-from policylib.environments import suite_gym
 from policylib.errors import WorkerDiedWarning, WorkerError
 from policylib.eval import evaluate
 from policylib.networks import q_network
@@ -233,13 +232,24 @@ def test_update_refuses_weights_of_another_network(ray_head):
         assert c.version == 0
 
 
-def _load_example(name):
-    spec = importlib.util.spec_from_file_location(
-        name, ROOT / "examples" / f"{name}.py"
+def _train_example(tmp_path, *args):
+    """The summary of one run of examples/distributed_dqn_cartpole.py.
+
+    Each run is a fresh process, as a user starts it, so its seeded curve does
+    not depend on what earlier tests left in this one (random state, threads).
+    """
+    out = tmp_path / f"summary{len(list(tmp_path.iterdir()))}.json"
+    script = ROOT / "examples" / "distributed_dqn_cartpole.py"
+    command = [sys.executable, str(script), "--target-return", "150", "--seed", "0"]
+    done = subprocess.run(
+        [*command, "--env-steps", "5000", "--json", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text())
 
 
 @pytest.mark.skipif(
@@ -248,13 +258,11 @@ def _load_example(name):
     "and DQN under tf-keras is tested in tests/agents",
 )
 def test_two_actor_dqn_reaches_the_single_process_return_in_no_more_env_steps(
-    ray_head,
+    ray_head, tmp_path
 ):
-    example = _load_example("distributed_dqn_cartpole")
-    common = dict(max_env_steps=5_000, target_return=150.0, seed=0, log=False)
-    single = example.train(num_actors=0, **common)
+    single = _train_example(tmp_path, "--actors", "0")
     assert single["env_steps_to_target"] is not None, single["curve"]
-    distributed = example.train(num_actors=2, ray_address=ray_head, **common)
+    distributed = _train_example(tmp_path, "--actors", "2", "--ray-address", ray_head)
     assert distributed["env_steps_to_target"] is not None, distributed["curve"]
     assert distributed["env_steps_to_target"] <= single["env_steps_to_target"], (
         single["curve"],
