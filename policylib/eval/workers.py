@@ -364,12 +364,15 @@ class _RayPool(_Pool):
         self._job = ray.put(job)
         self._actors: dict[int, Any] = {}
         self._tasks: dict[int, queue.Queue] = {}
+        self._watchers: list[threading.Thread] = []
 
     def start(self, w: int) -> None:
         actor = self._actor_class.remote(self._job)
         self._actors[w] = actor
         self._tasks[w] = queue.Queue()
-        threading.Thread(target=self._watch, args=(w, actor), daemon=True).start()
+        watcher = threading.Thread(target=self._watch, args=(w, actor), daemon=True)
+        watcher.start()
+        self._watchers.append(watcher)
 
     def _watch(self, w: int, actor: Any) -> None:
         ray = self._ray
@@ -398,6 +401,10 @@ class _RayPool(_Pool):
         for w, actor in self._actors.items():
             self._tasks[w].put(None)
             self._ray.kill(actor)
+        # Killed actors end every pending `ray.get`; waiting here keeps a watcher
+        # from calling Ray after the connection closes (Ray would start a new one).
+        for watcher in self._watchers:
+            watcher.join(timeout=30)
 
 
 def _actor_death(error: Exception) -> str:
