@@ -31,6 +31,9 @@ from policylib import data
 from policylib.eval import evaluate
 
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")
+# The head serves this machine only; without this, `ray start` turns token
+# authentication on whenever ~/.ray/auth_token exists and the driver is refused.
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 
 def _free_port() -> int:
@@ -65,7 +68,9 @@ def ray_overheads(address: str) -> dict[str, float]:
     _, round_trip = _timed(lambda: ray.get(actor.ping.remote()))
     ray.kill(actor)
     ray.shutdown()
-    _, local = _timed(lambda: ray.init(num_cpus=2, log_to_driver=False))
+    _, local = _timed(
+        lambda: ray.init(address="local", num_cpus=2, log_to_driver=False)
+    )
     ray.shutdown()
     return {
         "connect_to_head_s": round(connect, 3),
