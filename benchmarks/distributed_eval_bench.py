@@ -105,18 +105,24 @@ def main() -> None:
 
     serial = evaluate(path, "CartPole-v1", args.episodes, seed=0, progress=False)
     record(serial, "serial", 1)
-    for n in workers:
-        result = evaluate(
-            path,
-            "CartPole-v1",
-            args.episodes,
-            seed=0,
-            num_workers=n,
-            backend="processes",
-            progress=False,
-        )
-        assert result.returns == serial.returns
-        record(result, "processes", n)
+
+    def run_workers(backend: str, **options: Any) -> None:
+        """1, 2, 4... workers of `backend`, each run checked against the serial one."""
+        for n in workers:
+            result = evaluate(
+                path,
+                "CartPole-v1",
+                args.episodes,
+                seed=0,
+                num_workers=n,
+                backend=backend,
+                progress=False,
+                **options,
+            )
+            assert result.returns == serial.returns, (backend, n)
+            record(result, backend, n)
+
+    run_workers("processes")
 
     port = _free_port()
     _, head_start = _timed(
@@ -136,19 +142,7 @@ def main() -> None:
     )
     address = f"127.0.0.1:{port}"
     try:
-        for n in workers:
-            result = evaluate(
-                path,
-                "CartPole-v1",
-                args.episodes,
-                seed=0,
-                num_workers=n,
-                backend="ray",
-                ray_address=address,
-                progress=False,
-            )
-            assert result.returns == serial.returns
-            record(result, "ray", n)
+        run_workers("ray", ray_address=address)
         overheads = {"ray_start_head_s": round(head_start, 2), **ray_overheads(address)}
     finally:
         subprocess.run([RAY, "stop"], check=False, capture_output=True)
