@@ -4,10 +4,11 @@
     python examples/distributed_dqn_cartpole.py --actors 8 --ray-address HEAD:6379
     python examples/distributed_dqn_cartpole.py --actors 0            # one process, for comparison
 
-The learner owns the agent and a `TFUniformReplayBuffer(batch_size=1)`.
+The learner owns the agent and a `TFUniformReplayBuffer` with a row per actor.
 Each round, every actor (`policylib.distributed.RayCollector`) steps its own
 CartPole `--steps-per-actor` times with the learner's collect policy; their
-whole episodes go into the buffer, the agent takes one gradient step per
+steps go into their rows at once (`whole_episodes=False`: the learner need not
+wait for an episode to end), the agent takes one gradient step per
 environment step collected, and the new weights (with the train step the
 epsilon schedule reads) go back to the actors. `--actors 0` runs the same
 agent the usual way, one environment step then one gradient step, so the
@@ -83,23 +84,28 @@ def train(
     `env_steps_to_target` (None if not reached), and timings.
     """
     agent = make_agent(seed)
+    rows = max(num_actors, 1)
     buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
-        agent.collect_data_spec, batch_size=1, max_length=50_000
+        agent.collect_data_spec, batch_size=rows, max_length=50_000 // rows
     )
-    agent_train = common.function(agent.train)
+
+    @common.function
+    def sample_and_train() -> Any:
+        # Sampling in the learner's own step, not from a prefetching dataset:
+        # a background prefetch reads the buffer at a moment set by thread
+        # timing, so a seeded run's curve would depend on the machine's load.
+        experience, _ = buffer.get_next(sample_batch_size=64, num_steps=2)
+        return agent.train(experience)
+
     curve: list[tuple[int, float]] = []
     start = time.perf_counter()
-    iterator = None
     trained = 0
 
     def learn(env_steps: int) -> None:
         """One gradient step per environment step collected after the warm-up."""
-        nonlocal iterator, trained
+        nonlocal trained
         while trained < env_steps - WARMUP_STEPS:
-            if iterator is None:
-                dataset = buffer.as_dataset(sample_batch_size=64, num_steps=2)
-                iterator = iter(dataset.prefetch(3))
-            agent_train(next(iterator)[0])
+            sample_and_train()
             trained += 1
 
     def evaluated(env_steps: int) -> bool:
@@ -146,6 +152,7 @@ def train(
             ray_address=ray_address,
             seed=seed,
             train_step=agent.train_step_counter,
+            whole_episodes=False,
         )
         startup = time.perf_counter() - start
         with collector:

@@ -13,14 +13,19 @@ Each actor holds its own environment and a policy loaded from the learner's
 travels as bytes, so actors may be on other machines). `update` pushes the
 learner's current variables (or a new export), and bumps the policy version.
 
-An actor steps its environment with a `PyDriver` and sends back whole
-episodes only, each ending with its boundary step, so trajectories from
-different actors never join mid-episode in a replay buffer: a buffer of
-batch size 1 (`TFUniformReplayBuffer(batch_size=1)`, `PyUniformReplayBuffer`)
-sees the same stream a single environment would give. An episode still
-running at the end of a round continues in the next. Every step records the
-policy version that chose its action, so `add_to(..., min_version=v)` drops
-episodes collected (even in part) with an older policy.
+An actor steps its environment with a `PyDriver`. By default it sends back
+whole episodes only, each ending with its boundary step, so trajectories from
+different actors never join mid-episode: a replay buffer of batch size 1
+(`TFUniformReplayBuffer(batch_size=1)`, `PyUniformReplayBuffer`) sees the
+stream a single environment would give. An episode still running at the end
+of a round continues in the next. With `whole_episodes=False` every actor
+sends every step of the round at once, the running episode's too, and
+`add_to` writes actor i's steps to row i of a buffer with one row per actor
+(`TFUniformReplayBuffer(batch_size=num_actors)`), as parallel environments
+would: the learner sees new data a round after it was collected, not an
+episode after. Every step records the policy version that chose its action,
+so `add_to(..., min_version=v)` drops episodes collected (even in part) with
+an older policy.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 import cloudpickle
 import numpy as np
+import tree
 
 from policylib.distributed import policy_payload, ray_cluster
 from policylib.utils import arg_checks
@@ -41,15 +47,18 @@ __all__ = ["CollectedEpisodes", "RayCollector"]
 
 @dataclasses.dataclass(frozen=True)
 class CollectedEpisodes:
-    """Whole episodes one actor collected in one round.
+    """What one actor collected in one round.
 
     Attributes:
       actor: the actor's index.
-      trajectory: a `Trajectory` of NumPy arrays with outer dim [T]: the
-        episodes one after another, each ending with its boundary step.
+      trajectory: a `Trajectory` of NumPy arrays with outer dim [T]: whole
+        episodes one after another, each ending with its boundary step; with
+        `whole_episodes=False`, the round's steps in order (the first and
+        last episode may be parts).
       policy_versions: int64 [T], the policy version that acted at each step.
-      episode_returns: each episode's undiscounted return.
-      episode_lengths: each episode's steps (boundary steps not counted).
+      episode_returns: the undiscounted return of each episode that ended in
+        this round (counted over its whole length).
+      episode_lengths: those episodes' steps (boundary steps not counted).
     """
 
     actor: int
@@ -78,6 +87,7 @@ class _CollectActor:
         env: bytes,
         payload: policy_payload.PolicyPayload,
         seed: int | None,
+        whole_episodes: bool,
     ):
         import ray
 
@@ -97,10 +107,11 @@ class _CollectActor:
         self._version = 0
         self._time_step = self._env.reset()
         self._state = self._policy.get_initial_state(self._env.batch_size or 1)
-        self._steps: list[Any] = []  # the running episode
-        self._versions: list[int] = []
-        self._done: list[tuple[list[Any], list[int], float, int]] = []
-        self._env_steps = 0
+        self._whole_episodes = whole_episodes
+        self._episode: list[tuple[Any, int]] = []  # the running episode's steps
+        self._ready: list[tuple[Any, int]] = []  # (step, version) to send
+        self._ended: list[tuple[float, int]] = []  # (return, length) to send
+        self._return, self._length = 0.0, 0
         self._where = ray_cluster.where(ray)
 
     def where(self) -> str:
@@ -118,17 +129,20 @@ class _CollectActor:
         self._version = version
 
     def _observe(self, traj: Any) -> None:
-        self._steps.append(traj)
-        self._versions.append(self._version)
-        if traj.is_boundary():
-            rewards = [
-                float(np.sum(t.reward)) for t in self._steps if not t.is_boundary()
-            ]
-            self._done.append((self._steps, self._versions, sum(rewards), len(rewards)))
-            self._steps, self._versions = [], []
+        held = self._episode if self._whole_episodes else self._ready
+        held.append((traj, self._version))
+        if not traj.is_boundary():
+            self._return += float(np.sum(traj.reward))
+            self._length += 1
+            return
+        self._ended.append((self._return, self._length))
+        self._return, self._length = 0.0, 0
+        if self._whole_episodes:
+            self._ready += self._episode
+            self._episode = []
 
     def collect(self, num_steps: int) -> tuple[CollectedEpisodes | None, int]:
-        """Steps `num_steps` times; returns (the episodes finished, env steps run)."""
+        """Steps `num_steps` times; returns (what is ready to send, env steps run)."""
         from policylib.drivers import py_driver
         from policylib.utils import nest_utils
 
@@ -136,18 +150,17 @@ class _CollectActor:
             self._env, self._policy, observers=[self._observe], max_steps=num_steps
         )
         self._time_step, self._state = driver.run(self._time_step, self._state)
-        done, self._done = self._done, []
-        if not done:
+        ready, ended = self._ready, self._ended
+        self._ready, self._ended = [], []
+        if not ready:
             return None, num_steps
-        steps = [t for episode in done for t in episode[0]]
-        versions = [v for episode in done for v in episode[1]]
         return (
             CollectedEpisodes(
                 actor=self._index,
-                trajectory=nest_utils.stack_nested_arrays(steps),
-                policy_versions=np.asarray(versions, np.int64),
-                episode_returns=tuple(e[2] for e in done),
-                episode_lengths=tuple(e[3] for e in done),
+                trajectory=nest_utils.stack_nested_arrays([t for t, _ in ready]),
+                policy_versions=np.asarray([v for _, v in ready], np.int64),
+                episode_returns=tuple(r for r, _ in ended),
+                episode_lengths=tuple(n for _, n in ended),
             ),
             num_steps,
         )
@@ -171,6 +184,9 @@ class RayCollector:
       train_step: the learner's train-step variable, exported with a TF
         policy and sent with each `update`, so schedules inside the policy
         (a decaying epsilon) follow the learner.
+      whole_episodes: True: actors send episodes once they end (for a buffer
+        of batch size 1). False: actors send every step each round, for a
+        buffer with one row per actor; new data reaches the learner sooner.
     """
 
     def __init__(
@@ -184,8 +200,13 @@ class RayCollector:
         num_cpus_per_actor: float = 1.0,
         allow_unsafe_ops: bool = False,
         train_step: Any = None,
+        whole_episodes: bool = True,
     ):
         arg_checks.check_int(num_actors, "num_actors", owner="RayCollector")
+        self._num_actors = num_actors  # kept after close, for add_to
+        self._whole_episodes = bool(whole_episodes)
+        # Per actor, steps `add_to` holds until every row of the buffer has one.
+        self._queued: list[Any] = [None] * num_actors
         self._connection: Any = ray_cluster.connect(ray_address)
         self._ray = self._connection.__enter__()
         self._allow_unsafe_ops = allow_unsafe_ops
@@ -201,7 +222,7 @@ class RayCollector:
             env_bytes = cloudpickle.dumps(env)
             payload_ref = self._ray.put(payload)
             self._actors = [
-                actor_class.remote(i, env_bytes, payload_ref, seed)
+                actor_class.remote(i, env_bytes, payload_ref, seed, whole_episodes)
                 for i in range(num_actors)
             ]
             self._where = self._ray.get([a.where.remote() for a in self._actors])
@@ -211,7 +232,7 @@ class RayCollector:
 
     @property
     def num_actors(self) -> int:
-        return len(self._actors)
+        return self._num_actors
 
     @property
     def version(self) -> int:
@@ -288,31 +309,78 @@ class RayCollector:
         self._env_steps += sum(steps for _, steps in results)
         return [batch for batch, _ in results if batch is not None]
 
-    @staticmethod
+    @property
+    def queued_steps(self) -> list[int]:
+        """Per actor, steps `add_to` holds until every buffer row has one."""
+        return [_length(q) for q in self._queued]
+
     def add_to(
+        self,
         replay_buffer: Any,
         batches: Sequence[CollectedEpisodes],
         min_version: int | None = None,
     ) -> int:
-        """Adds the episodes to a replay buffer of batch size 1; returns the items added.
+        """Adds what `collect` returned to a replay buffer; returns the items added.
 
         Args:
-          replay_buffer: a `TFUniformReplayBuffer(batch_size=1)` or a
-            `PyUniformReplayBuffer`: anything whose `add_batch` takes one
-            step with a leading batch dim of 1.
+          replay_buffer: a buffer of batch size 1 (`PyUniformReplayBuffer`,
+            `TFUniformReplayBuffer(batch_size=1)`): whole episodes go in one
+            after another. Or a `TFUniformReplayBuffer` with one row per
+            actor: actor i's steps go to row i, a step of every row at a time
+            (steps of a row that is ahead wait in `queued_steps`).
           batches: what `collect` returned.
           min_version: drop episodes any step of which was collected with a
-            policy older than this version.
+            policy older than this version (whole episodes only).
+
+        Raises:
+          ValueError: the buffer's batch size is neither 1 nor the number of
+            actors, several actors' partial episodes would share one row, or
+            `min_version` is asked of partial episodes.
         """
-        added = 0
+        rows = int(getattr(replay_buffer, "_batch_size", 1))
+        if min_version is not None:
+            if not self._whole_episodes:
+                raise ValueError(
+                    "add_to(min_version=...) drops whole episodes; this "
+                    "RayCollector sends partial ones (whole_episodes=False)."
+                )
+            batches = [b for b in batches if b.policy_version >= min_version]
+        if rows == 1:
+            if not self._whole_episodes and self.num_actors > 1:
+                raise ValueError(
+                    f"add_to: {self.num_actors} actors' partial episodes cannot "
+                    "share a buffer of batch size 1; use "
+                    f"TFUniformReplayBuffer(batch_size={self.num_actors}) (a row "
+                    "per actor) or RayCollector(whole_episodes=True)."
+                )
+            for batch in batches:
+                for t in range(batch.num_steps):
+                    replay_buffer.add_batch(_items(batch.trajectory, t, t + 1))
+            return sum(b.num_steps for b in batches)
+        if rows != self.num_actors:
+            raise ValueError(
+                f"add_to: the replay buffer has batch_size {rows}; a RayCollector "
+                f"of {self.num_actors} actors adds to batch size 1 or "
+                f"{self.num_actors} (a row per actor)."
+            )
         for batch in batches:
-            if min_version is not None and batch.policy_version < min_version:
-                continue
-            for t in range(batch.num_steps):
-                step = _step(batch.trajectory, t)
-                replay_buffer.add_batch(step)
-            added += batch.num_steps
-        return added
+            queued = self._queued[batch.actor]
+            self._queued[batch.actor] = (
+                batch.trajectory
+                if queued is None
+                else tree.map_structure(
+                    lambda *x: np.concatenate(x), queued, batch.trajectory
+                )
+            )
+        count = min(self.queued_steps)
+        if count == 0:
+            return 0
+        taken = [_items(q, 0, count) for q in self._queued]
+        self._queued = [_items(q, count, None) for q in self._queued]
+        stacked = tree.map_structure(lambda *x: np.stack(x, axis=1), *taken)
+        for t in range(count):  # stacked is [count, rows]: one add per time step
+            replay_buffer.add_batch(tree.map_structure(lambda x, t=t: x[t], stacked))
+        return count * rows
 
     def close(self) -> None:
         """Stops the actors and disconnects from Ray (if this collector connected)."""
@@ -330,8 +398,11 @@ class RayCollector:
         self.close()
 
 
-def _step(trajectory: Any, t: int) -> Any:
-    """Item t of a [T] nest, keeping a leading dim of 1."""
-    import tree
+def _items(trajectory: Any, start: int, stop: int | None) -> Any:
+    """Items [start:stop] of a [T] nest."""
+    return tree.map_structure(lambda x: x[start:stop], trajectory)
 
-    return tree.map_structure(lambda x: x[t : t + 1], trajectory)
+
+def _length(trajectory: Any) -> int:
+    """The outer dim of a [T] nest (0 for None)."""
+    return 0 if trajectory is None else len(tree.flatten(trajectory)[0])

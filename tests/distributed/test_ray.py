@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+import tree
 
 from policylib.distributed import CollectedEpisodes, RayCollector
 from policylib.errors import WorkerDiedWarning, WorkerError
@@ -214,14 +215,70 @@ def test_collector_sends_whole_episodes_tagged_with_the_policy_version(
     py_buffer = py_uniform_replay_buffer.PyUniformReplayBuffer(
         tensor_spec.to_nest_array_spec(policy.trajectory_spec), capacity=10_000
     )
-    added = RayCollector.add_to(py_buffer, batches, min_version=1)
+    added = collector.add_to(py_buffer, batches, min_version=1)
     assert added == sum(b.num_steps for b in fresh) and py_buffer.size == added
     tf_buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
         policy.trajectory_spec, batch_size=1, max_length=10_000
     )
-    added = RayCollector.add_to(tf_buffer, batches)
+    added = collector.add_to(tf_buffer, batches)
     assert added == sum(b.num_steps for b in batches)
     assert int(tf_buffer.num_frames()) == added
+
+
+def test_partial_episodes_stream_into_a_buffer_row_per_actor(ray_head):
+    policy = _greedy_policy(seed=6)
+    with RayCollector(
+        "CartPole-v1",
+        policy,
+        num_actors=2,
+        ray_address=ray_head,
+        seed=0,
+        whole_episodes=False,
+    ) as collector:
+        rounds = [collector.collect(steps_per_actor=7) for _ in range(12)]
+    spec = policy.trajectory_spec
+    # Every actor sends every round, its steps continuing the last round's.
+    assert all(sorted(b.actor for b in r) == [0, 1] for r in rounds)
+    streams = []
+    for actor in (0, 1):
+        parts = [b.trajectory for r in rounds for b in r if b.actor == actor]
+        stream = tree.map_structure(lambda *x: np.concatenate(x), *parts)
+        streams.append(stream)
+        first = stream.step_type == ts.StepType.FIRST
+        boundary = stream.is_boundary()
+        # 7 counted steps a round; boundary steps come on top.
+        assert len(stream.step_type) == 12 * 7 + int(np.sum(boundary))
+        # A FIRST step follows every boundary step and nothing else.
+        assert np.array_equal(first[1:], boundary[:-1]) and first[0]
+        lengths = [
+            n for r in rounds for b in r if b.actor == actor for n in b.episode_lengths
+        ]
+        assert lengths and sum(lengths) <= 12 * 7
+
+    buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
+        spec, batch_size=2, max_length=1000
+    )
+    added = sum(collector.add_to(buffer, r) for r in rounds)
+    shorter = min(len(s.step_type) for s in streams)
+    assert added == 2 * shorter and int(buffer.num_frames()) == added
+    assert sorted(collector.queued_steps) == [
+        0,
+        max(len(s.step_type) for s in streams) - shorter,
+    ]
+    rows = buffer.gather_all()  # [2, shorter]: row i is actor i's stream
+    for actor, stream in enumerate(streams):
+        np.testing.assert_array_equal(
+            rows.observation[actor].numpy(), stream.observation[:shorter]
+        )
+
+    one_row = tf_uniform_replay_buffer.TFUniformReplayBuffer(spec, batch_size=1)
+    with pytest.raises(ValueError, match=r"2 actors' partial episodes cannot share"):
+        collector.add_to(one_row, rounds[0])
+    three_rows = tf_uniform_replay_buffer.TFUniformReplayBuffer(spec, batch_size=3)
+    with pytest.raises(ValueError, match=r"has batch_size 3; .* of 2 actors"):
+        collector.add_to(three_rows, rounds[0])
+    with pytest.raises(ValueError, match=r"drops whole episodes"):
+        collector.add_to(buffer, rounds[0], min_version=0)
 
 
 def test_update_refuses_weights_of_another_network(ray_head):
