@@ -106,6 +106,11 @@ def variable_values(policy: Any) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(v) for v in tf.nest.flatten(tf_policy.variables()))
 
 
+def is_tf_policy(policy: Any) -> bool:
+    """True for a `TFPolicy` or a `PyTFEagerPolicy` (what `pack` exports)."""
+    return _tf_policy_of(policy) is not None
+
+
 def _tf_policy_of(policy: Any) -> Any:
     """The `TFPolicy` inside `policy` (itself, or a `PyTFEagerPolicy`'s), else None."""
     from policylib.utils import lazy_tf
@@ -128,6 +133,7 @@ def pack(
     staging_dir: str,
     allow_unsafe_ops: bool = False,
     train_step: Any = None,
+    seed: int | None = None,
 ) -> PolicyPayload:
     """Packs `policy` for a worker.
 
@@ -143,6 +149,10 @@ def pack(
       train_step: the int `tf.Variable` a TF policy is exported with (as
         `PolicySaver(train_step=...)`: an epsilon schedule that reads it
         then reads the saved copy, which `assign_variables` updates).
+      seed: for a TF policy, the `PolicySaver(seed=...)` of its export: the
+        seed its random ops (an epsilon coin, a sampled action) are built
+        with. Exports with different seeds explore differently; one export
+        gives every process that loads it the same random stream.
 
     Raises:
       TypeError: `policy` is none of those, or cannot be pickled.
@@ -163,9 +173,9 @@ def pack(
         from policylib.policies import policy_saver
 
         path = os.path.join(staging_dir, "policy")
-        policy_saver.PolicySaver(tf_pol, batch_size=None, train_step=train_step).save(
-            path
-        )
+        policy_saver.PolicySaver(
+            tf_pol, batch_size=None, train_step=train_step, seed=seed
+        ).save(path)
     elif isinstance(policy, _loaded_policy_types()):
         loaded: Any = policy
         # A SavedModel policy travels with its current variables (it may have
