@@ -127,7 +127,11 @@ def train(
     iterator = iter(dataset)
     agent_train = common.function(agent.train)
 
-    saver = policy_saver.PolicySaver(agent.policy)
+    # The save records its train step and environment steps (`policylib inspect`).
+    saved_env_steps = tf.Variable(0, dtype=tf.int64, name="env_steps")
+    saver = policy_saver.PolicySaver(
+        agent.policy, train_step=train_step, metadata={"env_steps": saved_env_steps}
+    )
     greedy = py_tf_eager_policy.PyTFEagerPolicy(agent.policy)
     policy_dir = os.path.join(output_dir, "policy")
     curve: list[tuple[int, float]] = []
@@ -151,6 +155,7 @@ def train(
             if average < best:
                 continue
             best = average
+            saved_env_steps.assign(steps)
             saver.save(policy_dir)
             # A candidate: confirm on the held-out episodes before stopping.
             if (

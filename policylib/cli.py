@@ -1,39 +1,87 @@
 """The `policylib` command: evaluate and inspect saved policies.
 
     policylib evaluate                      # the CartPole-v1 policy shipped with policylib
-    policylib evaluate runs/policy --env CartPole-v1 --episodes 100 --num-envs 4 --seed 0
-    policylib evaluate runs/policy --episodes 1000 --workers 4 --backend ray --ray-address HOST:6379
-    policylib inspect runs/policy
+    policylib evaluate PATH --env CartPole-v1 --episodes 100 --num-envs 4 --seed 0
+    policylib evaluate PATH --episodes 1000 --workers 4 --backend ray --ray-address HOST:6379
+    policylib evaluate PATH --runtime litert  # converted to TFLite, run by LiteRT
+    policylib inspect [PATH]
+    policylib --version
 
 `evaluate` prints a progress bar on stderr and ends with one line,
 `Mean return: 498.20 ± 5.10 over 100 episodes (CartPole-v1)`. Bad input (a
 path that holds no policy, an unknown environment, specs that do not fit,
 a missing optional extra) ends with one line on stderr and exit status 1;
-a bad command line with one line and exit status 2. An unexpected error is
-one line too; `POLICYLIB_TRACEBACK=1` shows its traceback.
+a bad command line with one line and exit status 2. The command line, the
+paths and the environment id are checked before TensorFlow is imported, so
+such mistakes fail at once. An unexpected error is one line too;
+`POLICYLIB_TRACEBACK=1` shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import enum
 import json
 import os
+import platform
 import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
+from importlib import metadata as importlib_metadata
 from typing import Any, NoReturn
 
 from policylib.errors import NotAPolicyError, UnknownEnvironmentError, WorkerError
+from policylib.policies import policy_source
 from policylib.utils import extras
+from policylib.version import __version__
 
-__all__ = ["main"]
+__all__ = ["Backend", "EvaluateRequest", "Runtime", "main"]
 
 PROG = "policylib"
 DEFAULT_ENV = "CartPole-v1"
-RUNTIMES = ("tensorflow", "litert")
-BACKENDS = ("serial", "processes", "ray")
+
+
+class Runtime(enum.Enum):
+    """What runs the policy's network."""
+
+    TENSORFLOW = "tensorflow"
+    LITERT = "litert"
+
+
+class Backend(enum.Enum):
+    """Where the episodes run."""
+
+    SERIAL = "serial"
+    PROCESSES = "processes"
+    RAY = "ray"
+
+
+RUNTIMES = tuple(r.value for r in Runtime)
+BACKENDS = tuple(b.value for b in Backend)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateRequest:
+    """One `policylib evaluate` run, checked once from the command line."""
+
+    policy_path: str
+    env: str
+    episodes: int
+    num_envs: int
+    seed: int | None
+    max_steps: int | None
+    runtime: Runtime
+    backend: Backend
+    workers: int
+    ray_address: str | None
+    json_path: str | None
+    plot_path: str | None
+    video_path: str | None
+    progress: bool
+    allow_unsafe_ops: bool
 
 
 class UsageError(Exception):
@@ -59,8 +107,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative integer, got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative integer, got {value} (Gymnasium seeds are >= 0)"
+        )
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Evaluate and inspect saved policies.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=_Parser
     )
@@ -74,7 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "path",
         nargs="?",
-        help="SavedModel directory (default: the CartPole-v1 DQN policy shipped with policylib)",
+        help="SavedModel or LiteRT export directory (default: the CartPole-v1 DQN "
+        "policy shipped with policylib)",
     )
     evaluate.add_argument(
         "--env", default=DEFAULT_ENV, help=f"Gymnasium id (default {DEFAULT_ENV})"
@@ -89,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
         help="environments stepped together (default 1)",
     )
     evaluate.add_argument(
-        "--seed", type=int, default=None, help="episode k is reset with SEED + k"
+        "--seed", type=_seed, default=None, help="episode k is reset with SEED + k"
     )
     evaluate.add_argument(
         "--max-steps",
@@ -102,7 +166,9 @@ def _parser() -> argparse.ArgumentParser:
         "--plot", metavar="FILE", help="write a PNG of the per-episode returns"
     )
     evaluate.add_argument(
-        "--video", metavar="FILE", help="record the first episode (.mp4 or .gif)"
+        "--video",
+        metavar="FILE",
+        help="record the first episode (.mp4 or .gif), at the environment's frame rate",
     )
     evaluate.add_argument(
         "--runtime",
@@ -122,8 +188,10 @@ def _parser() -> argparse.ArgumentParser:
         "--backend",
         choices=(*BACKENDS, *RUNTIMES),
         default=None,
-        help="where the workers run: processes on this machine (the default with "
-        "--workers above 1) or Ray actors (needs policylib[ray])",
+        metavar="{" + ",".join(BACKENDS) + "}",
+        help="where the episodes run: this process (serial, the default with one "
+        "worker), worker processes on this machine (the default with --workers above "
+        "1) or Ray actors (needs policylib[ray])",
     )
     evaluate.add_argument(
         "--ray-address",
@@ -143,27 +211,32 @@ def _parser() -> argparse.ArgumentParser:
         help="print a saved policy's specs, signatures, train step and metadata",
         description="Print a saved policy's specs, signatures, train step and metadata.",
     )
-    inspect.add_argument("path", help="SavedModel directory written by PolicySaver")
+    inspect.add_argument(
+        "path",
+        nargs="?",
+        help="SavedModel directory written by PolicySaver, or a LiteRT export "
+        "(default: the CartPole-v1 DQN policy shipped with policylib)",
+    )
     return parser
 
 
-def _check_outputs(args: argparse.Namespace) -> None:
+def _check_outputs(json_path: str | None, plot: str | None, video: str | None) -> None:
     """Fails before the run on what would fail after it (extras, file names)."""
     from policylib.eval import media
 
-    if args.plot:
+    if plot:
         extras.require("matplotlib", extra="plot", feature="Return plots (--plot)")
-    if args.video:
-        if os.path.splitext(args.video)[1].lower() not in media.VIDEO_SUFFIXES:
+    if video:
+        if os.path.splitext(video)[1].lower() not in media.VIDEO_SUFFIXES:
             raise UsageError(
-                f"{PROG} evaluate: --video must end in .mp4 or .gif, got {args.video!r}"
+                f"{PROG} evaluate: --video must end in .mp4 or .gif, got {video!r}"
             )
         extras.require("imageio", extra="video", feature="Videos (--video)")
-        if args.video.lower().endswith(".mp4"):
+        if video.lower().endswith(".mp4"):
             extras.require(
                 "imageio_ffmpeg", extra="video", feature="MP4 videos (--video)"
             )
-    for name in (args.json, args.plot, args.video):
+    for name in (json_path, plot, video):
         parent = os.path.dirname(os.path.abspath(name)) if name else None
         if parent and not os.path.isdir(parent):
             raise UsageError(
@@ -171,112 +244,162 @@ def _check_outputs(args: argparse.Namespace) -> None:
             )
 
 
-def _resolve_backend(args: argparse.Namespace) -> None:
-    """Sets `args.runtime` and `args.backend` (`--backend litert` is the old `--runtime`)."""
-    if args.backend in RUNTIMES:
-        if args.runtime not in (None, args.backend):
+def _runtime_and_backend(args: argparse.Namespace) -> tuple[Runtime, Backend]:
+    """`--runtime` and `--backend`, each with its own values.
+
+    `--backend tensorflow|litert` is the old spelling of `--runtime`: it
+    still works, with a one-line notice.
+    """
+    runtime, backend = args.runtime, args.backend
+    if backend in RUNTIMES:
+        if runtime not in (None, backend):
             raise UsageError(
-                f"{PROG} evaluate: --backend {args.backend} and --runtime "
-                f"{args.runtime} disagree (--backend {args.backend} is the old "
-                f"spelling of --runtime {args.backend})"
+                f"{PROG} evaluate: --backend {backend} and --runtime {runtime} "
+                f"disagree (--backend {backend} is the old spelling of --runtime "
+                f"{backend})"
             )
-        args.runtime, args.backend = args.backend, None
-    args.runtime = args.runtime or "tensorflow"
-    if args.backend is None:
-        args.backend = "processes" if args.workers > 1 else "serial"
-    if args.ray_address and args.backend != "ray":
+        print(
+            f"{PROG}: note: --backend {backend} is now spelled --runtime {backend}",
+            file=sys.stderr,
+        )
+        runtime, backend = backend, None
+    chosen = Backend(backend) if backend else None
+    if chosen is None:
+        chosen = Backend.PROCESSES if args.workers > 1 else Backend.SERIAL
+    if chosen is Backend.SERIAL and args.workers > 1:
+        raise UsageError(
+            f"{PROG} evaluate: --backend serial runs one worker; got --workers "
+            f"{args.workers} (use --backend processes or ray)"
+        )
+    if args.ray_address and chosen is not Backend.RAY:
         raise UsageError(f"{PROG} evaluate: --ray-address needs --backend ray")
-    if args.backend == "ray":
-        extras.require("ray", extra="ray", feature="Ray workers (--backend ray)")
+    return Runtime(runtime or Runtime.TENSORFLOW.value), chosen
 
 
-def _evaluate(args: argparse.Namespace) -> None:
+def _request(args: argparse.Namespace) -> EvaluateRequest:
+    """The run the command line asks for, checked without TensorFlow."""
     from policylib import data
     from policylib.environments import suite_gym
 
-    _resolve_backend(args)
-    _check_outputs(args)
-    args.policy_path = path = args.path or data.cartpole_dqn_path()
-    suite_gym.check_id(args.env)  # before loading the policy (seconds)
-    with contextlib.ExitStack() as cleanup:
-        path = _runtime_path(path, args, cleanup)
-        if args.backend == "serial":
-            policy = _load_policy(path, args)
-        else:
-            policy = None  # each worker loads it
-        _run_evaluation(policy, path, args)
+    runtime, backend = _runtime_and_backend(args)
+    if backend is Backend.RAY:
+        extras.require("ray", extra="ray", feature="Ray workers (--backend ray)")
+    _check_outputs(args.json, args.plot, args.video)
+    suite_gym.check_id(args.env)
+    return EvaluateRequest(
+        policy_path=args.path or data.cartpole_dqn_path(),
+        env=args.env,
+        episodes=args.episodes,
+        num_envs=args.num_envs,
+        seed=args.seed,
+        max_steps=args.max_steps,
+        runtime=runtime,
+        backend=backend,
+        workers=args.workers,
+        ray_address=args.ray_address,
+        json_path=args.json,
+        plot_path=args.plot,
+        video_path=args.video,
+        progress=not args.quiet,
+        allow_unsafe_ops=args.allow_unsafe_ops,
+    )
 
 
-def _runtime_path(path: str, args: argparse.Namespace, cleanup: Any) -> str:
-    """The directory to run: `path`, or its LiteRT export for `--runtime litert`.
-
-    A SavedModel's graph is checked for unsafe ops here, so a refused one is
-    one line before any worker starts.
-    """
-    from policylib.export import litert_files
-
-    if litert_files.is_export(path) or args.runtime == "litert":
+def _source(
+    request: EvaluateRequest, cleanup: contextlib.ExitStack
+) -> policy_source.PolicySource:
+    """The policy to run, checked once (files only): converted for `--runtime litert`."""
+    source = policy_source.PolicySource.of(
+        request.policy_path, allow_unsafe_ops=request.allow_unsafe_ops
+    )
+    litert_export = source.kind is policy_source.PolicyKind.LITERT_EXPORT
+    if litert_export or request.runtime is Runtime.LITERT:
         extras.require("ai_edge_litert", extra="litert", feature="LiteRT policies")
-    if litert_files.is_export(path):
-        return path
-    from policylib.policies import saved_graph_ops, saved_policy_files
-
-    saved = saved_policy_files.check_policy_dir(path)
-    saved_graph_ops.check(saved, allow_unsafe_ops=args.allow_unsafe_ops)
-    if args.runtime != "litert":
-        return saved
+    if litert_export or request.runtime is Runtime.TENSORFLOW:
+        return source
     from policylib.export import litert
 
+    if request.progress:
+        print(f"{PROG}: converting the policy to LiteRT...", file=sys.stderr)
     staging = cleanup.enter_context(tempfile.TemporaryDirectory())
-    return litert.export(saved, os.path.join(staging, "litert"))
+    assert source.path is not None
+    return policy_source.PolicySource.of(
+        litert.export(source.path, os.path.join(staging, "litert"))
+    )
 
 
-def _load_policy(path: str, args: argparse.Namespace) -> Any:
-    """The policy at `path` (a SavedModel or a LiteRT export), in this process."""
-    from policylib.eval import evaluation
+def _evaluate(args: argparse.Namespace) -> None:
+    request = _request(args)
+    with contextlib.ExitStack() as cleanup:
+        source = _source(request, cleanup)
+        _run_evaluation(source, request)
 
-    return evaluation.resolve_policy(path, allow_unsafe_ops=args.allow_unsafe_ops)
+
+def _versions() -> dict[str, str | None]:
+    """The versions a result depends on, for the JSON record."""
+    found: dict[str, str | None] = {
+        "policylib": __version__,
+        "python": platform.python_version(),
+    }
+    for package in ("tensorflow", "tf-keras", "numpy", "gymnasium", "ai-edge-litert"):
+        try:
+            found[package] = importlib_metadata.version(package)
+        except importlib_metadata.PackageNotFoundError:
+            found[package] = None
+    if os.environ.get("TF_USE_LEGACY_KERAS", "0") not in ("", "0"):
+        found["keras"] = "tf-keras (TF_USE_LEGACY_KERAS=1)"
+    else:
+        found["keras"] = "keras 3"
+    return found
 
 
-def _run_evaluation(policy: Any, path: str, args: argparse.Namespace) -> None:
+def _run_evaluation(
+    source: policy_source.PolicySource, request: EvaluateRequest
+) -> None:
     from policylib.errors import WorkerDiedWarning
     from policylib.eval import evaluation, media
 
+    serial = request.backend is Backend.SERIAL
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WorkerDiedWarning)  # printed below instead
         result = evaluation.evaluate(
-            policy if policy is not None else path,
-            args.env,
-            args.episodes,
-            num_envs=args.num_envs,
-            seed=args.seed,
-            max_steps=args.max_steps,
-            progress=not args.quiet,
-            num_workers=args.workers,
-            backend=None if args.backend == "serial" else args.backend,
-            ray_address=args.ray_address,
-            allow_unsafe_ops=args.allow_unsafe_ops,
+            source,
+            request.env,
+            request.episodes,
+            num_envs=request.num_envs,
+            seed=request.seed,
+            max_steps=request.max_steps,
+            progress=request.progress,
+            num_workers=request.workers,
+            backend=None if serial else request.backend.value,
+            ray_address=request.ray_address,
+            allow_unsafe_ops=request.allow_unsafe_ops,
         )
     for failure in result.failures:
         print(f"{PROG}: warning: {failure}", file=sys.stderr)
     print(result.summary(), flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {"policy": os.path.abspath(args.policy_path), **result.to_dict()},
-                f,
-                indent=2,
-            )
-    if args.plot:
-        media.plot_returns(result, args.plot)
-    if args.video:
-        media.record_episode(
-            policy if policy is not None else _load_policy(path, args),
-            args.env,
-            args.video,
-            seed=args.seed,
-            max_steps=args.max_steps,
+    if request.json_path:
+        record = {
+            "policy": os.path.abspath(request.policy_path),
+            **result.to_dict(),
+            "runtime": request.runtime.value,
+            "max_steps": request.max_steps,
+            "versions": _versions(),
+        }
+        with open(request.json_path, "w") as f:
+            json.dump(record, f, indent=2)
+    if request.plot_path:
+        media.plot_returns(result, request.plot_path)
+    if request.video_path:
+        # The policy evaluate loaded (serial), or loaded here once (workers).
+        video = media.record_episode(
+            source,
+            request.env,
+            request.video_path,
+            seed=request.seed,
+            max_steps=request.max_steps,
         )
+        print(f"Video: {video.path} ({video.frames} frames at {video.fps:g} fps)")
 
 
 def _format_specs(spec: Any, indent: str = "  ") -> list[str]:
@@ -339,9 +462,36 @@ def _signature_lines(loaded: Any) -> list[str]:
 
 
 def _inspect(args: argparse.Namespace) -> None:
+    from policylib import data
+
+    source = policy_source.PolicySource.of(
+        args.path or data.cartpole_dqn_path(), allow_unsafe_ops=True
+    )
+    assert source.path is not None
+    if source.kind is policy_source.PolicyKind.LITERT_EXPORT:
+        lines = _litert_lines(source.path)
+    else:
+        lines = _saved_model_lines(source.path)
+    print("\n".join(lines))
+
+
+def _spec_lines(specs: dict[str, Any]) -> list[str]:
+    lines = []
+    for title, key in (
+        ("Time step spec", "time_step_spec"),
+        ("Action spec", "action_spec"),
+        ("Policy state spec", "policy_state_spec"),
+        ("Info spec", "info_spec"),
+    ):
+        if key in specs:
+            lines.append(f"{title}:")
+            lines.extend(_format_specs(specs[key]))
+    return lines
+
+
+def _saved_model_lines(path: str) -> list[str]:
     from policylib.policies import saved_graph_ops, saved_policy_files
 
-    path = saved_policy_files.check_policy_dir(args.path)
     specs = saved_policy_files.read_specs(path)
     loaded = saved_policy_files.load_saved_model(path)  # runs none of its functions
     unsafe = saved_graph_ops.unsafe_ops(path)
@@ -355,21 +505,37 @@ def _inspect(args: argparse.Namespace) -> None:
     lines.append(
         "Metadata: " + (json.dumps(metadata, default=str) if metadata else "(none)")
     )
-    for title, key in (
-        ("Time step spec", "time_step_spec"),
-        ("Action spec", "action_spec"),
-        ("Policy state spec", "policy_state_spec"),
-        ("Info spec", "info_spec"),
-    ):
-        lines.append(f"{title}:")
-        lines.extend(_format_specs(specs[key]))
+    lines.extend(_spec_lines(specs))
     lines.append("Signatures:")
     lines.extend(_signature_lines(loaded))
     lines.append(
         "Unsafe ops: "
         + ("; ".join(f"{op} in {', '.join(w)}" for op, w in unsafe.items()) or "(none)")
     )
-    print("\n".join(lines))
+    return lines
+
+
+def _litert_lines(path: str) -> list[str]:
+    """A LiteRT export's record, read without TensorFlow or the interpreter."""
+    from policylib.export import litert_files
+
+    specs = litert_files.load_specs(path)
+    train_step = specs.get("train_step")
+    metadata = specs.get("metadata") or {}
+    lines = [
+        f"LiteRT export: {os.path.abspath(path)} ({litert_files.MODEL_FILE}, "
+        f"format {specs['format']})",
+        f"Policy: {specs.get('policy') or '(unnamed)'}",
+        f"Train step: {'(not saved)' if train_step is None else train_step}",
+        "Metadata: " + (json.dumps(metadata, default=str) if metadata else "(none)"),
+    ]
+    lines.extend(_spec_lines(specs))
+    lines.append("Signature:")
+    lines.append(
+        f"  action({', '.join(specs.get('inputs', []))}) -> "
+        f"{', '.join(specs.get('outputs', []))}"
+    )
+    return lines
 
 
 def _one_line(error: BaseException) -> str:
@@ -404,6 +570,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `policylib inspect | head`: the reader left
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # no second error at exit
+        return 0
     except Exception as e:  # anything else is a defect: one line, traceback on request
         if os.environ.get("POLICYLIB_TRACEBACK"):
             raise

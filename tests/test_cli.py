@@ -74,9 +74,170 @@ def test_evaluate_records_a_video(capsys, tmp_path):
         str(tmp_path / "e.gif"),
     )
     assert status == 0, err
-    assert out.strip() == "Mean return: 5.00 ± 0.00 over 1 episodes (CartPole-v1)"
+    # The summary, then where the video went and its rate (CartPole's 50 fps).
+    assert out.splitlines() == [
+        "Mean return: 5.00 ± 0.00 over 1 episodes (CartPole-v1)",
+        f"Video: {tmp_path / 'e.gif'} (6 frames at 50 fps)",
+    ]
     assert err == ""
     assert (tmp_path / "e.gif").read_bytes()[:6] == b"GIF89a"
+
+
+def test_evaluate_with_a_video_checks_and_loads_the_policy_once(
+    capsys, tmp_path, monkeypatch
+):
+    from policylib.policies import policy_loader, saved_graph_ops
+
+    calls = {"load": 0, "scan": 0}
+    real_load, real_scan = policy_loader.load, saved_graph_ops.unsafe_ops
+
+    def counted_load(*args, **kwargs):
+        calls["load"] += 1
+        return real_load(*args, **kwargs)
+
+    def counted_scan(*args, **kwargs):
+        calls["scan"] += 1
+        return real_scan(*args, **kwargs)
+
+    monkeypatch.setattr(policy_loader, "load", counted_load)
+    monkeypatch.setattr(saved_graph_ops, "unsafe_ops", counted_scan)
+    status, _, err = run(
+        capsys,
+        "evaluate",
+        "--episodes",
+        "2",
+        "--max-steps",
+        "3",
+        "--quiet",
+        "--video",
+        str(tmp_path / "e.gif"),
+    )
+    assert status == 0, err
+    assert calls == {"load": 1, "scan": 1}
+
+
+def test_version(capsys):
+    from policylib import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"policylib {__version__}\n"
+
+
+def test_old_backend_spelling_works_with_a_notice(capsys):
+    pytest.importorskip("ai_edge_litert")
+    status, out, err = run(
+        capsys,
+        "evaluate",
+        "--episodes",
+        "1",
+        "--max-steps",
+        "5",
+        "--quiet",
+        "--backend",
+        "litert",
+    )
+    assert status == 0, err
+    assert SUMMARY.match(out.strip())
+    assert err == "policylib: note: --backend litert is now spelled --runtime litert\n"
+
+
+def test_json_records_the_settings_and_versions(capsys, tmp_path):
+    status, _, err = run(
+        capsys,
+        "evaluate",
+        "--episodes",
+        "2",
+        "--num-envs",
+        "2",
+        "--max-steps",
+        "7",
+        "--seed",
+        "1",
+        "--quiet",
+        "--json",
+        str(tmp_path / "r.json"),
+    )
+    assert status == 0, err
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["num_envs"] == 2 and record["max_steps"] == 7
+    assert record["runtime"] == "tensorflow" and record["backend"] == "serial"
+    assert record["num_workers"] == 1 and record["seed"] == 1
+    from policylib import __version__
+
+    assert record["versions"]["policylib"] == __version__
+    assert record["versions"]["tensorflow"] == tf.__version__
+    assert record["versions"]["gymnasium"] == gymnasium.__version__
+    assert record["versions"]["keras"] in (
+        "keras 3",
+        "tf-keras (TF_USE_LEGACY_KERAS=1)",
+    )
+
+
+def test_inspect_a_litert_export(capsys, tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    from policylib.export import litert
+
+    export_dir = litert.export(data.cartpole_dqn_path(), tmp_path / "lite")
+    status, out, err = run(capsys, "inspect", str(export_dir))
+    assert status == 0, err
+    assert out.startswith(f"LiteRT export: {export_dir} (policy.tflite, format ")
+    assert "Action spec:\n  <root>: shape=() dtype=int64 bounds=[0, 1]" in out
+    assert "  observation: shape=(4,) dtype=float32" in out
+    assert re.search(r"^  action\(.*\) -> action_0$", out, re.M)
+
+
+# Bad input that must fail before TensorFlow is imported (it takes seconds).
+EARLY_FAILURES = [
+    (["evaluate", "/no/such/policy"], 1, "no such file or directory"),
+    (["evaluate", "--env", "NoSuchEnv-v9"], 1, "NoSuchEnv-v9"),
+    (["evaluate", "--seed", "-1"], 2, "--seed"),
+    (["evaluate", "--video", "e.avi"], 2, "--video"),
+    (["evaluate", "--backend", "serial", "--workers", "3"], 2, "--backend serial"),
+    (["inspect", "/no/such/policy"], 1, "no such file or directory"),
+]
+
+
+def test_bad_input_fails_before_tensorflow_loads():
+    code = (
+        "import json, sys\n"
+        "from policylib import cli\n"
+        "status = cli.main(json.loads(sys.argv[1]))\n"
+        "print(json.dumps([status, 'tensorflow' in sys.modules]))\n"
+    )
+    for argv, expected_status, fragment in EARLY_FAILURES:
+        done = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(argv)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        status, tf_loaded = json.loads(done.stdout.strip().splitlines()[-1])
+        assert status == expected_status, (argv, done.stderr)
+        assert fragment in done.stderr, (argv, done.stderr)
+        assert not tf_loaded, f"{argv} imported TensorFlow before failing"
+
+
+def test_console_script_prints_only_progress_and_the_result():
+    script = shutil.which("policylib", path=os.path.dirname(sys.executable))
+    assert script, "the policylib console script is not installed"
+    env = {k: v for k, v in os.environ.items() if k != "POLICYLIB_TF_STARTUP_LOGS"}
+    done = subprocess.run(
+        [script, "evaluate", "--episodes", "2", "--max-steps", "50", "--seed", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Mean return: 50.00 ± 0.00 over 2 episodes (CartPole-v1)\n"
+    # tqdm redraws its line with carriage returns; every piece is the bar.
+    pieces = [p.strip() for p in re.split(r"[\r\n]", done.stderr) if p.strip()]
+    assert pieces, "no progress bar"
+    for piece in pieces:
+        assert piece.startswith("Evaluating (CartPole-v1)"), done.stderr
+    assert any("loading policy" in p for p in pieces)
 
 
 def test_console_script_runs_the_main_job():
@@ -117,8 +278,15 @@ def test_inspect_tf_agents_saves(capsys, name):
 
 
 def test_inspect_the_shipped_policy(capsys):
-    status, out, _ = run(capsys, "inspect", data.cartpole_dqn_path())
+    status, out, _ = run(capsys, "inspect")  # the shipped policy by default
     assert status == 0
+    assert out.startswith(f"Saved policy: {data.cartpole_dqn_path()}\n")
+    # The save records what examples/train_dqn_cartpole.py trained.
+    training = json.loads(
+        (Path(data.cartpole_dqn_path()) / "training.json").read_text()
+    )
+    assert f"\nTrain step: {training['iterations']}\n" in out
+    assert f'\nMetadata: {{"env_steps": {training["env_steps"]}}}\n' in out
     assert "Action spec:\n  <root>: shape=() dtype=int64 bounds=[0, 1]" in out
     assert "  observation: shape=(4,) dtype=float32" in out
     assert "Policy state spec:\n  (none)" in out
@@ -245,7 +413,18 @@ def test_env_whose_actions_do_not_fit(capsys):
             ["evaluate", "--workers", "0"],
             "policylib evaluate: argument --workers: expected a positive integer, got 0",
         ),
-        (["inspect"], "policylib inspect: the following arguments are required: path"),
+        (
+            ["evaluate", "--seed", "-1"],
+            "policylib evaluate: argument --seed: expected a non-negative integer, got -1",
+        ),
+        (
+            ["evaluate", "--backend", "serial", "--workers", "2"],
+            "policylib evaluate: --backend serial runs one worker; got --workers 2",
+        ),
+        (
+            ["evaluate", "--backend", "threads"],
+            "policylib evaluate: argument --backend: invalid choice: 'threads'",
+        ),
         (["frobnicate"], "policylib: argument COMMAND: invalid choice: 'frobnicate'"),
         ([], "policylib: the following arguments are required: COMMAND"),
     ],
@@ -269,7 +448,7 @@ def test_missing_extra_is_one_line(capsys, monkeypatch):
     assert status == 1
     assert one_error_line(err) == (
         "policylib: error: Return plots (--plot) need matplotlib, which is not installed: "
-        "pip install 'policylib[plot]'"
+        "pip install 'policylib[plot]' (from a clone: pip install -e '.[plot]')"
     )
 
 
@@ -357,7 +536,7 @@ def test_missing_ray_is_one_line(capsys, monkeypatch):
     assert status == 1
     assert one_error_line(err) == (
         "policylib: error: Ray workers (--backend ray) need ray, which is not "
-        "installed: pip install 'policylib[ray]'"
+        "installed: pip install 'policylib[ray]' (from a clone: pip install -e '.[ray]')"
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ import numpy as np
 from policylib.environments import batched_py_environment, py_environment, wrappers
 from policylib.eval import metric_utils
 from policylib.metrics import py_metric
-from policylib.policies import py_policy
+from policylib.policies import policy_source, py_policy
 from policylib.trajectories import trajectory as trajectory_lib
 from policylib.utils import arg_checks
 
@@ -54,6 +53,7 @@ class EvalResult:
       wall_time_s: seconds the episodes took (environment creation excluded).
       env_name: the Gymnasium id, or the environment's class name.
       seed: the seed of episode 0 (episode k used `seed + k`), or None.
+      num_envs: the environments each worker stepped together.
       num_workers: the processes or Ray actors that ran the episodes.
       backend: `"serial"` (this process), `"processes"` or `"ray"`.
       startup_s: seconds to start the workers (and connect to Ray) before
@@ -67,6 +67,7 @@ class EvalResult:
     wall_time_s: float
     env_name: str = ""
     seed: int | None = None
+    num_envs: int = 1
     num_workers: int = 1
     backend: str = "serial"
     startup_s: float = 0.0
@@ -132,6 +133,7 @@ class EvalResult:
             "wall_time_s": self.wall_time_s,
             "steps_per_s": self.steps_per_s,
             "episodes_per_s": self.episodes_per_s,
+            "num_envs": self.num_envs,
             "num_workers": self.num_workers,
             "backend": self.backend,
             "startup_s": self.startup_s,
@@ -199,32 +201,32 @@ class EpisodeRecorder(py_metric.PyStepMetric):
 def resolve_policy(policy: Any, allow_unsafe_ops: bool = False) -> py_policy.PyPolicy:
     """A py policy from a py policy, a TF policy, a SavedModel or LiteRT export path.
 
-    `allow_unsafe_ops` is passed to the SavedModel loader (`policy_loader.load`).
+    `PolicySource.of(policy, allow_unsafe_ops).load()`: checked, then loaded.
 
     Raises:
       NotAPolicyError: a path that does not hold a saved policy.
       TypeError: anything else.
     """
-    if isinstance(policy, (str, os.PathLike)):
-        from policylib.export import litert_files
+    return policy_source.PolicySource.of(policy, allow_unsafe_ops).load()
 
-        if litert_files.is_export(policy):
-            from policylib.policies import litert_policy
 
-            return litert_policy.LiteRTPolicy(policy)
-        from policylib.policies import policy_loader
+def gymnasium_env(env: Any) -> Any:
+    """The Gymnasium environment under a PyEnvironment's wrappers, or None."""
+    for _ in range(64):  # wrappers of wrappers; bounded against a cycle
+        gym_env = getattr(env, "gym", None)
+        if gym_env is not None:
+            return gym_env
+        inner = getattr(env, "wrapped_env", None)
+        if not callable(inner):
+            return None
+        env = inner()
+    return None
 
-        return policy_loader.load(os.fspath(policy), allow_unsafe_ops=allow_unsafe_ops)
-    if isinstance(policy, py_policy.PyPolicy):
-        return policy
-    from policylib.policies import py_tf_eager_policy, tf_policy
 
-    if isinstance(policy, tf_policy.TFPolicy):
-        return py_tf_eager_policy.PyTFEagerPolicy(policy)
-    raise TypeError(
-        "policy must be a PyPolicy, a TFPolicy or the path of a saved policy; "
-        f"got {type(policy).__name__}."
-    )
+def env_name(env: py_environment.PyEnvironment) -> str:
+    """The Gymnasium id under an environment's wrappers, else its class name."""
+    env_id = getattr(getattr(gymnasium_env(env), "spec", None), "id", None)
+    return str(env_id) if env_id else type(env).__name__
 
 
 def env_constructor(env: EnvLike) -> tuple[Callable[[], Any] | None, str]:
@@ -240,7 +242,7 @@ def env_constructor(env: EnvLike) -> tuple[Callable[[], Any] | None, str]:
         suite_gym.check_id(env)
         return functools.partial(suite_gym.load, env), env
     if isinstance(env, py_environment.PyEnvironment):
-        return None, type(env).__name__
+        return None, env_name(env)
     if callable(env):
         return env, getattr(env, "__name__", type(env).__name__)
     raise TypeError(
@@ -433,20 +435,24 @@ def evaluate(
         raise ValueError(
             f'evaluate: ray_address needs backend="ray"; the backend is {backend!r}.'
         )
-    name = env_constructor(env)[1]
-    bar = _progress_bar(num_episodes, name, progress)
+    source = policy_source.PolicySource.of(policy, allow_unsafe_ops)  # checked once
+    make, name = env_constructor(env)
+    if backend is not None and make is None:
+        raise ValueError(
+            f"evaluate: backend={backend!r} needs a Gymnasium id or an "
+            "environment constructor, not an environment instance."
+        )
+    bar = _Progress(num_episodes, name, progress)
     try:
         if backend is None:
+            bar.status("loading policy")
             runner = EpisodeRunner(
-                resolve_policy(policy, allow_unsafe_ops),
-                env,
-                min(num_envs, num_episodes),
-                seed,
-                max_steps,
+                source.load(), env, min(num_envs, num_episodes), seed, max_steps
             )
             try:
+                bar.start_episodes()
                 start = time.perf_counter()
-                by_episode = runner.run(range(num_episodes), lambda *_: bar.update(1))
+                by_episode = runner.run(range(num_episodes), bar.episode_done)
                 wall = time.perf_counter() - start
             finally:
                 runner.close()
@@ -454,13 +460,10 @@ def evaluate(
         else:
             from policylib.eval import workers
 
-            if env_constructor(env)[0] is None:
-                raise ValueError(
-                    f"evaluate: backend={backend!r} needs a Gymnasium id or an "
-                    "environment constructor, not an environment instance."
-                )
+            what = "Ray actors" if backend == "ray" else "worker processes"
+            bar.status(f"starting {num_workers} {what}")
             run = workers.run(
-                policy,
+                source.path if source.is_saved else source.policy,
                 env,
                 num_episodes,
                 num_workers=num_workers,
@@ -470,7 +473,7 @@ def evaluate(
                 seed=seed,
                 max_steps=max_steps,
                 allow_unsafe_ops=allow_unsafe_ops,
-                on_episode=lambda *_: bar.update(1),
+                on_episode=bar.episode_done,
             )
             by_episode, wall = run.episodes, run.wall_time_s
             startup, failures = run.startup_s, run.failures
@@ -484,6 +487,7 @@ def evaluate(
         wall_time_s=wall,
         env_name=name,
         seed=seed,
+        num_envs=min(num_envs, num_episodes),
         num_workers=num_workers,
         backend=backend or "serial",
         startup_s=startup,
@@ -491,13 +495,38 @@ def evaluate(
     )
 
 
-def _progress_bar(total: int, name: str, show: bool) -> Any:
-    from tqdm import tqdm
+class _Progress:
+    """The tqdm bar of `evaluate`: a status while loading, then episodes.
 
-    return tqdm(
-        total=total,
-        desc=f"Evaluating ({name})",
-        unit="episode",
-        leave=False,
-        disable=not show,
-    )
+    Loading the policy and starting workers show as a status of their own;
+    the bar's clock restarts when the first episode starts, so its
+    episodes/s and ETA count episodes only.
+    """
+
+    def __init__(self, total: int, name: str, show: bool):
+        from tqdm import tqdm
+
+        self._title = f"Evaluating ({name})"
+        self._bar = tqdm(
+            total=total, desc=self._title, unit="episode", leave=False, disable=not show
+        )
+        self._started = False
+
+    def status(self, text: str) -> None:
+        self._bar.set_description_str(f"{self._title}: {text}")
+
+    def start_episodes(self) -> None:
+        if not self._started:
+            self._started = True
+            self._bar.set_description_str(self._title, refresh=False)
+            self._bar.reset()  # restarts the clock: rates over episodes only
+
+    def episode_done(self, *_: Any) -> None:
+        self.start_episodes()  # workers report their first episode once ready
+        self._bar.update(1)
+
+    def refresh(self) -> None:
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()

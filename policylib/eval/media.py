@@ -7,11 +7,13 @@ for `record_episode`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
 import numpy as np
 
+from policylib.eval import evaluation
 from policylib.eval.evaluation import EvalResult, resolve_policy
 from policylib.utils import extras
 
@@ -49,6 +51,15 @@ def plot_returns(result: EvalResult, path: str | os.PathLike[str]) -> str:
     return path
 
 
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """A video `record_episode` wrote: where, how many frames, at what rate."""
+
+    path: str
+    frames: int
+    fps: float
+
+
 def record_episode(
     policy: Any,
     env_id: str,
@@ -56,8 +67,8 @@ def record_episode(
     *,
     seed: int | None = None,
     max_steps: int | None = None,
-    fps: int = 30,
-) -> int:
+    fps: float | None = None,
+) -> Recording:
     """Runs one episode of `policy` in Gymnasium's `env_id` and writes its frames.
 
     The environment is made with `render_mode="rgb_array"` and reset with
@@ -69,10 +80,11 @@ def record_episode(
       path: an `.mp4` or `.gif` file.
       seed: the reset seed.
       max_steps: cut the episode after this many steps.
-      fps: frames per second of the video.
+      fps: frames per second of the video; None plays it at the
+        environment's own rate (its `render_fps` metadata, else 30).
 
     Returns:
-      The number of frames written.
+      A `Recording`: the file's path, its frame count and frame rate.
 
     Raises:
       ValueError: `path` is neither `.mp4` nor `.gif`.
@@ -93,6 +105,7 @@ def record_episode(
     env = suite_gym.load(env_id, gym_kwargs={"render_mode": "rgb_array"}, seed=seed)
     try:
         frames = _episode_frames(py_pol, env, max_steps)
+        fps = fps or _render_fps(env)
     finally:
         env.close()
     options: dict[str, Any] = {"fps": fps}
@@ -101,7 +114,7 @@ def record_episode(
     else:
         options = {"duration": 1000 / fps, "loop": 0}
     imageio.mimsave(path, frames, **options)
-    return len(frames)
+    return Recording(os.path.abspath(path), len(frames), fps)
 
 
 def _episode_frames(policy: Any, env: Any, max_steps: int | None) -> list[np.ndarray]:
@@ -117,6 +130,13 @@ def _episode_frames(policy: Any, env: Any, max_steps: int | None) -> list[np.nda
         frames.append(_frame(env))
         steps += 1
     return frames
+
+
+def _render_fps(env: Any) -> float:
+    """The environment's own frame rate (Gymnasium's `render_fps`), else 30."""
+    metadata = getattr(evaluation.gymnasium_env(env), "metadata", None) or {}
+    fps = metadata.get("render_fps")
+    return float(fps) if isinstance(fps, (int, float)) and fps > 0 else 30.0
 
 
 def _frame(env: Any) -> np.ndarray:

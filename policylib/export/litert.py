@@ -30,7 +30,7 @@ import tensorflow as tf
 from policylib.export.litert_files import FORMAT, MODEL_FILE, SPECS_FILE
 from policylib.specs import spec_json, tensor_spec
 from policylib.trajectories import time_step as ts
-from policylib.utils import arg_checks, atomic_dir, nest_utils
+from policylib.utils import arg_checks, atomic_dir, native_stderr, nest_utils
 
 __all__ = ["export"]
 
@@ -194,11 +194,22 @@ def _check_no_random_ops(concrete: Any, name: str) -> None:
         )
 
 
+# absl-format info and warning lines: `I0000 00:00:17.92 8427 reader.cc:83] ...`.
+_CONVERTER_CHATTER = re.compile(r"[IW]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] ")
+
+
+def _not_converter_chatter(line: str) -> bool:
+    return _CONVERTER_CHATTER.match(line) is None
+
+
 def _convert(concrete: Any, trackable: Any, name: str) -> bytes:
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], trackable)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     try:
-        return converter.convert()
+        # The converter logs each pass (info and routine warnings) from C++;
+        # errors pass, and a failed conversion shows everything it logged.
+        with native_stderr.filtered(keep=_not_converter_chatter):
+            return converter.convert()
     except Exception as e:  # ConverterError; its class moves between TF versions.
         text = str(e)
         ops = sorted(set(re.findall(r"'(tf\.[A-Za-z0-9_]+)'", text))) or sorted(

@@ -23,9 +23,15 @@ import tree
 from policylib.export import litert_files
 from policylib.policies import py_policy
 from policylib.trajectories import policy_step
-from policylib.utils import arg_checks, extras, nest_utils
+from policylib.utils import arg_checks, extras, native_stderr, nest_utils
 
 __all__ = ["LiteRTPolicy"]
+
+_XNNPACK_NOTICE = "Created TensorFlow Lite XNNPACK delegate"
+
+
+def _not_delegate_notice(line: str) -> bool:
+    return _XNNPACK_NOTICE not in line
 
 
 class LiteRTPolicy(py_policy.PyPolicy):
@@ -59,6 +65,7 @@ class LiteRTPolicy(py_policy.PyPolicy):
             num_threads=num_threads,
         )
         runner = self._interpreter.get_signature_runner()
+        self._first_run = True
         inputs, outputs = runner.get_input_details(), runner.get_output_details()
         self._input_index = [inputs[name]["index"] for name in specs["inputs"]]
         self._output_index = [outputs[name]["index"] for name in specs["outputs"]]
@@ -106,8 +113,16 @@ class LiteRTPolicy(py_policy.PyPolicy):
             elif a.ndim == len(self._inner[k]):
                 a = np.broadcast_to(a, batch + self._inner[k])
             arrays.append(a)
-        self._feed(arrays)
-        self._interpreter.invoke()
+        if self._first_run:
+            # The first run applies the CPU delegate, which announces itself
+            # on stderr; nothing else the interpreter says is dropped.
+            self._first_run = False
+            with native_stderr.filtered(keep=_not_delegate_notice):
+                self._feed(arrays)
+                self._interpreter.invoke()
+        else:
+            self._feed(arrays)
+            self._interpreter.invoke()
         out = [self._interpreter.get_tensor(i) for i in self._output_index]
         if batch is None:
             out = [o[0] for o in out]

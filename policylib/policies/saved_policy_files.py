@@ -23,9 +23,12 @@ from policylib.distributions import shifted_categorical as _shifted  # noqa: F40
 from policylib.distributions import utils as _distribution_utils  # noqa: F401
 from policylib.errors import NotAPolicyError
 from policylib.policies import greedy_policy as _greedy_policy  # noqa: F401
+
+# Checked without TensorFlow there; re-exported where callers look for them.
+from policylib.policies.policy_source import POLICY_SPECS_PBTXT, check_policy_dir
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
-from policylib.utils import arg_checks, atomic_dir, quiet
+from policylib.utils import quiet
 
 __all__ = [
     "POLICY_SPECS_PBTXT",
@@ -34,47 +37,6 @@ __all__ = [
     "read_specs",
     "specs_from_collect_data_spec",
 ]
-
-# The name of the specs file `PolicySaver` writes (TF-Agents' name).
-POLICY_SPECS_PBTXT = "policy_specs.pbtxt"
-
-
-def check_policy_dir(path: str, need_specs: bool = True) -> str:
-    """`path` (or the save a swap left aside) if it looks like a saved policy.
-
-    Args:
-      path: a directory written by `PolicySaver.save`.
-      need_specs: also require `policy_specs.pbtxt` (the specs of the save).
-
-    Returns:
-      The directory to read.
-
-    Raises:
-      NotAPolicyError: the path is missing, not a directory, holds no
-        `saved_model.pb`, or (with `need_specs`) no `policy_specs.pbtxt`.
-    """
-    path = atomic_dir.existing_path(
-        arg_checks.check_path(path, "A saved policy's path")
-    )
-    if "://" in path:
-        return path
-    if not os.path.exists(path):
-        raise NotAPolicyError(f"{path}: no such file or directory.")
-    if not os.path.isdir(path):
-        raise NotAPolicyError(
-            f"{path}: is a file; a saved policy is a directory written by PolicySaver.save."
-        )
-    if not os.path.isfile(os.path.join(path, tf.saved_model.SAVED_MODEL_FILENAME_PB)):
-        raise NotAPolicyError(
-            f"{path}: not a SavedModel (no saved_model.pb); a saved policy is a "
-            "directory written by PolicySaver.save."
-        )
-    if need_specs and not os.path.isfile(os.path.join(path, POLICY_SPECS_PBTXT)):
-        raise NotAPolicyError(
-            f"{path}: a SavedModel, but not a policy: it has no {POLICY_SPECS_PBTXT} "
-            "(PolicySaver writes one with the policy's specs)."
-        )
-    return path
 
 
 @quiet.saved_model_io

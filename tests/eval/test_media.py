@@ -23,10 +23,12 @@ def test_plot_returns_writes_a_png(tmp_path):
 @pytest.mark.parametrize("suffix", [".gif", ".mp4"])
 def test_record_episode_writes_every_frame(tmp_path, suffix):
     path = tmp_path / f"episode{suffix}"
-    frames = media.record_episode(
+    video = media.record_episode(
         data.cartpole_dqn_path(), "CartPole-v1", path, seed=0, max_steps=12
     )
-    assert frames == 13  # the reset state and 12 steps
+    assert video.frames == 13  # the reset state and 12 steps
+    # CartPole's own rate (render_fps 50), so the video plays in real time.
+    assert video.fps == 50 and video.path == str(path)
     if suffix == ".mp4":
         reader = imageio.get_reader(path, format="FFMPEG")
         assert reader.count_frames() == 13
