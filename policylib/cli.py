@@ -501,7 +501,7 @@ def _saved_model_lines(path: str) -> list[str]:
     metadata: dict[str, Any] = {}
     if hasattr(loaded, "get_metadata"):
         metadata = {k: v.numpy().tolist() for k, v in loaded.get_metadata().items()}
-    lines = [f"Saved policy: {os.path.abspath(path)}", f"Train step: {train_step}"]
+    lines = [f"Saved policy: {path}", f"Train step: {train_step}"]
     lines.append(
         "Metadata: " + (json.dumps(metadata, default=str) if metadata else "(none)")
     )
@@ -523,7 +523,7 @@ def _litert_lines(path: str) -> list[str]:
     train_step = specs.get("train_step")
     metadata = specs.get("metadata") or {}
     lines = [
-        f"LiteRT export: {os.path.abspath(path)} ({litert_files.MODEL_FILE}, "
+        f"LiteRT export: {path} ({litert_files.MODEL_FILE}, "
         f"format {specs['format']})",
         f"Policy: {specs.get('policy') or '(unnamed)'}",
         f"Train step: {'(not saved)' if train_step is None else train_step}",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from policylib import _tf_startup
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tf_agents_0_19"
@@ -50,9 +53,12 @@ def _run(name: str, tmp_path: Path) -> str:
 )
 def test_tutorial_notebook_runs(name, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("POLICYLIB_FIXTURES", str(FIXTURES))
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # not needed
+    monkeypatch.delenv(_tf_startup.OPT_OUT, raising=False)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     outputs = _run(name, tmp_path)
+    noise = [line for line in outputs.splitlines() if _tf_startup.is_routine(line)]
+    assert not noise, noise
     assert EXPECTED[name] in outputs
     assert "Traceback" not in outputs
     if name == "policies_tutorial.ipynb":  # live and loaded policies act alike
@@ -100,3 +106,33 @@ def test_sac_notebook_saved_outputs_reach_the_target() -> None:
         if cell.cell_type == "code"
         for output in cell.outputs
     )
+
+
+# An absolute path of the machine that ran a notebook: it means nothing to a
+# reader and leaks where it ran.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:tmp|home|root|work|usr|var|Users)/")
+
+
+def _saved_texts(name: str) -> list[tuple[str, str]]:
+    """(stream name or output type, text) of every saved output of a notebook."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    texts = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for output in cell.outputs:
+            if "text" in output:
+                texts.append((output.get("name", output.output_type), output.text))
+            plain = output.get("data", {}).get("text/plain")
+            if plain:
+                texts.append((output.output_type, plain))
+    return texts
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_saved_outputs_hold_no_start_up_noise_or_absolute_paths(name) -> None:
+    for kind, text in _saved_texts(name):
+        for line in text.splitlines():
+            assert not _tf_startup.is_routine(line), f"{name} ({kind}): {line}"
+            assert not _ABSOLUTE_PATH.search(line), f"{name} ({kind}): {line}"
+            assert str(NOTEBOOKS.parent) not in line, f"{name} ({kind}): {line}"
