@@ -283,6 +283,8 @@ def _build(
                 "a batched one in wrappers.TimeLimit instead."
             )
         made = [wrappers.TimeLimit(e, duration=max_steps) for e in made]
+    if not isinstance(env, str):  # a constructor's name says less than its env's
+        name = env_name(made[0])
     if len(made) == 1:
         return made[0], owned, name
     return (
@@ -449,6 +451,7 @@ def evaluate(
             runner = EpisodeRunner(
                 source.load(), env, min(num_envs, num_episodes), seed, max_steps
             )
+            name = runner.name
             try:
                 bar.start_episodes()
                 start = time.perf_counter()

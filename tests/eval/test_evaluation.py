@@ -75,6 +75,9 @@ def test_env_as_instance_and_constructor():
         progress=False,
     )
     assert list(by_instance.returns) == expected == list(by_constructor.returns)
+    # Named by the Gymnasium id under its wrappers, not by the outer wrapper.
+    assert by_instance.env_name == "CartPole-v1" == by_constructor.env_name
+    assert by_constructor.num_envs == 2 and by_instance.num_envs == 1
     env.step(np.int64(0))  # an environment passed in is not closed
     with pytest.raises(
         ValueError,
@@ -82,6 +85,40 @@ def test_env_as_instance_and_constructor():
     ):
         evaluate(_pole_policy(), env, 3, num_envs=2)
     env.close()
+
+
+def test_progress_shows_loading_then_counts_episodes_only(capsys, monkeypatch):
+    from policylib.policies import policy_source
+
+    real_load = policy_source.PolicySource._load
+    slow_load = {"s": 0.0}
+
+    def timed_load(self):
+        import time
+
+        start = time.perf_counter()
+        time.sleep(1.0)  # a slow load, as a large SavedModel's
+        policy = real_load(self)
+        slow_load["s"] = time.perf_counter() - start
+        return policy
+
+    monkeypatch.setattr(policy_source.PolicySource, "_load", timed_load)
+    bars = []
+    real_progress = evaluation._Progress
+
+    class Recording(real_progress):
+        def __init__(self, *args):
+            super().__init__(*args)
+            bars.append(self._bar)
+
+    monkeypatch.setattr(evaluation, "_Progress", Recording)
+    evaluate(data.cartpole_dqn_path(), "CartPole-v1", 2, max_steps=5, seed=0)
+    err = capsys.readouterr().err
+    assert "Evaluating (CartPole-v1): loading policy" in err
+    # The clock restarted when the episodes did: the load is not in the rate.
+    bar = bars[0]
+    assert bar.n == 2 and slow_load["s"] >= 1.0
+    assert bar.format_dict["elapsed"] < slow_load["s"]
 
 
 def test_max_steps_cuts_episodes():
