@@ -5,41 +5,35 @@
 Evaluates the shipped CartPole-v1 DQN policy (500-step episodes) on
 `--episodes` seeded episodes with 1, 2 and 4 workers per backend, and checks
 every run's per-episode returns equal the serial run's. Ray runs against a
-head this script starts with `ray start --head --num-cpus 4` (4 logical CPUs,
-so 4 actors fit on a 2-core machine) and stops after.
+head this script starts on 127.0.0.1 with 4 logical CPUs (so 4 actors fit on
+a 2-core machine), `ray_cluster.local_head`, and stops after by the process
+ids it started; every Ray server it starts listens on 127.0.0.1 only.
 
 Reported per run: episodes/s over the episodes alone (`wall_time_s`), and the
 start-up (`startup_s`: worker processes loading TensorFlow and the policy,
 or connecting to Ray plus starting the actors). Ray's own overhead is also
-timed apart: `ray start --head`, `ray.init(address=...)` to a running head,
-`ray.init()` starting a local Ray in-process, and one empty actor round trip.
+timed apart: starting the head, connecting to it, starting a local Ray
+in-process (`ray_cluster.connect(None)`, on 127.0.0.1 too), and one empty
+actor round trip.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
-import socket
-import subprocess
-import sys
 import time
 from typing import Any
 
 from policylib import data
+from policylib.distributed import ray_cluster
 from policylib.eval import evaluate
 
-RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 # The head serves this machine only; without this, `ray start` turns token
 # authentication on whenever ~/.ray/auth_token exists and the driver is refused.
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _timed(fn: Any) -> tuple[Any, float]:
@@ -50,28 +44,26 @@ def _timed(fn: Any) -> tuple[Any, float]:
 
 def ray_overheads(address: str) -> dict[str, float]:
     """Seconds for Ray's connection and actor start-up, apart from any policy."""
-    import ray
+    with contextlib.ExitStack() as stack:
+        ray, connect = _timed(lambda: stack.enter_context(ray_cluster.connect(address)))
 
-    _, connect = _timed(lambda: ray.init(address=address, log_to_driver=False))
+        @ray.remote(num_cpus=1)
+        class Empty:
+            def ping(self) -> int:
+                return os.getpid()
 
-    @ray.remote(num_cpus=1)
-    class Empty:
-        def ping(self) -> int:
-            return os.getpid()
+        def start_actor() -> Any:
+            actor = Empty.remote()
+            ray.get(actor.ping.remote())
+            return actor
 
-    def start_actor() -> Any:
-        actor = Empty.remote()
-        ray.get(actor.ping.remote())
-        return actor
-
-    actor, first_actor = _timed(start_actor)
-    _, round_trip = _timed(lambda: ray.get(actor.ping.remote()))
-    ray.kill(actor)
-    ray.shutdown()
-    _, local = _timed(
-        lambda: ray.init(address="local", num_cpus=2, log_to_driver=False)
-    )
-    ray.shutdown()
+        actor, first_actor = _timed(start_actor)
+        _, round_trip = _timed(lambda: ray.get(actor.ping.remote()))
+        ray.kill(actor)
+    with contextlib.ExitStack() as stack:
+        _, local = _timed(
+            lambda: stack.enter_context(ray_cluster.connect(None, num_cpus=2))
+        )
     return {
         "connect_to_head_s": round(connect, 3),
         "start_empty_actor_s": round(first_actor, 3),
@@ -124,28 +116,15 @@ def main() -> None:
 
     run_workers("processes")
 
-    port = _free_port()
-    _, head_start = _timed(
-        lambda: subprocess.run(
-            [
-                RAY,
-                "start",
-                "--head",
-                f"--port={port}",
-                "--num-cpus=4",
-                "--include-dashboard=false",
-                "--disable-usage-stats",
-            ],
-            check=True,
-            capture_output=True,
+    with contextlib.ExitStack() as stack:
+        head, head_start = _timed(
+            lambda: stack.enter_context(ray_cluster.local_head(num_cpus=4))
         )
-    )
-    address = f"127.0.0.1:{port}"
-    try:
-        run_workers("ray", ray_address=address)
-        overheads = {"ray_start_head_s": round(head_start, 2), **ray_overheads(address)}
-    finally:
-        subprocess.run([RAY, "stop"], check=False, capture_output=True)
+        run_workers("ray", ray_address=head.address)
+        overheads = {
+            "ray_start_head_s": round(head_start, 2),
+            **ray_overheads(head.address),
+        }
     print(overheads)
     summary = {
         "date": time.strftime("%Y-%m-%d"),

@@ -1,6 +1,6 @@
 """DQN on CartPole-v1 with Ray collection actors feeding one learner.
 
-    python examples/distributed_dqn_cartpole.py --actors 2            # a local Ray
+    python examples/distributed_dqn_cartpole.py --actors 2            # a local Ray, on 127.0.0.1
     python examples/distributed_dqn_cartpole.py --actors 8 --ray-address HEAD:6379
     python examples/distributed_dqn_cartpole.py --actors 0            # one process, for comparison
 

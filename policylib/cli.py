@@ -197,8 +197,8 @@ def _parser() -> argparse.ArgumentParser:
         "--ray-address",
         metavar="HOST:PORT",
         default=None,
-        help="the Ray cluster's head (ray start --head); default: a local Ray "
-        "started for the run",
+        help="the Ray cluster's head (ray start --head); default: RAY_ADDRESS if "
+        "set, else a local Ray on 127.0.0.1 started for the run",
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.add_argument(
@@ -523,8 +523,7 @@ def _litert_lines(path: str) -> list[str]:
     train_step = specs.get("train_step")
     metadata = specs.get("metadata") or {}
     lines = [
-        f"LiteRT export: {path} ({litert_files.MODEL_FILE}, "
-        f"format {specs['format']})",
+        f"LiteRT export: {path} ({litert_files.MODEL_FILE}, format {specs['format']})",
         f"Policy: {specs.get('policy') or '(unnamed)'}",
         f"Train step: {'(not saved)' if train_step is None else train_step}",
         "Metadata: " + (json.dumps(metadata, default=str) if metadata else "(none)"),

@@ -178,7 +178,8 @@ class RayCollector:
         path of a `PolicySaver` export.
       num_actors: Ray actors, one CPU each by default.
       ray_address: the cluster's `HOST:PORT` (`ray start --head`); None uses
-        this process's Ray connection or starts a local Ray.
+        this process's Ray connection, else the cluster in `RAY_ADDRESS`, else
+        starts a local Ray on 127.0.0.1 (stopped by `close`).
       seed: actor i seeds its environment (and TensorFlow) with `seed + i`,
         and a TF policy is exported for it with `PolicySaver(seed=seed + i)`,
         so actors explore with different random streams (None: random

@@ -406,8 +406,9 @@ def evaluate(
         machine; the default when `num_workers` > 1) or `"ray"` (Ray actors,
         needs `policylib[ray]`). None with one worker runs in this process.
       ray_address: the Ray cluster to use (`"HOST:PORT"` of `ray start
-        --head`); None uses the Ray this process is connected to, or starts
-        a local one for the call.
+        --head`); None uses the Ray this process is connected to, else
+        `RAY_ADDRESS`, else starts a local Ray on 127.0.0.1 for the call
+        (it never joins another Ray already running on the machine).
       allow_unsafe_ops: load a SavedModel whose graph reads files or runs
         Python (passed to `policy_loader.load`); only for a policy you trust.
 
@@ -477,6 +478,7 @@ def evaluate(
                 max_steps=max_steps,
                 allow_unsafe_ops=allow_unsafe_ops,
                 on_episode=bar.episode_done,
+                on_started=bar.start_episodes,
             )
             by_episode, wall = run.episodes, run.wall_time_s
             startup, failures = run.startup_s, run.failures
@@ -525,7 +527,6 @@ class _Progress:
             self._bar.reset()  # restarts the clock: rates over episodes only
 
     def episode_done(self, *_: Any) -> None:
-        self.start_episodes()  # workers report their first episode once ready
         self._bar.update(1)
 
     def refresh(self) -> None:

@@ -85,8 +85,13 @@ def run(
     max_steps: int | None,
     allow_unsafe_ops: bool,
     on_episode: OnEpisode,
+    on_started: Callable[[], None] | None = None,
 ) -> WorkerRun:
-    """Runs the episodes on `num_workers` workers of `backend` (checked arguments)."""
+    """Runs the episodes on `num_workers` workers of `backend` (checked arguments).
+
+    `on_started()` is called once every worker has loaded, just before the
+    first episode starts (a progress bar restarts its clock there).
+    """
     num_workers = min(num_workers, num_episodes)
     shares = {w: list(range(w, num_episodes, num_workers)) for w in range(num_workers)}
     num_envs = min(num_envs, len(shares[0]))  # worker 0 has the largest share
@@ -101,10 +106,10 @@ def run(
         )
         job = _Job(payload, cloudpickle.dumps(env), num_envs, seed, max_steps)
         if not portable:
-            return _drive(_ProcessPool(job), shares, on_episode, start)
+            return _drive(_ProcessPool(job), shares, on_episode, start, on_started)
         with ray_cluster.connect(ray_address) as ray:
             ray_cluster.check_cpus(ray, len(shares), "evaluate")
-            return _drive(_RayPool(ray, job), shares, on_episode, start)
+            return _drive(_RayPool(ray, job), shares, on_episode, start, on_started)
 
 
 # ----------------------------------------------------------------------------
@@ -112,7 +117,11 @@ def run(
 
 
 def _drive(
-    pool: _Pool, shares: dict[int, list[int]], on_episode: OnEpisode, start: float
+    pool: _Pool,
+    shares: dict[int, list[int]],
+    on_episode: OnEpisode,
+    start: float,
+    on_started: Callable[[], None] | None = None,
 ) -> WorkerRun:
     """Starts a worker per share, feeds the bar, re-runs a dead worker's episodes once.
 
@@ -150,6 +159,8 @@ def _drive(
         while any(w not in ready and w not in dead for w in unfinished):
             handle(pool.next_event())
         startup = time.perf_counter() - start
+        if on_started is not None:
+            on_started()
         episodes_start = time.perf_counter()
         running = True
         for w in sorted(ready - dead):

@@ -1,59 +1,34 @@
-"""A real Ray head on this machine for the tests: `ray start --head`, then `ray stop`."""
+"""A real Ray head for the tests, on 127.0.0.1 only (`ray_cluster.local_head`).
+
+The head is stopped by the process ids it started (its `ray start` session),
+not with `ray stop`, which would stop every Ray process on the machine.
+"""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# Token authentication off for the head and this process alike: `ray start`
-# turns it on by itself when ~/.ray/auth_token exists (a local `ray.init()`
-# writes one) while drivers do not, so the tests would depend on that file.
-# The head serves this machine only.
+# Token authentication off for this process's drivers as for the head:
+# `ray start` turns it on by itself when ~/.ray/auth_token exists (a local
+# `ray.init()` writes one) while drivers do not, so the tests would depend on
+# that file. The head serves this machine only.
 AUTH = {"RAY_AUTH_MODE": "disabled"}
 
 
-def _ray(*args: str) -> subprocess.CompletedProcess:
-    ray = os.path.join(os.path.dirname(sys.executable), "ray")
-    return subprocess.run(
-        [ray, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **AUTH},
-    )
-
-
 @pytest.fixture(scope="session")
-def ray_head():
-    """`HOST:PORT` of a Ray head with 2 CPUs started for the session (stopped after)."""
+def local_ray_head():
+    """A `LocalHead` with 2 CPUs on 127.0.0.1, started for the session."""
     pytest.importorskip("ray", reason="the Ray tests need policylib[ray]")
-    port = _free_port()
+    from policylib.distributed import ray_cluster
+
     with pytest.MonkeyPatch.context() as patch:
         for name, value in AUTH.items():
             patch.setenv(name, value)
-        started = _ray(
-            "start",
-            "--head",
-            f"--port={port}",
-            "--num-cpus=2",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-        )
-        if started.returncode != 0:
-            pytest.fail(f"ray start failed:\n{started.stdout}\n{started.stderr}")
-        try:
-            yield f"127.0.0.1:{port}"
-        finally:
-            _ray("stop")
+        with ray_cluster.local_head(num_cpus=2) as head:
+            yield head
+
+
+@pytest.fixture(scope="session")
+def ray_head(local_ray_head):
+    """`127.0.0.1:PORT` of the session's Ray head."""
+    return local_ray_head.address

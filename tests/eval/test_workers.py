@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -144,7 +146,7 @@ def test_bad_arguments():
         ValueError, match="needs a Gymnasium id or an environment constructor"
     ):
         evaluate(_pole_policy(), env, 2, num_workers=2)
-    with pytest.raises(NotAPolicyError, match="no such directory"):
+    with pytest.raises(NotAPolicyError, match="no such (file or )?directory"):
         evaluate("/no/such/policy", "CartPole-v1", 2, num_workers=2)
     env.close()
 
@@ -156,3 +158,49 @@ def test_more_workers_than_episodes():
     )
     assert result.returns == serial.returns
     assert np.isfinite(result.episodes_per_s)
+
+
+def test_start_up_is_reported_before_the_first_episode():
+    from policylib.eval import workers
+
+    events = []
+    run = workers.run(
+        _pole_policy(),
+        "CartPole-v1",
+        4,
+        num_workers=2,
+        backend="processes",
+        ray_address=None,
+        num_envs=1,
+        seed=0,
+        max_steps=20,
+        allow_unsafe_ops=False,
+        on_episode=lambda k, *_: events.append(k),
+        on_started=lambda: events.append("started"),
+    )
+    assert events[0] == "started" and sorted(events[1:]) == [0, 1, 2, 3]
+    assert run.startup_s > 0
+
+
+def test_worker_processes_talk_over_pipes_and_open_no_network_socket(tmp_path):
+    pytest.importorskip("psutil")
+    from tests.distributed import loopback
+
+    driver = os.getpid()
+    serial = evaluate(_pole_policy(), "CartPole-v1", 4, seed=5, progress=False)
+    result = evaluate(
+        _pole_policy(),
+        loopback.recording_env(tmp_path, driver),
+        4,
+        seed=5,
+        num_workers=2,
+        backend="processes",
+        progress=False,
+    )
+    assert result.returns == serial.returns
+    records = loopback.records(tmp_path)
+    assert len(records) == 2  # one per worker, each a process under this one
+    for record in records:
+        assert record["pid"] != driver and record["pid"] in record["family"]
+        assert [s for s in record["sockets"] if s["pid"] == record["pid"]] == []
+        assert loopback.off_loopback(record["sockets"]) == []
