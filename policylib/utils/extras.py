@@ -35,8 +35,10 @@ def require(module: str, extra: str, feature: str) -> ModuleType:
 def missing(module: str, extra: str, feature: str) -> MissingExtraError:
     """The one-line error for `module` missing (see `require`)."""
     top = module.split(".")[0]
+    # Both install forms: from the package index, and in a clone of the repository.
     error = MissingExtraError(
-        f"{feature} need {top}, which is not installed: pip install 'policylib[{extra}]'"
+        f"{feature} need {top}, which is not installed: pip install "
+        f"'policylib[{extra}]' (from a clone: pip install -e '.[{extra}]')"
     )
     error.name = top
     return error

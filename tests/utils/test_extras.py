@@ -20,7 +20,7 @@ def test_missing_module_names_the_extra() -> None:
     message = str(raised.value)
     assert message == (
         "Plots need no_such_module_xyz, which is not installed: "
-        "pip install 'policylib[plot]'"
+        "pip install 'policylib[plot]' (from a clone: pip install -e '.[plot]')"
     )
     assert "\n" not in message and raised.value.__cause__ is None
     assert isinstance(raised.value, ImportError)
@@ -31,7 +31,10 @@ def test_suite_gym_without_gymnasium(monkeypatch) -> None:
     for name in [n for n in sys.modules if n.startswith("policylib.environments.")]:
         if "gym" in name:
             monkeypatch.delitem(sys.modules, name)
-    with pytest.raises(ImportError, match=r"pip install 'policylib\[gymnasium\]'$"):
+    with pytest.raises(
+        ImportError,
+        match=r"pip install 'policylib\[gymnasium\]' \(from a clone: pip install -e '\.\[gymnasium\]'\)$",
+    ):
         importlib.import_module("policylib.environments.suite_gym")
 
 

@@ -23,8 +23,8 @@ __all__ = ["PPOKLPenaltyAgent"]
 class PPOKLPenaltyAgent(ppo_agent.PPOAgent):
     """`PPOAgent` with importance-ratio clipping off and the KL terms on.
 
-    Args: as `PPOAgent`'s; `num_epochs` and the three adaptive-KL arguments
-      are required.
+    Takes `PPOAgent`'s arguments, of which `num_epochs` and the three
+    adaptive-KL arguments are required here.
 
     Raises:
       ValueError: `kl_cutoff_coef` without `kl_cutoff_factor`.
