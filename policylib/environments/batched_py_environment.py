@@ -12,6 +12,7 @@ from policylib.environments import py_environment
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import arg_checks, nest_utils
+from policylib.utils.lazy_tf import nest
 
 __all__ = ["BatchedPyEnvironment", "unstack_actions"]
 
@@ -47,6 +48,8 @@ def common_specs(envs: Sequence[Any]) -> tuple[Any, Any, Any]:
 class BatchedPyEnvironment(py_environment.PyEnvironment):
     """Steps a list of environments together; time steps and actions get a batch dim.
 
+    A batch of one also takes actions without the batch dim, as in TF-Agents.
+
     Args:
       envs: unbatched environments with equal action and time step specs.
       multithreading: step the environments in a thread pool (one thread
@@ -76,6 +79,9 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
         self._action_spec, self._observation_spec, self._time_step_spec = common_specs(
             envs
         )
+        self._action_ranks = [
+            len(spec.shape) for spec in nest.flatten(self._action_spec)
+        ]
         # One environment steps in the calling thread: a pool would only add a
         # thread handoff (~70 us) to every step.
         self._pool = (
@@ -122,6 +128,12 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
         )
 
     def _step(self, actions: types.NestedArray) -> ts.TimeStep:
+        if len(self._action_ranks) == 1 and isinstance(actions, (list, tuple)):
+            # A single-leaf spec: a list is a value (`[0, 1]`), or wraps one.
+            flat = nest.flatten(actions)
+            actions = flat[0] if len(flat) == 1 else np.asarray(actions)
+        if len(self._envs) == 1:
+            actions = self._with_batch_dim(actions)
         for path, action in nest_utils.flatten_with_joined_paths(actions):
             if np.ndim(action) == 0:
                 where = f"action.{path}" if path else "action"
@@ -139,6 +151,34 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
             lambda pair: pair[0].step(pair[1]), zip(self._envs, per_env)
         )
         return nest_utils.stack_nested_arrays(steps)
+
+    def _with_batch_dim(self, actions: types.NestedArray) -> types.NestedArray:
+        """Gives a batch dim to the action leaves that lack one (a batch of one).
+
+        TF-Agents steps a batch of one with an unbatched action (its bandit
+        tutorial calls `tf_env.step(1)`); a leaf is unbatched when it has the
+        rank of its spec.
+        """
+        if isinstance(actions, np.ndarray) and len(self._action_ranks) == 1:
+            # The per-step common case, without flattening.
+            return (
+                actions[np.newaxis]
+                if actions.ndim == self._action_ranks[0]
+                else actions
+            )
+        flat = nest.flatten(actions)
+        if len(flat) != len(self._action_ranks):
+            return actions  # The structure check downstream names the mismatch.
+        unbatched = [
+            a is not None and np.ndim(a) == rank
+            for a, rank in zip(flat, self._action_ranks)
+        ]
+        if not any(unbatched):
+            return actions
+        return nest.pack_sequence_as(
+            actions,
+            [np.asarray(a)[np.newaxis] if u else a for a, u in zip(flat, unbatched)],
+        )
 
     def seed(  # type: ignore[override]  # one seed per environment, as TF-Agents
         self, seeds: Sequence[types.Seed | None]

@@ -284,10 +284,12 @@ class GymWrapper(py_environment.PyEnvironment):
         )
 
     def render(self, mode: str = "rgb_array") -> Any:
-        """The frame from Gymnasium's `render()`.
+        """The frame from Gymnasium's `render()` (an HxWx3 uint8 array for 'rgb_array').
 
         Gymnasium fixes the render mode when the environment is made, so
-        `mode` must match it (load with `gym_kwargs={'render_mode': mode}`).
+        `mode` must match it. `suite_gym.load` makes environments that can
+        render 'rgb_array' with that mode unless told otherwise, so the default
+        call works as in TF-Agents.
 
         Raises:
           ValueError: the environment was made with another render mode.
@@ -295,9 +297,10 @@ class GymWrapper(py_environment.PyEnvironment):
         made_with = getattr(self._gym_env, "render_mode", None)
         if made_with != mode:
             raise ValueError(
-                f"Cannot render with mode {mode!r}: the Gymnasium environment was "
-                f"made with render_mode={made_with!r}. Pass "
-                f"gym_kwargs={{'render_mode': {mode!r}}} to suite_gym.load."
+                f"Cannot render {self._name} with mode {mode!r}: the Gymnasium "
+                f"environment was made with render_mode={made_with!r}. Pass "
+                f"gym_kwargs={{'render_mode': {mode!r}}} to suite_gym.load (or "
+                f"render_mode={mode!r} to gymnasium.make)."
             )
         return self._gym_env.render()
 
@@ -318,9 +321,15 @@ def _describe(result: Any) -> str:
 
 
 def _fits(space: Any, value: Any) -> bool:
-    """`space.contains(value)`, but a Box takes any dtype (float64 for float32 is common)."""
+    """`space.contains(value)`, but a Box takes any dtype (float64 for float32 is common).
+
+    Values are compared in the Box's dtype, the one the observation spec casts
+    them to: a float64 a rounding error past a float32 bound still fits.
+    """
     if isinstance(space, spaces.Box):
         array = np.asarray(value)
+        if array.dtype != space.dtype and array.dtype.kind == space.dtype.kind == "f":
+            array = array.astype(space.dtype)
         return (
             array.shape == space.shape
             and bool((array >= space.low).all())

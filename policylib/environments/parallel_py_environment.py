@@ -368,7 +368,13 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
 
     def _unstack_actions(self, batched_actions: types.NestedArray) -> list[Any]:
         flat = tf.nest.flatten(batched_actions)
-        per_env = list(zip(*flat))
+        try:
+            per_env = list(zip(*flat))
+        except TypeError:  # A 0-d leaf: zip's "iteration over a 0-d array".
+            raise ValueError(
+                "ParallelPyEnvironment.step: an action has no batch dim; expected "
+                f"a leading dim of batch_size={len(self._envs)}. Got: {batched_actions!r:.200}"
+            ) from None
         if self._flatten:
             return per_env
         return [tf.nest.pack_sequence_as(batched_actions, list(a)) for a in per_env]

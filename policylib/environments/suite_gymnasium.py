@@ -8,6 +8,7 @@ module under TF-Agents' name.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,8 +63,12 @@ def load(
       gym_env_wrappers: Gymnasium wrappers, applied first.
       env_wrappers: `PyEnvironment` wrappers, applied last.
       spec_dtype_map: space class -> spec dtype.
-      gym_kwargs: keyword arguments for `gymnasium.make` (e.g. render_mode).
-      render_kwargs: kept for TF-Agents signatures.
+      gym_kwargs: keyword arguments for `gymnasium.make`. Without a
+        `render_mode` here (or in the registration), an environment that can
+        render 'rgb_array' is made with it, so `render()` returns a frame as
+        in TF-Agents; pass `render_mode=None` (or 'human') to choose another.
+      render_kwargs: kept for TF-Agents signatures (Gymnasium's `render()`
+        takes no arguments).
       seed: seeds the first reset (and the action space).
 
     Raises:
@@ -74,7 +79,12 @@ def load(
     if max_episode_steps is None:
         max_episode_steps = gym_spec.max_episode_steps
     elif max_episode_steps > 0:
-        gym_kwargs.setdefault("max_episode_steps", max_episode_steps)
+        # Gymnasium takes only a Python int (TF-Agents also took NumPy ints).
+        gym_kwargs.setdefault("max_episode_steps", operator.index(max_episode_steps))
+    if "render_mode" not in gym_kwargs and _renders_rgb_array(gym_spec):
+        # TF-Agents code calls `render()` for frames at any time; Gymnasium fixes
+        # the mode at `make`. 'rgb_array' draws only when asked, so it is free.
+        gym_kwargs["render_mode"] = "rgb_array"
     gym_env = gymnasium.make(environment_name, **gym_kwargs)
     env = wrap_env(
         gym_env,
@@ -88,6 +98,29 @@ def load(
     if seed is not None:
         env.seed(seed)
     return env
+
+
+def _renders_rgb_array(gym_spec: Any) -> bool:
+    """Whether the registered environment lists 'rgb_array' among its render modes.
+
+    Also False when the registration fixes a render mode, or its entry point
+    cannot be loaded or declares no modes (then `make` decides as usual).
+    """
+    if "render_mode" in (gym_spec.kwargs or {}):
+        return False
+    entry_point = gym_spec.entry_point
+    try:
+        creator = (
+            entry_point
+            if callable(entry_point)
+            else gymnasium.envs.registration.load_env_creator(entry_point)
+        )
+    except Exception:  # Let `make` report a broken entry point itself.
+        return False
+    metadata = getattr(creator, "metadata", None)
+    if not isinstance(metadata, dict):
+        return False
+    return "rgb_array" in (metadata.get("render_modes") or ())
 
 
 @gin.configurable

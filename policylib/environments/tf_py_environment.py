@@ -186,6 +186,16 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
                 return self._flat_outputs(self._time_step)
 
         with tf.name_scope("step"):
+            spec: Any = self.action_spec()
+            if isinstance(actions, (list, tuple)) and not tf.nest.is_nested(spec):
+                # A single-leaf spec: a list wraps one action (`step([1])`, which
+                # TF-Agents flattens to its leaf) or is a value (`step([0, 1])`).
+                flat = tf.nest.flatten(actions)
+                actions = (
+                    flat[0]
+                    if len(flat) == 1
+                    else tf.convert_to_tensor(actions, dtype=spec.dtype)
+                )
             nest_utils.assert_same_structure(
                 actions,
                 self.action_spec(),
@@ -195,6 +205,7 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
             flat_actions = [tf.identity(a) for a in tf.nest.flatten(actions)]
             for action, spec in zip(flat_actions, tf.nest.flatten(self.action_spec())):
                 _check_action_shape(action, spec, self.batch_size)
+                _check_batch_dim(action, spec, self._env.batch_size)
             if self._check_dims:
                 for action in flat_actions:
                     outer = None if action.shape.rank in (None, 0) else action.shape[0]
@@ -249,6 +260,33 @@ def _check_no_none_action(actions: Any, action_spec: Any) -> None:
             where = f"action.{path}" if path else "action"
             raise ValueError(
                 f"TFPyEnvironment.step: {where} is None; expected a tensor for {spec}."
+            )
+
+
+def _check_batch_dim(action: tf.Tensor, spec: Any, batch_size: int | None) -> None:
+    """Raises ValueError for an action that cannot be a batch of `batch_size`.
+
+    Only what the Python side would refuse anyway is checked here, where the
+    message can name it (inside a graph it would be an opaque op error): a
+    known leading dim other than `batch_size`, or an unbatched action for a
+    batch of several (a batch of one takes one, as in TF-Agents).
+    """
+    rank, spec_rank = action.shape.rank, spec.shape.rank
+    if rank is None or spec_rank is None or batch_size is None:
+        return
+    if rank == spec_rank + 1:
+        outer = action.shape[0]
+        if outer is not None and outer != batch_size:
+            raise ValueError(
+                f"TFPyEnvironment.step: an action has a batch dim of {outer} (shape "
+                f"{action.shape}); expected batch_size={batch_size} for {spec}."
+            )
+    elif rank == spec_rank and batch_size != 1:
+        if rank == 0 or action.shape[0] != batch_size:
+            raise ValueError(
+                f"TFPyEnvironment.step: an action of shape {action.shape} has no "
+                f"batch dim; expected [batch_size={batch_size}] + {spec.shape} for "
+                f"{spec} (only a batch of one takes an unbatched action)."
             )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 
 from policylib.policies import policy_saver, py_tf_eager_policy
-from policylib.utils import atomic_dir
+from policylib.utils import atomic_dir, file_modes
 
 __all__ = ["load", "materialize_saved_model"]
 
@@ -91,6 +91,7 @@ def materialize_saved_model(
     shutil.rmtree(staging, ignore_errors=True)
     try:
         _assemble(saved_model_path, variables, staging)
+        file_modes.apply_default_modes(staging)  # Not TF's 0755 directories.
         os.rename(staging, output_path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -21,6 +21,7 @@ from tensorflow.python.framework import tensor_spec as _tf_tensor_spec
 from tensorflow.python.saved_model import nested_structure_coder
 
 from policylib.specs import array_spec
+from policylib.utils import file_modes
 
 TensorSpec = tf.TensorSpec
 BoundedTensorSpec = _tf_tensor_spec.BoundedTensorSpec
@@ -427,13 +428,18 @@ def to_pbtxt_file(output_path: str, spec: Any) -> None:
     """Writes a spec nest as a text `StructuredValue`, atomically."""
     text = text_format.MessageToString(to_proto(spec))
     directory = os.path.dirname(output_path) or "."
-    tf.io.gfile.makedirs(directory)
+    file_modes.makedirs(directory)
     if "://" in output_path:
         with tf.io.gfile.GFile(output_path, "w") as f:
             f.write(text)
         return
+    try:  # Overwriting keeps the file's mode, as `open(path, "w")` would.
+        mode = os.stat(output_path).st_mode & 0o7777
+    except OSError:
+        mode = file_modes.default_file_mode()
     fd, tmp = tempfile.mkstemp(prefix=".spec_", dir=directory)
     try:
+        os.fchmod(fd, mode)  # mkstemp's 0600 would hide the specs from other users.
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.replace(tmp, output_path)

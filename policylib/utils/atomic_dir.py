@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 
-from policylib.utils import arg_checks
+from policylib.utils import arg_checks, file_modes
 
 __all__ = ["OLD_SUFFIX", "atomic_directory", "existing_path"]
 
@@ -42,9 +42,11 @@ def atomic_directory(target: str) -> Iterator[str]:
 
     Entries of an existing `target` that the new write did not produce (a
     SavedModel's graph when only a checkpoint is written, or a user's files)
-    are copied over first, so the swap loses nothing. If the block raises, or
-    the process dies, `target` is untouched. Remote file systems (`scheme://`)
-    are written in place.
+    are copied over first, so the swap loses nothing. What the block wrote
+    gets the modes a plain write would (0666/0777 less the umask); the new
+    directory keeps the old one's mode. If the block raises, or the process
+    dies, `target` is untouched. Remote file systems (`scheme://`) are written
+    in place.
 
     Raises:
       TypeError: `target` is not a path.
@@ -64,6 +66,9 @@ def atomic_directory(target: str) -> Iterator[str]:
     os.chmod(staging, _directory_mode(target))  # mkdtemp's 0700 would hide the save
     try:
         yield staging
+        # What the block wrote through mkstemp or TensorFlow's makedirs (0600,
+        # 0755) gets the modes a plain write gives; the directory keeps its own.
+        file_modes.apply_default_modes(staging, include_root=False)
         if os.path.isdir(target):
             _copy_missing_entries(target, staging)
             if _exchange(staging, target):
@@ -84,9 +89,7 @@ def _directory_mode(target: str) -> int:
     try:
         return os.stat(target).st_mode & 0o7777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o777 & ~umask
+        return file_modes.default_directory_mode()
 
 
 def _copy_missing_entries(src_dir: str, dst_dir: str) -> None:

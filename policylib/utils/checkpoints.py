@@ -9,6 +9,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import struct_pb2
 
 from policylib.specs import tensor_spec
+from policylib.utils import file_modes
 
 __all__ = [
     "Checkpointer",
@@ -54,6 +55,8 @@ class Checkpointer:
         """Writes a checkpoint numbered by `global_step` (an int or variable); returns its path."""
         if tf.executing_eagerly() and hasattr(global_step, "numpy"):
             global_step = int(global_step.numpy())
+        # TensorFlow would make the directory 0755 whatever the umask says.
+        file_modes.makedirs(self._manager.directory)
         return self._manager.save(checkpoint_number=global_step, options=options)
 
 
@@ -62,7 +65,7 @@ def save_spec(spec: Any, file_path: str) -> None:
     proto = tensor_spec.to_proto(spec)
     directory = os.path.dirname(file_path)
     if directory:
-        tf.io.gfile.makedirs(directory)
+        file_modes.makedirs(directory)
     with tf.io.gfile.GFile(file_path, "wb") as f:
         f.write(proto.SerializeToString())
 

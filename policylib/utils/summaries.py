@@ -20,7 +20,13 @@ import tensorflow as tf
 
 from policylib.utils import extras
 
-__all__ = ["generate_tensor_summaries", "histogram", "scalar", "summarize_scalar_dict"]
+__all__ = [
+    "generate_tensor_summaries",
+    "histogram",
+    "int64_step",
+    "scalar",
+    "summarize_scalar_dict",
+]
 
 
 @functools.cache
@@ -44,14 +50,30 @@ def _enabled() -> bool:
     )
 
 
+def int64_step(step: Any) -> Any:
+    """`step` as TensorFlow's summary ops take it: an int64 (a Python int is kept).
+
+    TF-Agents' tutorials count train steps in an int32 `tf.Variable(0)`;
+    `tf.summary` refuses any step that is not int64, so it is cast here.
+    """
+    dtype = getattr(step, "dtype", None)
+    if dtype is not None and tf.as_dtype(dtype) != tf.int64:
+        return tf.cast(step, tf.int64)
+    return step
+
+
 def scalar(name: str, data: Any, step: Any) -> Any:
     """`tf.summary.scalar`, skipped without TensorBoard and writer."""
-    return tf.summary.scalar(name=name, data=data, step=step) if _enabled() else None
+    if not _enabled():
+        return None
+    return tf.summary.scalar(name=name, data=data, step=int64_step(step))
 
 
 def histogram(name: str, data: Any, step: Any) -> Any:
     """`tf.summary.histogram`, skipped without TensorBoard and writer."""
-    return tf.summary.histogram(name=name, data=data, step=step) if _enabled() else None
+    if not _enabled():
+        return None
+    return tf.summary.histogram(name=name, data=data, step=int64_step(step))
 
 
 def summarize_scalar_dict(
@@ -60,6 +82,7 @@ def summarize_scalar_dict(
     """One scalar summary per entry that is not None, under `name_scope`."""
     if not name_data or not _enabled():
         return
+    step = int64_step(step)
     with tf.name_scope(name_scope):
         for name, data in name_data.items():
             if data is not None:
@@ -70,6 +93,7 @@ def generate_tensor_summaries(tag: str, tensor: Any, step: Any) -> None:
     """Histogram, mean, mean of absolute values, max and min of `tensor`, under `tag`."""
     if not _enabled():
         return
+    step = int64_step(step)
     with tf.name_scope(tag):
         tf.summary.histogram(name="histogram", data=tensor, step=step)
         tf.summary.scalar(name="mean", data=tf.reduce_mean(tensor), step=step)

@@ -42,6 +42,7 @@ def _critic() -> critic_network.CriticNetwork:
 
 
 def _deterministic(cls, optimizer=tf.keras.optimizers.Adam, **kwargs):
+    kwargs.setdefault("train_step_counter", tf.Variable(0, dtype=tf.int64))
     return cls(
         TIME_STEP,
         ACT,
@@ -49,7 +50,6 @@ def _deterministic(cls, optimizer=tf.keras.optimizers.Adam, **kwargs):
         critic_network=_critic(),
         actor_optimizer=optimizer(1e-2),
         critic_optimizer=optimizer(1e-2),
-        train_step_counter=tf.Variable(0, dtype=tf.int64),
         **kwargs,
     )
 
@@ -63,6 +63,7 @@ def _td3(**kwargs):
 
 
 def _sac(optimizer=tf.keras.optimizers.Adam, **kwargs):
+    kwargs.setdefault("train_step_counter", tf.Variable(0, dtype=tf.int64))
     actor = actor_distribution_network.ActorDistributionNetwork(
         OBS,
         ACT,
@@ -77,7 +78,6 @@ def _sac(optimizer=tf.keras.optimizers.Adam, **kwargs):
         actor_optimizer=optimizer(1e-2),
         critic_optimizer=optimizer(1e-2),
         alpha_optimizer=optimizer(1e-2),
-        train_step_counter=tf.Variable(0, dtype=tf.int64),
         **kwargs,
     )
 

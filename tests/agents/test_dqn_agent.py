@@ -23,13 +23,13 @@ TIME_STEP = ts.time_step_spec(OBS)
 
 
 def _agent(cls=dqn_agent.DqnAgent, optimizer=None, **kwargs):
+    kwargs.setdefault("train_step_counter", tf.Variable(0, dtype=tf.int64))
     tf.keras.utils.set_random_seed(0)
     return cls(
         TIME_STEP,
         ACT,
         q_network=q_network.QNetwork(OBS, ACT, fc_layer_params=(8,)),
         optimizer=optimizer or tf.keras.optimizers.Adam(1e-2),
-        train_step_counter=tf.Variable(0, dtype=tf.int64),
         **kwargs,
     )
 

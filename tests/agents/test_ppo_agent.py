@@ -29,6 +29,7 @@ TIME_STEP = ts.time_step_spec(OBS)
 
 
 def _clip_agent(action_spec=DISCRETE, optimizer=None, actor=None, **kwargs):
+    kwargs.setdefault("train_step_counter", tf.Variable(0, dtype=tf.int64))
     tf.keras.utils.set_random_seed(0)
     actor = actor or actor_distribution_network.ActorDistributionNetwork(
         OBS, action_spec, fc_layer_params=(16,)
@@ -42,12 +43,12 @@ def _clip_agent(action_spec=DISCRETE, optimizer=None, actor=None, **kwargs):
         importance_ratio_clipping=0.2,
         num_epochs=4,
         use_gae=True,
-        train_step_counter=tf.Variable(0, dtype=tf.int64),
         **kwargs,
     )
 
 
 def _kl_agent(optimizer=None, **kwargs):
+    kwargs.setdefault("train_step_counter", tf.Variable(0, dtype=tf.int64))
     tf.keras.utils.set_random_seed(0)
     return ppo_kl_penalty_agent.PPOKLPenaltyAgent(
         TIME_STEP,
@@ -61,7 +62,6 @@ def _kl_agent(optimizer=None, **kwargs):
         adaptive_kl_target=0.01,
         adaptive_kl_tolerance=0.3,
         optimizer=optimizer or tf.keras.optimizers.Adam(1e-2),
-        train_step_counter=tf.Variable(0, dtype=tf.int64),
         **kwargs,
     )
 

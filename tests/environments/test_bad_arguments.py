@@ -81,7 +81,8 @@ CASES = {
     "TFPyEnvironment action batch": (
         lambda: TF_ENV.step(tf.constant([0, 1], tf.int64)),
         ValueError,
-        "Primary dimension of action items does not match batch size: 2 vs. 1",
+        r"TFPyEnvironment.step: an action has a batch dim of 2 \(shape \(2,\)\); "
+        "expected batch_size=1",
     ),
     "BatchedPyEnvironment empty": (
         lambda: batched_py_environment.BatchedPyEnvironment([]),

@@ -134,7 +134,7 @@ def test_seed_repeats_episodes():
 
 
 def test_render_mode_mismatch_explains_fix():
-    env = suite_gym.load("CartPole-v1")
+    env = suite_gym.load("CartPole-v1", gym_kwargs={"render_mode": None})
     env.reset()
     with pytest.raises(ValueError, match="render_mode"):
         env.render("rgb_array")

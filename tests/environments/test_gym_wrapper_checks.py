@@ -148,3 +148,34 @@ def test_continuous_actions_are_not_bound_checked():
     ):
         env.step(np.array([1.0, 2.0], np.float32))
     env.close()
+
+
+class _RoundingEnv(gymnasium.Env):
+    """Returns float64 observations a rounding error past its float32 bound."""
+
+    observation_space = gymnasium.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gymnasium.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.array([1.0 + 1e-12, -1.0 - 1e-12]), {}
+
+    def step(self, action):
+        return np.array([1.0 + 1e-12, 0.0]), 1.0, False, False, {}
+
+
+def test_float64_rounding_past_a_float32_bound_fits():
+    gymnasium.register("Rounding-v0", entry_point=_RoundingEnv)
+    try:
+        env = suite_gym.load("Rounding-v0")
+    finally:
+        gymnasium.registry.pop("Rounding-v0")
+    assert env.reset().observation.dtype == np.float32
+    assert env.step(np.int64(0)).reward == 1.0
+
+
+def test_numpy_max_episode_steps_is_taken():
+    env = suite_gym.load("CartPole-v1", max_episode_steps=np.int64(3))
+    env.reset()
+    steps = [env.step(np.int64(0)) for _ in range(3)]
+    assert steps[-1].is_last() and not steps[-2].is_last()

@@ -42,6 +42,7 @@ from policylib.utils import (
     common,
     eager_utils,
     nest_utils,
+    summaries,
     tensor_normalizer,
     value_ops,
 )
@@ -292,10 +293,10 @@ class PPOAgent(tf_agent.TFAgent):
         pass
 
     def _histogram(self, name: str, data: Any) -> None:
-        tf.summary.histogram(name=name, data=data, step=self.train_step_counter)
+        summaries.histogram(name=name, data=data, step=self.train_step_counter)
 
     def _scalar(self, name: str, data: Any) -> None:
-        tf.summary.scalar(name=name, data=data, step=self.train_step_counter)
+        summaries.scalar(name=name, data=data, step=self.train_step_counter)
 
     def _checked(self, value: tf.Tensor, name: str) -> tf.Tensor:
         if self._check_numerics:

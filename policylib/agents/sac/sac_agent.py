@@ -36,7 +36,7 @@ from policylib.networks import network
 from policylib.policies import actor_policy, tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, keras_compat, nest_utils
+from policylib.utils import common, keras_compat, nest_utils, summaries
 
 __all__ = ["SacAgent", "SacLossInfo", "std_clip_transform"]
 
@@ -446,7 +446,7 @@ class SacAgent(actor_critic.ActorCriticAgent):
                 step = self.train_step_counter
                 common.generate_tensor_summaries("alpha_loss", alpha_loss, step)
                 common.generate_tensor_summaries("entropy_diff", entropy_diff, step)
-                tf.summary.scalar(name="log_alpha", data=self._log_alpha, step=step)
+                summaries.scalar(name="log_alpha", data=self._log_alpha, step=step)
             return alpha_loss
 
     def _actor_debug_summaries(
@@ -462,7 +462,7 @@ class SacAgent(actor_critic.ActorCriticAgent):
         for name, action in nest_utils.flatten_with_joined_paths(actions):
             common.generate_tensor_summaries(name, action, step)
         common.generate_tensor_summaries("log_pi", log_pi, step)
-        tf.summary.scalar(name="entropy_avg", data=-tf.reduce_mean(log_pi), step=step)
+        summaries.scalar(name="entropy_avg", data=-tf.reduce_mean(log_pi), step=step)
         common.generate_tensor_summaries("target_q_values", target_q_values, step)
         batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
         distribution = self._train_policy.distribution(
