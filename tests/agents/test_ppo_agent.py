@@ -136,10 +136,9 @@ def test_continuous_actions_move_towards_the_reward() -> None:
     assert mode() > before + 0.1
 
 
-def test_normalizers_and_kl_beta_update_in_train() -> None:
+def test_normalizers_update_in_train() -> None:
     agent = _kl_agent(normalize_observations=True)
     experience = _collect(agent, lambda a: a.astype(np.float32))
-    beta = float(agent._adaptive_kl_beta.numpy())
     agent.train(experience)
     count, mean, _, _ = agent._observation_normalizer.variables
     np.testing.assert_allclose(count.numpy(), 32 * 4 + 1e-8)
@@ -147,11 +146,23 @@ def test_normalizers_and_kl_beta_update_in_train() -> None:
         mean.numpy(), experience.observation.numpy().mean(axis=(0, 1)), atol=1e-6
     )
     assert float(agent._reward_normalizer.variables[0].numpy()) > 1
-    assert float(agent._adaptive_kl_beta.numpy()) in (
-        pytest.approx(beta * 1.5),
-        pytest.approx(beta / 1.5),
-        pytest.approx(beta),
-    )
+
+
+@pytest.mark.parametrize(
+    "learning_rate, factor",
+    [
+        # The policy cannot move: KL 0, below target * (1 - tolerance).
+        (0.0, 1 / 1.5),
+        # Large steps for 4 epochs: KL far above target * (1 + tolerance).
+        (0.5, 1.5),
+    ],
+)
+def test_adaptive_kl_beta_moves_with_the_measured_kl(learning_rate, factor) -> None:
+    agent = _kl_agent(optimizer=tf.keras.optimizers.SGD(learning_rate))
+    experience = _collect(agent, lambda a: a.astype(np.float32))
+    beta = float(agent._adaptive_kl_beta.numpy())
+    agent.train(experience)
+    assert float(agent._adaptive_kl_beta.numpy()) == pytest.approx(beta * factor)
 
 
 def test_preprocess_sequence_feeds_train_when_values_come_from_collection() -> None:

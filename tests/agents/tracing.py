@@ -27,4 +27,4 @@ def assert_train_traces_once(agent: Any, experiences: list) -> None:
     first = len(traces)
     for experience in experiences[1:]:
         train(experience)
-    assert first <= 2 and len(traces) == first, (first, len(traces))
+    assert 1 <= first <= 2 and len(traces) == first, (first, len(traces))

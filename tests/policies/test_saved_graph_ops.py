@@ -65,7 +65,8 @@ def test_allowed_when_trusted(snooping_dir):
         pytest.skip("a saved py_function can only run in the process that defined it")
     policy = policy_loader.load(str(path), allow_unsafe_ops=["MatchingFiles"])
     assert policy.action(ts.restart(np.zeros(4, np.float32))).action == 0
-    assert policy_loader.load(str(path), allow_unsafe_ops=True) is not None
+    trusted = policy_loader.load(str(path), allow_unsafe_ops=True)
+    assert trusted.action(ts.restart(np.zeros(4, np.float32))).action == 0
 
 
 def test_cli_refuses_and_inspect_reports(snooping_dir, capsys):
