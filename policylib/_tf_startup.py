@@ -46,13 +46,14 @@ _ROUTINE = re.compile(
             r"WARNING: All log messages before absl::InitializeLog\(\) is called"
             r" are written to STDERR",
             # absl's format: severity, MMDD, time, thread, file:line]. Info only.
-            r"I\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] ",
+            native_stderr.absl_prefix("I"),
             # The cpu_feature_guard notice's second line.
             r"To enable the following instructions: .* rebuild TensorFlow with",
             # No CUDA driver (a CPU-only machine): logged as an error.
-            r"E\d{4} [\d:.]+ +\d+ cuda_platform\.cc:\d+\] failed call to cuInit",
+            native_stderr.absl_prefix("E", r"cuda_platform\.cc")
+            + "failed call to cuInit",
             # Duplicate plugin registration when two TF libraries load.
-            r"E\d{4} [\d:.]+ +\d+ \w+\.cc:\d+\] Unable to register cu\w+ factory",
+            native_stderr.absl_prefix("E") + r"Unable to register cu\w+ factory",
         )
     )
 )

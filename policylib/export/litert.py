@@ -194,8 +194,8 @@ def _check_no_random_ops(concrete: Any, name: str) -> None:
         )
 
 
-# absl-format info and warning lines: `I0000 00:00:17.92 8427 reader.cc:83] ...`.
-_CONVERTER_CHATTER = re.compile(r"[IW]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] ")
+# The converter's absl info and warning lines (errors pass).
+_CONVERTER_CHATTER = re.compile(native_stderr.absl_prefix("IW"))
 
 
 def _not_converter_chatter(line: str) -> bool:

@@ -17,7 +17,17 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 
-__all__ = ["filtered"]
+__all__ = ["absl_prefix", "filtered"]
+
+
+def absl_prefix(severities: str, source: str = r"[\w.]+") -> str:
+    """A regex for the head of an absl C++ log line of those severities.
+
+    absl writes `I0000 00:00:1796310529.806377    5874 cudart_stub.cc:31] ...`:
+    severity letter and date, time, thread id, then `file:line]`; `source`
+    narrows the file name.
+    """
+    return rf"[{severities}]\d{{4}} [\d:.]+ +\d+ {source}:\d+\] "
 
 
 def _flush() -> None:
