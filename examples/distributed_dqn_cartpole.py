@@ -25,6 +25,7 @@ from typing import Any
 import tensorflow as tf
 
 from policylib.agents.dqn import dqn_agent
+from policylib.base import nest_utils
 from policylib.drivers import py_driver
 from policylib.environments import suite_gym
 from policylib.eval import evaluate
@@ -32,7 +33,7 @@ from policylib.networks import q_network
 from policylib.policies import py_tf_eager_policy
 from policylib.replay_buffers import tf_uniform_replay_buffer
 from policylib.specs import tensor_spec
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 ENV_NAME = "CartPole-v1"
 EVAL_SEED = 10_000  # greedy evaluations run episodes EVAL_SEED + k

@@ -33,7 +33,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from policylib.utils import native_stderr
+from policylib.base import native_stderr
 
 __all__ = ["OPT_OUT", "install", "is_routine"]
 

@@ -33,9 +33,9 @@ from collections.abc import Callable, Sequence
 from importlib import metadata as importlib_metadata
 from typing import Any, NoReturn
 
+from policylib.base import extras
 from policylib.errors import NotAPolicyError, UnknownEnvironmentError, WorkerError
 from policylib.policies import policy_source
-from policylib.utils import extras
 from policylib.version import __version__
 
 __all__ = ["Backend", "EvaluateRequest", "Runtime", "main"]
@@ -396,7 +396,7 @@ def _run_evaluation(
 
 
 def _format_specs(spec: Any, indent: str = "  ") -> list[str]:
-    from policylib.utils import nest_utils
+    from policylib.base import nest_utils
 
     leaves = nest_utils.flatten_with_joined_paths(spec)
     if not leaves:

@@ -15,11 +15,11 @@ from typing import Any, Literal
 
 import tensorflow as tf
 
+from policylib.base import composite, nest_utils
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step, trajectory
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import composite, nest_utils
 
 __all__ = [
     "AsHalfTransition",

@@ -7,7 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from policylib.agents import tf_agent
-from policylib.utils import nest_utils
+from policylib.base import nest_utils
 
 __all__ = ["test_loss_and_train_output"]
 

@@ -40,8 +40,8 @@ import cloudpickle
 import numpy as np
 import tree
 
+from policylib.base import arg_checks
 from policylib.distributed import policy_payload, ray_cluster
-from policylib.utils import arg_checks
 
 __all__ = ["CollectedEpisodes", "RayCollector"]
 
@@ -144,8 +144,8 @@ class _CollectActor:
 
     def collect(self, num_steps: int) -> tuple[CollectedEpisodes | None, int]:
         """Steps `num_steps` times; returns (what is ready to send, env steps run)."""
+        from policylib.base import nest_utils
         from policylib.drivers import py_driver
-        from policylib.utils import nest_utils
 
         driver = py_driver.PyDriver(
             self._env, self._policy, observers=[self._observe], max_steps=num_steps

@@ -113,7 +113,7 @@ def is_tf_policy(policy: Any) -> bool:
 
 def _tf_policy_of(policy: Any) -> Any:
     """The `TFPolicy` inside `policy` (itself, or a `PyTFEagerPolicy`'s), else None."""
-    from policylib.utils import lazy_tf
+    from policylib.base import lazy_tf
 
     if not lazy_tf.is_loaded():
         return None
@@ -206,7 +206,7 @@ def _loaded_policy_types() -> tuple[type, ...]:
     """Policies loaded from a directory: `SavedModelPyTFEagerPolicy`, `LiteRTPolicy`."""
     import sys
 
-    from policylib.utils import lazy_tf
+    from policylib.base import lazy_tf
 
     types: list[type] = []
     if lazy_tf.is_loaded():

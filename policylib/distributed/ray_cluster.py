@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from policylib.utils import arg_checks, extras
+from policylib.base import arg_checks, extras
 
 __all__ = [
     "LOOPBACK",

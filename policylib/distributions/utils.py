@@ -20,10 +20,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.base import nest_utils
 from policylib.distributions import tanh_bijector_stable
 from policylib.distributions.type_spec_names import register_under_tf_agents_name
 from policylib.specs import tensor_spec
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 __all__ = [
     "DistributionSpecV2",

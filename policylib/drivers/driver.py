@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from policylib.utils import arg_checks, lazy_tf, nest_utils
+from policylib.base import arg_checks, lazy_tf, nest_utils
 
 __all__ = [
     "Driver",

@@ -8,11 +8,12 @@ from typing import Any
 import gin
 import tensorflow as tf
 
+from policylib.base import arg_checks, nest_utils
 from policylib.drivers import driver
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.typing import types
-from policylib.utils import arg_checks, common, nest_utils
+from policylib.utils import common
 
 __all__ = ["DynamicStepDriver", "run_loop"]
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import arg_checks
 from policylib.drivers import driver
 from policylib.environments import py_environment
 from policylib.policies import py_policy
 from policylib.trajectories import policy_step, trajectory
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import arg_checks
 
 __all__ = ["PyDriver"]
 

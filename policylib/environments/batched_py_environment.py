@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import arg_checks, nest_utils
+from policylib.base.lazy_tf import nest
 from policylib.environments import py_environment
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import arg_checks, nest_utils
-from policylib.utils.lazy_tf import nest
 
 __all__ = ["BatchedPyEnvironment", "unstack_actions"]
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import extras, nest_utils
+from policylib.base.lazy_tf import nest
 from policylib.environments import py_environment
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import extras, nest_utils
-from policylib.utils.lazy_tf import nest
 
 gymnasium = extras.require("gymnasium", extra="gymnasium", feature="Gym environments")
 

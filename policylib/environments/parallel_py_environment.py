@@ -22,11 +22,11 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.environments import batched_py_environment, py_environment
 from policylib.system import system_multiprocessing
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import nest_utils
 
 __all__ = ["EnvironmentWorkerError", "ParallelPyEnvironment", "ProcessPyEnvironment"]
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import contracts
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import contracts
 
 __all__ = ["PyEnvironment"]
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import nest_utils
 from policylib.environments import py_environment
 from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import nest_utils
 
 __all__ = ["RandomPyEnvironment"]
 

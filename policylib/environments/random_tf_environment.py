@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.environments import tf_environment
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 __all__ = ["RandomTFEnvironment"]
 

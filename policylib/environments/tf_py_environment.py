@@ -16,6 +16,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.environments import (
     batched_py_environment,
     py_environment,
@@ -24,7 +25,7 @@ from policylib.environments import (
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 __all__ = ["TFPyEnvironment"]
 

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 import gin
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory as trajectory_lib
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 if TYPE_CHECKING:  # environments sit below policies: a type hint only
     from policylib.policies import tf_policy

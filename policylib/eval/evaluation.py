@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import arg_checks
 from policylib.environments import batched_py_environment, py_environment, wrappers
 from policylib.eval import metric_utils
 from policylib.metrics import py_metric
 from policylib.policies import policy_source, py_policy
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import arg_checks
 
 __all__ = [
     "EpisodeRecorder",

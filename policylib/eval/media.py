@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import extras
 from policylib.eval import evaluation
 from policylib.eval.evaluation import EvalResult, resolve_policy
-from policylib.utils import extras
 
 __all__ = ["VIDEO_SUFFIXES", "plot_returns", "record_episode"]
 

@@ -19,13 +19,13 @@ import gin
 import numpy as np
 from absl import logging
 
+from policylib.base import arg_checks, lazy_tf
 from policylib.drivers import py_driver
 from policylib.environments import py_environment
 from policylib.metrics import py_metric
 from policylib.policies import py_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import arg_checks, lazy_tf
 
 __all__ = [
     "MetricsGroup",

@@ -27,10 +27,10 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.base import arg_checks, atomic_dir, native_stderr, nest_utils
 from policylib.export.litert_files import FORMAT, MODEL_FILE, SPECS_FILE
 from policylib.specs import spec_json, tensor_spec
 from policylib.trajectories import time_step as ts
-from policylib.utils import arg_checks, atomic_dir, native_stderr, nest_utils
 
 __all__ = ["export"]
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import nest_utils
 from policylib.metrics import py_metric
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import nest_utils
 
 __all__ = ["BatchedPyMetric"]
 

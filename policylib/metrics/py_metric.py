@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from absl import logging
 
+from policylib.base import lazy_tf
+from policylib.base.lazy_tf import tf
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import lazy_tf
-from policylib.utils.lazy_tf import tf
 
 __all__ = ["PyMetric", "PyStepMetric", "run_summaries"]
 

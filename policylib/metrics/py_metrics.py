@@ -13,9 +13,10 @@ from typing import Any
 import gin
 import numpy as np
 
+from policylib.base import arg_checks, nest_utils
 from policylib.metrics import py_metric
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import arg_checks, nest_utils, numpy_storage
+from policylib.utils import numpy_storage
 
 __all__ = [
     "AverageEpisodeLengthMetric",

@@ -9,9 +9,10 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from policylib.base import arg_checks, nest_utils
 from policylib.metrics import tf_metric
 from policylib.trajectories import trajectory as trajectory_lib
-from policylib.utils import arg_checks, common, nest_utils
+from policylib.utils import common
 
 __all__ = [
     "AverageEpisodeLengthMetric",

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.base import nest_utils
 from policylib.networks import (
     categorical_projection_network,
     encoding_network,
@@ -21,7 +22,6 @@ from policylib.networks import (
     normal_projection_network,
 )
 from policylib.specs import tensor_spec
-from policylib.utils import nest_utils
 
 __all__ = ["ActorDistributionNetwork"]
 

@@ -14,9 +14,10 @@ from typing import Any
 import gin
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.networks import utils as network_utils
-from policylib.utils import keras_compat, nest_utils
+from policylib.utils import keras_compat
 
 __all__ = ["CONV_TYPE_1D", "CONV_TYPE_2D", "EncodingNetwork"]
 

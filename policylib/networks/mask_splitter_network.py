@@ -16,9 +16,9 @@ from typing import Any
 
 import gin
 
+from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.typing import types
-from policylib.utils import nest_utils
 
 __all__ = ["MaskSplitterNetwork"]
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.networks import network, sequential
-from policylib.utils import keras_compat, nest_utils
+from policylib.utils import keras_compat
 
 __all__ = ["NestFlatten", "NestMap"]
 

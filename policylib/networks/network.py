@@ -23,11 +23,12 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.networks import layer_utils
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, keras_compat, nest_utils
+from policylib.utils import common, keras_compat
 
 # TF-Agents code passes NumPy unit counts to Dense; Keras 3 needs this to accept them.
 keras_compat.accept_numpy_integer_units()

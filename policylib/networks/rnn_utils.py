@@ -12,10 +12,11 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.keras_layers import dynamic_unroll_layer
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
-from policylib.utils import keras_compat, nest_utils
+from policylib.utils import keras_compat
 
 __all__ = ["add_time_dim", "recurrent_layer", "run_recurrent", "state_spec_of"]
 

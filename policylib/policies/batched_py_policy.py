@@ -14,10 +14,11 @@ from typing import Any
 import gin
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.policies import py_policy
 from policylib.trajectories import policy_step
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 __all__ = ["BatchedPyPolicy"]
 

@@ -21,11 +21,11 @@ import gin
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.base import nest_utils
 from policylib.policies import greedy_policy, random_tf_policy, tf_policy
 from policylib.policies import utils as policy_utilities
 from policylib.trajectories import policy_step
 from policylib.typing import types
-from policylib.utils import nest_utils
 
 __all__ = ["EpsilonGreedyPolicy", "LinearEpsilonSchedule"]
 

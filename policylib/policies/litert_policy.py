@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import tree
 
+from policylib.base import arg_checks, extras, native_stderr, nest_utils
 from policylib.export import litert_files
 from policylib.policies import py_policy
 from policylib.trajectories import policy_step
-from policylib.utils import arg_checks, extras, native_stderr, nest_utils
 
 __all__ = ["LiteRTPolicy"]
 

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
+from policylib.base import atomic_dir, file_modes
 from policylib.policies import policy_saver, py_tf_eager_policy
-from policylib.utils import atomic_dir, file_modes
 
 __all__ = ["load", "materialize_saved_model"]
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.base import atomic_dir, nest_utils, quiet
 from policylib.policies import saved_functions, tf_policy
 from policylib.policies.saved_functions import add_batch_dim
 from policylib.policies.saved_policy_files import (
@@ -44,7 +45,7 @@ from policylib.policies.saved_policy_files import (
 )
 from policylib.specs import tensor_spec
 from policylib.typing import types
-from policylib.utils import atomic_dir, common, keras_compat, nest_utils, quiet
+from policylib.utils import common, keras_compat
 
 __all__ = [
     "OBSERVATION_SIGNATURE",

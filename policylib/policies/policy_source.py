@@ -20,9 +20,9 @@ import os
 import sys
 from typing import Any
 
+from policylib.base import arg_checks, atomic_dir
 from policylib.errors import NotAPolicyError
 from policylib.policies import py_policy, saved_graph_ops
-from policylib.utils import arg_checks, atomic_dir
 
 __all__ = ["POLICY_SPECS_PBTXT", "PolicyKind", "PolicySource", "check_policy_dir"]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import nest_utils
 from policylib.trajectories import policy_step, trajectory
-from policylib.utils import nest_utils
 
 __all__ = ["PolicySpecs"]
 

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import contracts, lazy_tf, nest_utils
+from policylib.base.lazy_tf import nest
 from policylib.policies import policy_specs
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import contracts, lazy_tf, nest_utils
-from policylib.utils.lazy_tf import nest
 
 __all__ = ["PyPolicy"]
 

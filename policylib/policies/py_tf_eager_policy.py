@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from policylib.base import atomic_dir, nest_utils, quiet
 from policylib.errors import NotAPolicyError
 from policylib.policies import (
     py_policy,
@@ -42,7 +43,7 @@ from policylib.policies import (
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.typing import types
-from policylib.utils import atomic_dir, common, graph_reads, nest_utils, quiet
+from policylib.utils import common, graph_reads
 
 __all__ = ["PyTFEagerPolicy", "PyTFEagerPolicyBase", "SavedModelPyTFEagerPolicy"]
 

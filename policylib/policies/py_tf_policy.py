@@ -18,11 +18,12 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.policies import py_policy, tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.typing import types
-from policylib.utils import common, nest_utils, session_utils
+from policylib.utils import common, session_utils
 
 __all__ = ["PyTFPolicy"]
 

@@ -14,13 +14,13 @@ from typing import Any
 import gin
 import numpy as np
 
+from policylib.base import nest_utils
+from policylib.base.lazy_tf import nest
 from policylib.policies import py_policy
 from policylib.specs import array_spec
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import nest_utils
-from policylib.utils.lazy_tf import nest
 
 __all__ = ["RandomPyPolicy"]
 

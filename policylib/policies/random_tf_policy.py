@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.distributions import masked
 from policylib.policies import tf_policy
 from policylib.policies import utils as policy_utilities
 from policylib.specs import bandit_spec_utils, tensor_spec
 from policylib.trajectories import policy_step
 from policylib.typing import types
-from policylib.utils import nest_utils
 
 __all__ = ["RandomTFPolicy"]
 

@@ -19,10 +19,11 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.base import nest_utils
 from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 __all__ = [
     "add_batch_dim",

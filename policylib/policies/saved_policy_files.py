@@ -14,6 +14,8 @@ from typing import Any
 import tensorflow as tf
 from google.protobuf import text_format
 
+from policylib.base import quiet
+
 # Imported for their side effect: every composite distribution a saved policy
 # may return is registered under its TF-Agents name before anything loads
 # (TFP's own, e.g. Deterministic, register once TFP is really imported).
@@ -28,7 +30,6 @@ from policylib.policies import greedy_policy as _greedy_policy  # noqa: F401
 from policylib.policies.policy_source import POLICY_SPECS_PBTXT, check_policy_dir
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
-from policylib.utils import quiet
 
 __all__ = [
     "POLICY_SPECS_PBTXT",

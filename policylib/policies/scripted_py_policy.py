@@ -13,11 +13,11 @@ from typing import Any
 import gin
 import numpy as np
 
+from policylib.base import nest_utils
 from policylib.policies import py_policy
 from policylib.specs import array_spec
 from policylib.trajectories import policy_step
 from policylib.typing import types
-from policylib.utils import nest_utils
 
 __all__ = ["ScriptedPyPolicy"]
 

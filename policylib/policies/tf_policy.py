@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.policies import policy_specs
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, keras_compat, nest_utils, spec_ops
+from policylib.utils import common, keras_compat, spec_ops
 
 __all__ = ["TFPolicy", "wrapped_specs"]
 

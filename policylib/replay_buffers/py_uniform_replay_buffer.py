@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.replay_buffers import replay_buffer
 from policylib.specs import array_spec
-from policylib.utils import nest_utils, numpy_storage
+from policylib.utils import numpy_storage
 
 __all__ = ["PyUniformReplayBuffer"]
 

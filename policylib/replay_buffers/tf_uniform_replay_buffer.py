@@ -22,9 +22,10 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.replay_buffers import replay_buffer, table
 from policylib.specs import tensor_spec
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 __all__ = ["BufferInfo", "TFUniformReplayBuffer"]
 

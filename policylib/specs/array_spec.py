@@ -14,8 +14,8 @@ from typing import Any
 import gin
 import numpy as np
 
-from policylib.utils import nest_utils
-from policylib.utils.lazy_tf import nest
+from policylib.base import nest_utils
+from policylib.base.lazy_tf import nest
 
 __all__ = [
     "ArraySpec",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from policylib.utils import nest_utils
+from policylib.base import nest_utils
 
 __all__ = [
     "DistributionSpec",

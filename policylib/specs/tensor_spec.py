@@ -20,8 +20,8 @@ from tensorflow.core.protobuf import struct_pb2
 from tensorflow.python.framework import tensor_spec as _tf_tensor_spec
 from tensorflow.python.saved_model import nested_structure_coder
 
+from policylib.base import file_modes
 from policylib.specs import array_spec
-from policylib.utils import file_modes
 
 TensorSpec = tf.TensorSpec
 BoundedTensorSpec = _tf_tensor_spec.BoundedTensorSpec

@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from policylib.base import nest_utils
+from policylib.base.lazy_tf import is_loaded, is_tensor, nest, tf
 from policylib.specs import array_spec
-from policylib.utils import nest_utils
-from policylib.utils.lazy_tf import is_loaded, is_tensor, nest, tf
 
 __all__ = [
     "StepType",

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from policylib.base.lazy_tf import is_loaded, is_tensor, nest, tf
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
-from policylib.utils.lazy_tf import is_loaded, is_tensor, nest, tf
 
 __all__ = [
     "Trajectory",
@@ -277,7 +277,7 @@ def _slice_time(value: Any, start: int | None, stop: int | None) -> Any:
 def _at_time(value: Any, t: int) -> Any:
     """`value[:, t]`, for sparse tensors too."""
     if _is_sparse(value):
-        from policylib.utils import composite
+        from policylib.base import composite
 
         return composite.squeeze(_slice_time(value, t, None if t == -1 else t + 1), 1)
     return value[:, t]

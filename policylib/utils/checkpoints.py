@@ -8,8 +8,8 @@ from typing import Any
 import tensorflow as tf
 from tensorflow.core.protobuf import struct_pb2
 
+from policylib.base import file_modes
 from policylib.specs import tensor_spec
-from policylib.utils import file_modes
 
 __all__ = [
     "Checkpointer",

@@ -20,9 +20,9 @@ keeps each concern in its own module and re-exports the names here:
 
 from __future__ import annotations
 
+from policylib.base.contracts import assert_members_are_not_overridden, safe_has_state
 from policylib.utils.checkpoints import Checkpointer, load_spec, save_spec
 from policylib.utils.concurrency import exclusive
-from policylib.utils.contracts import assert_members_are_not_overridden, safe_has_state
 from policylib.utils.distribution_ops import entropy, log_probability
 from policylib.utils.losses import (
     AggregatedLosses,

@@ -1,30 +1,14 @@
-"""Shape helpers that treat dense and sparse tensors alike."""
+"""TF-Agents' import path `utils.composite`: the module `policylib.base.composite` itself.
 
-from __future__ import annotations
+The module moved to the base layer (it imports nothing above it); this name
+stays for code written against `tf_agents.utils.composite`. Registering the base
+module under this name makes both names one module object, so patches and
+private helpers reached through either path are the same.
+"""
 
-from typing import Any
+import sys
 
-import tensorflow as tf
+from policylib.base import composite as _module
+from policylib.base.composite import *  # noqa: F403  (names for type checkers)
 
-__all__ = ["shape", "squeeze"]
-
-
-def shape(t: Any) -> tf.TensorShape:
-    """The static shape of a tensor, `SparseTensor` or array-like value."""
-    if isinstance(t, tf.SparseTensor):
-        return t.shape
-    if hasattr(t, "shape"):
-        return tf.TensorShape(t.shape)
-    return tf.TensorShape(tf.convert_to_tensor(t).shape)
-
-
-def squeeze(t: Any, axis: int) -> Any:
-    """`tf.squeeze(t, axis)`, for a `SparseTensor` too."""
-    if isinstance(t, tf.SparseTensor):
-        dims = [d for d in range(t.shape.rank) if d != axis % t.shape.rank]
-        return tf.SparseTensor(
-            indices=tf.gather(t.indices, dims, axis=1),
-            values=t.values,
-            dense_shape=tf.gather(t.dense_shape, dims),
-        )
-    return tf.squeeze(t, axis)
+sys.modules[__name__] = _module

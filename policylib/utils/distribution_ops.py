@@ -6,7 +6,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from policylib.utils import nest_utils
+from policylib.base import nest_utils
 
 __all__ = [
     "entropy",

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from policylib.base import lazy_tf
+from policylib.base.lazy_tf import nest
 from policylib.specs import array_spec
-from policylib.utils import lazy_tf
-from policylib.utils.lazy_tf import nest
 
 __all__ = ["NumpyState", "NumpyStorage"]
 

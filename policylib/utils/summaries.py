@@ -18,7 +18,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from policylib.utils import extras
+from policylib.base import extras
 
 __all__ = [
     "generate_tensor_summaries",

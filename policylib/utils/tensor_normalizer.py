@@ -22,8 +22,9 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.specs import tensor_spec as tensor_spec_lib
-from policylib.utils import nest_utils, variables
+from policylib.utils import variables
 
 __all__ = [
     "EMATensorNormalizer",

@@ -4,8 +4,8 @@ import imageio.v2 as imageio
 import pytest
 
 from policylib import data
+from policylib.base import extras
 from policylib.eval import EvalResult, media
-from policylib.utils import extras
 
 
 def test_plot_returns_writes_a_png(tmp_path):

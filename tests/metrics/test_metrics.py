@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.metrics import batched_py_metric, py_metrics, tf_metrics, tf_py_metric
 from policylib.trajectories import trajectory
-from policylib.utils import nest_utils
 
 
 def _episode(rewards):

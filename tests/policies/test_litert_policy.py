@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from policylib.base import extras
 from policylib.errors import NotAPolicyError
 from policylib.export import litert
 from policylib.policies import litert_policy
 from policylib.trajectories import time_step as ts
-from policylib.utils import extras
 from tests.policies import small_policies
 
 pytest.importorskip("ai_edge_litert")
@@ -91,7 +91,7 @@ def test_missing_extra_names_the_pip_install(export_dir):
                     raise ImportError("blocked " + name)
         sys.meta_path.insert(0, Block())
         from policylib.policies import litert_policy
-        from policylib.utils import extras
+        from policylib.base import extras
         try:
             litert_policy.LiteRTPolicy({str(export_dir)!r})
         except extras.MissingExtraError as e:

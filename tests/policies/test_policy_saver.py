@@ -263,7 +263,7 @@ def test_save_and_load_print_and_warn_nothing(tmp_path, capsys, caplog) -> None:
 def test_other_warnings_still_pass_while_saving(tmp_path, caplog) -> None:
     import logging as py_logging
 
-    from policylib.utils import quiet
+    from policylib.base import quiet
 
     @quiet.saved_model_io
     def noisy() -> None:

@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from policylib.utils import file_modes
+from policylib.base import file_modes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -8,9 +8,9 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from policylib.base import nest_utils
 from policylib.policies import random_py_policy
 from policylib.specs import array_spec, tensor_spec
-from policylib.utils import nest_utils
 
 SETTINGS = settings(
     max_examples=40,

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from policylib.agents import tf_agent
 from policylib.agents.dqn import dqn_agent
+from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.networks import utils as network_utils
 from policylib.policies import (
@@ -32,7 +33,7 @@ from policylib.policies import (
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.typing import types
-from policylib.utils import common, nest_utils, value_ops
+from policylib.utils import common, value_ops
 
 __all__ = ["CategoricalDqnAgent", "project_distribution"]
 

@@ -23,11 +23,12 @@ import gin
 import tensorflow as tf
 
 from policylib.agents import actor_critic, tf_agent
+from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.policies import ou_noise_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils, target_networks
+from policylib.utils import common, target_networks
 
 __all__ = ["DdpgAgent", "DdpgInfo", "mean_loss_over_batch"]
 

@@ -25,6 +25,7 @@ import gin
 import tensorflow as tf
 
 from policylib.agents import data_converter, tf_agent
+from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.networks import utils as network_utils
 from policylib.policies import (
@@ -36,7 +37,7 @@ from policylib.policies import (
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 __all__ = ["DdqnAgent", "DqnAgent", "DqnLossInfo", "compute_td_targets"]
 

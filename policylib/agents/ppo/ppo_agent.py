@@ -32,6 +32,7 @@ from absl import logging
 
 from policylib.agents import data_converter, tf_agent
 from policylib.agents.ppo import ppo_policy, ppo_utils
+from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.policies import greedy_policy
 from policylib.specs import tensor_spec
@@ -41,7 +42,6 @@ from policylib.typing import types
 from policylib.utils import (
     common,
     eager_utils,
-    nest_utils,
     summaries,
     tensor_normalizer,
     value_ops,

@@ -15,6 +15,7 @@ import gin
 import tensorflow as tf
 
 from policylib.agents.ppo import ppo_utils
+from policylib.base import nest_utils
 from policylib.distributions import utils as distribution_utils
 from policylib.networks import network
 from policylib.policies import actor_policy
@@ -22,7 +23,7 @@ from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils
+from policylib.utils import common
 
 __all__ = ["PPOPolicy"]
 

@@ -13,12 +13,12 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.base import nest_utils
 from policylib.distributions import utils as distribution_utils
 from policylib.specs import distribution_spec
 from policylib.trajectories import policy_step, trajectory
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import nest_utils
 
 __all__ = [
     "distribution_from_spec",

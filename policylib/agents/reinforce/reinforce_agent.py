@@ -23,11 +23,12 @@ import numpy as np
 import tensorflow as tf
 
 from policylib.agents import data_converter, tf_agent
+from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.policies import actor_policy, greedy_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, nest_utils, summaries, value_ops
+from policylib.utils import common, summaries, value_ops
 
 __all__ = ["ReinforceAgent", "ReinforceAgentLossInfo"]
 

@@ -32,11 +32,12 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.agents import actor_critic, tf_agent
+from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.policies import actor_policy, tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, keras_compat, nest_utils, summaries
+from policylib.utils import common, keras_compat, summaries
 
 __all__ = ["SacAgent", "SacLossInfo", "std_clip_transform"]
 

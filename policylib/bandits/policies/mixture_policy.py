@@ -20,10 +20,10 @@ import gin
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from policylib.base import nest_utils
 from policylib.policies import tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
-from policylib.utils import nest_utils
 
 __all__ = [
     "MIXTURE_AGENT_ID",

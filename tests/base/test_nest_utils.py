@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from policylib.base import nest_utils
 from policylib.specs import array_spec
-from policylib.utils import nest_utils
 
 SPECS = {
     "a": tf.TensorSpec((2, 3), tf.float32),

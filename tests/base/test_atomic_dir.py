@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from policylib.utils import atomic_dir
+from policylib.base import atomic_dir
 
 
 def _write(directory, name: str, text: str) -> None:

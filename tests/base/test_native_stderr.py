@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from policylib.utils import native_stderr
+from policylib.base import native_stderr
 
 
 def _keep(line):

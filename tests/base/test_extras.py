@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from policylib.utils import extras
+from policylib.base import extras
 
 
 def test_require_returns_the_module() -> None:

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 
-from policylib.utils import arg_checks, file_modes
+from policylib.base import arg_checks, file_modes
 
 __all__ = ["OLD_SUFFIX", "atomic_directory", "existing_path"]
 

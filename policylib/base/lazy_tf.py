@@ -4,7 +4,7 @@ The NumPy side of policylib (array specs, time steps, py policies and
 environments, py drivers and metrics, `LiteRTPolicy`) imports and runs
 without TensorFlow; TensorFlow is imported only where a tensor is made.
 
-    from policylib.utils.lazy_tf import nest, tf
+    from policylib.base.lazy_tf import nest, tf
 
     nest.flatten(time_step)      # tf.nest if TensorFlow is loaded, else dm-tree
     tf.zeros([3])                # imports TensorFlow on first use

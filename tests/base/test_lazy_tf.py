@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from policylib.base import lazy_tf, nest_utils
 from policylib.trajectories import time_step as ts
-from policylib.utils import lazy_tf, nest_utils
 
 Point = collections.namedtuple("Point", ["x", "y"])
 
