@@ -293,7 +293,7 @@ class Suite:
         if not hasattr(self, "_lite"):
             litert = importlib.import_module("policylib.export.litert")
             path = litert.export(self.greedy, os.path.join(self.tmp, "lite"))
-            lite_mod = importlib.import_module("policylib.policies.litert_policy")
+            lite_mod = importlib.import_module("policylib.export.litert_policy")
             self._lite = lite_mod.LiteRTPolicy(path, num_threads=1)
         return self._lite
 
@@ -350,7 +350,7 @@ class Suite:
             lite_dir = self._litert_policy().export_dir
             out["cold_import_and_first_action_LiteRT"] = _cold(
                 "import numpy as np\n"
-                "from policylib.policies import litert_policy\n"
+                "from policylib.export import litert_policy\n"
                 "from policylib.trajectories import time_step as ts\n"
                 f"pol = litert_policy.LiteRTPolicy({lite_dir!r})\n"
                 "pol.action(ts.TimeStep(np.int32(1), np.float32(0), np.float32(1), "
@@ -377,7 +377,7 @@ class Suite:
         }
         if self.lib == "policylib" and _has("ai_edge_litert"):
             litert = importlib.import_module("policylib.export.litert")
-            lite_mod = importlib.import_module("policylib.policies.litert_policy")
+            lite_mod = importlib.import_module("policylib.export.litert_policy")
             lite_dir = litert.export(saved, os.path.join(self.tmp, "cartpole_lite"))
             policies["LiteRT"] = lambda _: lite_mod.LiteRTPolicy(
                 lite_dir, num_threads=1

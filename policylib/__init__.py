@@ -7,14 +7,16 @@ policy never drags in unrelated modules.
 
 from __future__ import annotations
 
-from policylib import _load_hook, _tf_startup
+from policylib import _tf_patches
 from policylib._lazy import lazy_exports
 from policylib.version import __version__
 
 _SUBPACKAGES = (
     "agents",
     "bandits",
+    "base",
     "data",
+    "distributed",
     "distributions",
     "drivers",
     "environments",
@@ -25,6 +27,8 @@ _SUBPACKAGES = (
     "metrics",
     "networks",
     "policies",
+    "replay_buffers",
+    "reverb",
     "specs",
     "system",
     "trajectories",
@@ -37,7 +41,6 @@ __all__ = ["__version__", *_SUBPACKAGES]
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _SUBPACKAGES)
 
-# Plain `tf.saved_model.load` of any policy save works after `import policylib`.
-_load_hook.install()
-# TensorFlow's native start-up lines stay off stderr (POLICYLIB_TF_STARTUP_LOGS=1 shows them).
-_tf_startup.install()
+# Every TensorFlow/Keras patch is listed and installed there
+# (POLICYLIB_NO_TF_PATCHES=1 installs none).
+_tf_patches.install()

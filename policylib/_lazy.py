@@ -68,3 +68,43 @@ def lazy_exports(
         return sorted(set(namespace) | set(modules) | set(attributes) | starred)
 
     return __getattr__, __dir__
+
+
+def lazy_package(
+    namespace: dict[str, Any],
+    modules: str,
+    attributes: str = "",
+    star_modules: Iterable[str] = (),
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's lazy `__getattr__` and `__dir__` (`lazy_exports`); sets its `__all__`.
+
+    A package's `__init__` is then one call, its names written as text:
+
+        __getattr__, __dir__ = lazy_package(
+            globals(),
+            modules="array_spec tensor_spec",
+            attributes='''
+                array_spec: ArraySpec BoundedArraySpec
+                tensor_spec: TensorSpec from_spec
+            ''',
+        )
+
+    Args:
+      namespace: the package's `globals()`.
+      modules: its submodules, loaded as attributes, separated by white space.
+      attributes: lines `submodule: Name Name ...`, names that a submodule
+        defines and the package exports.
+      star_modules: submodules whose `__all__` names are exported too.
+
+    Returns:
+      `(__getattr__, __dir__)`; `__all__` lists the modules, then the names.
+    """
+    module_names = tuple(modules.split())
+    exported: dict[str, str] = {}
+    for line in attributes.strip().splitlines():
+        module, _, names = line.partition(":")
+        exported.update(dict.fromkeys(names.split(), module.strip()))
+    namespace["__all__"] = [*module_names, *exported]
+    return lazy_exports(
+        namespace["__name__"], namespace, module_names, exported, star_modules
+    )

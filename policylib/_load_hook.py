@@ -18,8 +18,8 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
 
 __all__ = ["install"]
 
@@ -44,7 +44,7 @@ def _patch(module: ModuleType) -> None:
     if getattr(original, "_policylib_fallback", False):
         return
 
-    def lookup(name: Any) -> Any:
+    def lookup(name: object) -> type:
         try:
             return original(name)
         except ValueError:
@@ -61,10 +61,10 @@ def _patch(module: ModuleType) -> None:
 class _PatchingLoader(importlib.abc.Loader):
     """Runs the real loader, then adds the fallback to the module."""
 
-    def __init__(self, loader: Any):
+    def __init__(self, loader: importlib.abc.Loader):
         self._loader = loader
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Any:
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
@@ -75,7 +75,12 @@ class _PatchingLoader(importlib.abc.Loader):
 class _RegistryFinder(importlib.abc.MetaPathFinder):
     """Finds TensorFlow's registry module with the other finders, wrapping its loader."""
 
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname != _REGISTRY:
             return None
         sys.meta_path.remove(self)  # one use; the other finders find the real module

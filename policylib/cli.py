@@ -31,11 +31,12 @@ import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from importlib import metadata as importlib_metadata
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from policylib.base import extras
 from policylib.errors import NotAPolicyError, UnknownEnvironmentError, WorkerError
-from policylib.policies import policy_source
+from policylib.eval.evaluation import Backend
+from policylib.export import policy_source
 from policylib.version import __version__
 
 __all__ = ["Backend", "EvaluateRequest", "Runtime", "main"]
@@ -49,14 +50,6 @@ class Runtime(enum.Enum):
 
     TENSORFLOW = "tensorflow"
     LITERT = "litert"
-
-
-class Backend(enum.Enum):
-    """Where the episodes run."""
-
-    SERIAL = "serial"
-    PROCESSES = "processes"
-    RAY = "ray"
 
 
 RUNTIMES = tuple(r.value for r in Runtime)
@@ -238,7 +231,7 @@ def _check_outputs(json_path: str | None, plot: str | None, video: str | None) -
 
 
 def _runtime_and_backend(args: argparse.Namespace) -> tuple[Runtime, Backend]:
-    """`--runtime` and `--backend`, each with its own values.
+    """`--runtime` and `--backend`, each with its own values (`args` is not changed).
 
     `--backend tensorflow|litert` is the old spelling of `--runtime`: it
     still works, with a one-line notice.
@@ -352,7 +345,6 @@ def _run_evaluation(
     from policylib.errors import WorkerDiedWarning
     from policylib.eval import evaluation, media
 
-    serial = request.backend is Backend.SERIAL
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WorkerDiedWarning)  # printed below instead
         result = evaluation.evaluate(
@@ -364,7 +356,7 @@ def _run_evaluation(
             max_steps=request.max_steps,
             progress=request.progress,
             num_workers=request.workers,
-            backend=None if serial else request.backend.value,
+            backend=request.backend,
             ray_address=request.ray_address,
             allow_unsafe_ops=request.allow_unsafe_ops,
         )
@@ -395,139 +387,11 @@ def _run_evaluation(
         print(f"Video: {video.path} ({video.frames} frames at {video.fps:g} fps)")
 
 
-def _format_specs(spec: Any, indent: str = "  ") -> list[str]:
-    from policylib.base import nest_utils
-
-    leaves = nest_utils.flatten_with_joined_paths(spec)
-    if not leaves:
-        return [f"{indent}(none)"]
-    return [f"{indent}{path or '<root>'}: {_spec_text(leaf)}" for path, leaf in leaves]
-
-
-def _spec_text(spec: Any) -> str:
-    import numpy as np
-
-    text = f"shape={tuple(spec.shape)} dtype={np.dtype(spec.dtype).name}"
-    if hasattr(spec, "minimum"):
-        lo, hi = np.asarray(spec.minimum), np.asarray(spec.maximum)
-        bounds = (
-            (lo.item(), hi.item())
-            if lo.size == 1 and hi.size == 1
-            else (lo.tolist(), hi.tolist())
-        )
-        text += f" bounds=[{bounds[0]}, {bounds[1]}]"
-    return text
-
-
-def _tensor_text(spec: Any) -> str:
-    import tensorflow as tf
-
-    if isinstance(spec, tf.TensorSpec):
-        dims = (
-            ""
-            if spec.shape.rank is None
-            else ", ".join(
-                str(d) if d is not None else "?" for d in spec.shape.as_list()
-            )
-        )
-        return f"{spec.dtype.name}[{dims}]"
-    return type(spec).__name__
-
-
-def _signature_lines(loaded: Any) -> list[str]:
-    import tensorflow as tf
-
-    lines = []
-    for name in sorted(loaded.signatures):
-        function = loaded.signatures[name]
-        _, kwargs = function.structured_input_signature
-        # The signature's keys (`0/step_type`) are the specs' names; TensorFlow
-        # renames only the Python parameters behind them.
-        named = sorted((getattr(v, "name", None) or k, v) for k, v in kwargs.items())
-        inputs = ", ".join(f"{k}: {_tensor_text(v)}" for k, v in named)
-        outputs = tf.nest.map_structure(_tensor_text, function.structured_outputs)
-        if isinstance(outputs, dict):
-            out = ", ".join(f"{k}: {v}" for k, v in sorted(outputs.items())) or "()"
-        else:
-            out = str(outputs)
-        lines.append(f"  {name}({inputs}) -> {out}")
-    return lines or ["  (none)"]
-
-
-def _inspect(args: argparse.Namespace) -> None:
+def _inspect(path: str | None) -> None:
     from policylib import data
+    from policylib.export import inspection
 
-    source = policy_source.PolicySource.of(
-        args.path or data.cartpole_dqn_path(), allow_unsafe_ops=True
-    )
-    assert source.path is not None
-    if source.kind is policy_source.PolicyKind.LITERT_EXPORT:
-        lines = _litert_lines(source.path)
-    else:
-        lines = _saved_model_lines(source.path)
-    print("\n".join(lines))
-
-
-def _spec_lines(specs: dict[str, Any]) -> list[str]:
-    lines = []
-    for title, key in (
-        ("Time step spec", "time_step_spec"),
-        ("Action spec", "action_spec"),
-        ("Policy state spec", "policy_state_spec"),
-        ("Info spec", "info_spec"),
-    ):
-        if key in specs:
-            lines.append(f"{title}:")
-            lines.extend(_format_specs(specs[key]))
-    return lines
-
-
-def _saved_model_lines(path: str) -> list[str]:
-    from policylib.policies import saved_graph_ops, saved_policy_files
-
-    specs = saved_policy_files.read_specs(path)
-    loaded = saved_policy_files.load_saved_model(path)  # runs none of its functions
-    unsafe = saved_graph_ops.unsafe_ops(path)
-    train_step: Any = "(not saved)"
-    if hasattr(loaded, "get_train_step"):
-        train_step = int(loaded.get_train_step().numpy())
-    metadata: dict[str, Any] = {}
-    if hasattr(loaded, "get_metadata"):
-        metadata = {k: v.numpy().tolist() for k, v in loaded.get_metadata().items()}
-    lines = [f"Saved policy: {path}", f"Train step: {train_step}"]
-    lines.append(
-        "Metadata: " + (json.dumps(metadata, default=str) if metadata else "(none)")
-    )
-    lines.extend(_spec_lines(specs))
-    lines.append("Signatures:")
-    lines.extend(_signature_lines(loaded))
-    lines.append(
-        "Unsafe ops: "
-        + ("; ".join(f"{op} in {', '.join(w)}" for op, w in unsafe.items()) or "(none)")
-    )
-    return lines
-
-
-def _litert_lines(path: str) -> list[str]:
-    """A LiteRT export's record, read without TensorFlow or the interpreter."""
-    from policylib.export import litert_files
-
-    specs = litert_files.load_specs(path)
-    train_step = specs.get("train_step")
-    metadata = specs.get("metadata") or {}
-    lines = [
-        f"LiteRT export: {path} ({litert_files.MODEL_FILE}, format {specs['format']})",
-        f"Policy: {specs.get('policy') or '(unnamed)'}",
-        f"Train step: {'(not saved)' if train_step is None else train_step}",
-        "Metadata: " + (json.dumps(metadata, default=str) if metadata else "(none)"),
-    ]
-    lines.extend(_spec_lines(specs))
-    lines.append("Signature:")
-    lines.append(
-        f"  action({', '.join(specs.get('inputs', []))}) -> "
-        f"{', '.join(specs.get('outputs', []))}"
-    )
-    return lines
+    print("\n".join(inspection.describe(path or data.cartpole_dqn_path())))
 
 
 def _one_line(error: BaseException) -> str:
@@ -542,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "evaluate":
             _evaluate(args)
         else:
-            _inspect(args)
+            _inspect(args.path)
     except UsageError as e:
         print(_one_line(e), file=sys.stderr)
         return 2

@@ -86,22 +86,26 @@ def test_evaluate_records_a_video(capsys, tmp_path):
 def test_evaluate_with_a_video_checks_and_loads_the_policy_once(
     capsys, tmp_path, monkeypatch
 ):
-    from policylib.policies import policy_loader, saved_graph_ops
+    from policylib.export import policy_source
+    from policylib.policies import policy_loader, saved_graph_ops, saved_policy_files
 
-    calls = {"load": 0, "scan": 0}
-    real_load, real_scan = policy_loader.load, saved_graph_ops.unsafe_ops
+    calls = {"check": 0, "scan": 0, "load": 0, "saved_model_load": 0}
 
-    def counted_load(*args, **kwargs):
-        calls["load"] += 1
-        return real_load(*args, **kwargs)
+    def counted(name, real):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
 
-    def counted_scan(*args, **kwargs):
-        calls["scan"] += 1
-        return real_scan(*args, **kwargs)
+        return call
 
-    monkeypatch.setattr(policy_loader, "load", counted_load)
-    monkeypatch.setattr(saved_graph_ops, "unsafe_ops", counted_scan)
-    status, _, err = run(
+    for module, attr, name in (
+        (policy_source, "check_policy_dir", "check"),  # the source's path check
+        (saved_graph_ops, "unsafe_ops", "scan"),
+        (policy_loader, "load", "load"),
+        (saved_policy_files, "load_saved_model", "saved_model_load"),
+    ):
+        monkeypatch.setattr(module, attr, counted(name, getattr(module, attr)))
+    status, out, err = run(
         capsys,
         "evaluate",
         "--episodes",
@@ -113,7 +117,8 @@ def test_evaluate_with_a_video_checks_and_loads_the_policy_once(
         str(tmp_path / "e.gif"),
     )
     assert status == 0, err
-    assert calls == {"load": 1, "scan": 1}
+    assert "Video: " in out  # the video ran, on the policy evaluate loaded
+    assert calls == {"check": 1, "scan": 1, "load": 1, "saved_model_load": 1}
 
 
 def test_version(capsys):

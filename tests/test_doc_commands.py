@@ -37,12 +37,6 @@ MARKER = re.compile(r"<!--\s*not run:(?P<reason>.*?)-->")
 # Top-level entries of the repository that a fresh clone does not have.
 NOT_IN_A_CLONE = {".git", ".venv", ".venv-tfa", "site", "__pycache__", ".pytest_cache"}
 TIMEOUT_S = 600
-# A reader pastes the commands with TensorFlow's default Keras (Keras 3); the
-# suite's tf-keras run checks the library itself, so the pages run once.
-AS_A_READER = pytest.mark.skipif(
-    os.environ.get("TF_USE_LEGACY_KERAS", "0") not in ("", "0"),
-    reason="the docs' commands run once, with the default Keras 3",
-)
 
 
 @dataclass(frozen=True)
@@ -155,7 +149,6 @@ def test_markers_are_well_formed() -> None:
 
 
 @pytest.mark.slow
-@AS_A_READER
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_page_commands_run_as_pasted(page: Path, tmp_path: Path) -> None:
     clone = make_clone(tmp_path / "clone")
@@ -173,7 +166,6 @@ def test_page_commands_run_as_pasted(page: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@AS_A_READER
 def test_readme_first_command_ends_as_promised(tmp_path: Path) -> None:
     """The evaluation of the README's first command prints the line the README quotes."""
     readme = ROOT / "README.md"

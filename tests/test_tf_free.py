@@ -28,7 +28,7 @@ _BLOCK = textwrap.dedent(
 
 NUMPY_SIDE = [
     "policylib.specs.array_spec",
-    "policylib.specs.spec_json",
+    "policylib.export.spec_json",
     "policylib.trajectories.time_step",
     "policylib.trajectories.policy_step",
     "policylib.trajectories.trajectory",
@@ -37,7 +37,7 @@ NUMPY_SIDE = [
     "policylib.policies.random_py_policy",
     "policylib.policies.scripted_py_policy",
     "policylib.policies.py_epsilon_greedy_policy",
-    "policylib.policies.litert_policy",
+    "policylib.export.litert_policy",
     "policylib.environments.py_environment",
     "policylib.environments.batched_py_environment",
     "policylib.environments.wrappers",
@@ -46,6 +46,8 @@ NUMPY_SIDE = [
     "policylib.metrics.py_metrics",
     "policylib.eval.metric_utils",
     "policylib.export.litert_files",
+    "policylib.reverb",
+    "policylib.reverb.client",
 ]
 
 
@@ -141,7 +143,7 @@ def test_litert_policy_evaluates_cartpole_without_tensorflow(tmp_path):
         from policylib.environments import suite_gym
         from policylib.eval import metric_utils
         from policylib.metrics import py_metrics
-        from policylib.policies import litert_policy
+        from policylib.export import litert_policy
 
         env = suite_gym.load("CartPole-v1")
         policy = litert_policy.LiteRTPolicy({export_dir!r})

@@ -7,36 +7,25 @@ SacAgent`), loaded on first use.
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = (
-    "behavioral_cloning",
-    "categorical_dqn",
-    "data_converter",
-    "ddpg",
-    "dqn",
-    "ppo",
-    "random",
-    "reinforce",
-    "sac",
-    "td3",
-    "tf_agent",
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="""
+        behavioral_cloning categorical_dqn data_converter ddpg dqn ppo random
+        reinforce sac td3 tf_agent
+    """,
+    attributes="""
+        behavioral_cloning.behavioral_cloning_agent: BehavioralCloningAgent
+        categorical_dqn.categorical_dqn_agent: CategoricalDqnAgent
+        ddpg.ddpg_agent: DdpgAgent
+        dqn.dqn_agent: DqnAgent
+        ppo.ppo_agent: PPOAgent
+        ppo.ppo_clip_agent: PPOClipAgent
+        ppo.ppo_kl_penalty_agent: PPOKLPenaltyAgent
+        reinforce.reinforce_agent: ReinforceAgent
+        sac.sac_agent: SacAgent
+        td3.td3_agent: Td3Agent
+        tf_agent: TFAgent
+    """,
 )
-
-_AGENTS = {
-    "BehavioralCloningAgent": "behavioral_cloning.behavioral_cloning_agent",
-    "CategoricalDqnAgent": "categorical_dqn.categorical_dqn_agent",
-    "DdpgAgent": "ddpg.ddpg_agent",
-    "DqnAgent": "dqn.dqn_agent",
-    "PPOAgent": "ppo.ppo_agent",
-    "PPOClipAgent": "ppo.ppo_clip_agent",
-    "PPOKLPenaltyAgent": "ppo.ppo_kl_penalty_agent",
-    "ReinforceAgent": "reinforce.reinforce_agent",
-    "SacAgent": "sac.sac_agent",
-    "Td3Agent": "td3.td3_agent",
-    "TFAgent": "tf_agent",
-}
-
-__all__ = [*_MODULES, *_AGENTS]
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES, _AGENTS)

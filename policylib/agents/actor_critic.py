@@ -1,16 +1,18 @@
 """What DDPG, TD3 and SAC share: target networks, twin critics, policies, loss steps.
 
 `ActorCriticAgent` is a `TFAgent` whose subclasses list their `(network,
-target)` pairs in `_target_pairs()`; it copies them at `initialize()` and
-soft-updates them (each shared layer once) with `_get_target_updater`.
+target)` pairs in `_target_pairs()` and their critics in `_critics()`; it
+copies the targets at `initialize()` and soft-updates them (each shared layer
+once) with `_get_target_updater`, and its `_train` and `_loss` both run
+`_critic_and_actor_losses` (SAC's adds the temperature's loss).
 Feed-forward networks train on `[B, 2]` trajectories squeezed to `[B]`
 transitions; recurrent ones on `[B, T]` sequences.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 import tensorflow as tf
 
@@ -21,7 +23,12 @@ from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import target_networks
 
-__all__ = ["ActorCriticAgent", "deterministic_actor_policies", "twin_critics"]
+__all__ = [
+    "ActorCriticAgent",
+    "deterministic_actor_policies",
+    "td_targets",
+    "twin_critics",
+]
 
 
 def deterministic_actor_policies(
@@ -49,8 +56,8 @@ def twin_critics(
     critic_network_2: network.Network | None,
     target_critic_network: network.Network | None,
     target_critic_network_2: network.Network | None,
-    input_spec: Any,
-) -> tuple[Any, Any, Any, Any]:
+    input_spec: types.NestedTensorSpec | None,
+) -> tuple[network.Network, network.Network, network.Network, network.Network]:
     """`(critic_1, critic_2, target_1, target_2)`, each built for `input_spec`
     (None: the network's own input spec).
 
@@ -67,6 +74,32 @@ def twin_critics(
         critic_network_2, target_critic_network_2, input_spec, "TargetCriticNetwork2"
     )
     return critic_network, critic_network_2, target_1, target_2
+
+
+def td_targets(
+    next_time_steps: ts.TimeStep,
+    target_q_values: tf.Tensor,
+    gamma: types.Float,
+    reward_scale_factor: types.Float,
+) -> tf.Tensor:
+    """`reward_scale_factor * r + gamma * discount * target_q_values`, held
+    constant for the gradient."""
+    return tf.stop_gradient(
+        reward_scale_factor * next_time_steps.reward
+        + gamma * next_time_steps.discount * target_q_values
+    )
+
+
+def q_values_of(
+    critics: Iterable[network.Network],
+    inputs: types.NestedTensor,
+    step_type: types.Tensor,
+    training: bool,
+) -> list[tf.Tensor]:
+    """Each critic's Q-values of `(observation, action)` `inputs`."""
+    return [
+        critic(inputs, step_type=step_type, training=training)[0] for critic in critics
+    ]
 
 
 class ActorCriticAgent(tf_agent.TFAgent):
@@ -97,29 +130,98 @@ class ActorCriticAgent(tf_agent.TFAgent):
             self.data_context, squeeze_time_dim=not stateful
         )
 
-    def _target_pairs(self) -> list[tuple[Any, Any]]:
+    def _set_twin_critics(
+        self,
+        critic_network: network.Network,
+        critic_network_2: network.Network | None,
+        target_critic_network: network.Network | None,
+        target_critic_network_2: network.Network | None,
+        input_spec: types.NestedTensorSpec | None,
+    ) -> None:
+        """`_critic_network_1/2` and `_target_critic_network_1/2` from
+        `twin_critics` (TD3, SAC)."""
+        (
+            self._critic_network_1,
+            self._critic_network_2,
+            self._target_critic_network_1,
+            self._target_critic_network_2,
+        ) = twin_critics(
+            critic_network,
+            critic_network_2,
+            target_critic_network,
+            target_critic_network_2,
+            input_spec,
+        )
+
+    def _store_training_options(
+        self,
+        actor_optimizer: types.Optimizer | None,
+        critic_optimizer: types.Optimizer | None,
+        target_update_tau: types.Float,
+        target_update_period: types.Int,
+        td_errors_loss_fn: types.LossFn,
+        gamma: types.Float,
+        reward_scale_factor: types.Float,
+        gradient_clipping: types.Float | None,
+    ) -> None:
+        """Keeps the options DDPG, TD3 and SAC share; builds the target updater
+        (so the networks of `_target_pairs()` must exist)."""
+        self._actor_optimizer = actor_optimizer
+        self._critic_optimizer = critic_optimizer
+        self._target_update_tau = target_update_tau
+        self._target_update_period = target_update_period
+        self._td_errors_loss_fn = td_errors_loss_fn
+        self._gamma = gamma
+        self._reward_scale_factor = reward_scale_factor
+        self._gradient_clipping = gradient_clipping
+        self._update_target = self._get_target_updater(
+            target_update_tau, target_update_period
+        )
+
+    def _init_deterministic_actor(
+        self,
+        time_step_spec: ts.TimeStep,
+        action_spec: types.NestedTensorSpec,
+        add_noise: Callable[[tf_policy.TFPolicy], tf_policy.TFPolicy],
+        **kwargs: Any,
+    ) -> None:
+        """`_init_actor_critic` with `deterministic_actor_policies` of
+        `self._actor_network` (DDPG, TD3)."""
+        policy, collect_policy = deterministic_actor_policies(
+            time_step_spec, action_spec, self._actor_network, add_noise
+        )
+        self._init_actor_critic(
+            time_step_spec,
+            action_spec,
+            policy,
+            collect_policy,
+            recurrent_network=self._actor_network,
+            **kwargs,
+        )
+
+    def _target_pairs(self) -> list[tuple[network.Network, network.Network]]:
         """The `(network, target_network)` pairs the agent keeps in step."""
         raise NotImplementedError
 
     def _initialize(self) -> None:
         target_networks.initialize_targets(self._target_pairs())
 
-    def _get_target_updater(self, tau: types.Float = 1.0, period: types.Int = 1) -> Any:
+    def _get_target_updater(
+        self, tau: types.Float = 1.0, period: types.Int = 1
+    ) -> Callable[[], object]:
         """A callable soft-updating every target every `period` calls."""
         return target_networks.get_targets_updater(self._target_pairs(), tau, period)
 
     def _critic_and_actor_losses(
         self,
-        experience: Any,
-        weights: Any,
+        experience: types.NestedTensor,
+        weights: types.Tensor | None,
         training: bool,
         minimize: bool,
-        critic_variables: Any = None,
-        actor_apply_when: Any = None,
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        """`critic_loss` then `actor_loss` of `experience`; with `minimize`,
-        each followed by its optimizer step (the actor's only where
-        `actor_apply_when` holds, if given)."""
+    ) -> tf_agent.LossInfo:
+        """`critic_loss` and `actor_loss` of `experience`, summed, with both in
+        `_loss_info_type`; with `minimize`, each followed by its optimizer step
+        (the actor's only where `_actor_update_condition()` holds)."""
         time_steps, policy_steps, next_time_steps = self._as_transition(experience)
 
         def critic() -> tf.Tensor:
@@ -138,28 +240,63 @@ class ActorCriticAgent(tf_agent.TFAgent):
             critic_loss, actor_loss = critic(), actor()
             tf.debugging.check_numerics(critic_loss, "Critic loss is inf or nan.")
             tf.debugging.check_numerics(actor_loss, "Actor loss is inf or nan.")
-            return critic_loss, actor_loss
-        critic_loss = self._minimize(
-            critic, critic_variables, self._critic_optimizer, "critic"
+        else:
+            actor_apply_when = self._actor_update_condition()
+            critic_variables = [
+                v for net in self._critics() for v in net.trainable_variables
+            ]
+            critic_loss = self._minimize(
+                critic, critic_variables, self._critic_optimizer, "critic"
+            )
+            actor_loss = self._minimize(
+                actor,
+                self._actor_network.trainable_variables,
+                self._actor_optimizer,
+                "actor",
+                apply_when=actor_apply_when,
+            )
+            self.train_step_counter.assign_add(1)
+            self._update_target()
+        return tf_agent.LossInfo(
+            actor_loss + critic_loss,
+            self._loss_info_type(actor_loss=actor_loss, critic_loss=critic_loss),
         )
-        actor_loss = self._minimize(
-            actor,
-            self._actor_network.trainable_variables,
-            self._actor_optimizer,
-            "actor",
-            apply_when=actor_apply_when,
+
+    def _train(self, experience: Any, weights: Any = None) -> tf_agent.LossInfo:
+        return self._critic_and_actor_losses(
+            experience, weights, training=True, minimize=True
         )
-        self.train_step_counter.assign_add(1)
-        self._update_target()
-        return critic_loss, actor_loss
+
+    def _loss(
+        self, experience: Any, weights: Any = None, training: bool = False
+    ) -> tf_agent.LossInfo:
+        return self._critic_and_actor_losses(
+            experience, weights, training=training, minimize=False
+        )
+
+    def _critics(self) -> list[network.Network]:
+        """The networks the critic optimizer trains."""
+        raise NotImplementedError
+
+    def _actor_update_condition(self) -> types.Bool | None:
+        """Whether this train step updates the actor (None: always)."""
+        return None
 
     # Defined by the subclasses.
     _actor_network: network.Network
-    _actor_optimizer: Any
-    _critic_optimizer: Any
-    _update_target: Any
+    # The `extra` of `_critic_and_actor_losses`: fields `actor_loss`, `critic_loss`.
+    _loss_info_type: ClassVar[Callable[..., tuple]]
 
     def critic_loss(self, *args: Any, **kwargs: Any) -> tf.Tensor:
+        """The critics' TD loss (see the subclasses).
+
+        Args (of every subclass):
+          time_steps: `[B]` (or `[B, T]` for RNNs) time steps.
+          actions: the actions taken in them.
+          next_time_steps: the time steps that followed.
+          weights: optional `[B]` or scalar weights of the per-example losses.
+          training: passed to the critics (dropout, batch norm).
+        """
         raise NotImplementedError
 
     def actor_loss(self, *args: Any, **kwargs: Any) -> tf.Tensor:

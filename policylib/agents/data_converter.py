@@ -11,6 +11,7 @@ converts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import tensorflow as tf
@@ -30,7 +31,9 @@ __all__ = [
 ]
 
 
-def _has_fields(value: Any, cls: Any) -> bool:
+def _has_fields(
+    value: object, cls: type[trajectory.Transition] | type[trajectory.Trajectory]
+) -> bool:
     return isinstance(value, cls) or getattr(value, "_fields", None) == cls._fields
 
 
@@ -134,7 +137,9 @@ class DataContext(tf.Module):
 # Validation
 
 
-def _shape_rows(value: Any, spec: Any, num_outer_dims: int) -> str:
+def _shape_rows(
+    value: types.NestedTensor, spec: types.NestedTensorSpec, num_outer_dims: int
+) -> str:
     """One line per leaf whose shape does not end in its spec's shape."""
     outer = "[B, T]" if num_outer_dims == 2 else "[B]"
     rows = []
@@ -155,7 +160,9 @@ def _shape_rows(value: Any, spec: Any, num_outer_dims: int) -> str:
     return "\n".join(rows)
 
 
-def _is_batched(value: Any, spec: Any, num_outer_dims: int) -> bool:
+def _is_batched(
+    value: types.NestedTensor, spec: types.NestedTensorSpec, num_outer_dims: int
+) -> bool:
     """Whether every leaf has `num_outer_dims` outer dims; False for a mix of outer dims."""
     try:
         return nest_utils.is_batched_nested_tensors(
@@ -250,7 +257,7 @@ def _checked_transition(
     value: Any,
     context: DataContext,
     sequence_length: int | None,
-    from_trajectory: Any,
+    from_trajectory: Callable[[trajectory.Trajectory], trajectory.Transition],
     num_outer_dims: int,
 ) -> trajectory.Transition:
     """A transition-like `value` as is, or a trajectory (of `sequence_length`)
@@ -348,7 +355,7 @@ class AsTransition(tf.Module):
         """
         squeeze = self._squeeze_time_dim
 
-        def from_trajectory(traj: Any) -> trajectory.Transition:
+        def from_trajectory(traj: trajectory.Trajectory) -> trajectory.Transition:
             transition = trajectory.to_transition(traj)
             if squeeze:
                 transition = tf.nest.map_structure(
@@ -393,7 +400,7 @@ class AsHalfTransition(tf.Module):
     def __call__(self, value: Any) -> trajectory.Transition:
         squeeze = self._squeeze_time_dim
 
-        def from_trajectory(traj: Any) -> trajectory.Transition:
+        def from_trajectory(traj: trajectory.Trajectory) -> trajectory.Transition:
             if squeeze:
                 traj = tf.nest.map_structure(lambda x: tf.squeeze(x, axis=1), traj)
             return trajectory.Transition(

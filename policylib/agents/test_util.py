@@ -8,16 +8,17 @@ import tensorflow as tf
 
 from policylib.agents import tf_agent
 from policylib.base import nest_utils
+from policylib.typing import types
 
 __all__ = ["test_loss_and_train_output"]
 
 
 def test_loss_and_train_output(
-    test: Any,
+    test: tf.test.TestCase,
     expect_equal_loss_values: bool,
     agent: tf_agent.TFAgent,
-    experience: Any,
-    weights: Any = None,
+    experience: types.NestedTensor,
+    weights: types.Tensor | None = None,
     **kwargs: Any,
 ) -> None:
     """Checks that `agent.loss` and `agent.train` return matching `LossInfo`s.

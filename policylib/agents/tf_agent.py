@@ -18,6 +18,7 @@ convert their experience with a `data_converter` built on `data_context`.
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import tensorflow as tf
@@ -111,9 +112,9 @@ class TFAgent(tf.Module):
 
     @staticmethod
     def _training_data_context(
-        training_data_spec: Any,
+        training_data_spec: types.NestedTensorSpec | None,
         time_step_spec: ts.TimeStep,
-        action_spec: Any,
+        action_spec: types.NestedTensorSpec,
         collect_policy: tf_policy.TFPolicy,
     ) -> data_converter.DataContext:
         """The context `train`'s experience is checked against."""
@@ -228,9 +229,9 @@ class TFAgent(tf.Module):
     def _apply_gradients(
         self,
         loss: tf.Tensor,
-        variables_to_train: Any,
+        variables_to_train: Iterable[tf.Variable],
         tape: tf.GradientTape,
-        optimizer: Any,
+        optimizer: types.Optimizer | None,
     ) -> None:
         """One optimizer step on `loss`: checked for NaN, gradients clipped by
         `self._gradient_clipping` (if set) and summarized if asked.
@@ -260,11 +261,11 @@ class TFAgent(tf.Module):
 
     def _minimize(
         self,
-        loss_fn: Any,
-        variables_to_train: Any,
-        optimizer: Any,
+        loss_fn: Callable[[], tf.Tensor],
+        variables_to_train: Iterable[tf.Variable],
+        optimizer: types.Optimizer | None,
         label: str,
-        apply_when: Any = None,
+        apply_when: types.Bool | None = None,
     ) -> tf.Tensor:
         """`loss_fn()` under a tape that watches only `variables_to_train`,
         then one `_apply_gradients` step on it (only where `apply_when` is
@@ -285,7 +286,7 @@ class TFAgent(tf.Module):
             return loss
         keras_compat.build_optimizer(optimizer, variables_to_train)
 
-        def apply() -> Any:
+        def apply() -> tf.Operation:
             self._apply_gradients(loss, variables_to_train, tape, optimizer)
             return tf.no_op()
 
@@ -294,10 +295,10 @@ class TFAgent(tf.Module):
 
     def _apply_loss(
         self,
-        aggregated_losses: Any,
-        variables_to_train: Any,
+        aggregated_losses: common.AggregatedLosses,
+        variables_to_train: Iterable[tf.Variable],
         tape: tf.GradientTape,
-        optimizer: Any,
+        optimizer: types.Optimizer | None,
     ) -> None:
         """`_apply_gradients` of `aggregated_losses.total_loss`, then loss summaries."""
         total_loss = aggregated_losses.total_loss
@@ -405,10 +406,10 @@ class TFAgent(tf.Module):
         raise NotImplementedError("Train not implemented.")
 
 
-def _unique(variables: Any) -> list:
+def _unique(variables: Iterable[tf.Variable]) -> list[tf.Variable]:
     """`variables` in order, each once (layers shared between networks)."""
     seen: set[int] = set()
-    unique = []
+    unique: list[tf.Variable] = []
     for variable in variables:
         if id(variable) not in seen:
             seen.add(id(variable))
@@ -416,7 +417,7 @@ def _unique(variables: Any) -> list:
     return unique
 
 
-def _checked_loss_info(loss_info: Any) -> LossInfo:
+def _checked_loss_info(loss_info: object) -> LossInfo:
     if not isinstance(loss_info, LossInfo):
         raise TypeError(f"loss_info is not a subclass of LossInfo: {loss_info}")
     return loss_info

@@ -18,22 +18,27 @@ otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import sys
 import types
-from collections.abc import Callable
-from typing import Any
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import tree
 
 __all__ = [
-    "PlainModule",
+    "Module",
+    "PythonState",
     "is_loaded",
     "is_tensor",
-    "module_base",
+    "make_trackable",
     "nest",
-    "python_state_base",
     "tf",
 ]
 
@@ -238,8 +243,11 @@ def _map_one(func: Callable, structure: Any) -> Any:
 nest = _Nest()
 
 
-class PlainModule:
-    """What NumPy-side classes use of `tf.Module` (a name) without TensorFlow."""
+_T = TypeVar("_T")
+
+
+class _Named:
+    """What `Module` is until TensorFlow is loaded: a name, as `tf.Module` has."""
 
     def __init__(self, name: str | None = None):
         self._name = name
@@ -249,17 +257,141 @@ class PlainModule:
         return self._name
 
 
-def module_base() -> type:
-    """`tf.Module` if TensorFlow is loaded, else `PlainModule`.
+class _Stateful:
+    """What `PythonState` is until TensorFlow is loaded."""
 
-    The base of NumPy-side classes that checkpoints may hold (py metrics,
-    NumPy storage). Decided when the class is defined: training scripts
-    import TensorFlow first and get checkpointable objects; a process that
-    runs without TensorFlow gets plain ones.
+
+if TYPE_CHECKING:
+    # What they are for the type checker: TensorFlow's classes.
+    Module: Any
+    PythonState: Any
+else:
+
+    class Module(_Named):
+        """A `tf.Module` once TensorFlow is loaded, whatever was imported first.
+
+        The base of NumPy-side classes that checkpoints hold (py metrics, NumPy
+        replay storage). Until TensorFlow is imported it is a plain named
+        object, so a TensorFlow-free process never loads TensorFlow for it.
+        Its base becomes `tf.Module` (`make_trackable`) when an instance is
+        made after TensorFlow was imported, or when that import finishes after
+        an instance was made (a one-shot import hook, put in by that
+        instance). Then every subclass, defined before or after, is tracked by
+        `tf.train.Checkpoint`, and objects made before are adopted (named and
+        tracked as if made now): checkpoints do not depend on import order.
+        """
+
+        def __new__(cls: type[_T], *args: object, **kwargs: object) -> _T:
+            return _made(cls)
+
+    class PythonState(_Stateful):
+        """A `tf.train.experimental.PythonState` once TensorFlow is loaded (as `Module`)."""
+
+        def __new__(cls: type[_T], *args: object, **kwargs: object) -> _T:
+            return _made(cls)
+
+
+# Instances made while TensorFlow was not loaded, adopted by `make_trackable`.
+_made_before_tf: weakref.WeakSet[object] = weakref.WeakSet()
+_trackable: list[bool] = []
+
+
+def _made(cls: type[_T]) -> _T:
+    """A new `cls` instance; makes the bases trackable first if TensorFlow is loaded."""
+    instance = object.__new__(cls)
+    if not _trackable and not make_trackable():
+        _made_before_tf.add(instance)
+        if not any(isinstance(f, _TensorFlowFinder) for f in sys.meta_path):
+            sys.meta_path.insert(0, _TensorFlowFinder())
+    return instance
+
+
+def _tf_ready() -> bool:
+    """Whether TensorFlow is imported and done initializing."""
+    module = sys.modules.get("tensorflow")
+    spec = getattr(module, "__spec__", None)
+    return module is not None and not getattr(spec, "_initializing", False)
+
+
+def make_trackable() -> bool:
+    """Rebases `Module` on `tf.Module` and `PythonState` on TF's, once TF is loaded.
+
+    Runs when an instance is made and when TensorFlow finishes importing
+    after one was; idempotent. Returns whether the bases are TensorFlow's now
+    (False while TensorFlow is not loaded).
     """
-    return tf.Module if is_loaded() else PlainModule
+    if _trackable:
+        return True
+    if not _tf_ready():
+        return False
+    Module.__bases__ = (tf.Module,)
+    PythonState.__bases__ = (tf.train.experimental.PythonState,)
+    _trackable.append(True)
+    for instance in list(_made_before_tf):
+        if isinstance(instance, tf.Module):
+            _adopt(instance)
+    _made_before_tf.clear()
+    return True
 
 
-def python_state_base() -> type:
-    """`tf.train.experimental.PythonState` if TensorFlow is loaded, else `object`."""
-    return tf.train.experimental.PythonState if is_loaded() else object
+class _AdoptingLoader(importlib.abc.Loader):
+    """TensorFlow's loader, then `make_trackable` (objects made before TF load)."""
+
+    def __init__(self, inner: importlib.abc.Loader):
+        self._inner = inner
+
+    def create_module(
+        self, spec: importlib.machinery.ModuleSpec
+    ) -> types.ModuleType | None:
+        return self._inner.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__loader__ = self._inner  # TensorFlow sees its own loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._inner
+        self._inner.exec_module(module)
+        if module.__spec__ is not None:
+            module.__spec__._initializing = False  # type: ignore[attr-defined]
+        make_trackable()
+
+
+class _TensorFlowFinder(importlib.abc.MetaPathFinder):
+    """Finds `tensorflow` once, through the other finders, with an adopting loader.
+
+    Put on `sys.meta_path` only when a `Module` is made before TensorFlow is
+    imported, so that `tf.train.Checkpoint` accepts it once TensorFlow is.
+    """
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: types.ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "tensorflow":
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)  # one-shot, and no recursion below
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _AdoptingLoader(spec.loader)
+        return spec
+
+
+def _adopt(module: object) -> None:
+    """Gives a `Module` made before TensorFlow loaded what `tf.Module` would have.
+
+    `tf.Module.__init__` names it; each attribute is assigned again, so
+    TensorFlow tracks what it holds (a `PythonState`, a list of metrics).
+    """
+    name = vars(module).pop("_name", None)
+    try:
+        tf.Module.__init__(module, name)
+    except ValueError:  # not a valid module name: keep it as it was
+        tf.Module.__init__(module)
+        vars(module)["_name"] = name
+    for key, value in list(vars(module).items()):
+        if key.startswith("_self_") or key in ("_name", "_name_scope"):
+            continue
+        object.__delattr__(module, key)
+        setattr(module, key, value)

@@ -18,6 +18,10 @@ user can act on:
 `saved_model_io` (a decorator) drops exactly these while the calling thread
 saves or loads, so a training loop that saves every
 N steps prints nothing unless something is wrong. Every other message passes.
+
+The filters are a change to TensorFlow's logging and warnings, so
+`policylib._tf_patches` installs them (`install`) at `import policylib`;
+with `POLICYLIB_NO_TF_PATCHES=1` nothing is filtered.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["saved_model_io"]
+__all__ = ["install", "saved_model_io"]
 
 # Logger name -> a substring of the routine message it logs.
 _ROUTINE = {
@@ -62,23 +66,32 @@ class _DropRoutineNotice(logging.Filter):
         return self._substring not in str(record.msg)
 
 
-def _install() -> None:
+def install() -> None:
+    """Adds the logging filters, and the warning filter on each save (idempotent).
+
+    The logging filters stay on their loggers and act only while a thread
+    saves or loads.
+    """
     with _installed:
         if not _filters:
             for name, substring in _ROUTINE.items():
                 _filters.append(_DropRoutineNotice(substring))
                 logging.getLogger(name).addFilter(_filters[-1])
-    # Added (again) each time: a `warnings.catch_warnings` block, as test
+
+
+def _ignore_encoding_warning() -> None:
+    # Added (again) on each save: a `warnings.catch_warnings` block, as test
     # runners use, throws away filters added inside it. Narrow by message
     # and module, so no other warning is touched.
-    warnings.filterwarnings(
-        "ignore", message=_ENCODING, category=UserWarning, module=_ENCODING_MODULE
-    )
+    if _filters:
+        warnings.filterwarnings(
+            "ignore", message=_ENCODING, category=UserWarning, module=_ENCODING_MODULE
+        )
 
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    _install()
+    _ignore_encoding_warning()
     _state.depth = getattr(_state, "depth", 0) + 1
     try:
         yield

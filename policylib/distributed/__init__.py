@@ -10,11 +10,12 @@ Distributed evaluation is `policylib.eval.evaluate(..., num_workers=N)`.
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = ("collection", "policy_payload", "ray_cluster")
-_ATTRIBUTES = {"RayCollector": "collection", "CollectedEpisodes": "collection"}
-
-__all__ = [*_MODULES, *_ATTRIBUTES]
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES, _ATTRIBUTES)
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="collection policy_payload ray_cluster",
+    attributes="""
+        collection: RayCollector CollectedEpisodes
+    """,
+)

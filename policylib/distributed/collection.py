@@ -30,11 +30,13 @@ an older policy.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
 import tempfile
+import types
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cloudpickle
 import numpy as np
@@ -42,6 +44,14 @@ import tree
 
 from policylib.base import arg_checks
 from policylib.distributed import policy_payload, ray_cluster
+from policylib.environments.env_construction import EnvLike, env_constructor
+from policylib.export.policy_source import LivePolicy
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from policylib.replay_buffers import replay_buffer as replay_buffer_lib
+    from policylib.trajectories import trajectory as trajectory_lib
 
 __all__ = ["CollectedEpisodes", "RayCollector"]
 
@@ -63,7 +73,7 @@ class CollectedEpisodes:
     """
 
     actor: int
-    trajectory: Any
+    trajectory: trajectory_lib.Trajectory
     policy_versions: np.ndarray
     episode_returns: tuple[float, ...]
     episode_lengths: tuple[int, ...]
@@ -92,10 +102,8 @@ class _CollectActor:
     ):
         import ray
 
-        from policylib.eval import evaluation
-
         self._index = index
-        make, _ = evaluation.env_constructor(cloudpickle.loads(env))
+        make, _ = env_constructor(cloudpickle.loads(env))
         if make is None:
             raise TypeError("RayCollector needs a Gymnasium id or an env constructor.")
         self._env = make()
@@ -109,8 +117,9 @@ class _CollectActor:
         self._time_step = self._env.reset()
         self._state = self._policy.get_initial_state(self._env.batch_size or 1)
         self._whole_episodes = whole_episodes
-        self._episode: list[tuple[Any, int]] = []  # the running episode's steps
-        self._ready: list[tuple[Any, int]] = []  # (step, version) to send
+        # The running episode's steps, and the (step, version)s to send.
+        self._episode: list[tuple[trajectory_lib.Trajectory, int]] = []
+        self._ready: list[tuple[trajectory_lib.Trajectory, int]] = []
         self._ended: list[tuple[float, int]] = []  # (return, length) to send
         self._return, self._length = 0.0, 0
         self._where = ray_cluster.where(ray)
@@ -129,7 +138,7 @@ class _CollectActor:
         self._state = self._policy.get_initial_state(self._env.batch_size or 1)
         self._version = version
 
-    def _observe(self, traj: Any) -> None:
+    def _observe(self, traj: trajectory_lib.Trajectory) -> None:
         held = self._episode if self._whole_episodes else self._ready
         held.append((traj, self._version))
         if not traj.is_boundary():
@@ -197,23 +206,24 @@ class RayCollector:
 
     def __init__(
         self,
-        env: Any,
-        policy: Any,
+        env: EnvLike,
+        policy: LivePolicy | str,
         num_actors: int = 2,
         *,
         ray_address: str | None = None,
         seed: int | None = None,
         num_cpus_per_actor: float = 1.0,
         allow_unsafe_ops: bool = False,
-        train_step: Any = None,
+        train_step: tf.Variable | None = None,
         whole_episodes: bool = True,
     ):
         arg_checks.check_int(num_actors, "num_actors", owner="RayCollector")
         self._num_actors = num_actors  # kept after close, for add_to
         self._whole_episodes = bool(whole_episodes)
         # Per actor, steps `add_to` holds until every row of the buffer has one.
-        self._queued: list[Any] = [None] * num_actors
-        self._connection: Any = ray_cluster.connect(ray_address)
+        self._queued: list[trajectory_lib.Trajectory | None] = [None] * num_actors
+        self._connection: contextlib.AbstractContextManager[types.ModuleType] | None
+        self._connection = ray_cluster.connect(ray_address)
         self._ray = self._connection.__enter__()
         self._allow_unsafe_ops = allow_unsafe_ops
         self._train_step = train_step
@@ -254,7 +264,7 @@ class RayCollector:
         return list(self._where)
 
     def _pack(
-        self, policy: Any, seed: int | None = None
+        self, policy: LivePolicy | str, seed: int | None = None
     ) -> policy_payload.PolicyPayload:
         with tempfile.TemporaryDirectory(prefix="policylib-collect-") as staging:
             return policy_payload.pack(
@@ -266,7 +276,9 @@ class RayCollector:
                 seed=seed,
             )
 
-    def _pack_per_actor(self, policy: Any, seed: int | None) -> list[Any]:
+    def _pack_per_actor(
+        self, policy: LivePolicy | str, seed: int | None
+    ) -> list[object]:
         """Object refs of each actor's payload: a TF policy is exported per actor.
 
         Random ops are seeded when a policy is exported, so one export would
@@ -282,7 +294,12 @@ class RayCollector:
             return [self._ray.put(self._pack(policy, s)) for s in seeds]
         return [self._ray.put(self._pack(policy))] * self._num_actors
 
-    def update(self, policy: Any = None, *, variables: Any = None) -> int:
+    def update(
+        self,
+        policy: LivePolicy | str | None = None,
+        *,
+        variables: Sequence[np.ndarray] | None = None,
+    ) -> int:
         """Sends the actors a new policy; returns its version.
 
         Args:
@@ -305,11 +322,11 @@ class RayCollector:
             payload = self._ray.put(self._pack(policy))
             self._ray.get([a.load.remote(payload, version) for a in self._actors])
         else:
-            values = (
-                policy_payload.variable_values(policy)
-                if policy is not None
-                else tuple(np.asarray(v) for v in variables)
-            )
+            if policy is not None:
+                values = policy_payload.variable_values(policy)
+            else:
+                assert variables is not None  # one of the two, checked above
+                values = tuple(np.asarray(v) for v in variables)
             step = None if self._train_step is None else int(self._train_step.numpy())
             values_ref = self._ray.put(values)
             self._ray.get(
@@ -340,7 +357,7 @@ class RayCollector:
 
     def add_to(
         self,
-        replay_buffer: Any,
+        replay_buffer: replay_buffer_lib.ReplayBuffer,
         batches: Sequence[CollectedEpisodes],
         min_version: int | None = None,
     ) -> int:
@@ -361,7 +378,7 @@ class RayCollector:
             actors, several actors' partial episodes would share one row, or
             `min_version` is asked of partial episodes.
         """
-        rows = int(getattr(replay_buffer, "_batch_size", 1))
+        rows = _rows(replay_buffer)
         if min_version is not None:
             if not self._whole_episodes:
                 raise ValueError(
@@ -399,8 +416,9 @@ class RayCollector:
         count = min(self.queued_steps)
         if count == 0:
             return 0
-        taken = [_items(q, 0, count) for q in self._queued]
-        self._queued = [_items(q, count, None) for q in self._queued]
+        rows_queued = [q for q in self._queued if q is not None]  # all: count > 0
+        taken = [_items(q, 0, count) for q in rows_queued]
+        self._queued = [_items(q, count, None) for q in rows_queued]
         stacked = tree.map_structure(lambda *x: np.stack(x, axis=1), *taken)
         for t in range(count):  # stacked is [count, rows]: one add per time step
             replay_buffer.add_batch(tree.map_structure(lambda x, t=t: x[t], stacked))
@@ -418,15 +436,23 @@ class RayCollector:
     def __enter__(self) -> RayCollector:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _items(trajectory: Any, start: int, stop: int | None) -> Any:
+def _rows(replay_buffer: replay_buffer_lib.ReplayBuffer) -> int:
+    """The buffer's batch size (rows); 1 for a buffer without one (`PyUniformReplayBuffer`)."""
+    rows: int | None = getattr(replay_buffer, "batch_size", None)
+    return int(rows or 1)
+
+
+def _items(
+    trajectory: trajectory_lib.Trajectory, start: int, stop: int | None
+) -> trajectory_lib.Trajectory:
     """Items [start:stop] of a [T] nest."""
     return tree.map_structure(lambda x: x[start:stop], trajectory)
 
 
-def _length(trajectory: Any) -> int:
+def _length(trajectory: trajectory_lib.Trajectory | None) -> int:
     """The outer dim of a [T] nest (0 for None)."""
     return 0 if trajectory is None else len(tree.flatten(trajectory)[0])

@@ -2,11 +2,13 @@
 
 A worker cannot share the learner's TensorFlow objects, so a policy travels
 as what `PolicySaver` writes: the path of a SavedModel (or LiteRT export)
-that the worker loads, or that directory packed into a tar archive when the
-worker may be on another machine (Ray). A TF policy is exported first; a
-loaded SavedModel policy travels as its directory plus its current variable
-values (it may have been updated since it was loaded). A pure-Python policy
-(scripted, random, your own `PyPolicy`) travels pickled with cloudpickle.
+that the worker loads (`PathPayload`), or that directory packed into a tar
+archive when the worker may be on another machine (`ArchivePayload`, Ray).
+A TF policy is exported first; a loaded SavedModel policy travels as its
+directory plus its current variable values (it may have been updated since
+it was loaded). A pure-Python policy (scripted, random, your own
+`PyPolicy`) travels pickled with cloudpickle (`PicklePayload`). The worker
+checks and loads a saved one with `export.policy_source.PolicySource`.
 """
 
 from __future__ import annotations
@@ -16,58 +18,104 @@ import io
 import os
 import tarfile
 import tempfile
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 import numpy as np
 
-__all__ = ["PolicyPayload", "pack", "assign_variables"]
+from policylib.export import policy_source
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from policylib.policies import py_policy, tf_policy
+
+__all__ = [
+    "ArchivePayload",
+    "PathPayload",
+    "PicklePayload",
+    "PolicyPayload",
+    "assign_variables",
+    "pack",
+    "pack_source",
+]
 
 
 @dataclasses.dataclass(frozen=True)
 class PolicyPayload:
-    """What a worker needs to rebuild a policy.
+    """What a worker needs to rebuild a policy: one subclass per way to travel."""
+
+    def load(self) -> py_policy.PyPolicy:
+        """The policy as a `PyPolicy`, in this process."""
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class PicklePayload(PolicyPayload):
+    """A pure-Python `PyPolicy`, cloudpickled."""
+
+    data: bytes
+
+    def load(self) -> py_policy.PyPolicy:
+        return cloudpickle.loads(self.data)
+
+
+@dataclasses.dataclass(frozen=True)
+class _SavedPayload(PolicyPayload):
+    """A saved policy (SavedModel or LiteRT export), checked and loaded by the worker.
 
     Attributes:
-      kind: `"path"` (a directory on this machine), `"archive"` (a tar of
-        the directory) or `"pickle"` (a cloudpickled `PyPolicy`).
-      data: the path, the archive bytes or the pickle bytes.
       variables: values to assign to the loaded policy's `model_variables`,
         in order, or None to keep the saved ones.
-      allow_unsafe_ops: passed to the SavedModel loader.
+      allow_unsafe_ops: passed to the worker's unsafe-op check.
     """
 
-    kind: str
-    data: Any
-    variables: tuple[np.ndarray, ...] | None = None
-    allow_unsafe_ops: bool = False
+    variables: tuple[np.ndarray, ...] | None = dataclasses.field(
+        default=None, kw_only=True
+    )
+    allow_unsafe_ops: bool = dataclasses.field(default=False, kw_only=True)
 
-    def load(self) -> Any:
-        """The policy as a `PyPolicy`, in this process.
-
-        An archive is unpacked into a temporary directory that lives as long
-        as the process (the loaded SavedModel reads its files lazily).
-        """
-        from policylib.eval import evaluation
-
-        if self.kind == "pickle":
-            return cloudpickle.loads(self.data)
-        if self.kind == "archive":
-            staging = tempfile.mkdtemp(prefix="policylib-policy-")
-            with tarfile.open(fileobj=io.BytesIO(self.data)) as tar:
-                tar.extractall(staging, filter="data")
-            path = os.path.join(staging, "policy")
-        elif self.kind == "path":
-            path = self.data
-        else:
-            raise ValueError(f"Unknown policy payload kind {self.kind!r}.")
-        policy = evaluation.resolve_policy(path, allow_unsafe_ops=self.allow_unsafe_ops)
+    def _load_dir(self, path: str) -> py_policy.PyPolicy:
+        source = policy_source.PolicySource.of(path, self.allow_unsafe_ops)
+        policy = source.load()
         if self.variables is not None:
             assign_variables(policy, self.variables)
         return policy
 
 
-def assign_variables(policy: Any, values: Any, train_step: int | None = None) -> None:
+@dataclasses.dataclass(frozen=True)
+class PathPayload(_SavedPayload):
+    """A saved policy's directory on this machine (worker processes)."""
+
+    path: str
+
+    def load(self) -> py_policy.PyPolicy:
+        return self._load_dir(self.path)
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchivePayload(_SavedPayload):
+    """A saved policy's directory as tar bytes (Ray actors, maybe on other machines)."""
+
+    archive: bytes
+
+    def load(self) -> py_policy.PyPolicy:
+        """Unpacks into a temporary directory that lives as long as the process.
+
+        (The loaded SavedModel reads its files lazily.)
+        """
+        staging = tempfile.mkdtemp(prefix="policylib-policy-")
+        with tarfile.open(fileobj=io.BytesIO(self.archive)) as tar:
+            tar.extractall(staging, filter="data")
+        return self._load_dir(os.path.join(staging, "policy"))
+
+
+def assign_variables(
+    policy: py_policy.PyPolicy,
+    values: Iterable[np.ndarray],
+    train_step: int | None = None,
+) -> None:
     """Assigns `values` to a loaded SavedModel policy's variables, in order.
 
     `train_step`, if given, is assigned to the saved train step (which an
@@ -77,14 +125,15 @@ def assign_variables(policy: Any, values: Any, train_step: int | None = None) ->
       ValueError: the number, shapes or dtypes do not fit (naming the first
         variable that does not), before any variable changes.
     """
-    variables = list(policy.variables())
-    values = [np.asarray(v) for v in values]
-    if len(values) != len(variables):
+    loaded: Any = policy  # a SavedModelPyTFEagerPolicy: `variables()` are tf.Variables
+    variables = list(loaded.variables())
+    arrays = [np.asarray(v) for v in values]
+    if len(arrays) != len(variables):
         raise ValueError(
-            f"The policy has {len(variables)} variables but {len(values)} values "
+            f"The policy has {len(variables)} variables but {len(arrays)} values "
             "were sent: the weights come from another network."
         )
-    for i, (variable, value) in enumerate(zip(variables, values)):
+    for i, (variable, value) in enumerate(zip(variables, arrays)):
         shape = tuple(variable.shape)
         dtype = np.dtype(variable.dtype.as_numpy_dtype)
         if tuple(value.shape) != shape or value.dtype != dtype:
@@ -92,26 +141,27 @@ def assign_variables(policy: Any, values: Any, train_step: int | None = None) ->
                 f"Variable {i} ({variable.name}) is {dtype.name}{list(shape)} but the "
                 f"value sent is {value.dtype.name}{list(value.shape)}."
             )
-    for variable, value in zip(variables, values):
+    for variable, value in zip(variables, arrays):
         variable.assign(value)
     if train_step is not None:
-        policy.train_step.assign(train_step)
+        loaded.train_step.assign(train_step)
 
 
-def variable_values(policy: Any) -> tuple[np.ndarray, ...]:
+def variable_values(policy: policy_source.LivePolicy) -> tuple[np.ndarray, ...]:
     """A TF policy's (or `PyTFEagerPolicy`'s) variables as NumPy arrays, in order."""
     import tensorflow as tf
 
-    tf_policy = _tf_policy_of(policy) or policy
-    return tuple(np.asarray(v) for v in tf.nest.flatten(tf_policy.variables()))
+    # A TF policy's, else the policy's own (a loaded SavedModel policy's).
+    holder: Any = _tf_policy_of(policy) or policy
+    return tuple(np.asarray(v) for v in tf.nest.flatten(holder.variables()))
 
 
-def is_tf_policy(policy: Any) -> bool:
+def is_tf_policy(policy: object) -> bool:
     """True for a `TFPolicy` or a `PyTFEagerPolicy` (what `pack` exports)."""
     return _tf_policy_of(policy) is not None
 
 
-def _tf_policy_of(policy: Any) -> Any:
+def _tf_policy_of(policy: object) -> tf_policy.TFPolicy | None:
     """The `TFPolicy` inside `policy` (itself, or a `PyTFEagerPolicy`'s), else None."""
     from policylib.base import lazy_tf
 
@@ -122,17 +172,29 @@ def _tf_policy_of(policy: Any) -> Any:
     if isinstance(policy, tf_policy.TFPolicy):
         return policy
     if isinstance(policy, py_tf_eager_policy.PyTFEagerPolicy):
-        return policy._policy  # noqa: SLF001 - the wrapped policy, ours
+        return policy.wrapped_policy
     return None
 
 
+def pack_source(
+    source: policy_source.PolicySource, *, portable: bool, staging_dir: str
+) -> PolicyPayload:
+    """Packs a checked policy argument for a worker (see `pack`)."""
+    return pack(
+        source.path if source.path is not None else source.policy,
+        portable=portable,
+        staging_dir=staging_dir,
+        allow_unsafe_ops=source.allow_unsafe_ops,
+    )
+
+
 def pack(
-    policy: Any,
+    policy: policy_source.LivePolicy | str | os.PathLike[str] | None,
     *,
     portable: bool,
     staging_dir: str,
     allow_unsafe_ops: bool = False,
-    train_step: Any = None,
+    train_step: tf.Variable | None = None,
     seed: int | None = None,
 ) -> PolicyPayload:
     """Packs `policy` for a worker.
@@ -185,7 +247,7 @@ def pack(
             variables = tuple(np.asarray(v) for v in loaded.variables())
     elif isinstance(policy, py_policy.PyPolicy):
         try:
-            return PolicyPayload("pickle", cloudpickle.dumps(policy))
+            return PicklePayload(cloudpickle.dumps(policy))
         except Exception as e:
             raise TypeError(
                 f"The {type(policy).__name__} cannot be sent to worker processes: "
@@ -198,8 +260,10 @@ def pack(
         )
     assert path is not None
     if not portable:
-        return PolicyPayload("path", path, variables, allow_unsafe_ops)
-    return PolicyPayload("archive", _archive(path), variables, allow_unsafe_ops)
+        return PathPayload(path, variables=variables, allow_unsafe_ops=allow_unsafe_ops)
+    return ArchivePayload(
+        _archive(path), variables=variables, allow_unsafe_ops=allow_unsafe_ops
+    )
 
 
 def _loaded_policy_types() -> tuple[type, ...]:
@@ -213,7 +277,7 @@ def _loaded_policy_types() -> tuple[type, ...]:
         from policylib.policies import py_tf_eager_policy
 
         types.append(py_tf_eager_policy.SavedModelPyTFEagerPolicy)
-    litert = sys.modules.get("policylib.policies.litert_policy")
+    litert = sys.modules.get("policylib.export.litert_policy")
     if litert is not None:
         types.append(litert.LiteRTPolicy)
     return tuple(types)

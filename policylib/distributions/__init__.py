@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = (
-    "gumbel_softmax",
-    "masked",
-    "reparameterized_sampling",
-    "shifted_categorical",
-    "tanh_bijector_stable",
-    "utils",
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="""
+        gumbel_softmax masked reparameterized_sampling shifted_categorical
+        tanh_bijector_stable utils
+    """,
 )
-
-__all__ = list(_MODULES)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.distributions.type_spec_names import register_under_tf_agents_name
+from policylib.typing import types
 
 __all__ = ["GumbelSoftmax"]
 
@@ -31,9 +30,9 @@ class GumbelSoftmax(tfp.distributions.RelaxedOneHotCategorical):
 
     def __init__(
         self,
-        temperature: Any,
-        logits: Any = None,
-        probs: Any = None,
+        temperature: types.Float,
+        logits: types.Tensor | None = None,
+        probs: types.Tensor | None = None,
         dtype: tf.DType = tf.int32,
         validate_args: bool = False,
         allow_nan_stats: bool = True,

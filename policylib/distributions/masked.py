@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.distributions.type_spec_names import register_under_tf_agents_name
+from policylib.typing import types
 
 __all__ = ["MaskedCategorical"]
 
@@ -25,9 +24,9 @@ class MaskedCategorical(tfp.distributions.Categorical):
 
     def __init__(
         self,
-        logits: Any,
-        mask: Any,
-        probs: Any = None,
+        logits: types.Tensor,
+        mask: types.Tensor,
+        probs: types.Tensor | None = None,
         dtype: tf.DType = tf.int32,
         validate_args: bool = False,
         allow_nan_stats: bool = True,

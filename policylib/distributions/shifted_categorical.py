@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.distributions.type_spec_names import register_under_tf_agents_name
+from policylib.typing import types
 
 __all__ = ["ShiftedCategorical"]
 
@@ -22,13 +21,13 @@ class ShiftedCategorical(tfp.distributions.Categorical):
 
     def __init__(
         self,
-        logits: Any = None,
-        probs: Any = None,
+        logits: types.Tensor | None = None,
+        probs: types.Tensor | None = None,
         dtype: tf.DType = tf.int32,
         force_probs_to_zero_outside_support: bool = False,
         validate_args: bool = False,
         allow_nan_stats: bool = True,
-        shift: Any = None,
+        shift: types.Int | None = None,
         name: str = "ShiftedCategorical",
     ):
         if shift is None:
@@ -47,7 +46,7 @@ class ShiftedCategorical(tfp.distributions.Categorical):
         self._parameters = parameters
 
     @property
-    def shift(self) -> Any:
+    def shift(self) -> types.Int | None:
         return self._shift
 
     @classmethod
@@ -57,7 +56,7 @@ class ShiftedCategorical(tfp.distributions.Categorical):
             probs=tfp.util.ParameterProperties(event_ndims=1),
         )
 
-    def _unshift(self, value: Any) -> tf.Tensor:
+    def _unshift(self, value: types.Tensor) -> tf.Tensor:
         return tf.convert_to_tensor(value) - tf.cast(
             self._shift, tf.convert_to_tensor(value).dtype
         )
@@ -65,23 +64,27 @@ class ShiftedCategorical(tfp.distributions.Categorical):
     def _reshift(self, value: tf.Tensor) -> tf.Tensor:
         return value + tf.cast(self._shift, value.dtype)
 
-    def log_prob(self, value: Any, name: str = "log_prob") -> tf.Tensor:
+    def log_prob(self, value: types.Tensor, name: str = "log_prob") -> tf.Tensor:
         return super().log_prob(self._unshift(value), name=name)
 
-    def prob(self, value: Any, name: str = "prob") -> tf.Tensor:
+    def prob(self, value: types.Tensor, name: str = "prob") -> tf.Tensor:
         return super().prob(self._unshift(value), name=name)
 
-    def cdf(self, value: Any, name: str = "cdf") -> tf.Tensor:
+    def cdf(self, value: types.Tensor, name: str = "cdf") -> tf.Tensor:
         return super().cdf(self._unshift(value), name=name)
 
-    def log_cdf(self, value: Any, name: str = "log_cdf") -> tf.Tensor:
+    def log_cdf(self, value: types.Tensor, name: str = "log_cdf") -> tf.Tensor:
         return super().log_cdf(self._unshift(value), name=name)
 
     def mode(self, name: str = "mode") -> tf.Tensor:
         return self._reshift(super().mode(name=name))
 
     def sample(
-        self, sample_shape: Any = (), seed: Any = None, name: str = "sample", **kwargs
+        self,
+        sample_shape: types.Shape = (),
+        seed: types.Seed = None,
+        name: str = "sample",
+        **kwargs,
     ):
         return self._reshift(
             super().sample(sample_shape, seed=seed, name=name, **kwargs)

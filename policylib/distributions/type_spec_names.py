@@ -11,14 +11,30 @@ constructor takes the same parameters.
 
 One class has one registered name, so if TF-Agents itself is imported after
 policylib in the same process, its registration of these names wins.
+
+This edits TensorFlow's private registry, so it is one of policylib's
+TensorFlow patches: `policylib._tf_patches` turns it on (`enable`) at
+`import policylib`, unless `POLICYLIB_NO_TF_PATCHES=1` is set; then each class
+keeps the name TFP gives it.
 """
 
 from __future__ import annotations
 
-from tensorflow.python.framework import type_spec_registry
-from tensorflow_probability.python.internal import auto_composite_tensor
+__all__ = ["enable", "enabled", "register_under_tf_agents_name"]
 
-__all__ = ["register_under_tf_agents_name"]
+# Set by `policylib._tf_patches`, which decides whether registries are edited.
+_ENABLED: list[bool] = []
+
+
+def enable() -> None:
+    """Makes `register_under_tf_agents_name` re-register (idempotent)."""
+    if not _ENABLED:
+        _ENABLED.append(True)
+
+
+def enabled() -> bool:
+    """Whether classes are re-registered under TF-Agents' names."""
+    return bool(_ENABLED)
 
 
 def register_under_tf_agents_name(cls: type, tf_agents_module: str) -> type:
@@ -31,7 +47,13 @@ def register_under_tf_agents_name(cls: type, tf_agents_module: str) -> type:
 
     Returns:
       `cls`, so this can be used after the class statement or as a decorator.
+      Unchanged (under TFP's name) unless `enable` was called.
     """
+    if not _ENABLED:
+        return cls
+    from tensorflow.python.framework import type_spec_registry
+    from tensorflow_probability.python.internal import auto_composite_tensor
+
     suffix = f"{cls.__name__}_ACTTypeSpec"
     old_name = f"{cls.__module__}.{suffix}"
     new_name = f"{tf_agents_module}.{suffix}"

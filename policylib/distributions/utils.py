@@ -24,6 +24,7 @@ from policylib.base import nest_utils
 from policylib.distributions import tanh_bijector_stable
 from policylib.distributions.type_spec_names import register_under_tf_agents_name
 from policylib.specs import tensor_spec
+from policylib.typing import types
 from policylib.utils import common
 
 __all__ = [
@@ -39,7 +40,9 @@ __all__ = [
 ]
 
 
-def scale_distribution_to_spec(distribution: Any, spec: Any) -> SquashToSpecNormal:
+def scale_distribution_to_spec(
+    distribution: tfp.distributions.Distribution, spec: tf.TensorSpec
+) -> SquashToSpecNormal:
     """`distribution` squashed into the bounds of `spec`."""
     return SquashToSpecNormal(distribution, spec)
 
@@ -59,8 +62,8 @@ class SquashToSpecNormal(tfp.distributions.AutoCompositeTensorDistribution):
 
     def __init__(
         self,
-        distribution: Any,
-        spec: Any,
+        distribution: tfp.distributions.Distribution,
+        spec: tf.TensorSpec,
         validate_args: bool = False,
         name: str = "SquashToSpecNormal",
     ):
@@ -103,11 +106,13 @@ class SquashToSpecNormal(tfp.distributions.AutoCompositeTensorDistribution):
         return dict(distribution=tfp.util.BatchedComponentProperties())
 
     @property
-    def input_distribution(self) -> Any:
+    def input_distribution(self) -> tfp.distributions.Distribution:
         """The Normal before squashing."""
         return self._distribution
 
-    def kl_divergence(self, other: Any, name: str = "kl_divergence") -> tf.Tensor:
+    def kl_divergence(
+        self, other: tfp.distributions.Distribution, name: str = "kl_divergence"
+    ) -> tf.Tensor:
         """KL divergence to another `SquashToSpecNormal` of the same spec."""
         if not isinstance(other, SquashToSpecNormal):
             raise ValueError(
@@ -126,10 +131,10 @@ class SquashToSpecNormal(tfp.distributions.AutoCompositeTensorDistribution):
     def sample(self, sample_shape=(), seed=None, name: str = "sample") -> tf.Tensor:
         return self._squashed_distribution.sample(sample_shape, seed, name)
 
-    def log_prob(self, value: Any, name: str = "log_prob") -> tf.Tensor:
+    def log_prob(self, value: types.Tensor, name: str = "log_prob") -> tf.Tensor:
         return self._squashed_distribution.log_prob(value, name)
 
-    def prob(self, value: Any, name: str = "prob") -> tf.Tensor:
+    def prob(self, value: types.Tensor, name: str = "prob") -> tf.Tensor:
         return self._squashed_distribution.prob(value, name)
 
     def stddev(self, name: str = "stddev") -> tf.Tensor:
@@ -177,7 +182,7 @@ class Params:
         )
 
 
-def _default_arguments(cls: Any) -> dict[str, Any]:
+def _default_arguments(cls: Any) -> dict[str, object]:
     signature = inspect.signature(cls.__init__)
     return {
         name: p.default
@@ -186,7 +191,7 @@ def _default_arguments(cls: Any) -> dict[str, Any]:
     }
 
 
-def get_parameters(value: Any) -> Params:
+def get_parameters(value: object) -> Params:
     """The `Params` record of `value` (whose `.parameters` must be a dict).
 
     Arguments left at their default (by identity) are omitted.
@@ -201,7 +206,7 @@ def get_parameters(value: Any) -> Params:
             f"parameters={parameters!r}."
         )
 
-    def _record(leaf: Any) -> Any:
+    def _record(leaf: object) -> object:
         return (
             get_parameters(leaf)
             if getattr(leaf, "parameters", None) is not None
@@ -220,7 +225,7 @@ def get_parameters(value: Any) -> Params:
 def make_from_parameters(value: Params) -> Any:
     """Builds `value.type_(**value.params)`, building nested `Params` first."""
 
-    def _build(leaf: Any) -> Any:
+    def _build(leaf: object) -> object:
         return make_from_parameters(leaf) if isinstance(leaf, Params) else leaf
 
     kwargs = {
@@ -229,7 +234,7 @@ def make_from_parameters(value: Params) -> Any:
     return value.type_(**kwargs)
 
 
-def _is_tensor_or_spec(value: Any) -> bool:
+def _is_tensor_or_spec(value: object) -> bool:
     return tf.is_tensor(value) or isinstance(value, tf.TypeSpec)
 
 
@@ -285,11 +290,11 @@ def merge_to_parameters_from_dict(
 
         def _merge(
             path: str,
-            leaf: Any,
+            leaf: object,
             name: str = name,
             required: list = required,
             given: list = given,
-        ) -> Any:
+        ) -> object:
             key = f"{name}:{path}"
             used.add(key)
             required.append(key)
@@ -382,14 +387,16 @@ class DistributionSpecV2:
 
 
 def assert_specs_are_compatible(
-    network_output_spec: Any, spec: Any, message_prefix: str
+    network_output_spec: types.NestedSpec,
+    spec: types.NestedTensorSpec,
+    message_prefix: str,
 ) -> None:
     """Raises ValueError unless a network's output spec matches `spec`.
 
     Distribution outputs are compared by their event spec.
     """
 
-    def _event(s: Any) -> Any:
+    def _event(s: types.TensorSpec) -> types.TensorSpec:
         return (
             s.event_spec
             if isinstance(s, DistributionSpecV2)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = (
-    "driver",
-    "dynamic_episode_driver",
-    "dynamic_step_driver",
-    "py_driver",
-    "test_utils",
-    "tf_driver",
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="""
+        driver dynamic_episode_driver dynamic_step_driver py_driver test_utils
+        tf_driver
+    """,
 )
-
-__all__ = list(_MODULES)
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES)

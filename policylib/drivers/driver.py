@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
 from policylib.base import arg_checks, lazy_tf, nest_utils
+from policylib.trajectories import policy_step, trajectory
+from policylib.trajectories import time_step as ts
+from policylib.typing import types
+
+if TYPE_CHECKING:
+    from policylib.environments import py_environment, tf_environment
+    from policylib.policies import py_policy, tf_policy
 
 __all__ = [
     "Driver",
@@ -17,8 +24,20 @@ __all__ = [
     "checked_limits",
 ]
 
+# What observers are called with; what they return is only passed on (as
+# control dependencies in graph drivers).
+Transition = tuple[ts.TimeStep, policy_step.PolicyStep, ts.TimeStep]
+TrajectoryObserver = Callable[[trajectory.Trajectory], object]
+TransitionObserver = Callable[[Transition], object]
+InfoObserver = Callable[[types.NestedArray], object]
 
-def _shape_and_dtype(spec: Any) -> tuple[tuple[int | None, ...], np.dtype]:
+EnvT = TypeVar(
+    "EnvT", bound="py_environment.PyEnvironment | tf_environment.TFEnvironment"
+)
+PolicyT = TypeVar("PolicyT", bound="py_policy.PyPolicy | tf_policy.TFPolicy")
+
+
+def _shape_and_dtype(spec: types.Spec) -> tuple[tuple[int | None, ...], np.dtype]:
     if lazy_tf.is_loaded():
         shape = tuple(nest_utils.spec_shape(spec).as_list())
     else:  # Only array specs exist without TensorFlow.
@@ -26,7 +45,7 @@ def _shape_and_dtype(spec: Any) -> tuple[tuple[int | None, ...], np.dtype]:
     return shape, np.dtype(getattr(spec.dtype, "as_numpy_dtype", spec.dtype))
 
 
-def _mismatches(env_spec: Any, policy_spec: Any) -> list[str]:
+def _mismatches(env_spec: types.NestedSpec, policy_spec: types.NestedSpec) -> list[str]:
     """Where two spec nests differ in structure, shape or dtype (names and bounds ignored)."""
     env_leaves = dict(nest_utils.flatten_with_joined_paths(env_spec))
     policy_leaves = dict(nest_utils.flatten_with_joined_paths(policy_spec))
@@ -50,7 +69,10 @@ def _mismatches(env_spec: Any, policy_spec: Any) -> list[str]:
     return problems
 
 
-def assert_env_matches_policy(env: Any, policy: Any) -> None:
+def assert_env_matches_policy(
+    env: py_environment.PyEnvironment | tf_environment.TFEnvironment,
+    policy: py_policy.PyPolicy | tf_policy.TFPolicy,
+) -> None:
     """Checks, before any step, that `policy` can act in `env`.
 
     Compares the time step specs and the action specs leaf by leaf (shape and
@@ -73,7 +95,7 @@ def assert_env_matches_policy(env: Any, policy: Any) -> None:
             )
 
 
-class Driver(metaclass=abc.ABCMeta):
+class Driver(Generic[EnvT, PolicyT], metaclass=abc.ABCMeta):
     """Runs `policy` in `env` and calls observers with what happens.
 
     Args:
@@ -90,11 +112,11 @@ class Driver(metaclass=abc.ABCMeta):
 
     def __init__(
         self,
-        env: Any,
-        policy: Any,
-        observers: Sequence[Callable[[Any], Any]] | None = None,
-        transition_observers: Sequence[Callable[[Any], Any]] | None = None,
-        info_observers: Sequence[Callable[[Any], Any]] | None = None,
+        env: EnvT,
+        policy: PolicyT,
+        observers: Sequence[TrajectoryObserver] | None = None,
+        transition_observers: Sequence[TransitionObserver] | None = None,
+        info_observers: Sequence[InfoObserver] | None = None,
     ):
         assert_env_matches_policy(env, policy)
         self._env = env
@@ -109,26 +131,28 @@ class Driver(metaclass=abc.ABCMeta):
         )
 
     @property
-    def env(self) -> Any:
+    def env(self) -> EnvT:
         return self._env
 
     @property
-    def policy(self) -> Any:
+    def policy(self) -> PolicyT:
         return self._policy
 
     @property
-    def observers(self) -> list[Callable[[Any], Any]]:
+    def observers(self) -> list[TrajectoryObserver]:
         return self._observers
 
     @property
-    def transition_observers(self) -> list[Callable[[Any], Any]]:
+    def transition_observers(self) -> list[TransitionObserver]:
         return self._transition_observers
 
     @property
-    def info_observers(self) -> list[Callable[[Any], Any]]:
+    def info_observers(self) -> list[InfoObserver]:
         return self._info_observers
 
-    def _observe(self, traj: Any, transition: tuple[Any, Any, Any]) -> list[Any]:
+    def _observe(
+        self, traj: trajectory.Trajectory, transition: Transition
+    ) -> list[object]:
         """Calls the transition observers, then the trajectory observers.
 
         Returns:
@@ -142,7 +166,7 @@ class Driver(metaclass=abc.ABCMeta):
         """Runs the policy; returns the final time step and policy state."""
 
 
-def check_tf_env_and_policy(owner: str, env: Any, policy: Any) -> None:
+def check_tf_env_and_policy(owner: str, env: object, policy: object) -> None:
     """Raises TypeError unless a TF driver got a TFEnvironment and a TFPolicy."""
     from policylib.environments import tf_environment
     from policylib.policies import tf_policy
@@ -162,7 +186,7 @@ def check_tf_env_and_policy(owner: str, env: Any, policy: Any) -> None:
 
 
 def checked_limits(
-    owner: str, max_steps: Any, max_episodes: Any
+    owner: str, max_steps: types.Int | None, max_episodes: types.Int | None
 ) -> tuple[float, float]:
     """`(max_steps, max_episodes)` with 0 or None as unlimited (inf), checked.
 

@@ -2,50 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import gin
 import tensorflow as tf
 
-from policylib.base import arg_checks, nest_utils
+from policylib.base import nest_utils
 from policylib.drivers import driver
-from policylib.drivers.dynamic_step_driver import run_loop
+from policylib.drivers.dynamic_step_driver import WhileLoopDriver, run_loop
+from policylib.environments import tf_environment
+from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
+from policylib.trajectories import trajectory
 from policylib.typing import types
-from policylib.utils import common
 
 __all__ = ["DynamicEpisodeDriver"]
 
 
 @gin.configurable
-class DynamicEpisodeDriver(driver.Driver):
+class DynamicEpisodeDriver(WhileLoopDriver):
     """Runs until `num_episodes` episodes end (summed over the batch).
 
     Args:
-      env: a `TFEnvironment`.
-      policy: a `TFPolicy` matching the environment's specs.
-      observers: called with each `Trajectory`.
-      transition_observers: called with each `(time_step, policy_step,
-        next_time_step)`.
+      env, policy, observers, transition_observers: as in `DynamicStepDriver`
+        (a `TFEnvironment`, a `TFPolicy` matching its specs, callables given
+        each `Trajectory`, callables given each `(time_step, policy_step,
+        next_time_step)`).
       num_episodes: episodes per `run`.
     """
 
     def __init__(
         self,
-        env: Any,
-        policy: Any,
-        observers: Sequence[Callable[[Any], Any]] | None = None,
-        transition_observers: Sequence[Callable[[Any], Any]] | None = None,
+        env: tf_environment.TFEnvironment,
+        policy: tf_policy.TFPolicy,
+        observers: Sequence[driver.TrajectoryObserver] | None = None,
+        transition_observers: Sequence[driver.TransitionObserver] | None = None,
         num_episodes: int = 1,
     ):
-        driver.check_tf_env_and_policy("DynamicEpisodeDriver", env, policy)
-        arg_checks.check_int(
-            num_episodes, "num_episodes", minimum=0, owner="DynamicEpisodeDriver"
+        super().__init__(
+            env, policy, observers, transition_observers, "num_episodes", num_episodes
         )
-        super().__init__(env, policy, observers, transition_observers)
         self._num_episodes = num_episodes
-        self._run_fn = common.function_in_tf1()(self._run)
 
     def run(
         self,
@@ -80,12 +77,12 @@ class DynamicEpisodeDriver(driver.Driver):
 
     def _run(
         self,
-        time_step=None,
-        policy_state=None,
-        num_episodes=None,
-        maximum_iterations=None,
-        episodes_per_env=None,
-    ):
+        time_step: ts.TimeStep | None = None,
+        policy_state: types.NestedTensor | None = None,
+        num_episodes: types.Int | None = None,
+        maximum_iterations: types.Int | None = None,
+        episodes_per_env: Sequence[int] | None = None,
+    ) -> tuple[ts.TimeStep, types.NestedTensor]:
         if time_step is None:
             time_step = self.env.reset()
         if policy_state is None:
@@ -113,7 +110,9 @@ class DynamicEpisodeDriver(driver.Driver):
         )
 
 
-def hide_finished(traj: Any, active: Any) -> Any:
+def hide_finished(
+    traj: trajectory.Trajectory, active: tf.Tensor
+) -> trajectory.Trajectory:
     """`traj` with the entries where `active` is False made zero-reward boundaries.
 
     Metrics ignore boundaries (not a step, not an episode end), so batch

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import gin
 import tensorflow as tf
 
 from policylib.base import arg_checks, nest_utils
 from policylib.drivers import driver
+from policylib.environments import tf_environment
+from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.typing import types
 from policylib.utils import common
 
-__all__ = ["DynamicStepDriver", "run_loop"]
+__all__ = ["DynamicStepDriver", "WhileLoopDriver", "run_loop"]
 
 
 def run_loop(
-    drv: driver.Driver,
+    drv: WhileLoopDriver,
     time_step: ts.TimeStep,
     policy_state: types.NestedTensor,
     keep_going: Callable[[tf.Tensor], tf.Tensor],
@@ -66,8 +67,30 @@ def run_loop(
     return tf.nest.map_structure(tf.stop_gradient, (time_step, policy_state))
 
 
+class WhileLoopDriver(driver.Driver[tf_environment.TFEnvironment, tf_policy.TFPolicy]):
+    """The dynamic drivers' base: checks the env, policy and count; compiles `_run`."""
+
+    def __init__(
+        self,
+        env: tf_environment.TFEnvironment,
+        policy: tf_policy.TFPolicy,
+        observers: Sequence[driver.TrajectoryObserver] | None,
+        transition_observers: Sequence[driver.TransitionObserver] | None,
+        count_name: str,
+        count: int,
+    ):
+        owner = type(self).__name__
+        driver.check_tf_env_and_policy(owner, env, policy)
+        arg_checks.check_int(count, count_name, minimum=0, owner=owner)
+        super().__init__(env, policy, observers, transition_observers)
+        self._run_fn = common.function_in_tf1()(self._run)
+
+    # Each driver's loop, keyword arguments as its `run`.
+    _run: Callable[..., tuple[ts.TimeStep, types.NestedTensor]]
+
+
 @gin.configurable
-class DynamicStepDriver(driver.Driver):
+class DynamicStepDriver(WhileLoopDriver):
     """Runs `num_steps` steps (summed over the batch; boundaries do not count).
 
     Args:
@@ -81,19 +104,16 @@ class DynamicStepDriver(driver.Driver):
 
     def __init__(
         self,
-        env: Any,
-        policy: Any,
-        observers: Sequence[Callable[[Any], Any]] | None = None,
-        transition_observers: Sequence[Callable[[Any], Any]] | None = None,
+        env: tf_environment.TFEnvironment,
+        policy: tf_policy.TFPolicy,
+        observers: Sequence[driver.TrajectoryObserver] | None = None,
+        transition_observers: Sequence[driver.TransitionObserver] | None = None,
         num_steps: int = 1,
     ):
-        driver.check_tf_env_and_policy("DynamicStepDriver", env, policy)
-        arg_checks.check_int(
-            num_steps, "num_steps", minimum=0, owner="DynamicStepDriver"
+        super().__init__(
+            env, policy, observers, transition_observers, "num_steps", num_steps
         )
-        super().__init__(env, policy, observers, transition_observers)
         self._num_steps = num_steps
-        self._run_fn = common.function_in_tf1()(self._run)
 
     def run(
         self,
@@ -112,7 +132,12 @@ class DynamicStepDriver(driver.Driver):
             maximum_iterations=maximum_iterations,
         )
 
-    def _run(self, time_step=None, policy_state=None, maximum_iterations=None):
+    def _run(
+        self,
+        time_step: ts.TimeStep | None = None,
+        policy_state: types.NestedTensor | None = None,
+        maximum_iterations: types.Int | None = None,
+    ) -> tuple[ts.TimeStep, types.NestedTensor]:
         if time_step is None:
             time_step = self.env.current_time_step()
         if policy_state is None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from policylib.typing import types
 __all__ = ["PyDriver"]
 
 
-class PyDriver(driver.Driver):
+class PyDriver(driver.Driver[py_environment.PyEnvironment, py_policy.PyPolicy]):
     """Steps until `max_steps` steps or `max_episodes` episodes (whichever first).
 
     Steps are counted over the whole batch, excluding the boundary step
@@ -48,9 +47,9 @@ class PyDriver(driver.Driver):
         self,
         env: py_environment.PyEnvironment,
         policy: py_policy.PyPolicy,
-        observers: Sequence[Callable[[trajectory.Trajectory], Any]],
-        transition_observers: Sequence[Callable[[Any], Any]] | None = None,
-        info_observers: Sequence[Callable[[Any], Any]] | None = None,
+        observers: Sequence[driver.TrajectoryObserver],
+        transition_observers: Sequence[driver.TransitionObserver] | None = None,
+        info_observers: Sequence[driver.InfoObserver] | None = None,
         max_steps: types.Int | None = None,
         max_episodes: types.Int | None = None,
         end_episode_on_boundary: bool = True,

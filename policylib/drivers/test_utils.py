@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from policylib.drivers import driver
 from policylib.environments import py_environment
 from policylib.policies import py_policy, tf_policy
 from policylib.specs import array_spec, tensor_spec
@@ -39,7 +40,12 @@ class TrajectoryRecorder(tf.Module):
     returns everything added, shaped [batch, time, ...].
     """
 
-    def __init__(self, data_spec: Any, batch_size: int = 1, capacity: int = 1000):
+    def __init__(
+        self,
+        data_spec: types.NestedTensorSpec,
+        batch_size: int = 1,
+        capacity: int = 1000,
+    ):
         super().__init__(name="trajectory_recorder")
         self._data_spec = data_spec
         self._capacity = capacity
@@ -51,7 +57,7 @@ class TrajectoryRecorder(tf.Module):
             for s in tf.nest.flatten(data_spec)
         ]
 
-    def add_batch(self, items: Any) -> tf.Operation:
+    def add_batch(self, items: types.NestedTensor) -> tf.Operation:
         index = self._count
         writes = [
             var.scatter_nd_update([[index]], [value])
@@ -60,7 +66,7 @@ class TrajectoryRecorder(tf.Module):
         with tf.control_dependencies(writes):
             return self._count.assign_add(1).op
 
-    def gather_all(self) -> Any:
+    def gather_all(self) -> types.NestedTensor:
         count = self._count.value()
         leaves = [common.transpose_batch_time(var[:count]) for var in self._storage]
         return tf.nest.pack_sequence_as(self._data_spec, leaves)
@@ -99,7 +105,7 @@ class PyEnvironmentMock(py_environment.PyEnvironment):
         self._state = np.int32(0)
         return ts.restart(self._state)
 
-    def _step(self, action: Any) -> ts.TimeStep:
+    def _step(self, action: types.NestedArray) -> ts.TimeStep:
         action = np.asarray(action)
         if action.shape != ():
             raise ValueError(f"Action should be a scalar; got shape {action.shape}.")
@@ -120,11 +126,11 @@ class TFPolicyMock(tf_policy.TFPolicy):
     def __init__(
         self,
         time_step_spec: ts.TimeStep,
-        action_spec: Any,
+        action_spec: types.NestedTensorSpec,
         batch_size: int = 1,
         policy_state_spec_name: str = "policy_state_spec",
         policy_state_name: str = "policy_state",
-        initial_policy_state: Any = None,
+        initial_policy_state: types.NestedTensor | None = None,
     ):
         self._batch_shape = (batch_size,)
         state_spec = tensor_spec.BoundedTensorSpec(
@@ -141,18 +147,23 @@ class TFPolicyMock(tf_policy.TFPolicy):
         self._initial_policy_state = initial_policy_state
         super().__init__(time_step_spec, action_spec, state_spec, info_spec=action_spec)
 
-    def _get_initial_state(self, batch_size: Any) -> Any:
+    def _get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
         return self._initial_policy_state
 
     def _action(
-        self, time_step: ts.TimeStep, policy_state: Any, seed: types.Seed = None
-    ) -> Any:
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
+    ) -> policy_step.PolicyStep:
         del seed
         state = tf.where(time_step.is_first(), self._initial_policy_state, policy_state)
         action = tf.math.floormod(state, 2) + 1
         return policy_step.PolicyStep(action, state + 1, action * 2)
 
-    def _distribution(self, time_step: ts.TimeStep, policy_state: Any) -> Any:
+    def _distribution(
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
+    ) -> policy_step.PolicyStep:
         raise NotImplementedError("TFPolicyMock has no distribution.")
 
     def _variables(self) -> tuple:
@@ -165,8 +176,8 @@ class PyPolicyMock(py_policy.PyPolicy):
     def __init__(
         self,
         time_step_spec: ts.TimeStep,
-        action_spec: Any,
-        initial_policy_state: Any = None,
+        action_spec: types.NestedArraySpec,
+        initial_policy_state: types.NestedArray | None = None,
     ):
         if initial_policy_state is None:
             initial_policy_state = np.int32(2)
@@ -182,24 +193,25 @@ class PyPolicyMock(py_policy.PyPolicy):
             spec("policy_info_spec"),
         )
 
-    def _get_initial_state(self, batch_size: int | None = None) -> Any:
+    def _get_initial_state(self, batch_size: int | None = None) -> types.NestedArray:
         self.get_initial_state_call_count += 1
         return self._initial_policy_state
 
     def _action(
-        self, time_step: ts.TimeStep, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedArray,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         first = time_step.is_first()
+        state = np.array(policy_state)
         if np.ndim(first) == 0:
             if first:
-                policy_state = self._initial_policy_state
+                state = np.asarray(self._initial_policy_state)
         else:
-            policy_state = np.array(policy_state)
-            policy_state[first] = np.asarray(self._initial_policy_state)[first]
-        action = np.int32(policy_state % 2 + 1)
-        return policy_step.PolicyStep(
-            action, np.int32(policy_state + 1), np.int32(action * 2)
-        )
+            state[first] = np.asarray(self._initial_policy_state)[first]
+        action = np.int32(state % 2 + 1)
+        return policy_step.PolicyStep(action, np.int32(state + 1), np.int32(action * 2))
 
 
 class _CountingObserver:
@@ -212,7 +224,7 @@ class _CountingObserver:
     def _count_of(self, item: Any) -> tf.Tensor:
         raise NotImplementedError
 
-    def __call__(self, item: Any) -> Any:
+    def __call__(self, item: types.NestedTensor) -> types.NestedTensor:
         with tf.control_dependencies([self._count.assign_add(self._count_of(item))]):
             return tf.nest.map_structure(tf.identity, item)
 
@@ -220,7 +232,7 @@ class _CountingObserver:
 def _count_alias() -> property:
     """A property for the counter variable, under the name TF-Agents' tests use."""
 
-    def assign(self: _CountingObserver, value: Any) -> None:
+    def assign(self: _CountingObserver, value: types.Int) -> None:
         self._count.assign(value)
 
     return property(lambda self: self._count, assign)
@@ -246,7 +258,7 @@ class NumStepsTransitionObserver(_CountingObserver):
 
     num_steps = _count_alias()
 
-    def _count_of(self, transition: Any) -> tf.Tensor:
+    def _count_of(self, transition: driver.Transition) -> tf.Tensor:
         next_time_step = transition[2]
         return tf.reduce_sum(tf.cast(~next_time_step.is_first(), tf.int32))
 
@@ -263,7 +275,9 @@ class NumEpisodesObserver(_CountingObserver):
         return tf.reduce_sum(tf.cast(traj.is_boundary(), tf.int32))
 
 
-def make_random_trajectory() -> tuple[trajectory.Trajectory, ts.TimeStep, Any]:
+def make_random_trajectory() -> tuple[
+    trajectory.Trajectory, ts.TimeStep, tensor_spec.BoundedTensorSpec
+]:
     """A [1, 6] trajectory cycling FIRST, MID, LAST, with its specs.
 
     Returns:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import tensorflow as tf
 
@@ -18,7 +17,7 @@ from policylib.utils import common
 __all__ = ["TFDriver"]
 
 
-class TFDriver(driver.Driver):
+class TFDriver(driver.Driver[tf_environment.TFEnvironment, tf_policy.TFPolicy]):
     """Steps until `max_steps` steps or `max_episodes` episodes, whichever first.
 
     Counting is as in `PyDriver` (over the whole batch; boundaries are not
@@ -42,8 +41,8 @@ class TFDriver(driver.Driver):
         self,
         env: tf_environment.TFEnvironment,
         policy: tf_policy.TFPolicy,
-        observers: Sequence[Callable[[trajectory.Trajectory], Any]],
-        transition_observers: Sequence[Callable[[Any], Any]] | None = None,
+        observers: Sequence[driver.TrajectoryObserver],
+        transition_observers: Sequence[driver.TransitionObserver] | None = None,
         max_steps: types.Int | None = None,
         max_episodes: types.Int | None = None,
         disable_tf_function: bool = False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -14,7 +14,12 @@ from policylib.environments import py_environment
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
-__all__ = ["BatchedPyEnvironment", "unstack_actions"]
+__all__ = [
+    "BatchedPyEnvironment",
+    "EnvironmentBatch",
+    "common_specs",
+    "unstack_actions",
+]
 
 
 def unstack_actions(batched_actions: types.NestedArray) -> list:
@@ -22,7 +27,9 @@ def unstack_actions(batched_actions: types.NestedArray) -> list:
     return nest_utils.unstack_nested_arrays(batched_actions)
 
 
-def common_specs(envs: Sequence[Any]) -> tuple[Any, Any, Any]:
+def common_specs(
+    envs: Sequence[SpecSource],
+) -> tuple[types.NestedArraySpec, types.NestedArraySpec, ts.TimeStep]:
     """The (action, observation, time step) specs all `envs` share.
 
     Raises:
@@ -45,7 +52,47 @@ def common_specs(envs: Sequence[Any]) -> tuple[Any, Any, Any]:
     return action_spec, envs[0].observation_spec(), time_step_spec
 
 
-class BatchedPyEnvironment(py_environment.PyEnvironment):
+class SpecSource(Protocol):
+    """What `common_specs` reads: an environment, or a handle to one in a worker."""
+
+    def action_spec(self) -> types.NestedArraySpec: ...
+
+    def observation_spec(self) -> types.NestedArraySpec: ...
+
+    def time_step_spec(self) -> ts.TimeStep: ...
+
+
+class EnvironmentBatch(py_environment.PyEnvironment):
+    """The base of environments that step a list of environments as one batch.
+
+    Subclasses set `_envs` and the specs the environments share
+    (`common_specs`), then they are batched with one entry per environment.
+    """
+
+    _envs: Sequence[SpecSource]
+    _action_spec: types.NestedArraySpec
+    _observation_spec: types.NestedArraySpec
+    _time_step_spec: ts.TimeStep
+
+    @property
+    def batched(self) -> bool:
+        return True
+
+    @property
+    def batch_size(self) -> int:
+        return len(self._envs)
+
+    def observation_spec(self) -> types.NestedArraySpec:
+        return self._observation_spec
+
+    def action_spec(self) -> types.NestedArraySpec:
+        return self._action_spec
+
+    def time_step_spec(self) -> ts.TimeStep:
+        return self._time_step_spec
+
+
+class BatchedPyEnvironment(EnvironmentBatch):
     """Steps a list of environments together; time steps and actions get a batch dim.
 
     A batch of one also takes actions without the batch dim, as in TF-Agents.
@@ -60,6 +107,8 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
       ValueError: `envs` is not a non-empty list or tuple, one of them is
         batched, or their specs differ.
     """
+
+    _envs: list[py_environment.PyEnvironment]
 
     def __init__(
         self, envs: Sequence[py_environment.PyEnvironment], multithreading: bool = True
@@ -97,25 +146,8 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
         return list(self._pool.map(fn, items))
 
     @property
-    def batched(self) -> bool:
-        return True
-
-    @property
-    def batch_size(self) -> int:
-        return len(self._envs)
-
-    @property
     def envs(self) -> list[py_environment.PyEnvironment]:
         return self._envs
-
-    def observation_spec(self) -> types.NestedArraySpec:
-        return self._observation_spec
-
-    def action_spec(self) -> types.NestedArraySpec:
-        return self._action_spec
-
-    def time_step_spec(self) -> ts.TimeStep:
-        return self._time_step_spec
 
     def get_info(self) -> types.NestedArray:
         return nest_utils.stack_nested_arrays(
@@ -194,7 +226,7 @@ class BatchedPyEnvironment(py_environment.PyEnvironment):
             )
         return [e.seed(s) if s is not None else None for e, s in zip(self._envs, seeds)]
 
-    def render(self, mode: str = "rgb_array") -> Any:
+    def render(self, mode: str = "rgb_array") -> types.NestedArray:
         return nest_utils.stack_nested_arrays(
             self._execute(lambda e: e.render(mode), self._envs)
         )

@@ -9,9 +9,10 @@ steps as TF-Agents users expect: `terminated` ends the episode with discount 0
 from __future__ import annotations
 
 import collections
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from policylib.base import extras, nest_utils
 from policylib.base.lazy_tf import nest
@@ -20,7 +21,12 @@ from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
-gymnasium = extras.require("gymnasium", extra="gymnasium", feature="Gym environments")
+if TYPE_CHECKING:
+    import gymnasium
+else:
+    gymnasium = extras.require(
+        "gymnasium", extra="gymnasium", feature="Gym environments"
+    )
 
 __all__ = ["GymWrapper", "spec_from_gym_space"]
 
@@ -34,8 +40,8 @@ def _simplify(values: np.ndarray) -> np.ndarray:
 
 
 def spec_from_gym_space(
-    space: Any,
-    dtype_map: dict[type, Any] | None = None,
+    space: gymnasium.Space,
+    dtype_map: dict[type, npt.DTypeLike] | None = None,
     simplify_box_bounds: bool = True,
     name: str | None = None,
 ) -> types.NestedArraySpec:
@@ -57,7 +63,7 @@ def spec_from_gym_space(
     """
     dtype_map = dtype_map or {}
 
-    def child(sub_space: Any, key: str) -> types.NestedArraySpec:
+    def child(sub_space: gymnasium.Space, key: str) -> types.NestedArraySpec:
         return spec_from_gym_space(
             sub_space, dtype_map, simplify_box_bounds, f"{name}/{key}" if name else key
         )
@@ -132,9 +138,9 @@ class GymWrapper(py_environment.PyEnvironment):
 
     def __init__(
         self,
-        gym_env: Any,
+        gym_env: gymnasium.Env,
         discount: types.Float = 1.0,
-        spec_dtype_map: dict[type, Any] | None = None,
+        spec_dtype_map: dict[type, npt.DTypeLike] | None = None,
         match_obs_space_dtype: bool = True,
         auto_reset: bool = True,
         simplify_box_bounds: bool = True,
@@ -164,7 +170,7 @@ class GymWrapper(py_environment.PyEnvironment):
         self._action_leaves = nest_utils.flatten_with_joined_paths(self._action_spec)
         self._discrete_bounds = _plain_discrete_action(self._action_spec)
         self._render_kwargs = render_kwargs or {}
-        self._info: Any = None
+        self._info: dict[str, Any] | None = None
         self._done = True
         self._next_seed: int | None = None
 
@@ -174,7 +180,7 @@ class GymWrapper(py_environment.PyEnvironment):
         return getattr(self.__dict__["_gym_env"], name)
 
     @property
-    def gym(self) -> Any:
+    def gym(self) -> gymnasium.Env:
         """The wrapped Gymnasium environment."""
         return self._gym_env
 
@@ -189,7 +195,7 @@ class GymWrapper(py_environment.PyEnvironment):
     def action_spec(self) -> types.NestedArraySpec:
         return self._action_spec
 
-    def get_info(self) -> Any:
+    def get_info(self) -> dict[str, Any] | None:
         """The info dict of the last `reset` or `step`."""
         return self._info
 
@@ -204,7 +210,7 @@ class GymWrapper(py_environment.PyEnvironment):
             self._gym_env.action_space.seed(self._next_seed)
         return seed
 
-    def _observation(self, observation: Any) -> Any:
+    def _observation(self, observation: types.NestedArray) -> types.NestedArray:
         if not self._match_obs_space_dtype:
             return observation
         if isinstance(self._observation_spec, array_spec.ArraySpec):
@@ -250,7 +256,7 @@ class GymWrapper(py_environment.PyEnvironment):
             if (
                 reward != reward
                 if isinstance(reward, float)
-                else np.isnan(reward).any()
+                else np.isnan(np.asarray(reward)).any()
             ):
                 raise ValueError(f"{self._name} step {self._steps}: the reward is NaN.")
         observation = self._observation(observation)
@@ -262,7 +268,7 @@ class GymWrapper(py_environment.PyEnvironment):
             return ts.truncation(observation, reward, self._discount)
         return ts.transition(observation, reward, self._discount)
 
-    def _check_action(self, action: Any) -> None:
+    def _check_action(self, action: types.NestedArray) -> None:
         """Names the leaf of `action` that does not fit the action spec."""
         problem = _action_problem(
             action, self._action_spec, self._action_leaves, self._discrete_bounds
@@ -273,7 +279,7 @@ class GymWrapper(py_environment.PyEnvironment):
                 f"action spec: {problem}."
             )
 
-    def _check_observation(self, observation: Any, when: str) -> None:
+    def _check_observation(self, observation: types.NestedArray, when: str) -> None:
         space = self._gym_env.observation_space
         if _fits(space, observation):
             return
@@ -305,22 +311,23 @@ class GymWrapper(py_environment.PyEnvironment):
         return self._gym_env.render()
 
     def get_state(self) -> Any:
-        return self._gym_env.unwrapped.get_state()
+        # Environments that can save their state (e.g. MuJoCo ones) add these.
+        return self._gym_env.unwrapped.get_state()  # type: ignore[attr-defined]
 
     def set_state(self, state: Any) -> None:
-        self._gym_env.unwrapped.set_state(state)
+        self._gym_env.unwrapped.set_state(state)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self._gym_env.close()
 
 
-def _describe(result: Any) -> str:
+def _describe(result: object) -> str:
     if isinstance(result, tuple):
         return f"a tuple of {len(result)}"
     return f"a {type(result).__name__}"
 
 
-def _fits(space: Any, value: Any) -> bool:
+def _fits(space: gymnasium.Space, value: object) -> bool:
     """`space.contains(value)`, but a Box takes any dtype (float64 for float32 is common).
 
     Values are compared in the Box's dtype, the one the observation spec casts
@@ -348,7 +355,9 @@ def _fits(space: Any, value: Any) -> bool:
     return bool(space.contains(value))
 
 
-def _outside(space: Any, value: Any, path: str) -> tuple[str, Any, Any]:
+def _outside(
+    space: gymnasium.Space, value: object, path: str
+) -> tuple[str, gymnasium.Space, object]:
     """(path, space, value) of the first leaf of `value` outside `space`."""
     if isinstance(space, spaces.Dict) and isinstance(value, dict):
         for key, sub in space.spaces.items():
@@ -363,7 +372,7 @@ def _outside(space: Any, value: Any, path: str) -> tuple[str, Any, Any]:
     return path, space, value
 
 
-def _plain_discrete_action(spec: Any) -> tuple[int, int] | None:
+def _plain_discrete_action(spec: types.NestedArraySpec) -> tuple[int, int] | None:
     """(minimum, maximum) of a scalar integer action spec, else None."""
     if not (
         isinstance(spec, array_spec.BoundedArraySpec)
@@ -375,7 +384,10 @@ def _plain_discrete_action(spec: Any) -> tuple[int, int] | None:
 
 
 def _action_problem(
-    action: Any, spec: Any, leaves: list, bounds: tuple[int, int] | None = None
+    action: types.NestedArray,
+    spec: types.NestedArraySpec,
+    leaves: list[tuple[str, array_spec.ArraySpec]],
+    bounds: tuple[int, int] | None = None,
 ) -> str | None:
     """What is wrong with `action` for the action spec nest (`leaves`: its paths and specs).
 

@@ -11,11 +11,12 @@ instead of hanging.
 from __future__ import annotations
 
 import atexit
+import multiprocessing.process
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, cast
 
 import cloudpickle
 import gin
@@ -102,11 +103,11 @@ class ProcessPyEnvironment:
         self._timeout = timeout
         self._name = name
         self._conn: Connection | None = None
-        self._process: Any = None
+        self._process: multiprocessing.process.BaseProcess | None = None
         self._last_call = "start"
-        self._observation_spec: Any = None
-        self._action_spec: Any = None
-        self._time_step_spec: Any = None
+        self._observation_spec: types.NestedArraySpec | None = None
+        self._action_spec: types.NestedArraySpec | None = None
+        self._time_step_spec: ts.TimeStep | None = None
 
     def start(self, wait_to_start: bool = True) -> None:
         """Starts the worker; with `wait_to_start`, waits until its environment is built."""
@@ -225,7 +226,7 @@ class ProcessPyEnvironment:
             self._conn = None
         return error
 
-    def _send(self, message: int, payload: Any, what: str) -> None:
+    def _send(self, message: int, payload: object, what: str) -> None:
         if self._conn is None:
             raise EnvironmentWorkerError(
                 f"Environment worker is not running (closed or never started); "
@@ -242,10 +243,12 @@ class ProcessPyEnvironment:
         conn = self._conn
         if conn is None:
             raise EnvironmentWorkerError("Environment worker is closed.")
+        # Started with the connection.
+        process = cast(multiprocessing.process.BaseProcess, self._process)
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
         try:
             while not conn.poll(_POLL_SECONDS):
-                if not self._process.is_alive():
+                if not process.is_alive():
                     if conn.poll(0):
                         break
                     raise self._died()
@@ -270,7 +273,7 @@ class ProcessPyEnvironment:
 
 
 @gin.configurable
-class ParallelPyEnvironment(py_environment.PyEnvironment):
+class ParallelPyEnvironment(batched_py_environment.EnvironmentBatch):
     """A batch of environments, each in its own process, stepped concurrently.
 
     Args:
@@ -286,6 +289,8 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
       TypeError: a constructor is not callable (an environment was passed).
       ValueError: the environments' specs differ.
     """
+
+    _envs: list[ProcessPyEnvironment]
 
     def __init__(
         self,
@@ -334,30 +339,13 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
             raise
 
     @property
-    def batched(self) -> bool:
-        return True
-
-    @property
-    def batch_size(self) -> int:
-        return len(self._envs)
-
-    @property
     def envs(self) -> list[ProcessPyEnvironment]:
         return self._envs
-
-    def observation_spec(self) -> types.NestedArraySpec:
-        return self._observation_spec
-
-    def action_spec(self) -> types.NestedArraySpec:
-        return self._action_spec
-
-    def time_step_spec(self) -> ts.TimeStep:
-        return self._time_step_spec
 
     def _gather(self, promises: list[Any]) -> list[Any]:
         return promises if self._blocking else [promise() for promise in promises]
 
-    def _stack(self, time_steps: list[Any]) -> ts.TimeStep:
+    def _stack(self, time_steps: list[ts.TimeStep]) -> ts.TimeStep:
         if self._flatten:
             return nest_utils.fast_map_structure_flatten(
                 lambda *arrays: np.stack(arrays), self._time_step_spec, *time_steps
@@ -366,10 +354,12 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
             lambda *arrays: np.stack(arrays), *time_steps
         )
 
-    def _unstack_actions(self, batched_actions: types.NestedArray) -> list[Any]:
+    def _unstack_actions(
+        self, batched_actions: types.NestedArray
+    ) -> list[types.NestedArray]:
         flat = tf.nest.flatten(batched_actions)
         try:
-            per_env = list(zip(*flat))
+            per_env: list[types.NestedArray] = list(zip(*flat))
         except TypeError:  # A 0-d leaf: zip's "iteration over a 0-d array".
             raise ValueError(
                 "ParallelPyEnvironment.step: an action has no batch dim; expected "
@@ -424,7 +414,7 @@ class ParallelPyEnvironment(py_environment.PyEnvironment):
         )
         return nest_utils.stack_nested_arrays(images)
 
-    def get_info(self) -> Any:
+    def get_info(self) -> types.NestedArray:
         return nest_utils.stack_nested_arrays(
             [promise() for promise in [e.call("get_info") for e in self._envs]]
         )

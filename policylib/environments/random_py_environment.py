@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from policylib.base import nest_utils
 from policylib.environments import py_environment
@@ -15,7 +15,10 @@ from policylib.typing import types
 
 __all__ = ["RandomPyEnvironment"]
 
-RewardFn = Callable[[Any, Any, Any], Any]
+# (step_type, action, observation) -> reward, one per batch entry.
+RewardFn = Callable[
+    [types.NestedArray, types.NestedArray, types.NestedArray], npt.ArrayLike
+]
 
 
 class RandomPyEnvironment(py_environment.PyEnvironment):
@@ -89,7 +92,7 @@ class RandomPyEnvironment(py_environment.PyEnvironment):
     def batched(self) -> bool:
         return self._batch_size is not None
 
-    def _observation(self) -> Any:
+    def _observation(self) -> types.NestedArray:
         outer = (self._batch_size,) if self._batch_size else ()
         return array_spec.sample_spec_nest(self._observation_spec, self._rng, outer)
 
@@ -97,7 +100,12 @@ class RandomPyEnvironment(py_environment.PyEnvironment):
         self._num_steps = 0
         return ts.restart(self._observation(), self._batch_size)
 
-    def _reward(self, step_type: Any, action: Any, observation: Any) -> Any:
+    def _reward(
+        self,
+        step_type: types.NestedArray,
+        action: types.NestedArray,
+        observation: types.NestedArray,
+    ) -> npt.ArrayLike:
         reward = self._reward_fn(step_type, action, observation)
         expected = () if self._batch_size is None else (self._batch_size,)
         if np.shape(reward) != expected:

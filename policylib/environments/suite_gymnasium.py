@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import gin
+import numpy.typing as npt
 
 from policylib.environments import gym_wrapper, py_environment, wrappers
 from policylib.environments.gym_wrapper import gymnasium
@@ -21,12 +22,14 @@ from policylib.typing import types
 
 __all__ = ["check_id", "load", "wrap_env"]
 
+GymEnvWrapper = Callable[[gymnasium.Env], gymnasium.Env]
+PyEnvWrapper = Callable[[py_environment.PyEnvironment], py_environment.PyEnvironment]
 TimeLimitWrapperType = Callable[
     [py_environment.PyEnvironment, int], py_environment.PyEnvironment
 ]
 
 
-def check_id(environment_name: str) -> Any:
+def check_id(environment_name: str) -> gymnasium.envs.registration.EnvSpec:
     """Gymnasium's registration of `environment_name`.
 
     Raises:
@@ -46,9 +49,9 @@ def load(
     environment_name: str,
     discount: types.Float = 1.0,
     max_episode_steps: int | None = None,
-    gym_env_wrappers: Sequence[Callable[[Any], Any]] = (),
-    env_wrappers: Sequence[Callable[[Any], Any]] = (),
-    spec_dtype_map: dict[type, Any] | None = None,
+    gym_env_wrappers: Sequence[GymEnvWrapper] = (),
+    env_wrappers: Sequence[PyEnvWrapper] = (),
+    spec_dtype_map: dict[type, npt.DTypeLike] | None = None,
     gym_kwargs: dict[str, Any] | None = None,
     render_kwargs: dict[str, Any] | None = None,
     seed: int | None = None,
@@ -100,7 +103,7 @@ def load(
     return env
 
 
-def _renders_rgb_array(gym_spec: Any) -> bool:
+def _renders_rgb_array(gym_spec: gymnasium.envs.registration.EnvSpec) -> bool:
     """Whether the registered environment lists 'rgb_array' among its render modes.
 
     Also False when the registration fixes a render mode, or its entry point
@@ -109,6 +112,8 @@ def _renders_rgb_array(gym_spec: Any) -> bool:
     if "render_mode" in (gym_spec.kwargs or {}):
         return False
     entry_point = gym_spec.entry_point
+    if entry_point is None:
+        return False
     try:
         creator = (
             entry_point
@@ -125,13 +130,13 @@ def _renders_rgb_array(gym_spec: Any) -> bool:
 
 @gin.configurable
 def wrap_env(
-    gym_env: Any,
+    gym_env: gymnasium.Env,
     discount: types.Float = 1.0,
     max_episode_steps: int | None = None,
-    gym_env_wrappers: Sequence[Callable[[Any], Any]] = (),
+    gym_env_wrappers: Sequence[GymEnvWrapper] = (),
     time_limit_wrapper: TimeLimitWrapperType = wrappers.TimeLimit,
-    env_wrappers: Sequence[Callable[[Any], Any]] = (),
-    spec_dtype_map: dict[type, Any] | None = None,
+    env_wrappers: Sequence[PyEnvWrapper] = (),
+    spec_dtype_map: dict[type, npt.DTypeLike] | None = None,
     auto_reset: bool = True,
     render_kwargs: dict[str, Any] | None = None,
 ) -> py_environment.PyEnvironment:
@@ -147,6 +152,6 @@ def wrap_env(
     )
     if max_episode_steps is not None and max_episode_steps > 0:
         env = time_limit_wrapper(env, max_episode_steps)
-    for wrapper in env_wrappers:
-        env = wrapper(env)
+    for env_wrapper in env_wrappers:
+        env = env_wrapper(env)
     return env

@@ -236,7 +236,7 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
             self._render_shape = np.shape(self._execute(self._env.render, "rgb_array"))
         shape = self._render_shape
 
-        def render(mode: Any) -> np.ndarray:
+        def render(mode: bytes | str) -> np.ndarray:
             mode = mode.decode() if isinstance(mode, bytes) else str(mode)
             if mode == "human":
                 self._env.render(mode)
@@ -251,7 +251,9 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
         return image
 
 
-def _check_no_none_action(actions: Any, action_spec: Any) -> None:
+def _check_no_none_action(
+    actions: types.NestedTensor, action_spec: types.NestedTensorSpec
+) -> None:
     """Raises ValueError naming the action leaf that is None."""
     if all(value is not None for value in tf.nest.flatten(actions)):
         return
@@ -264,7 +266,9 @@ def _check_no_none_action(actions: Any, action_spec: Any) -> None:
             )
 
 
-def _check_batch_dim(action: tf.Tensor, spec: Any, batch_size: int | None) -> None:
+def _check_batch_dim(
+    action: tf.Tensor, spec: tf.TensorSpec, batch_size: int | None
+) -> None:
     """Raises ValueError for an action that cannot be a batch of `batch_size`.
 
     Only what the Python side would refuse anyway is checked here, where the
@@ -291,7 +295,9 @@ def _check_batch_dim(action: tf.Tensor, spec: Any, batch_size: int | None) -> No
             )
 
 
-def _check_action_shape(action: tf.Tensor, spec: Any, batch_size: int | None) -> None:
+def _check_action_shape(
+    action: tf.Tensor, spec: tf.TensorSpec, batch_size: int | None
+) -> None:
     """Raises ValueError unless `action` is `spec`-shaped, with or without a batch dim."""
     rank, spec_rank = action.shape.rank, spec.shape.rank
     if rank is None:

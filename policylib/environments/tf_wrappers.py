@@ -76,7 +76,7 @@ class OneHotActionWrapper(TFEnvironmentBaseWrapper):
                 )
 
     def action_spec(self) -> types.NestedTensorSpec:
-        def one_hot(spec: Any) -> Any:
+        def one_hot(spec: tf.TensorSpec) -> tf.TensorSpec:
             if not spec.dtype.is_integer:
                 return spec
             num_actions = int(spec.maximum - spec.minimum + 1)
@@ -91,7 +91,7 @@ class OneHotActionWrapper(TFEnvironmentBaseWrapper):
         return tf.nest.map_structure(one_hot, self._env.action_spec())
 
     def _step(self, action: types.NestedTensor) -> ts.TimeStep:
-        def from_one_hot(spec: Any, value: tf.Tensor) -> tf.Tensor:
+        def from_one_hot(spec: tf.TensorSpec, value: tf.Tensor) -> tf.Tensor:
             if not spec.dtype.is_integer:
                 return value
             return tf.argmax(value, axis=-1, output_type=spec.dtype) + tf.cast(

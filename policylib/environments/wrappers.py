@@ -10,10 +10,11 @@ import abc
 import collections
 import cProfile
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import gin
 import numpy as np
+import numpy.typing as npt
 
 from policylib.base import arg_checks, nest_utils
 from policylib.base.lazy_tf import nest
@@ -48,7 +49,9 @@ class PyEnvironmentBaseWrapper(py_environment.PyEnvironment):
       handle_auto_reset: let this wrapper (not `env`) reset after LAST steps.
     """
 
-    def __init__(self, env: Any, handle_auto_reset: bool = False):
+    def __init__(
+        self, env: py_environment.PyEnvironment, handle_auto_reset: bool = False
+    ):
         super().__init__(handle_auto_reset)
         self._env = env
 
@@ -65,7 +68,7 @@ class PyEnvironmentBaseWrapper(py_environment.PyEnvironment):
     def batch_size(self) -> int | None:
         return getattr(self._env, "batch_size", None)
 
-    def wrapped_env(self) -> Any:
+    def wrapped_env(self) -> py_environment.PyEnvironment:
         """The environment this wraps."""
         return self._env
 
@@ -84,7 +87,7 @@ class PyEnvironmentBaseWrapper(py_environment.PyEnvironment):
     def _step(self, action: types.NestedArray) -> ts.TimeStep:
         return self._env.step(action)
 
-    def get_info(self) -> Any:
+    def get_info(self) -> types.NestedArray:
         return self._env.get_info()
 
     def close(self) -> None:
@@ -178,7 +181,8 @@ class FixedLength(PyEnvironmentBaseWrapper):
     def _step(self, action: types.NestedArray) -> ts.TimeStep:
         if self._num_steps is None:
             return self.reset()
-        current: Any = self.current_time_step()
+        # Set: reset() ran, since _num_steps is.
+        current = cast(ts.TimeStep, self.current_time_step())
         if current.is_last():
             if self._num_steps >= self._fix_length:
                 return self.reset()
@@ -281,7 +285,7 @@ class ActionClipWrapper(PyEnvironmentBaseWrapper):
     """Clips actions into the bounds of the action spec before stepping."""
 
     def _step(self, action: types.NestedArray) -> ts.TimeStep:
-        def clip(spec: Any, value: Any) -> Any:
+        def clip(spec: array_spec.ArraySpec, value: np.ndarray) -> np.ndarray:
             low = getattr(spec, "minimum", None)
             high = getattr(spec, "maximum", None)
             if low is None and high is None:
@@ -320,8 +324,12 @@ class ActionOffsetWrapper(PyEnvironmentBaseWrapper):
                 f"ActionOffsetWrapper needs a discrete action spec; got {spec}."
             )
 
+    def _bounded_spec(self) -> array_spec.BoundedArraySpec:
+        """The wrapped env's action spec (checked bounded in `__init__`)."""
+        return cast(array_spec.BoundedArraySpec, self._env.action_spec())
+
     def action_spec(self) -> types.NestedArraySpec:
-        spec = self._env.action_spec()
+        spec = self._bounded_spec()
         return array_spec.BoundedArraySpec(
             spec.shape,
             spec.dtype,
@@ -330,7 +338,7 @@ class ActionOffsetWrapper(PyEnvironmentBaseWrapper):
         )
 
     def _step(self, action: types.NestedArray) -> ts.TimeStep:
-        return self._env.step(action + self._env.action_spec().minimum)
+        return self._env.step(action + self._bounded_spec().minimum)
 
 
 @gin.configurable
@@ -350,7 +358,7 @@ class ActionDiscretizeWrapper(PyEnvironmentBaseWrapper):
     def __init__(
         self,
         env: py_environment.PyEnvironment,
-        num_actions: Any,
+        num_actions: npt.ArrayLike,
         handle_auto_reset: bool = False,
     ):
         super().__init__(env, handle_auto_reset)
@@ -573,7 +581,9 @@ class HistoryWrapper(PyEnvironmentBaseWrapper):
     def observation_spec(self) -> types.NestedArraySpec:
         return self._observation_spec
 
-    def _with_history(self, time_step: ts.TimeStep, action: Any) -> ts.TimeStep:
+    def _with_history(
+        self, time_step: ts.TimeStep, action: types.NestedArray
+    ) -> ts.TimeStep:
         self._observations.append(time_step.observation)
         self._actions.append(action)
         observation = nest_utils.stack_nested_arrays(list(self._observations))
@@ -618,7 +628,7 @@ class OneHotActionWrapper(PyEnvironmentBaseWrapper):
     ):
         super().__init__(env, handle_auto_reset)
 
-        def one_hot(spec: Any) -> Any:
+        def one_hot(spec: array_spec.BoundedArraySpec) -> array_spec.BoundedArraySpec:
             if not np.issubdtype(spec.dtype, np.integer):
                 return spec
             if len(spec.shape) > 1:
@@ -640,7 +650,11 @@ class OneHotActionWrapper(PyEnvironmentBaseWrapper):
         return self._one_hot_spec
 
     def _step(self, action: types.NestedArray) -> ts.TimeStep:
-        def from_one_hot(value: Any, one_hot_spec: Any, spec: Any) -> Any:
+        def from_one_hot(
+            value: npt.ArrayLike,
+            one_hot_spec: array_spec.BoundedArraySpec,
+            spec: array_spec.BoundedArraySpec,
+        ) -> np.ndarray:
             value = np.asarray(value)
             if value.shape != one_hot_spec.shape or value.dtype != one_hot_spec.dtype:
                 raise ValueError(
@@ -672,7 +686,7 @@ class PerformanceProfiler(PyEnvironmentBaseWrapper):
     def __init__(
         self,
         env: py_environment.PyEnvironment,
-        process_profile_fn: Callable[[cProfile.Profile], Any],
+        process_profile_fn: Callable[[cProfile.Profile], object],
         process_steps: int,
     ):
         super().__init__(env)
@@ -711,7 +725,7 @@ class GoalReplayEnvWrapper(PyEnvironmentBaseWrapper, metaclass=abc.ABCMeta):
         self, env: py_environment.PyEnvironment, handle_auto_reset: bool = False
     ):
         super().__init__(env, handle_auto_reset)
-        self._goal: Any = None
+        self._goal: types.NestedArray = None
 
     @abc.abstractmethod
     def get_trajectory_with_goal(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = ("evaluation", "media", "metric_utils")
-_ATTRIBUTES = {"evaluate": "evaluation", "EvalResult": "evaluation"}
-
-__all__ = [*_MODULES, *_ATTRIBUTES]
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES, _ATTRIBUTES)
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="episode_runner evaluation media metric_utils workers",
+    attributes="""
+        evaluation: Backend EvalResult evaluate
+    """,
+)

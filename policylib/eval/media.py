@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
 
 import numpy as np
 
 from policylib.base import extras
-from policylib.eval import evaluation
-from policylib.eval.evaluation import EvalResult, resolve_policy
+from policylib.environments import py_environment
+from policylib.environments.env_construction import gymnasium_env
+from policylib.eval.evaluation import EvalResult
+from policylib.export import policy_source
+from policylib.policies import py_policy
 
 __all__ = ["VIDEO_SUFFIXES", "plot_returns", "record_episode"]
 
@@ -61,7 +63,7 @@ class Recording:
 
 
 def record_episode(
-    policy: Any,
+    policy: policy_source.PolicyArg,
     env_id: str,
     path: str | os.PathLike[str],
     *,
@@ -75,7 +77,8 @@ def record_episode(
     `seed`, so with `evaluate`'s seed this is its episode 0.
 
     Args:
-      policy: as for `evaluate` (py policy, TF policy or SavedModel path).
+      policy: as for `evaluate` (py policy, TF policy, SavedModel or LiteRT
+        export path); a `PolicySource` already loaded is not loaded again.
       env_id: a Gymnasium id.
       path: an `.mp4` or `.gif` file.
       seed: the reset seed.
@@ -99,7 +102,7 @@ def record_episode(
         extras.require("imageio_ffmpeg", extra="video", feature="MP4 videos")
     from policylib.environments import suite_gym
 
-    py_pol = resolve_policy(policy)
+    py_pol = policy_source.PolicySource.of(policy).load()
     # rgb_array frames need no window; without this SDL looks for a display.
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     env = suite_gym.load(env_id, gym_kwargs={"render_mode": "rgb_array"}, seed=seed)
@@ -108,7 +111,7 @@ def record_episode(
         fps = fps or _render_fps(env)
     finally:
         env.close()
-    options: dict[str, Any] = {"fps": fps}
+    options: dict[str, float | int] = {"fps": fps}
     if suffix == ".mp4":
         options["macro_block_size"] = 1  # any frame size, no resizing notice
     else:
@@ -117,7 +120,11 @@ def record_episode(
     return Recording(os.path.abspath(path), len(frames), fps)
 
 
-def _episode_frames(policy: Any, env: Any, max_steps: int | None) -> list[np.ndarray]:
+def _episode_frames(
+    policy: py_policy.PyPolicy,
+    env: py_environment.PyEnvironment,
+    max_steps: int | None,
+) -> list[np.ndarray]:
     """The rendered frames of one episode, the first and the last state included."""
     time_step = env.reset()
     state = policy.get_initial_state(None)
@@ -132,14 +139,14 @@ def _episode_frames(policy: Any, env: Any, max_steps: int | None) -> list[np.nda
     return frames
 
 
-def _render_fps(env: Any) -> float:
+def _render_fps(env: py_environment.PyEnvironment) -> float:
     """The environment's own frame rate (Gymnasium's `render_fps`), else 30."""
-    metadata = getattr(evaluation.gymnasium_env(env), "metadata", None) or {}
+    metadata = getattr(gymnasium_env(env), "metadata", None) or {}
     fps = metadata.get("render_fps")
     return float(fps) if isinstance(fps, (int, float)) and fps > 0 else 30.0
 
 
-def _frame(env: Any) -> np.ndarray:
+def _frame(env: py_environment.PyEnvironment) -> np.ndarray:
     from policylib.environments.gym_wrapper import gymnasium
 
     try:

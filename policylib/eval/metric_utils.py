@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import gin
 import numpy as np
+import numpy.typing as npt
 from absl import logging
 
 from policylib.base import arg_checks, lazy_tf
@@ -26,6 +27,18 @@ from policylib.metrics import py_metric
 from policylib.policies import py_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory as trajectory_lib
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from policylib.environments import tf_environment
+    from policylib.metrics import tf_metric
+    from policylib.policies import tf_policy
+    from policylib.typing import types
+
+# A Python metric (`compute`) or a TF one (`eager_compute`).
+Metric: TypeAlias = "py_metric.PyMetric | tf_metric.TFStepMetric"
+Results: TypeAlias = "collections.OrderedDict[str, object]"
 
 __all__ = [
     "MetricsGroup",
@@ -38,23 +51,23 @@ __all__ = [
 ]
 
 
-class MetricsGroup(lazy_tf.module_base()):  # type: ignore[misc]
-    """A named list of metrics (checkpointable together when TF is loaded)."""
+class MetricsGroup(lazy_tf.Module):
+    """A named list of metrics (checkpointable together once TF is loaded)."""
 
-    def __init__(self, metrics: Sequence[Any], name: str | None = None):
+    def __init__(self, metrics: Sequence[Metric], name: str | None = None):
         super().__init__(name=name)
         self.metrics = metrics
 
-    def results(self) -> collections.OrderedDict:
+    def results(self) -> Results:
         return _results(self.metrics)
 
 
-def _results(metrics: Sequence[Any]) -> collections.OrderedDict:
+def _results(metrics: Sequence[Metric]) -> Results:
     """Metric name -> result, in the metrics' order."""
     return collections.OrderedDict((m.name, m.result()) for m in metrics)
 
 
-def log_metrics(metrics: Sequence[Any], prefix: str = "") -> None:
+def log_metrics(metrics: Sequence[Metric], prefix: str = "") -> None:
     """Logs each metric's name and result at INFO level."""
     lines = [f"{m.name} = {m.result()}" for m in metrics]
     logging.info("%s \n\t\t %s", prefix, "\n\t\t ".join(lines))
@@ -77,7 +90,7 @@ def _masked(
     if active.all():
         return traj
 
-    def _hide(value: np.ndarray, hidden: Any) -> np.ndarray:
+    def _hide(value: np.ndarray, hidden: npt.ArrayLike) -> np.ndarray:
         value = np.asarray(value)
         mask = np.reshape(active, active.shape + (1,) * (value.ndim - active.ndim))
         return np.where(mask, value, hidden).astype(value.dtype)
@@ -89,19 +102,21 @@ def _masked(
     )
 
 
-def _seed(environment: Any, env_index: int | None, seed: int) -> None:
+def _seed(
+    environment: py_environment.PyEnvironment, env_index: int | None, seed: int
+) -> None:
     if env_index is None:
         environment.seed(seed)
     else:
-        seeds: list[int | None] = [None] * environment.batch_size
+        seeds: list[int | None] = [None] * (environment.batch_size or 1)
         seeds[env_index] = seed
         environment.seed(seeds)
 
 
 def run_episodes(
-    metrics: Sequence[Any],
-    environment: Any,
-    policy: Any,
+    metrics: Sequence[py_metric.PyMetric],
+    environment: py_environment.PyEnvironment,
+    policy: py_policy.PyPolicy,
     episode_ids: Sequence[int],
     seed: int | None = None,
 ) -> None:
@@ -113,7 +128,7 @@ def run_episodes(
     """
     episode_ids = list(episode_ids)
     batched = environment.batched
-    num_envs = environment.batch_size if batched else 1
+    num_envs = (environment.batch_size or 1) if batched else 1
     episodes = [list(episode_ids[i::num_envs]) for i in range(num_envs)]
     quota = np.array([len(e) for e in episodes])
     finished = np.zeros(num_envs, np.int64)
@@ -154,12 +169,12 @@ def run_episodes(
 
 @gin.configurable
 def compute(
-    metrics: Sequence[Any],
-    environment: Any,
-    policy: Any,
+    metrics: Sequence[py_metric.PyMetric],
+    environment: py_environment.PyEnvironment,
+    policy: py_policy.PyPolicy,
     num_episodes: int = 1,
     seed: int | None = None,
-) -> collections.OrderedDict:
+) -> Results:
     """Runs `num_episodes` episodes of `policy` in a Python environment.
 
     Args:
@@ -200,15 +215,15 @@ def compute(
 
 @gin.configurable
 def compute_summaries(
-    metrics: Sequence[Any],
-    environment: Any,
-    policy: Any,
+    metrics: Sequence[py_metric.PyMetric],
+    environment: py_environment.PyEnvironment,
+    policy: py_policy.PyPolicy,
     num_episodes: int = 1,
-    global_step: Any = None,
+    global_step: types.Int | None = None,
     tf_summaries: bool = True,
     log: bool = False,
-    callback: Callable[[Any, Any], Any] | None = None,
-) -> collections.OrderedDict:
+    callback: Callable[[Results, types.Int | None], object] | None = None,
+) -> Results:
     """`compute`, then TF1 summaries, logging and a callback(results, global_step)."""
     results = compute(metrics, environment, policy, num_episodes)
     if tf_summaries:
@@ -230,7 +245,7 @@ def _tf_step_metric() -> type | None:
 
 
 def _check_metrics(
-    metrics: Any, other_kind: type | None, owner: str, other_fn: str
+    metrics: object, other_kind: type | None, owner: str, other_fn: str
 ) -> None:
     """Raises TypeError naming the metric that `owner` cannot run.
 
@@ -259,15 +274,15 @@ def _check_metrics(
 
 @gin.configurable
 def eager_compute(
-    metrics: Sequence[Any],
-    environment: Any,
-    policy: Any,
+    metrics: Sequence[tf_metric.TFStepMetric],
+    environment: tf_environment.TFEnvironment,
+    policy: tf_policy.TFPolicy,
     num_episodes: int = 1,
-    train_step: Any = None,
-    summary_writer: Any = None,
+    train_step: types.Int | None = None,
+    summary_writer: tf.summary.SummaryWriter | None = None,
     summary_prefix: str = "",
     use_function: bool = True,
-) -> collections.OrderedDict:
+) -> Results:
     """Runs `num_episodes` episodes of a TF policy in a TF environment.
 
     Uses `DynamicEpisodeDriver`; with a batch of environments, episodes are

@@ -27,19 +27,23 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 import warnings
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, TypeAlias
 
 import cloudpickle
 
 from policylib.distributed import policy_payload, ray_cluster
+from policylib.environments.env_construction import EnvLike
 from policylib.errors import WorkerDiedWarning, WorkerError
-from policylib.eval import evaluation
+from policylib.eval import episode_runner
+from policylib.eval.episode_runner import OnEpisode
+from policylib.export import policy_source
 
 __all__ = ["WorkerRun", "run"]
-
-OnEpisode = Callable[[int, float, int], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +56,55 @@ class WorkerRun:
     failures: tuple[str, ...]
 
 
+# ----------------------------------------------------------------------------
+# What a worker reports, in order: `Ready`, then an `EpisodeDone` per episode
+# and `Done`; or, at any point, `Failed` (it raised) or `Died` (it is gone).
+
+
+@dataclasses.dataclass(frozen=True)
+class Ready:
+    """Worker `worker` has loaded its policy and environments, at `where`."""
+
+    worker: int
+    where: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeDone:
+    """Worker `worker` finished episode `episode` with this return and length."""
+
+    worker: int
+    episode: int
+    episode_return: float
+    length: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Done:
+    """Worker `worker` ran every episode it was sent."""
+
+    worker: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Failed:
+    """Worker `worker` raised: `detail` is its traceback (or Ray's message)."""
+
+    worker: int
+    detail: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Died:
+    """Worker `worker`'s process or actor is gone, for `reason`."""
+
+    worker: int
+    reason: str
+
+
+Event: TypeAlias = Ready | EpisodeDone | Done | Failed | Died
+
+
 @dataclasses.dataclass(frozen=True)
 class _Job:
     """What every worker builds its `EpisodeRunner` from."""
@@ -62,8 +115,8 @@ class _Job:
     seed: int | None
     max_steps: int | None
 
-    def runner(self) -> evaluation.EpisodeRunner:
-        return evaluation.EpisodeRunner(
+    def runner(self) -> episode_runner.EpisodeRunner:
+        return episode_runner.EpisodeRunner(
             self.policy.load(),
             cloudpickle.loads(self.env),
             self.num_envs,
@@ -73,21 +126,24 @@ class _Job:
 
 
 def run(
-    policy: Any,
-    env: Any,
+    source: policy_source.PolicySource,
+    env: EnvLike,
     num_episodes: int,
     *,
     num_workers: int,
-    backend: str,
+    portable: bool,
     ray_address: str | None,
     num_envs: int,
     seed: int | None,
     max_steps: int | None,
-    allow_unsafe_ops: bool,
     on_episode: OnEpisode,
     on_started: Callable[[], None] | None = None,
 ) -> WorkerRun:
-    """Runs the episodes on `num_workers` workers of `backend` (checked arguments).
+    """Runs the episodes on `num_workers` workers (arguments checked by `evaluate`).
+
+    Args:
+      portable: run on Ray actors, which get the policy's bytes; else on
+        worker processes of this machine, which get its path.
 
     `on_started()` is called once every worker has loaded, just before the
     first episode starts (a progress bar restarts its clock there).
@@ -95,14 +151,10 @@ def run(
     num_workers = min(num_workers, num_episodes)
     shares = {w: list(range(w, num_episodes, num_workers)) for w in range(num_workers)}
     num_envs = min(num_envs, len(shares[0]))  # worker 0 has the largest share
-    portable = backend == "ray"
     with tempfile.TemporaryDirectory(prefix="policylib-eval-") as staging:
         start = time.perf_counter()
-        payload = policy_payload.pack(
-            policy,
-            portable=portable,
-            staging_dir=staging,
-            allow_unsafe_ops=allow_unsafe_ops,
+        payload = policy_payload.pack_source(
+            source, portable=portable, staging_dir=staging
         )
         job = _Job(payload, cloudpickle.dumps(env), num_envs, seed, max_steps)
         if not portable:
@@ -137,21 +189,23 @@ def _drive(
     total = sum(len(ids) for ids in shares.values())
     running = False
 
-    def handle(event: tuple[Any, ...]) -> None:
-        kind, w = event[0], event[1]
-        if kind == "ready":
-            ready.add(w)
-            if running:  # a replacement, loaded: give it its episodes
-                pool.run(w, sorted(unfinished[w]))
-        elif kind == "episode":
-            k, ret, length = event[2:]
-            if k not in results:
-                results[k] = (float(ret), int(length))
-                on_episode(k, ret, length)
-            unfinished[w].discard(k)
-        elif kind != "done":
-            dead.add(w)
-            _handle_failure(event, pool, unfinished, rerun_of, failures)
+    def handle(event: Event) -> None:
+        w = event.worker
+        match event:
+            case Ready():
+                ready.add(w)
+                if running:  # a replacement, loaded: give it its episodes
+                    pool.run(w, sorted(unfinished[w]))
+            case EpisodeDone(episode=k, episode_return=ret, length=length):
+                if k not in results:
+                    results[k] = (float(ret), int(length))
+                    on_episode(k, ret, length)
+                unfinished[w].discard(k)
+            case Done():
+                pass
+            case Failed() | Died():
+                dead.add(w)
+                _handle_failure(event, pool, unfinished, rerun_of, failures)
 
     try:
         for w in shares:
@@ -175,25 +229,23 @@ def _drive(
 
 
 def _handle_failure(
-    event: tuple[Any, ...],
+    event: Failed | Died,
     pool: _Pool,
     unfinished: dict[int, set[int]],
     rerun_of: dict[int, int],
     failures: list[str],
 ) -> None:
     """A worker's error (raise) or death (start a replacement once, or raise)."""
-    kind, w, detail = event
+    w = event.worker
     who = pool.describe(w)
     left = sorted(unfinished.get(w, ()))
-    if kind == "error":
-        lines = [line for line in str(detail).splitlines() if line.strip()]
+    if isinstance(event, Failed):
+        lines = [line for line in event.detail.splitlines() if line.strip()]
         last = lines[-1].strip() if lines else "an error"
-        raise WorkerError(f"evaluate: {who} raised {last}\n{detail}")
-    if kind != "died":
-        raise RuntimeError(f"evaluate: unexpected message {event!r} from {who}.")
+        raise WorkerError(f"evaluate: {who} raised {last}\n{event.detail}")
     if not left:
         return  # it died after its last episode: nothing is lost
-    line = f"{who} died ({detail}) with {len(left)} episodes unfinished"
+    line = f"{who} died ({event.reason}) with {len(left)} episodes unfinished"
     if w in rerun_of:
         original = pool.describe(rerun_of[w])
         raise WorkerError(
@@ -216,12 +268,12 @@ def _ranges(ids: list[int]) -> str:
 
 
 class _Pool:
-    """Workers that report ("ready" | "episode" | "done" | "died" | "error", id, ...)."""
+    """Workers that report their `Event`s on one queue."""
 
     name = "worker"
 
     def __init__(self) -> None:
-        self._events: queue.Queue = queue.Queue()
+        self._events: queue.Queue[Event] = queue.Queue()
         self._where: dict[int, str] = {}
 
     def start(self, w: int) -> None:
@@ -233,10 +285,10 @@ class _Pool:
     def close(self) -> None:
         raise NotImplementedError
 
-    def next_event(self) -> tuple[Any, ...]:
+    def next_event(self) -> Event:
         event = self._events.get()
-        if event[0] == "ready":
-            self._where[event[1]] = event[2]
+        if isinstance(event, Ready):
+            self._where[event.worker] = event.where
         return event
 
     def describe(self, w: int) -> str:
@@ -248,20 +300,24 @@ class _Pool:
 # Worker processes on this machine.
 
 
-def _process_main(tasks: Any, results: Any, job_bytes: bytes) -> None:
-    """A worker process: load, say ready, run the episodes it is sent, stream them."""
+def _process_main(
+    w: int, tasks: Connection, results: Connection, job_bytes: bytes
+) -> None:
+    """Worker process `w`: load, say ready, run the episodes it is sent, stream them."""
     try:
         job: _Job = cloudpickle.loads(job_bytes)
         runner = job.runner()
-        results.send(("ready", f"pid {os.getpid()}"))
+        results.send(Ready(w, f"pid {os.getpid()}"))
         episode_ids = tasks.recv()
         if episode_ids is None:
             return
-        runner.run(episode_ids, lambda *e: results.send(("episode", *e)))
+        runner.run(
+            episode_ids, lambda k, ret, n: results.send(EpisodeDone(w, k, ret, n))
+        )
         runner.close()
-        results.send(("done", None))
+        results.send(Done(w))
     except BaseException:  # noqa: BLE001 - every failure goes to the parent
-        results.send(("error", traceback.format_exc()))
+        results.send(Failed(w, traceback.format_exc()))
 
 
 class _ProcessPool(_Pool):
@@ -273,14 +329,14 @@ class _ProcessPool(_Pool):
 
         self._context = system_multiprocessing.get_context()
         self._job = cloudpickle.dumps(job)
-        self._workers: dict[int, tuple[Any, Any]] = {}
+        self._workers: dict[int, tuple[BaseProcess, Connection]] = {}
 
     def start(self, w: int) -> None:
         tasks_r, tasks_w = self._context.Pipe(duplex=False)
         results_r, results_w = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=_process_main,
-            args=(tasks_r, results_w, self._job),
+            args=(w, tasks_r, results_w, self._job),
             name=f"policylib-eval-{w}",
             daemon=True,
         )
@@ -292,18 +348,18 @@ class _ProcessPool(_Pool):
             target=self._watch, args=(w, process, results_r), daemon=True
         ).start()
 
-    def _watch(self, w: int, process: Any, results: Any) -> None:
+    def _watch(self, w: int, process: BaseProcess, results: Connection) -> None:
         while True:
             try:
-                message = results.recv()
+                event: Event = results.recv()
             except (EOFError, OSError):
                 break
-            self._events.put((message[0], w, *message[1:]))
-            if message[0] in ("done", "error"):
+            self._events.put(event)
+            if isinstance(event, (Done, Failed)):
                 process.join()
                 return
         process.join()
-        self._events.put(("died", w, _exit_reason(process.exitcode)))
+        self._events.put(Died(w, _exit_reason(process.exitcode)))
 
     def run(self, w: int, episode_ids: list[int]) -> None:
         try:
@@ -353,7 +409,7 @@ class _RayEpisodeActor:
     def where(self) -> str:
         return self._where
 
-    def run(self, episode_ids: list[int]) -> Any:
+    def run(self, episode_ids: list[int]) -> Iterator[tuple[int, float, int]]:
         """Yields (k, return, length), one batch of `num_envs` episodes at a time."""
         step = self._runner.num_envs
         for i in range(0, len(episode_ids), step):
@@ -368,13 +424,13 @@ class _RayPool(_Pool):
 
     name = "Ray actor"
 
-    def __init__(self, ray: Any, job: _Job):
+    def __init__(self, ray: types.ModuleType, job: _Job):
         super().__init__()
         self._ray = ray
         self._actor_class = ray.remote(num_cpus=1, max_restarts=0)(_RayEpisodeActor)
         self._job = ray.put(job)
         self._actors: dict[int, Any] = {}
-        self._tasks: dict[int, queue.Queue] = {}
+        self._tasks: dict[int, queue.Queue[list[int] | None]] = {}
         self._watchers: list[threading.Thread] = []
 
     def start(self, w: int) -> None:
@@ -388,22 +444,22 @@ class _RayPool(_Pool):
     def _watch(self, w: int, actor: Any) -> None:
         ray = self._ray
         try:
-            self._events.put(("ready", w, ray.get(actor.where.remote())))
+            self._events.put(Ready(w, ray.get(actor.where.remote())))
             episode_ids = self._tasks[w].get()
             if episode_ids is None:
                 return
             for ref in actor.run.remote(episode_ids):
-                self._events.put(("episode", w, *ray.get(ref)))
-            self._events.put(("done", w, None))
+                self._events.put(EpisodeDone(w, *ray.get(ref)))
+            self._events.put(Done(w))
         except ray.exceptions.RayActorError as e:
             if e.actor_init_failed:
-                self._events.put(("error", w, str(e)))
+                self._events.put(Failed(w, str(e)))
             else:
-                self._events.put(("died", w, _actor_death(e)))
+                self._events.put(Died(w, _actor_death(e)))
         except ray.exceptions.RayError as e:
-            self._events.put(("error", w, str(e)))
+            self._events.put(Failed(w, str(e)))
         except BaseException:  # noqa: BLE001 - report, never hang the driver
-            self._events.put(("error", w, traceback.format_exc()))
+            self._events.put(Failed(w, traceback.format_exc()))
 
     def run(self, w: int, episode_ids: list[int]) -> None:
         self._tasks[w].put(episode_ids)

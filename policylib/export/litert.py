@@ -2,7 +2,7 @@
 
     from policylib.export import litert
     litert.export(greedy_policy, "run/litert")
-    policy = LiteRTPolicy("run/litert")   # policylib.policies.litert_policy
+    policy = LiteRTPolicy("run/litert")   # policylib.export.litert_policy
 
 The export directory holds `policy.tflite` and `specs.json` (the time-step,
 action and policy-state specs as NumPy specs, and the order of the model's
@@ -23,14 +23,21 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
 from policylib.base import arg_checks, atomic_dir, native_stderr, nest_utils
+from policylib.export import spec_json
 from policylib.export.litert_files import FORMAT, MODEL_FILE, SPECS_FILE
-from policylib.specs import spec_json, tensor_spec
+from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
+
+if TYPE_CHECKING:
+    from policylib.policies import tf_policy
+    from policylib.trajectories import policy_step
+    from policylib.typing import types
 
 __all__ = ["export"]
 
@@ -38,7 +45,10 @@ __all__ = ["export"]
 _RANDOM_OP = re.compile(r"Random|Multinomial|TruncatedNormal")
 
 
-def export(policy: Any, export_dir: str | os.PathLike) -> str:
+def export(
+    policy: tf_policy.TFPolicy | str | os.PathLike[str],
+    export_dir: str | os.PathLike[str],
+) -> str:
     """Converts `policy` to `export_dir/policy.tflite` with its specs beside it.
 
     Args:
@@ -83,7 +93,7 @@ def export(policy: Any, export_dir: str | os.PathLike) -> str:
     )
 
 
-def _export_saved_model(path: str, export_dir: Any) -> str:
+def _export_saved_model(path: str, export_dir: str | os.PathLike[str]) -> str:
     """`export` of a SavedModel written by `PolicySaver`."""
     from policylib.policies import saved_policy_files
 
@@ -103,12 +113,12 @@ def _export_saved_model(path: str, export_dir: Any) -> str:
 
 
 def _write(
-    action_fn: Any,
-    time_step_spec: Any,
-    action_spec: Any,
-    policy_state_spec: Any,
+    action_fn: Callable[[ts.TimeStep, types.NestedTensor], policy_step.PolicyStep],
+    time_step_spec: ts.TimeStep,
+    action_spec: types.NestedTensorSpec,
+    policy_state_spec: types.NestedTensorSpec,
     name: str,
-    trackable: Any,
+    trackable: tf.Module,
     export_dir: str,
 ) -> str:
     """Traces `action_fn` over flat batched inputs, converts it and writes the export."""
@@ -161,7 +171,7 @@ def _write(
     return os.path.abspath(export_dir)
 
 
-def _check_deterministic(policy: Any) -> None:
+def _check_deterministic(policy: tf_policy.TFPolicy) -> None:
     """Refuses a policy whose action distribution is not a point mass."""
     sample = tensor_spec.sample_spec_nest(policy.time_step_spec, outer_dims=(1,))
     sample = sample._replace(step_type=tf.fill([1], ts.StepType.FIRST))
@@ -180,7 +190,9 @@ def _check_deterministic(policy: Any) -> None:
             )
 
 
-def _check_no_random_ops(concrete: Any, name: str) -> None:
+def _check_no_random_ops(
+    concrete: tf.types.experimental.ConcreteFunction, name: str
+) -> None:
     graph_def = concrete.graph.as_graph_def()
     nodes = list(graph_def.node) + [
         node for function in graph_def.library.function for node in function.node_def
@@ -202,7 +214,9 @@ def _not_converter_chatter(line: str) -> bool:
     return _CONVERTER_CHATTER.match(line) is None
 
 
-def _convert(concrete: Any, trackable: Any, name: str) -> bytes:
+def _convert(
+    concrete: tf.types.experimental.ConcreteFunction, trackable: tf.Module, name: str
+) -> bytes:
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], trackable)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     try:

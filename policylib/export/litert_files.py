@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from policylib.errors import NotAPolicyError
-from policylib.specs import spec_json
+from policylib.export import spec_json
 
 __all__ = ["FORMAT", "MODEL_FILE", "SPECS_FILE", "is_export", "load_specs"]
 

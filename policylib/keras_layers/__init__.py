@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = (
-    "bias_layer",
-    "dynamic_unroll_layer",
-    "inner_reshape",
-    "permanent_variable_rate_dropout",
-    "rnn_wrapper",
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="""
+        bias_layer dynamic_unroll_layer inner_reshape
+        permanent_variable_rate_dropout rnn_wrapper
+    """,
 )
-
-__all__ = list(_MODULES)
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES)

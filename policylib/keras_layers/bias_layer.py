@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
 
+from policylib.typing import types
 from policylib.utils import keras_compat
 
 __all__ = ["BiasLayer"]
@@ -20,12 +22,14 @@ class BiasLayer(tf.keras.layers.Layer):
       **kwargs: Keras `Layer` arguments.
     """
 
-    def __init__(self, bias_initializer: Any = "zeros", **kwargs: Any):
+    def __init__(
+        self, bias_initializer: str | Callable[..., tf.Tensor] = "zeros", **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self.bias_initializer = tf.keras.initializers.get(bias_initializer)
         self.bias = None
 
-    def build(self, input_shape: Any) -> None:
+    def build(self, input_shape: types.Shape) -> None:
         input_shape = tf.TensorShape(input_shape)
         if input_shape.rank == 1:
             input_shape = input_shape.concatenate([1])
@@ -50,7 +54,7 @@ class BiasLayer(tf.keras.layers.Layer):
             return tf.nn.bias_add(tf.expand_dims(inputs, -1), self.bias)[..., 0]
         return tf.nn.bias_add(inputs, self.bias)
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
+    def compute_output_shape(self, input_shape: types.Shape) -> types.Shape:
         return input_shape
 
     def get_config(self) -> dict:

@@ -7,6 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from policylib.keras_layers import rnn_wrapper
+from policylib.typing import types
 from policylib.utils import common, keras_compat
 
 __all__ = ["DynamicUnroll"]
@@ -28,9 +29,9 @@ class DynamicUnroll(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        cell: Any,
+        cell: tf.keras.layers.Layer,
         parallel_iterations: int = 20,
-        swap_memory: Any = None,
+        swap_memory: bool | None = None,
         **kwargs: Any,
     ):
         for attribute in ("state_size", "output_size"):
@@ -44,7 +45,7 @@ class DynamicUnroll(tf.keras.layers.Layer):
         self.swap_memory = swap_memory
 
     @property
-    def state_size(self) -> Any:
+    def state_size(self) -> types.Nested[int]:
         return self.cell.state_size
 
     def get_config(self) -> dict:
@@ -57,17 +58,19 @@ class DynamicUnroll(tf.keras.layers.Layer):
         return config
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects: Any = None) -> DynamicUnroll:
+    def from_config(
+        cls, config: dict, custom_objects: dict[str, object] | None = None
+    ) -> DynamicUnroll:
         config = dict(config)
         cell = tf.keras.layers.deserialize(
             config.pop("cell"), custom_objects=custom_objects
         )
         return cls(cell, **config)
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
+    def compute_output_shape(self, input_shape: types.Shape) -> types.Shape:
         return self.cell.compute_output_shape(input_shape)
 
-    def build(self, input_shape: Any) -> None:
+    def build(self, input_shape: types.Shape) -> None:
         if not self.cell.built:
             shape = tf.TensorShape(input_shape)
             step_shape = (
@@ -79,8 +82,11 @@ class DynamicUnroll(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def get_initial_state(
-        self, inputs: Any = None, batch_size: Any = None, dtype: Any = None
-    ) -> Any:
+        self,
+        inputs: types.NestedTensor | None = None,
+        batch_size: types.Int | None = None,
+        dtype: tf.DType | None = None,
+    ) -> types.NestedTensor:
         """Zero state for `inputs`' batch, or for `batch_size` entries of `dtype`."""
         if inputs is not None:
             first = tf.nest.flatten(inputs)[0]
@@ -92,11 +98,11 @@ class DynamicUnroll(tf.keras.layers.Layer):
 
     def call(
         self,
-        inputs: Any,
-        initial_state: Any = None,
-        reset_mask: Any = None,
+        inputs: types.NestedTensor,
+        initial_state: types.NestedTensor | None = None,
+        reset_mask: tf.Tensor | None = None,
         training: bool = False,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[types.NestedTensor, types.NestedTensor]:
         inputs, has_time_axis = rnn_wrapper.add_time_axis_if_missing(inputs)
         flat = tf.nest.flatten(inputs)
         batch_sizes = {tf.compat.dimension_value(x.shape[0]) for x in flat} - {None}

@@ -7,6 +7,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.typing import types
+
 __all__ = ["InnerReshape"]
 
 
@@ -24,7 +26,7 @@ class InnerReshape(tf.keras.layers.Layer):
     """
 
     def __init__(
-        self, current_shape: Sequence[Any], new_shape: Sequence[Any], **kwargs: Any
+        self, current_shape: types.Shape, new_shape: Sequence[int], **kwargs: Any
     ):
         super().__init__(**kwargs)
         self._current_shape = tf.TensorShape(current_shape)

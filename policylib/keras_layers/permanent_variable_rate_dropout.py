@@ -6,6 +6,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.typing import types
+
 __all__ = ["PermanentVariableRateDropout"]
 
 
@@ -21,14 +23,20 @@ class PermanentVariableRateDropout(tf.keras.layers.Layer):
     """
 
     def __init__(
-        self, rate: Any, permanent: bool = False, seed: int | None = None, **kwargs: Any
+        self,
+        rate: types.FloatOrReturningFloat,
+        permanent: bool = False,
+        seed: int | None = None,
+        **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.rate = rate
         self.seed = seed
         self._permanent = permanent
 
-    def call(self, inputs: tf.Tensor, training: Any = None) -> tf.Tensor:
+    def call(
+        self, inputs: tf.Tensor, training: bool | tf.Tensor | None = None
+    ) -> tf.Tensor:
         if not (self._permanent or training):
             return inputs
         rate = self.rate() if callable(self.rate) else self.rate

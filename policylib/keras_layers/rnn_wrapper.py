@@ -6,12 +6,15 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.typing import types
 from policylib.utils import common, keras_compat
 
 __all__ = ["RNNWrapper", "add_time_axis_if_missing"]
 
 
-def add_time_axis_if_missing(inputs: Any, dtype: Any = None) -> tuple[Any, bool]:
+def add_time_axis_if_missing(
+    inputs: types.NestedTensor, dtype: tf.DType | None = None
+) -> tuple[types.NestedTensor, bool]:
     """`(inputs as tensors with a time axis 1, whether they had one)`.
 
     Rank-2 `[B, D]` inputs are one step; they get a time axis of length 1.
@@ -43,7 +46,7 @@ class RNNWrapper(tf.keras.layers.Layer):
       NotImplementedError: `return_state` or `return_sequences` is False.
     """
 
-    def __init__(self, layer: Any, **kwargs: Any):
+    def __init__(self, layer: tf.keras.layers.Layer, **kwargs: Any):
         if not isinstance(layer, tf.keras.layers.RNN):
             raise TypeError(
                 f"RNNWrapper needs a tf.keras.layers.RNN layer, got {layer}."
@@ -58,15 +61,15 @@ class RNNWrapper(tf.keras.layers.Layer):
         self._layer = layer
 
     @property
-    def cell(self) -> Any:
+    def cell(self) -> tf.keras.layers.Layer:
         return self._layer.cell
 
     @property
-    def state_size(self) -> Any:
+    def state_size(self) -> types.Nested[int]:
         return self._layer.cell.state_size
 
     @property
-    def wrapped_layer(self) -> Any:
+    def wrapped_layer(self) -> tf.keras.layers.Layer:
         return self._layer
 
     def get_config(self) -> dict:
@@ -75,35 +78,39 @@ class RNNWrapper(tf.keras.layers.Layer):
         return config
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects: Any = None) -> RNNWrapper:
+    def from_config(
+        cls, config: dict, custom_objects: dict[str, object] | None = None
+    ) -> RNNWrapper:
         config = dict(config)
         layer = tf.keras.layers.deserialize(
             config.pop("layer"), custom_objects=custom_objects
         )
         return cls(layer, **config)
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
+    def compute_output_shape(self, input_shape: types.Shape) -> types.Shape:
         return self._layer.compute_output_shape(input_shape)
 
-    def build(self, input_shape: Any) -> None:
+    def build(self, input_shape: types.Shape) -> None:
         input_shape = tuple(tf.TensorShape(input_shape).as_list())
         if len(input_shape) <= 2:
             input_shape = (input_shape[0], None) + input_shape[1:]
         self._layer.build(input_shape)
         super().build(input_shape)
 
-    def get_initial_state(self, inputs: Any = None) -> Any:
+    def get_initial_state(
+        self, inputs: types.NestedTensor | None = None
+    ) -> types.NestedTensor:
         """Zero state for a batch like `inputs` (`[B, ...]` or `[B, T, ...]`)."""
         inputs, _ = add_time_axis_if_missing(inputs, self.dtype)
         return keras_compat.rnn_layer_initial_state(self._layer, inputs)
 
     def call(
         self,
-        inputs: Any,
-        initial_state: Any = None,
-        mask: Any = None,
+        inputs: types.NestedTensor,
+        initial_state: types.NestedTensor | None = None,
+        mask: tf.Tensor | None = None,
         training: bool = False,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[types.NestedTensor, types.NestedTensor]:
         """Returns `(outputs, final_state)`; outputs keep the inputs' time axis (or lack of it)."""
         inputs, has_time_axis = add_time_axis_if_missing(inputs, self.dtype)
         if not common.safe_has_state(initial_state):

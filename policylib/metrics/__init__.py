@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = (
-    "batched_py_metric",
-    "py_metric",
-    "py_metrics",
-    "tf_metric",
-    "tf_metrics",
-    "tf_py_metric",
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="batched_py_metric py_metric py_metrics tf_metric tf_metrics tf_py_metric",
 )
-
-__all__ = list(_MODULES)
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES)

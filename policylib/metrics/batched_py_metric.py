@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from policylib.base import nest_utils
 from policylib.metrics import py_metric
 from policylib.trajectories import trajectory as trajectory_lib
+from policylib.typing import types
 
 __all__ = ["BatchedPyMetric"]
 
@@ -34,7 +37,7 @@ class BatchedPyMetric(py_metric.PyStepMetric):
         metric_args: dict[str, Any] | None = None,
         name: str | None = None,
         batch_size: int | None = None,
-        dtype: Any = np.float32,
+        dtype: npt.DTypeLike = np.float32,
         prefix: str = "Metrics",
     ):
         self._metric_class = metric_class
@@ -78,11 +81,11 @@ class BatchedPyMetric(py_metric.PyStepMetric):
         for metric in self._metrics:
             metric.reset()
 
-    def result(self) -> Any:
+    def result(self) -> types.NestedArray:
         if not self._metrics:
             return np.array(0.0, dtype=self._dtype)
         return self._metric_class.aggregate(self._metrics)
 
     @staticmethod
-    def aggregate(metrics: Any) -> Any:
+    def aggregate(metrics: Sequence[py_metric.PyMetric]) -> np.floating:
         raise NotImplementedError("aggregate() is not implemented for BatchedPyMetric.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from absl import logging
@@ -12,11 +12,17 @@ from absl import logging
 from policylib.base import lazy_tf
 from policylib.base.lazy_tf import tf
 from policylib.trajectories import trajectory as trajectory_lib
+from policylib.typing import types
+
+if TYPE_CHECKING:
+    from policylib.metrics import tf_metric
 
 __all__ = ["PyMetric", "PyStepMetric", "run_summaries"]
 
 
-def run_summaries(metrics: Sequence[PyMetric], session: Any = None) -> None:
+def run_summaries(
+    metrics: Sequence[PyMetric], session: tf.compat.v1.Session | None = None
+) -> None:
     """Writes the TF1 summaries of `metrics` (after each one's `tf_summaries`).
 
     Raises:
@@ -47,17 +53,12 @@ def _join(prefix: str, name: str) -> str:
     return common.join_scope(prefix, name)
 
 
-# A `tf.Module` (so `tf.train.Checkpoint(metric=m)` saves its state) when
-# TensorFlow is loaded as this module is first imported, as in training
-# scripts; a plain object in a process that runs without TensorFlow.
-_Base: type = lazy_tf.module_base()
-
-
-class PyMetric(_Base, metaclass=abc.ABCMeta):
+class PyMetric(lazy_tf.Module, metaclass=abc.ABCMeta):
     """A metric computed in Python; call it to update it.
 
-    Checkpointable with `tf.train.Checkpoint` when TensorFlow was imported
-    before the metrics were (`lazy_tf.module_base`).
+    A `tf.Module` once TensorFlow is loaded, so `tf.train.Checkpoint` saves
+    its state whether TensorFlow or the metric was imported first
+    (`lazy_tf.Module`).
 
     Args:
       name: the metric's name (its summary tag is `prefix/name`).
@@ -79,7 +80,7 @@ class PyMetric(_Base, metaclass=abc.ABCMeta):
         """Clears the metric."""
 
     @abc.abstractmethod
-    def result(self) -> Any:
+    def result(self) -> types.NestedArray:
         """The metric's value."""
 
     def __call__(self, *args: Any) -> None:
@@ -90,12 +91,12 @@ class PyMetric(_Base, metaclass=abc.ABCMeta):
         logging.info("%s = %s", _join(self.prefix, self.name), self.result())
 
     @staticmethod
-    def aggregate(metrics: Sequence[PyMetric]) -> Any:
+    def aggregate(metrics: Sequence[PyMetric]) -> np.floating:
         """Combines metrics of the same kind (from several environments): their mean."""
-        return np.mean([metric.result() for metric in metrics])
+        return np.mean(np.asarray([metric.result() for metric in metrics]))
 
     @property
-    def summary_placeholder(self) -> Any:
+    def summary_placeholder(self) -> tf.Tensor:
         """A TF1 placeholder shaped like `result()`, fed by `run_summaries`."""
         if self._summary_placeholder is None:
             result = np.asarray(self.result())
@@ -105,12 +106,14 @@ class PyMetric(_Base, metaclass=abc.ABCMeta):
         return self._summary_placeholder
 
     @property
-    def summary_op(self) -> Any:
+    def summary_op(self) -> tf.Operation | None:
         return self._summary_op
 
     def tf_summaries(
-        self, train_step: Any = None, step_metrics: Sequence[Any] = ()
-    ) -> Any:
+        self,
+        train_step: types.Int | None = None,
+        step_metrics: Sequence[PyMetric | tf_metric.TFStepMetric] = (),
+    ) -> tf.Operation:
         """Builds (once) the TF1 summary op of this metric (graph mode only).
 
         Raises:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
-from typing import Any
 
 import gin
 import numpy as np
+import numpy.typing as npt
 
 from policylib.base import arg_checks, nest_utils
 from policylib.metrics import py_metric
@@ -37,7 +37,7 @@ class NumpyDeque(numpy_storage.NumpyState):
       dtype: dtype of the values.
     """
 
-    def __init__(self, maxlen: int | float, dtype: Any):
+    def __init__(self, maxlen: int | float, dtype: npt.DTypeLike):
         self._start_index = np.int64(0)
         self._len = np.int64(0)
         self._maxlen = np.array(maxlen)
@@ -48,7 +48,7 @@ class NumpyDeque(numpy_storage.NumpyState):
         self._start_index = np.int64(0)
         self._len = np.int64(0)
 
-    def add(self, value: Any) -> None:
+    def add(self, value: npt.ArrayLike) -> None:
         index = int((self._start_index + self._len) % self._maxlen)
         if index >= self._buffer.shape[0]:  # unbounded: grow
             grown = np.zeros((2 * self._buffer.shape[0],), self._buffer.dtype)
@@ -60,12 +60,12 @@ class NumpyDeque(numpy_storage.NumpyState):
         else:
             self._start_index = np.int64((self._start_index + 1) % self._maxlen)
 
-    def extend(self, values: Iterable[Any]) -> None:
+    def extend(self, values: Iterable[npt.ArrayLike]) -> None:
         for value in values:
             self.add(value)
 
     @property
-    def last(self) -> Any:
+    def last(self) -> np.generic:
         """The newest value.
 
         Raises:
@@ -78,7 +78,7 @@ class NumpyDeque(numpy_storage.NumpyState):
     def __len__(self) -> int:
         return int(self._len)
 
-    def mean(self, dtype: Any = None) -> Any:
+    def mean(self, dtype: npt.DTypeLike | None = None) -> np.floating:
         """The mean of the stored values."""
         return np.mean(self._buffer[: int(self._len)], dtype=dtype)
 
@@ -114,7 +114,7 @@ class StreamingMetric(py_metric.PyStepMetric):
     def _batched_call(self, trajectory: trajectory_lib.Trajectory) -> None:
         """Updates with a batched trajectory."""
 
-    def add_to_buffer(self, values: Iterable[Any]) -> None:
+    def add_to_buffer(self, values: Iterable[npt.ArrayLike]) -> None:
         self._buffer.extend(values)
 
     @property

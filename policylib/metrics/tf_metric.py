@@ -7,6 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.typing import types
 from policylib.utils import common, summaries
 
 __all__ = ["TFHistogramStepMetric", "TFMultiMetricStepMetric", "TFStepMetric"]
@@ -39,11 +40,11 @@ class TFStepMetric(tf.Module):
         """Updates the metric; returns its input (so it can chain)."""
         raise NotImplementedError("Metrics must define a call() member function")
 
-    def reset(self) -> Any:
+    def reset(self) -> tf.Operation | None:
         """Clears the metric."""
         raise NotImplementedError("Metrics must define a reset() member function")
 
-    def result(self) -> Any:
+    def result(self) -> types.NestedTensor:
         """The metric's value."""
         raise NotImplementedError("Metrics must define a result() member function")
 
@@ -60,34 +61,40 @@ class TFStepMetric(tf.Module):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._update_state(*args, **kwargs)
 
-    def _summary(self, name: str, data: Any, step: Any) -> Any:
+    def _summary(self, name: str, data: types.NestedTensor, step: types.Int) -> object:
         return summaries.scalar(name=name, data=data, step=step)
 
+    def _named_results(self) -> list[tuple[tuple[str, ...], types.NestedTensor]]:
+        """The results to summarize, each with the tag names that follow the metric's."""
+        return [((), self.result())]
+
     def tf_summaries(
-        self, train_step: Any = None, step_metrics: Sequence[Any] = ()
-    ) -> list[Any]:
-        """Writes the result against `train_step` and against each step metric."""
+        self,
+        train_step: types.Int | None = None,
+        step_metrics: Sequence[TFStepMetric] = (),
+    ) -> list[object]:
+        """Writes each result against `train_step` and against each step metric."""
+        named_results = self._named_results()
         tag = common.join_scope(self._prefix, self.name)
-        result = self.result()
         summaries = []
         if train_step is not None:
-            summaries.append(self._summary(tag, result, train_step))
-        for step_metric in step_metrics:
-            if step_metric.name == self.name:
-                continue
-            step = tf.cast(step_metric.result(), tf.int64)
-            summaries.append(
-                self._summary(
-                    _step_tag(self._prefix, step_metric.name, self.name), result, step
-                )
-            )
+            for names, result in named_results:
+                tags = common.join_scope(tag, "/".join(names))
+                summaries.append(self._summary(tags, result, train_step))
+        for names, result in named_results:
+            for step_metric in step_metrics:
+                if step_metric.name == self.name:
+                    continue
+                step = tf.cast(step_metric.result(), tf.int64)
+                step_tag = _step_tag(self._prefix, step_metric.name, self.name, *names)
+                summaries.append(self._summary(step_tag, result, step))
         return summaries
 
 
 class TFHistogramStepMetric(TFStepMetric):
     """A metric whose result is summarized as a histogram."""
 
-    def _summary(self, name: str, data: Any, step: Any) -> Any:
+    def _summary(self, name: str, data: types.NestedTensor, step: types.Int) -> object:
         return summaries.histogram(name=name, data=data, step=step)
 
 
@@ -120,28 +127,7 @@ class TFMultiMetricStepMetric(TFStepMetric):
                 names.append(f"{default}{i}")
         return names
 
-    def tf_summaries(
-        self, train_step: Any = None, step_metrics: Sequence[Any] = ()
-    ) -> list[Any]:
+    def _named_results(self) -> list[tuple[tuple[str, ...], types.NestedTensor]]:
         results = tf.nest.flatten(self.result())
         names = self._result_names(len(results))
-        tag = common.join_scope(self._prefix, self.name)
-        summaries = []
-        if train_step is not None:
-            for name, result in zip(names, results):
-                summaries.append(
-                    self._summary(common.join_scope(tag, name), result, train_step)
-                )
-        for name, result in zip(names, results):
-            for step_metric in step_metrics:
-                if step_metric.name == self.name:
-                    continue
-                step = tf.cast(step_metric.result(), tf.int64)
-                summaries.append(
-                    self._summary(
-                        _step_tag(self._prefix, step_metric.name, self.name, name),
-                        result,
-                        step,
-                    )
-                )
-        return summaries
+        return [((name,), result) for name, result in zip(names, results)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import gin
 import numpy as np
@@ -10,8 +10,9 @@ import tensorflow as tf
 from absl import logging
 
 from policylib.base import arg_checks, nest_utils
-from policylib.metrics import tf_metric
+from policylib.metrics import py_metric, tf_metric
 from policylib.trajectories import trajectory as trajectory_lib
+from policylib.typing import types
 from policylib.utils import common
 
 __all__ = [
@@ -43,7 +44,11 @@ class TFDeque(tf.Module):
     """
 
     def __init__(
-        self, max_len: int, dtype: Any, shape: Any = (), name: str = "TFDeque"
+        self,
+        max_len: int,
+        dtype: tf.dtypes.DType,
+        shape: types.Shape = (),
+        name: str = "TFDeque",
     ):
         super().__init__(name=name)
         self._max_len = tf.convert_to_tensor(max_len, dtype=tf.int32)
@@ -67,13 +72,13 @@ class TFDeque(tf.Module):
         return self._buffer[: self.length]
 
     @common.function(autograph=True)
-    def add(self, value: Any) -> None:
+    def add(self, value: types.Tensor) -> None:
         position = tf.math.floormod(self._head, self._max_len)
         self._buffer.scatter_nd_update([[position]], [tf.cast(value, self._spec.dtype)])
         self._head.assign_add(1)
 
     @common.function(autograph=True)
-    def extend(self, values: Any) -> None:
+    def extend(self, values: types.Tensor) -> None:
         for value in values:
             self.add(value)
 
@@ -81,7 +86,7 @@ class TFDeque(tf.Module):
     def clear(self) -> None:
         self._head.assign(0)
 
-    def _reduce(self, reduce_fn: Any, empty: Any) -> tf.Tensor:
+    def _reduce(self, reduce_fn: Callable[..., tf.Tensor], empty: float) -> tf.Tensor:
         return tf.cond(
             tf.equal(self._head, 0),
             lambda: tf.fill(self._spec.shape, tf.constant(empty, self._spec.dtype)),
@@ -107,7 +112,10 @@ class _CounterMetric(tf_metric.TFStepMetric):
     _variable_name = "count"
 
     def __init__(
-        self, name: str | None = None, prefix: str = "Metrics", dtype: Any = tf.int64
+        self,
+        name: str | None = None,
+        prefix: str = "Metrics",
+        dtype: tf.dtypes.DType = tf.int64,
     ):
         """The metric's name defaults to its class name (TF-Agents' default)."""
         super().__init__(name=name or type(self).__name__, prefix=prefix)
@@ -185,7 +193,7 @@ class _EpisodeMetric(tf_metric.TFStepMetric):
         self,
         name: str | None = None,
         prefix: str = "Metrics",
-        dtype: Any = tf.float32,
+        dtype: tf.dtypes.DType = tf.float32,
         batch_size: int = 1,
         buffer_size: int = 10,
     ):
@@ -311,10 +319,10 @@ class AverageReturnMultiMetric(tf_metric.TFMultiMetricStepMetric):
 
     def __init__(
         self,
-        reward_spec: Any,
+        reward_spec: types.NestedTensorSpec,
         name: str = "AverageReturnMultiMetric",
         prefix: str = "Metrics",
-        dtype: Any = tf.float32,
+        dtype: tf.dtypes.DType = tf.float32,
         batch_size: int = 1,
         buffer_size: int = 10,
     ):
@@ -353,7 +361,7 @@ class AverageReturnMultiMetric(tf_metric.TFMultiMetricStepMetric):
                 buffer.add(acc[index])
         return trajectory
 
-    def result(self) -> Any:
+    def result(self) -> types.NestedTensor:
         return tf.nest.map_structure(lambda b: b.mean(), self._buffer)
 
     @common.function
@@ -364,7 +372,9 @@ class AverageReturnMultiMetric(tf_metric.TFMultiMetricStepMetric):
             acc.assign(tf.zeros_like(acc))
 
 
-def log_metrics(metrics: Any, prefix: str = "") -> None:
+def log_metrics(
+    metrics: Iterable[tf_metric.TFStepMetric | py_metric.PyMetric], prefix: str = ""
+) -> None:
     """Logs each metric's name and result at INFO level."""
     lines = [f"{m.name} = {np.asarray(m.result())}" for m in metrics]
     logging.info("%s \n\t\t %s", prefix, "\n\t\t ".join(lines))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import tensorflow as tf
 
 from policylib.metrics import py_metric, tf_metric
 from policylib.trajectories import trajectory as trajectory_lib
+from policylib.typing import types
 from policylib.utils import common
 
 __all__ = ["TFPyMetric"]
@@ -30,7 +30,7 @@ class TFPyMetric(tf_metric.TFStepMetric):
         self,
         py_metric: py_metric.PyMetric,
         name: str | None = None,
-        dtype: Any = tf.float32,
+        dtype: tf.dtypes.DType = tf.float32,
     ):
         super().__init__(name=name or py_metric.name, prefix=py_metric.prefix)
         self._py_metric = py_metric
@@ -52,7 +52,7 @@ class TFPyMetric(tf_metric.TFStepMetric):
             return tf.nest.map_structure(tf.identity, trajectory)
 
     def result(self) -> tf.Tensor:
-        def result() -> Any:
+        def result() -> types.NestedArray:
             with common.exclusive(self._lock, _CONCURRENT):
                 return self._py_metric.result()
 
@@ -61,7 +61,7 @@ class TFPyMetric(tf_metric.TFStepMetric):
             value.set_shape(())
         return value
 
-    def reset(self) -> Any:
+    def reset(self) -> tf.Operation | None:
         def reset() -> None:
             with common.exclusive(self._lock, _CONCURRENT):
                 self._py_metric.reset()

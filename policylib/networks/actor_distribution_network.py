@@ -7,7 +7,7 @@ means).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import gin
 import numpy as np
@@ -16,31 +16,36 @@ import tensorflow_probability as tfp
 
 from policylib.base import nest_utils
 from policylib.networks import (
+    _builders,
     categorical_projection_network,
-    encoding_network,
     network,
     normal_projection_network,
 )
+from policylib.networks import utils as network_utils
 from policylib.specs import tensor_spec
+from policylib.typing import types
 
 __all__ = ["ActorDistributionNetwork"]
 
+# Builds the projection network of one action spec (`spec -> network`).
+ProjectionNetFn = Callable[..., network.DistributionNetwork]
+
 
 def _categorical_projection_net(
-    action_spec: Any, logits_init_output_factor: float = 0.1
-) -> Any:
+    action_spec: types.BoundedTensorSpec, logits_init_output_factor: float = 0.1
+) -> network.DistributionNetwork:
     return categorical_projection_network.CategoricalProjectionNetwork(
         action_spec, logits_init_output_factor=logits_init_output_factor
     )
 
 
 def _normal_projection_net(
-    action_spec: Any,
+    action_spec: types.BoundedTensorSpec,
     init_action_stddev: float = 0.35,
     init_means_output_factor: float = 0.1,
-    seed_stream_class: Any = tfp.util.SeedStream,
+    seed_stream_class: type[tfp.util.SeedStream] = tfp.util.SeedStream,
     seed: int | None = None,
-) -> Any:
+) -> network.DistributionNetwork:
     # softplus(b) == init_action_stddev.
     std_bias_initializer_value = float(np.log(np.expm1(init_action_stddev)))
     return normal_projection_network.NormalProjectionNetwork(
@@ -54,15 +59,15 @@ def _normal_projection_net(
 
 
 def projection_networks_for(
-    output_tensor_spec: Any,
-    discrete_projection_net: Any,
-    continuous_projection_net: Any,
+    output_tensor_spec: types.NestedTensorSpec,
+    discrete_projection_net: ProjectionNetFn,
+    continuous_projection_net: ProjectionNetFn,
     seed: int | None = None,
-    seed_stream_class: Any = tfp.util.SeedStream,
-) -> Any:
+    seed_stream_class: type[tfp.util.SeedStream] = tfp.util.SeedStream,
+) -> types.NestedNetwork:
     """One projection network per action leaf (discrete or continuous)."""
 
-    def _projection(spec: Any) -> Any:
+    def _projection(spec: types.TensorSpec) -> network.DistributionNetwork:
         if tensor_spec.is_discrete(spec):
             return discrete_projection_net(spec)
         kwargs = {}
@@ -73,14 +78,19 @@ def projection_networks_for(
     return tf.nest.map_structure(_projection, output_tensor_spec)
 
 
+def output_spec_of(projection_networks: types.NestedNetwork) -> types.NestedSpec:
+    """The nest of the projection networks' distribution specs."""
+    return tf.nest.map_structure(lambda net: net.output_spec, projection_networks)
+
+
 def project(
-    projection_networks: Any,
+    projection_networks: types.NestedNetwork,
     encoding: tf.Tensor,
-    observation: Any,
-    input_tensor_spec: Any,
+    observation: types.NestedTensor,
+    input_tensor_spec: types.NestedTensorSpec,
     training: bool,
-    mask: Any = None,
-) -> Any:
+    mask: tf.Tensor | None = None,
+) -> types.NestedDistribution:
     """Runs each projection network on the encoding of `observation`; returns distributions."""
     outer_rank = nest_utils.get_outer_rank(observation, input_tensor_spec)
     kwargs = {} if mask is None else {"mask": mask}
@@ -107,35 +117,28 @@ class ActorDistributionNetwork(network.DistributionNetwork):
 
     def __init__(
         self,
-        input_tensor_spec: Any,
-        output_tensor_spec: Any,
-        preprocessing_layers: Any = None,
-        preprocessing_combiner: Any = None,
-        conv_layer_params: Any = None,
-        fc_layer_params: Any = (200, 100),
-        dropout_layer_params: Any = None,
-        activation_fn: Any = tf.keras.activations.relu,
-        kernel_initializer: Any = None,
-        seed_stream_class: Any = tfp.util.SeedStream,
+        input_tensor_spec: types.NestedTensorSpec,
+        output_tensor_spec: types.NestedTensorSpec,
+        preprocessing_layers: types.NestedLayer | None = None,
+        preprocessing_combiner: tf.keras.layers.Layer | None = None,
+        conv_layer_params: network_utils.ConvLayerParams | None = None,
+        fc_layer_params: network_utils.FcLayerParams | None = (200, 100),
+        dropout_layer_params: network_utils.DropoutLayerParams | None = None,
+        activation_fn: network_utils.Activation | None = tf.keras.activations.relu,
+        kernel_initializer: network_utils.Initializer | None = None,
+        seed_stream_class: type[tfp.util.SeedStream] = tfp.util.SeedStream,
         seed: int | None = None,
         batch_squash: bool = True,
-        dtype: Any = tf.float32,
-        discrete_projection_net: Any = _categorical_projection_net,
-        continuous_projection_net: Any = _normal_projection_net,
+        dtype: tf.DType = tf.float32,
+        discrete_projection_net: ProjectionNetFn = _categorical_projection_net,
+        continuous_projection_net: ProjectionNetFn = _normal_projection_net,
         name: str = "ActorDistributionNetwork",
     ):
-        encoder = encoding_network.EncodingNetwork(
+        encoder = _builders.encoding_network_from(
             input_tensor_spec,
-            preprocessing_layers=preprocessing_layers,
-            preprocessing_combiner=preprocessing_combiner,
-            conv_layer_params=conv_layer_params,
-            fc_layer_params=fc_layer_params,
-            dropout_layer_params=dropout_layer_params,
-            activation_fn=activation_fn,
+            locals(),
             kernel_initializer=kernel_initializer
             or tf.keras.initializers.GlorotUniform(),
-            batch_squash=batch_squash,
-            dtype=dtype,
         )
         projection_networks = projection_networks_for(
             output_tensor_spec,
@@ -144,31 +147,25 @@ class ActorDistributionNetwork(network.DistributionNetwork):
             seed=seed,
             seed_stream_class=seed_stream_class,
         )
-        output_spec = tf.nest.map_structure(
-            lambda net: net.output_spec, projection_networks
-        )
         super().__init__(
-            input_tensor_spec=input_tensor_spec,
-            state_spec=(),
-            output_spec=output_spec,
-            name=name,
+            input_tensor_spec, (), output_spec_of(projection_networks), name
         )
         self._encoder = encoder
         self._projection_networks = projection_networks
         self._output_tensor_spec = output_tensor_spec
 
     @property
-    def output_tensor_spec(self) -> Any:
+    def output_tensor_spec(self) -> types.NestedTensorSpec:
         return self._output_tensor_spec
 
     def call(
         self,
-        observations: Any,
-        step_type: Any = None,
-        network_state: Any = (),
+        observations: types.NestedTensor,
+        step_type: types.Tensor | None = None,
+        network_state: types.NestedTensor = (),
         training: bool = False,
-        mask: Any = None,
-    ) -> tuple[Any, Any]:
+        mask: tf.Tensor | None = None,
+    ) -> tuple[types.NestedDistribution, types.NestedTensor]:
         encoding, network_state = self._encoder(
             observations,
             step_type=step_type,

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from policylib.networks import network
-from policylib.networks import utils as network_utils
+from policylib.networks import _builders
 from policylib.specs import distribution_spec, tensor_spec
+from policylib.typing import types
 
 __all__ = ["CategoricalProjectionNetwork"]
 
 
 @gin.configurable
-class CategoricalProjectionNetwork(network.DistributionNetwork):
+class CategoricalProjectionNetwork(_builders.ProjectionNetwork):
     """Projects features to logits of shape `spec.shape + [num_actions]`.
 
     `call(inputs, outer_rank, training=False, mask=None)`; masked actions get
@@ -32,7 +30,7 @@ class CategoricalProjectionNetwork(network.DistributionNetwork):
 
     def __init__(
         self,
-        sample_spec: Any,
+        sample_spec: types.BoundedTensorSpec,
         logits_init_output_factor: float = 0.1,
         name: str = "CategoricalProjectionNetwork",
     ):
@@ -76,21 +74,20 @@ class CategoricalProjectionNetwork(network.DistributionNetwork):
             name="logits",
         )
 
-    def call(
-        self,
-        inputs: tf.Tensor,
-        outer_rank: int,
-        training: bool = False,
-        mask: Any = None,
-    ) -> tuple[Any, tuple]:
-        squash = network_utils.BatchSquash(outer_rank)
-        inputs = tf.cast(squash.flatten(inputs), tf.float32)
-        logits = self._projection_layer(inputs, training=training)
-        logits = squash.unflatten(
-            tf.reshape(logits, [-1] + self._output_shape.as_list())
-        )
-        if mask is not None:
-            if mask.shape.rank < logits.shape.rank:
-                mask = tf.expand_dims(mask, -2)
-            logits = tf.where(tf.cast(mask, tf.bool), logits, logits.dtype.min)
-        return self.output_spec.build_distribution(logits=logits), ()
+    def _check_inputs(self, inputs: tf.Tensor, mask: tf.Tensor | None) -> None:
+        """Any inputs are cast to float32, and masks are applied."""
+
+    def _parameters(self, inputs: tf.Tensor, training: bool) -> dict[str, tf.Tensor]:
+        logits = self._projection_layer(tf.cast(inputs, tf.float32), training=training)
+        return {"logits": tf.reshape(logits, [-1] + self._output_shape.as_list())}
+
+    def _masked(
+        self, parameters: dict[str, tf.Tensor], mask: tf.Tensor | None
+    ) -> dict[str, tf.Tensor]:
+        """Masked-out actions get the lowest representable logit."""
+        if mask is None:
+            return parameters
+        logits = parameters["logits"]
+        if mask.shape.rank < logits.shape.rank:
+            mask = tf.expand_dims(mask, -2)
+        return {"logits": tf.where(tf.cast(mask, tf.bool), logits, logits.dtype.min)}

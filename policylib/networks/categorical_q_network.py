@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import tensorflow as tf
 
-from policylib.networks import network, q_network
+from policylib.networks import _builders, network, q_network
+from policylib.networks import utils as network_utils
 from policylib.specs import tensor_spec
+from policylib.typing import types
 
 __all__ = ["CategoricalQNetwork"]
 
 
 @gin.configurable
-class CategoricalQNetwork(network.Network):
+class CategoricalQNetwork(_builders.EncoderThenHead, network.Network):
     """Maps observations to logits `[batch, num_actions, num_atoms]`.
 
     Args:
@@ -28,16 +28,18 @@ class CategoricalQNetwork(network.Network):
       TypeError: `action_spec` is not bounded.
     """
 
+    _encoder_attribute = "_q_network"
+
     def __init__(
         self,
-        input_tensor_spec: Any,
-        action_spec: Any,
+        input_tensor_spec: types.NestedTensorSpec,
+        action_spec: tensor_spec.BoundedTensorSpec,
         num_atoms: int = 51,
-        preprocessing_layers: Any = None,
-        preprocessing_combiner: Any = None,
-        conv_layer_params: Any = None,
-        fc_layer_params: Any = None,
-        activation_fn: Any = tf.nn.relu,
+        preprocessing_layers: types.NestedLayer | None = None,
+        preprocessing_combiner: tf.keras.layers.Layer | None = None,
+        conv_layer_params: network_utils.ConvLayerParams | None = None,
+        fc_layer_params: network_utils.FcLayerParams | None = None,
+        activation_fn: network_utils.Activation | None = tf.nn.relu,
         name: str = "CategoricalQNetwork",
     ):
         super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
@@ -65,19 +67,7 @@ class CategoricalQNetwork(network.Network):
     def num_atoms(self) -> int:
         return self._num_atoms
 
-    def call(
-        self,
-        observation: Any,
-        step_type: Any = None,
-        network_state: Any = (),
-        training: bool = False,
-    ) -> tuple[tf.Tensor, Any]:
-        logits, network_state = self._q_network(
-            observation,
-            step_type=step_type,
-            network_state=network_state,
-            training=training,
-        )
-        return tf.reshape(
-            logits, [-1, self._num_actions, self._num_atoms]
-        ), network_state
+    def _head(
+        self, encoding: tf.Tensor, observation: types.NestedTensor, training: bool
+    ) -> tf.Tensor:
+        return tf.reshape(encoding, [-1, self._num_actions, self._num_atoms])

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import tensorflow as tf
 
 from policylib.networks import encoding_network, network, rnn_utils
 from policylib.networks import utils as network_utils
+from policylib.typing import types
 
 __all__ = ["LSTMEncodingNetwork"]
 
@@ -34,17 +33,17 @@ class LSTMEncodingNetwork(network.Network):
 
     def __init__(
         self,
-        input_tensor_spec: Any,
-        preprocessing_layers: Any = None,
-        preprocessing_combiner: Any = None,
-        conv_layer_params: Any = None,
-        input_fc_layer_params: Any = (75, 40),
-        lstm_size: Any = None,
-        output_fc_layer_params: Any = (75, 40),
-        activation_fn: Any = tf.keras.activations.relu,
-        rnn_construction_fn: Any = None,
-        rnn_construction_kwargs: Any = None,
-        dtype: Any = tf.float32,
+        input_tensor_spec: types.NestedTensorSpec,
+        preprocessing_layers: types.NestedLayer | None = None,
+        preprocessing_combiner: tf.keras.layers.Layer | None = None,
+        conv_layer_params: network_utils.ConvLayerParams | None = None,
+        input_fc_layer_params: network_utils.FcLayerParams | None = (75, 40),
+        lstm_size: network_utils.FcLayerParams | None = None,
+        output_fc_layer_params: network_utils.FcLayerParams | None = (75, 40),
+        activation_fn: network_utils.Activation | None = tf.keras.activations.relu,
+        rnn_construction_fn: rnn_utils.RnnConstructionFn | None = None,
+        rnn_construction_kwargs: dict[str, object] | None = None,
+        dtype: tf.DType = tf.float32,
         name: str = "LSTMEncodingNetwork",
     ):
         kernel_initializer = network_utils.default_kernel_initializer()
@@ -78,11 +77,11 @@ class LSTMEncodingNetwork(network.Network):
 
     def call(
         self,
-        observation: Any,
-        step_type: Any = None,
-        network_state: Any = (),
+        observation: types.NestedTensor,
+        step_type: types.Tensor | None = None,
+        network_state: types.NestedTensor = (),
         training: bool = False,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[tf.Tensor, types.NestedTensor]:
         has_time_dim, observation, (step_type,) = rnn_utils.add_time_dim(
             observation, self.input_tensor_spec, step_type
         )
@@ -92,8 +91,7 @@ class LSTMEncodingNetwork(network.Network):
         encoding, network_state = rnn_utils.run_recurrent(
             self._lstm_network, encoding, network_state, step_type, training
         )
-        for layer in self._output_encoder:
-            encoding = layer(encoding, training=training)
+        encoding = network_utils.apply_layers(self._output_encoder, encoding, training)
         if not has_time_dim:
             encoding = tf.squeeze(encoding, [1])
         return encoding, network_state

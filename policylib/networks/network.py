@@ -23,6 +23,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib import _tf_patches
 from policylib.base import nest_utils
 from policylib.networks import layer_utils
 from policylib.specs import tensor_spec
@@ -30,8 +31,9 @@ from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, keras_compat
 
-# TF-Agents code passes NumPy unit counts to Dense; Keras 3 needs this to accept them.
-keras_compat.accept_numpy_integer_units()
+# TF-Agents code passes NumPy unit counts to Dense; Keras 3 needs a patch to
+# accept them (see `_tf_patches`).
+_tf_patches.install("networks")
 
 __all__ = [
     "DistributionNetwork",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
 
 import gin
 import tensorflow as tf
@@ -11,27 +11,28 @@ import tensorflow_probability as tfp
 
 from policylib.distributions import utils as distribution_utils
 from policylib.keras_layers import bias_layer
-from policylib.networks import network
+from policylib.networks import _builders
 from policylib.networks import utils as network_utils
 from policylib.specs import distribution_spec, tensor_spec
+from policylib.typing import types
 
 __all__ = ["NormalProjectionNetwork", "tanh_squash_to_spec"]
 
 
-def tanh_squash_to_spec(inputs: tf.Tensor, spec: Any) -> tf.Tensor:
+def tanh_squash_to_spec(inputs: tf.Tensor, spec: types.BoundedTensorSpec) -> tf.Tensor:
     """Maps unbounded `inputs` into `[spec.minimum, spec.maximum]` with tanh."""
     means = (spec.maximum + spec.minimum) / 2.0
     magnitudes = (spec.maximum - spec.minimum) / 2.0
     return means + magnitudes * tf.tanh(inputs)
 
 
-def _seed(seed_stream: Any) -> int | None:
+def _seed(seed_stream: tfp.util.SeedStream) -> int | None:
     seed = seed_stream()
     return None if seed is None else seed % sys.maxsize
 
 
 @gin.configurable
-class NormalProjectionNetwork(network.DistributionNetwork):
+class NormalProjectionNetwork(_builders.ProjectionNetwork):
     """Projects features to a Normal distribution (diagonal MVN for vector specs).
 
     `call(inputs, outer_rank, training=False, mask=None)`.
@@ -54,16 +55,17 @@ class NormalProjectionNetwork(network.DistributionNetwork):
 
     def __init__(
         self,
-        sample_spec: Any,
-        activation_fn: Any = None,
+        sample_spec: types.BoundedTensorSpec,
+        activation_fn: network_utils.Activation | None = None,
         init_means_output_factor: float = 0.1,
         std_bias_initializer_value: float = 0.0,
-        mean_transform: Any = tanh_squash_to_spec,
-        std_transform: Any = tf.nn.softplus,
+        mean_transform: Callable[[tf.Tensor, types.BoundedTensorSpec], tf.Tensor]
+        | None = tanh_squash_to_spec,
+        std_transform: Callable[[tf.Tensor], tf.Tensor] | None = tf.nn.softplus,
         state_dependent_std: bool = False,
         scale_distribution: bool = False,
         seed: int | None = None,
-        seed_stream_class: Any = tfp.util.SeedStream,
+        seed_stream_class: type[tfp.util.SeedStream] = tfp.util.SeedStream,
         name: str = "NormalProjectionNetwork",
     ):
         if len(tf.nest.flatten(sample_spec)) != 1:
@@ -94,7 +96,7 @@ class NormalProjectionNetwork(network.DistributionNetwork):
             bias_initializer=tf.keras.initializers.Zeros(),
             name="means_projection_layer",
         )
-        self._stddev_projection_layer: Any = None
+        self._stddev_projection_layer: tf.keras.layers.Layer | None = None
         if state_dependent_std:
             self._stddev_projection_layer = tf.keras.layers.Dense(
                 num_elements,
@@ -114,7 +116,9 @@ class NormalProjectionNetwork(network.DistributionNetwork):
                 )
             )
 
-    def _output_distribution_spec(self, sample_spec: Any, network_name: str) -> Any:
+    def _output_distribution_spec(
+        self, sample_spec: types.BoundedTensorSpec, network_name: str
+    ) -> distribution_spec.DistributionSpec:
         is_multivariate = sample_spec.shape.rank > 0
         input_param_spec = {
             name: tensor_spec.TensorSpec(
@@ -126,7 +130,7 @@ class NormalProjectionNetwork(network.DistributionNetwork):
         }
         scale_distribution = self._scale_distribution
 
-        def _build(**kwargs: Any) -> Any:
+        def _build(**kwargs: tf.Tensor) -> tfp.distributions.Distribution:
             if is_multivariate:
                 kwargs["scale_diag"] = kwargs.pop("scale")
                 distribution = tfp.distributions.MultivariateNormalDiag(**kwargs)
@@ -142,18 +146,7 @@ class NormalProjectionNetwork(network.DistributionNetwork):
             _build, input_param_spec, sample_spec=sample_spec
         )
 
-    def call(
-        self,
-        inputs: tf.Tensor,
-        outer_rank: int,
-        training: bool = False,
-        mask: Any = None,
-    ) -> tuple[Any, tuple]:
-        network_utils.check_projection_inputs(
-            inputs, self._sample_spec, mask, "NormalProjectionNetwork"
-        )
-        squash = network_utils.BatchSquash(outer_rank)
-        inputs = squash.flatten(inputs)
+    def _parameters(self, inputs: tf.Tensor, training: bool) -> dict[str, tf.Tensor]:
         event_shape = [-1] + self._sample_spec.shape.as_list()
         means = tf.reshape(
             self._means_projection_layer(inputs, training=training), event_shape
@@ -161,7 +154,7 @@ class NormalProjectionNetwork(network.DistributionNetwork):
         if not self._scale_distribution and self._mean_transform is not None:
             means = self._mean_transform(means, self._sample_spec)
         means = tf.cast(means, self._sample_spec.dtype)
-        if self._state_dependent_std:
+        if self._stddev_projection_layer is not None:
             stds = self._stddev_projection_layer(inputs, training=training)
         else:
             stds = tf.reshape(
@@ -169,7 +162,4 @@ class NormalProjectionNetwork(network.DistributionNetwork):
             )
         if self._std_transform is not None:
             stds = self._std_transform(stds)
-        stds = tf.cast(stds, self._sample_spec.dtype)
-        means = squash.unflatten(means)
-        stds = squash.unflatten(stds)
-        return self.output_spec.build_distribution(loc=means, scale=stds), ()
+        return {"loc": means, "scale": tf.cast(stds, self._sample_spec.dtype)}

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import tensorflow as tf
 
-from policylib.networks import encoding_network, network
+from policylib.networks import _builders, network
+from policylib.networks import utils as network_utils
+from policylib.typing import types
 
 __all__ = ["QNetwork", "validate_specs"]
 
 
-def validate_specs(action_spec: Any, observation_spec: Any) -> None:
+def validate_specs(
+    action_spec: types.NestedTensorSpec, observation_spec: types.NestedTensorSpec
+) -> None:
     """Raises ValueError unless there is one action leaf of shape `()` or `(1,)`."""
     del observation_spec  # Any observation nest can be encoded.
     flat_action_spec = tf.nest.flatten(action_spec)
@@ -27,14 +29,14 @@ def validate_specs(action_spec: Any, observation_spec: Any) -> None:
         )
 
 
-def num_actions_of(action_spec: Any) -> int:
+def num_actions_of(action_spec: types.NestedTensorSpec) -> int:
     """`maximum - minimum + 1` of the single bounded action leaf, as an int."""
     spec = tf.nest.flatten(action_spec)[0]
     return int(spec.maximum) - int(spec.minimum) + 1
 
 
 @gin.configurable
-class QNetwork(network.Network):
+class QNetwork(_builders.EncoderThenHead, network.Network):
     """Maps observations to `[batch, num_actions]` Q-values.
 
     Args:
@@ -48,55 +50,30 @@ class QNetwork(network.Network):
 
     def __init__(
         self,
-        input_tensor_spec: Any,
-        action_spec: Any,
-        preprocessing_layers: Any = None,
-        preprocessing_combiner: Any = None,
-        conv_layer_params: Any = None,
-        fc_layer_params: Any = (75, 40),
-        dropout_layer_params: Any = None,
-        activation_fn: Any = tf.keras.activations.relu,
-        kernel_initializer: Any = None,
+        input_tensor_spec: types.NestedTensorSpec,
+        action_spec: types.NestedTensorSpec,
+        preprocessing_layers: types.NestedLayer | None = None,
+        preprocessing_combiner: tf.keras.layers.Layer | None = None,
+        conv_layer_params: network_utils.ConvLayerParams | None = None,
+        fc_layer_params: network_utils.FcLayerParams | None = (75, 40),
+        dropout_layer_params: network_utils.DropoutLayerParams | None = None,
+        activation_fn: network_utils.Activation | None = tf.keras.activations.relu,
+        kernel_initializer: network_utils.Initializer | None = None,
         batch_squash: bool = True,
-        dtype: Any = tf.float32,
-        q_layer_activation_fn: Any = None,
+        dtype: tf.DType = tf.float32,
+        q_layer_activation_fn: network_utils.Activation | None = None,
         name: str = "QNetwork",
     ):
         validate_specs(action_spec, input_tensor_spec)
-        encoder = encoding_network.EncodingNetwork(
-            input_tensor_spec,
-            preprocessing_layers=preprocessing_layers,
-            preprocessing_combiner=preprocessing_combiner,
-            conv_layer_params=conv_layer_params,
-            fc_layer_params=fc_layer_params,
-            dropout_layer_params=dropout_layer_params,
-            activation_fn=activation_fn,
-            kernel_initializer=kernel_initializer,
-            batch_squash=batch_squash,
-            dtype=dtype,
-        )
-        q_value_layer = tf.keras.layers.Dense(
-            num_actions_of(action_spec),
-            activation=q_layer_activation_fn,
-            kernel_initializer=tf.random_uniform_initializer(minval=-0.03, maxval=0.03),
-            bias_initializer=tf.constant_initializer(-0.2),
-            dtype=dtype,
+        encoder = _builders.encoding_network_from(input_tensor_spec, locals())
+        q_value_layer = _builders.q_value_layer(
+            num_actions_of(action_spec), q_layer_activation_fn, dtype
         )
         super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
         self._encoder = encoder
         self._q_value_layer = q_value_layer
 
-    def call(
-        self,
-        observation: Any,
-        step_type: Any = None,
-        network_state: Any = (),
-        training: bool = False,
-    ) -> tuple[tf.Tensor, Any]:
-        encoding, network_state = self._encoder(
-            observation,
-            step_type=step_type,
-            network_state=network_state,
-            training=training,
-        )
-        return self._q_value_layer(encoding, training=training), network_state
+    def _head(
+        self, encoding: tf.Tensor, observation: types.NestedTensor, training: bool
+    ) -> tf.Tensor:
+        return self._q_value_layer(encoding, training=training)

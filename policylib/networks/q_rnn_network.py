@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import tensorflow as tf
 
-from policylib.networks import lstm_encoding_network, q_network
+from policylib.networks import _builders, lstm_encoding_network, q_network, rnn_utils
+from policylib.networks import utils as network_utils
+from policylib.typing import types
 
 __all__ = ["QRnnNetwork"]
 
@@ -22,41 +22,27 @@ class QRnnNetwork(lstm_encoding_network.LSTMEncodingNetwork):
 
     def __init__(
         self,
-        input_tensor_spec: Any,
-        action_spec: Any,
-        preprocessing_layers: Any = None,
-        preprocessing_combiner: Any = None,
-        conv_layer_params: Any = None,
-        input_fc_layer_params: Any = (75, 40),
-        lstm_size: Any = None,
-        output_fc_layer_params: Any = (75, 40),
-        activation_fn: Any = tf.keras.activations.relu,
-        rnn_construction_fn: Any = None,
-        rnn_construction_kwargs: Any = None,
-        dtype: Any = tf.float32,
+        input_tensor_spec: types.NestedTensorSpec,
+        action_spec: types.NestedTensorSpec,
+        preprocessing_layers: types.NestedLayer | None = None,
+        preprocessing_combiner: tf.keras.layers.Layer | None = None,
+        conv_layer_params: network_utils.ConvLayerParams | None = None,
+        input_fc_layer_params: network_utils.FcLayerParams | None = (75, 40),
+        lstm_size: network_utils.FcLayerParams | None = None,
+        output_fc_layer_params: network_utils.FcLayerParams | None = (75, 40),
+        activation_fn: network_utils.Activation | None = tf.keras.activations.relu,
+        rnn_construction_fn: rnn_utils.RnnConstructionFn | None = None,
+        rnn_construction_kwargs: dict[str, object] | None = None,
+        dtype: tf.DType = tf.float32,
         name: str = "QRnnNetwork",
     ):
         q_network.validate_specs(action_spec, input_tensor_spec)
-        q_projection = tf.keras.layers.Dense(
+        q_projection = _builders.q_value_layer(
             q_network.num_actions_of(action_spec),
-            activation=None,
-            kernel_initializer=tf.random_uniform_initializer(minval=-0.03, maxval=0.03),
-            bias_initializer=tf.constant_initializer(-0.2),
             dtype=dtype,
             name="num_action_project_dense",
         )
         super().__init__(
-            input_tensor_spec=input_tensor_spec,
-            preprocessing_layers=preprocessing_layers,
-            preprocessing_combiner=preprocessing_combiner,
-            conv_layer_params=conv_layer_params,
-            input_fc_layer_params=input_fc_layer_params,
-            lstm_size=lstm_size,
-            output_fc_layer_params=output_fc_layer_params,
-            activation_fn=activation_fn,
-            rnn_construction_fn=rnn_construction_fn,
-            rnn_construction_kwargs=rnn_construction_kwargs,
-            dtype=dtype,
-            name=name,
+            **_builders.arguments_among(locals(), _builders.LSTM_ENCODER_ARGUMENTS)
         )
         self._output_encoder.append(q_projection)

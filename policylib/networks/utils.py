@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from policylib.keras_layers import permanent_variable_rate_dropout
+from policylib.typing import types
 from policylib.utils import keras_compat
 
 __all__ = [
+    "Activation",
     "BatchSquash",
+    "ConvLayerParams",
+    "DropoutLayerParams",
+    "FcLayerParams",
+    "Initializer",
+    "apply_layers",
     "check_single_floating_network_output",
     "clone_initializer",
     "default_kernel_initializer",
@@ -22,15 +29,36 @@ __all__ = [
     "per_layer_params",
 ]
 
+# A Keras activation: a function of a tensor, or the name of one.
+Activation = Callable[[tf.Tensor], tf.Tensor] | str
+# A Keras initializer: its name, or a callable `(shape, dtype) -> tensor`
+# (Keras initializer objects are such callables).
+Initializer = Callable[..., tf.Tensor] | str
+# Per conv layer `(filters, kernel_size, strides[, dilation])`.
+ConvLayerParams = Sequence[tuple[Any, ...]]
+# Units per dense layer.
+FcLayerParams = Sequence[int]
+# Per dense layer: None, a dropout rate, or dropout layer kwargs.
+DropoutLayerParams = Sequence[float | dict[str, Any] | None]
 
-def default_kernel_initializer() -> Any:
+
+def apply_layers(
+    layers: Sequence[tf.keras.layers.Layer], inputs: tf.Tensor, training: bool
+) -> tf.Tensor:
+    """`inputs` through `layers` in order."""
+    for layer in layers:
+        inputs = layer(inputs, training=training)
+    return inputs
+
+
+def default_kernel_initializer() -> Initializer:
     """He-style truncated-normal fan-in initializer (the networks' default)."""
     return tf.keras.initializers.VarianceScaling(
         scale=2.0, mode="fan_in", distribution="truncated_normal"
     )
 
 
-def clone_initializer(initializer: Any) -> Any:
+def clone_initializer(initializer: Initializer) -> Initializer:
     """A fresh copy of a Keras initializer object (others are returned as is).
 
     An unseeded Keras initializer instance gives the same values on every
@@ -42,7 +70,9 @@ def clone_initializer(initializer: Any) -> Any:
 
 
 def check_single_floating_network_output(
-    output_spec: Any, expected_output_shape: Sequence[int], label: str
+    output_spec: types.NestedTensorSpec,
+    expected_output_shape: Sequence[int],
+    label: str,
 ) -> None:
     """Raises ValueError unless `output_spec` is one float TensorSpec of that shape."""
     expected = tuple(int(x) for x in expected_output_shape)
@@ -58,7 +88,10 @@ def check_single_floating_network_output(
 
 
 def check_projection_inputs(
-    inputs: tf.Tensor, sample_spec: Any, mask: Any, network_name: str
+    inputs: tf.Tensor,
+    sample_spec: types.TensorSpec,
+    mask: tf.Tensor | None,
+    network_name: str,
 ) -> None:
     """The checks of a continuous projection network's `call`.
 
@@ -116,7 +149,9 @@ class BatchSquash:
         )
 
 
-def maybe_dropout_layer(dropout_params: Any) -> Any:
+def maybe_dropout_layer(
+    dropout_params: float | dict[str, Any] | None,
+) -> tf.keras.layers.Layer | None:
     """A dropout layer for `rate` or `{'rate': .., 'permanent': ..}`; None for no dropout."""
     if dropout_params is None or dropout_params == 0:
         return None
@@ -127,7 +162,7 @@ def maybe_dropout_layer(dropout_params: Any) -> Any:
     )
 
 
-def per_layer_params(values: Any, count: int, what: str) -> list:
+def per_layer_params(values: Sequence[Any] | None, count: int, what: str) -> list:
     """`values` (one per dense layer) as a list, or Nones; ValueError on a length mismatch."""
     if values is None:
         return [None] * count
@@ -140,12 +175,12 @@ def per_layer_params(values: Any, count: int, what: str) -> list:
 
 
 def dense_layers(
-    fc_layer_params: Any,
-    dropout_layer_params: Any = None,
-    weight_decay_params: Any = None,
-    activation_fn: Any = tf.keras.activations.relu,
-    kernel_initializer: Any = None,
-    dtype: Any = None,
+    fc_layer_params: FcLayerParams | None,
+    dropout_layer_params: DropoutLayerParams | None = None,
+    weight_decay_params: Sequence[float | None] | None = None,
+    activation_fn: Activation | None = tf.keras.activations.relu,
+    kernel_initializer: Initializer | None = None,
+    dtype: tf.DType | None = None,
     name: str | None = None,
 ) -> list:
     """Dense layers (each with its own initializer copy), optional dropout and L2.
@@ -182,12 +217,12 @@ def dense_layers(
 
 
 def mlp_layers(
-    conv_layer_params: Any = None,
-    fc_layer_params: Any = None,
-    dropout_layer_params: Any = None,
-    activation_fn: Any = tf.keras.activations.relu,
-    kernel_initializer: Any = None,
-    weight_decay_params: Any = None,
+    conv_layer_params: ConvLayerParams | None = None,
+    fc_layer_params: FcLayerParams | None = None,
+    dropout_layer_params: DropoutLayerParams | None = None,
+    activation_fn: Activation | None = tf.keras.activations.relu,
+    kernel_initializer: Initializer | None = None,
+    weight_decay_params: Sequence[float | None] | None = None,
     name: str | None = None,
 ) -> list:
     """Conv2D layers, a Flatten, then `dense_layers`.

@@ -18,6 +18,7 @@ from policylib.networks import network
 from policylib.policies import tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
 __all__ = ["ActorPolicy"]
@@ -49,7 +50,7 @@ class ActorPolicy(tf_policy.TFPolicy):
 
     def __init__(
         self,
-        time_step_spec: Any,
+        time_step_spec: ts.TimeStep,
         action_spec: types.NestedTensorSpec,
         actor_network: network.Network,
         policy_state_spec: types.NestedTensorSpec = (),
@@ -102,8 +103,12 @@ class ActorPolicy(tf_policy.TFPolicy):
         return self._observation_normalizer
 
     def _apply_actor_network(
-        self, observation: Any, step_type: Any, policy_state: Any, mask: Any = None
-    ) -> tuple[Any, Any]:
+        self,
+        observation: types.NestedTensor,
+        step_type: tf.Tensor,
+        policy_state: types.NestedTensor,
+        mask: types.TensorOrArray | None = None,
+    ) -> tuple[types.NestedTensor, types.NestedTensor]:
         if self._observation_normalizer:
             observation = self._observation_normalizer.normalize(observation)
         kwargs = {} if mask is None else {"mask": mask}
@@ -116,7 +121,7 @@ class ActorPolicy(tf_policy.TFPolicy):
         )
 
     def _distribution(
-        self, time_step: Any, policy_state: Any
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
     ) -> policy_step.PolicyStep:
         observation, mask = self._split_observation(time_step.observation)
         outputs, policy_state = self._apply_actor_network(
@@ -126,7 +131,7 @@ class ActorPolicy(tf_policy.TFPolicy):
             mask=mask,
         )
 
-        def _as_distribution(output: Any) -> Any:
+        def _as_distribution(output: object) -> object:
             if isinstance(output, tf.Tensor):
                 return tfp.distributions.Deterministic(loc=output)
             return output

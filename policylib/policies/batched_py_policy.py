@@ -15,8 +15,9 @@ import gin
 import tensorflow as tf
 
 from policylib.base import nest_utils
-from policylib.policies import py_policy
+from policylib.policies import policy_specs, py_policy
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common
 
@@ -68,12 +69,7 @@ class BatchedPyPolicy(py_policy.PyPolicy):
             if multithreading and self._num_policies > 1
             else None
         )
-        super().__init__(
-            time_step_spec=first.time_step_spec,
-            action_spec=first.action_spec,
-            policy_state_spec=first.policy_state_spec,
-            info_spec=first.info_spec,
-        )
+        super().__init__(**policy_specs.wrapped_specs(first))
 
     @property
     def batch_size(self) -> int:
@@ -92,7 +88,7 @@ class BatchedPyPolicy(py_policy.PyPolicy):
     def __enter__(self) -> BatchedPyPolicy:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __del__(self) -> None:
@@ -105,7 +101,7 @@ class BatchedPyPolicy(py_policy.PyPolicy):
             return [fn(*a) for a in zip(*args)]
         return list(self._pool.map(fn, *args))
 
-    def _get_initial_state(self, batch_size: int | None) -> Any:
+    def _get_initial_state(self, batch_size: int | None) -> types.NestedArray:
         if batch_size is not None and batch_size != self._num_policies:
             raise ValueError(
                 f"batch_size {batch_size} differs from the number of policies {self._num_policies}."
@@ -114,7 +110,10 @@ class BatchedPyPolicy(py_policy.PyPolicy):
         return nest_utils.stack_nested_arrays(states)
 
     def _action(
-        self, time_step: Any, policy_state: Any = (), seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedArray = (),
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         del seed  # Each wrapped policy uses its own randomness.
         if self._num_policies == 1:

@@ -7,8 +7,9 @@ from typing import Any
 import gin
 import tensorflow as tf
 
-from policylib.policies import tf_policy
+from policylib.policies import policy_specs, tf_policy
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
 __all__ = ["BoltzmannPolicy"]
@@ -32,7 +33,7 @@ class BoltzmannPolicy(tf_policy.TFPolicy):
         name: str | None = None,
     ):
         super().__init__(
-            **tf_policy.wrapped_specs(policy),
+            **policy_specs.wrapped_specs(policy),
             emit_log_probability=policy.emit_log_probability,
             clip=False,
             name=name,
@@ -48,7 +49,7 @@ class BoltzmannPolicy(tf_policy.TFPolicy):
         return self._temperature() if callable(self._temperature) else self._temperature
 
     def _distribution(
-        self, time_step: Any, policy_state: Any
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
     ) -> policy_step.PolicyStep:
         step = self._wrapped_policy.distribution(time_step, policy_state)
         if self._temperature is None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import numpy as np
 import tensorflow as tf
@@ -14,6 +12,7 @@ from policylib.networks import utils as network_utils
 from policylib.policies import q_policy, tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common
 
@@ -36,8 +35,8 @@ class CategoricalQPolicy(tf_policy.TFPolicy):
 
     def __init__(
         self,
-        time_step_spec: Any,
-        action_spec: Any,
+        time_step_spec: ts.TimeStep,
+        action_spec: types.NestedTensorSpec,
         q_network: network.Network,
         min_q_value: types.Float,
         max_q_value: types.Float,
@@ -80,7 +79,7 @@ class CategoricalQPolicy(tf_policy.TFPolicy):
         self._action_dtype = action_spec.dtype
 
     def _distribution(
-        self, time_step: Any, policy_state: Any
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
     ) -> policy_step.PolicyStep:
         observation, mask = self._split_observation(time_step.observation)
         q_logits, policy_state = self._q_network(

@@ -22,9 +22,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.base import nest_utils
-from policylib.policies import greedy_policy, random_tf_policy, tf_policy
+from policylib.policies import greedy_policy, policy_specs, random_tf_policy, tf_policy
 from policylib.policies import utils as policy_utilities
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
 __all__ = ["EpsilonGreedyPolicy", "LinearEpsilonSchedule"]
@@ -110,7 +111,7 @@ class EpsilonGreedyPolicy(tf_policy.TFPolicy):
             info_fields_to_inherit_from_greedy
         )
         super().__init__(
-            **tf_policy.wrapped_specs(policy),
+            **policy_specs.wrapped_specs(policy),
             emit_log_probability=policy.emit_log_probability,
             observation_and_action_constraint_splitter=splitter,
             name=name,
@@ -128,7 +129,12 @@ class EpsilonGreedyPolicy(tf_policy.TFPolicy):
         epsilon = self._epsilon() if callable(self._epsilon) else self._epsilon
         return tf.cast(epsilon, tf.float32)
 
-    def _action(self, time_step: Any, policy_state: Any, seed: types.Seed = None):
+    def _action(
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
+    ):
         seed_stream = tfp.util.SeedStream(seed=seed, salt="epsilon_greedy")
         greedy_step = self._greedy_policy.action(time_step, policy_state)
         random_step = self._random_policy.action(time_step, (), seed_stream())
@@ -147,7 +153,11 @@ class EpsilonGreedyPolicy(tf_policy.TFPolicy):
         return policy_step.PolicyStep(action, greedy_step.state, info)
 
     def _merge_info(
-        self, use_greedy: tf.Tensor, epsilon: tf.Tensor, greedy: Any, random: Any
+        self,
+        use_greedy: tf.Tensor,
+        epsilon: tf.Tensor,
+        greedy: Any,  # infos: namedtuples whose fields are read
+        random: Any,
     ):
         if not greedy:
             if random:
@@ -200,13 +210,13 @@ class EpsilonGreedyPolicy(tf_policy.TFPolicy):
             )
         return info
 
-    def _distribution(self, time_step: Any, policy_state: Any):
+    def _distribution(self, time_step: ts.TimeStep, policy_state: types.NestedTensor):
         raise NotImplementedError(
             "EpsilonGreedyPolicy has no distribution(); use action()."
         )
 
 
-def _per_entry(log_probability: Any) -> tf.Tensor:
+def _per_entry(log_probability: types.Tensor) -> tf.Tensor:
     """Sums a `[B, ...]` log probability over everything but the batch dim."""
     log_probability = tf.convert_to_tensor(log_probability)
     rank = log_probability.shape.rank

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.base import nest_utils
 from policylib.policies import tf_policy
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common
 
@@ -33,7 +32,7 @@ class FixedPolicy(tf_policy.TFPolicy):
     def __init__(
         self,
         actions: types.NestedTensor,
-        time_step_spec: Any,
+        time_step_spec: ts.TimeStep,
         action_spec: types.NestedTensorSpec,
         emit_log_probability: bool = True,
         policy_info: types.NestedTensor = (),
@@ -54,7 +53,7 @@ class FixedPolicy(tf_policy.TFPolicy):
             message="FixedPolicy: actions do not have the structure of action_spec",
         )
 
-        def _convert(action: Any, spec: Any) -> tf.Tensor:
+        def _convert(action: types.TensorOrArray, spec: tf.TensorSpec) -> tf.Tensor:
             return tf.convert_to_tensor(action, dtype=spec.dtype)
 
         self._action_value = tf.nest.map_structure(_convert, actions, self._action_spec)
@@ -67,7 +66,9 @@ class FixedPolicy(tf_policy.TFPolicy):
                 self._policy_info, zeros
             )
 
-    def _outputs(self, time_step: Any) -> tuple[Any, Any]:
+    def _outputs(
+        self, time_step: ts.TimeStep
+    ) -> tuple[types.NestedTensor, types.NestedTensor]:
         """The actions tiled to the batch, and the info (with zero log-probs)."""
         outer_shape = nest_utils.get_outer_shape(time_step, self._time_step_spec)
         actions = tf.nest.map_structure(
@@ -81,12 +82,17 @@ class FixedPolicy(tf_policy.TFPolicy):
             info = policy_step.set_log_probability(info, zeros)
         return actions, info
 
-    def _action(self, time_step: Any, policy_state: Any, seed: types.Seed = None):
+    def _action(
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
+    ):
         del seed  # Nothing is random.
         actions, info = self._outputs(time_step)
         return policy_step.PolicyStep(actions, policy_state, info)
 
-    def _distribution(self, time_step: Any, policy_state: Any):
+    def _distribution(self, time_step: ts.TimeStep, policy_state: types.NestedTensor):
         actions, info = self._outputs(time_step)
         dists = tf.nest.map_structure(
             lambda a: tfp.distributions.Deterministic(loc=a), actions

@@ -7,15 +7,15 @@ deterministic distribution at that mode, which turns a stochastic policy
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.distributions.type_spec_names import register_under_tf_agents_name
-from policylib.policies import tf_policy
+from policylib.policies import policy_specs, tf_policy
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
+from policylib.typing import types
 
 __all__ = ["DeterministicWithLogProb", "GreedyPolicy"]
 
@@ -28,7 +28,7 @@ class DeterministicWithLogProb(tfp.distributions.Deterministic):
     casts it to float32 first so that `log_prob` is defined for any dtype.
     """
 
-    def _log_prob(self, x: Any) -> tf.Tensor:
+    def _log_prob(self, x: tf.Tensor) -> tf.Tensor:
         return tf.math.log(tf.cast(self.prob(x), tf.float32))
 
 
@@ -44,7 +44,7 @@ class GreedyPolicy(tf_policy.TFPolicy):
 
     def __init__(self, policy: tf_policy.TFPolicy, name: str | None = None):
         super().__init__(
-            **tf_policy.wrapped_specs(policy),
+            **policy_specs.wrapped_specs(policy),
             emit_log_probability=policy.emit_log_probability,
             name=name,
         )
@@ -55,9 +55,11 @@ class GreedyPolicy(tf_policy.TFPolicy):
         return self._wrapped_policy
 
     def _distribution(
-        self, time_step: Any, policy_state: Any
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
     ) -> policy_step.PolicyStep:
-        def _deterministic_mode(dist: Any) -> tfp.distributions.Deterministic:
+        def _deterministic_mode(
+            dist: tfp.distributions.Distribution,
+        ) -> tfp.distributions.Deterministic:
             try:
                 mode = dist.mode()
             except NotImplementedError as e:

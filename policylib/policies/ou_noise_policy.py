@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.policies import gaussian_policy, tf_policy
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common
 
@@ -17,7 +16,7 @@ __all__ = ["OUNoisePolicy"]
 
 
 @gin.configurable
-class OUNoisePolicy(tf_policy.TFPolicy):
+class OUNoisePolicy(gaussian_policy.ActionNoisePolicy):
     """`action = wrapped_action + x`, `x <- (1 - damping) * x + N(0, stddev^2)` per call.
 
     The noise state lives in non-trainable variables created on the first
@@ -40,23 +39,16 @@ class OUNoisePolicy(tf_policy.TFPolicy):
         clip: bool = True,
         name: str | None = None,
     ):
-        gaussian_policy.check_continuous(wrapped_policy.action_spec, "OU Noise")
-        super().__init__(
-            **tf_policy.wrapped_specs(wrapped_policy),
-            clip=clip,
-            name=name,
-        )
+        super().__init__(wrapped_policy, "OU Noise", clip, name)
         self._ou_stddev = ou_stddev
         self._ou_damping = ou_damping
         self._ou_process = None
-        self._wrapped_policy = wrapped_policy
-
-    @property
-    def wrapped_policy(self) -> tf_policy.TFPolicy:
-        return self._wrapped_policy
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         seed_stream = tfp.util.SeedStream(seed=seed, salt="ou_noise")
         if self._ou_process is None:
@@ -74,8 +66,3 @@ class OUNoisePolicy(tf_policy.TFPolicy):
             lambda action, process: action + process(), step.action, self._ou_process
         )
         return policy_step.PolicyStep(actions, step.state, step.info)
-
-    def _distribution(
-        self, time_step: Any, policy_state: Any
-    ) -> policy_step.PolicyStep:
-        raise NotImplementedError("OUNoisePolicy does not implement distribution().")

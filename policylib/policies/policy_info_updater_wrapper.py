@@ -7,6 +7,7 @@ from typing import Any
 
 from policylib.policies import tf_policy
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
 __all__ = ["PolicyInfoUpdaterWrapper", "UpdaterFnType"]
@@ -66,14 +67,17 @@ class PolicyInfoUpdaterWrapper(tf_policy.TFPolicy):
         return policy_step.PolicyStep(step.action, step.state, info)
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         return self._update_info(
             self._wrapped_policy.action(time_step, policy_state, seed)
         )
 
     def _distribution(
-        self, time_step: Any, policy_state: Any
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
     ) -> policy_step.PolicyStep:
         return self._update_info(
             self._wrapped_policy.distribution(time_step, policy_state)

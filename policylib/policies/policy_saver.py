@@ -31,9 +31,10 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
+import numpy as np
 import tensorflow as tf
 
 from policylib.base import atomic_dir, nest_utils, quiet
@@ -44,6 +45,7 @@ from policylib.policies.saved_policy_files import (
     specs_from_collect_data_spec,
 )
 from policylib.specs import tensor_spec
+from policylib.trajectories import policy_step
 from policylib.typing import types
 from policylib.utils import common, keras_compat
 
@@ -59,13 +61,14 @@ __all__ = [
 OBSERVATION_SIGNATURE = "action_from_observation"
 
 InputFnType = saved_functions.InputFnType
+_Nest = TypeVar("_Nest")  # a nest of specs, returned with the same structure
 
 
 # ----------------------------------------------------------------------------
 # Spec helpers
 
 
-def _true_if_missing_or_collision(spec: Any, spec_names: set[str]) -> bool:
+def _true_if_missing_or_collision(spec: tf.TensorSpec, spec_names: set[str]) -> bool:
     """True if `spec` has no name or one already in `spec_names` (which it joins)."""
     if not spec.name or spec.name in spec_names:
         return True
@@ -73,7 +76,7 @@ def _true_if_missing_or_collision(spec: Any, spec_names: set[str]) -> bool:
     return False
 
 
-def _check_spec(spec: Any) -> None:
+def _check_spec(spec: types.NestedTensorSpec) -> None:
     """Raises ValueError unless every spec in the nest has a unique name."""
     names: set[str] = set()
     if any(_true_if_missing_or_collision(s, names) for s in tf.nest.flatten(spec)):
@@ -85,7 +88,7 @@ def _check_spec(spec: Any) -> None:
         )
 
 
-def rename_spec_with_nest_paths(spec: Any) -> Any:
+def rename_spec_with_nest_paths(spec: _Nest) -> _Nest:
     """The nest with every spec replaced by a `TensorSpec` named by its nest path."""
     renamed = [
         tf.TensorSpec(shape=s.shape, dtype=s.dtype, name=path)
@@ -130,7 +133,7 @@ class PolicySaver:
         use_nest_path_signatures: bool = True,
         seed: types.Seed = None,
         train_step: tf.Variable | None = None,
-        input_fn_and_spec: tuple[InputFnType, Any] | None = None,
+        input_fn_and_spec: tuple[InputFnType, types.NestedTensorSpec] | None = None,
         metadata: dict[str, tf.Variable] | None = None,
     ):
         _check_arguments(policy, batch_size, train_step, metadata)
@@ -166,7 +169,9 @@ class PolicySaver:
                     policy, seed, time_step_and_state_spec, batch_dims
                 )
             )
-            self._action_input_spec = time_step_and_state_spec
+            self._action_input_spec: tuple[types.NestedTensorSpec, ...] = (
+                time_step_and_state_spec
+            )
         else:
             root.action, root.distribution = saved_functions.traced_from_input_fn(
                 policy, seed, input_fn_and_spec, time_step_and_state_spec, batch_dims
@@ -200,7 +205,7 @@ class PolicySaver:
         batch_dims: list,
         use_nest_path_signatures: bool,
         takes_time_step: bool,
-    ) -> dict[str, Any]:
+    ) -> dict[str, saved_functions.SavedFunction]:
         """The flat serving signatures of the root module's functions."""
         root = self._policy
         signatures = {
@@ -246,17 +251,17 @@ class PolicySaver:
     # Properties
 
     @property
-    def action_input_spec(self) -> Any:
+    def action_input_spec(self) -> tuple[types.NestedTensorSpec, ...]:
         """`(time_step_spec, policy_state_spec)` of the saved `action`, or `(input_spec,)`."""
         return self._action_input_spec
 
     @property
-    def policy_step_spec(self) -> Any:
+    def policy_step_spec(self) -> policy_step.PolicyStep:
         """The spec of the saved `action`'s output (renamed by nest path by default)."""
         return self._policy_step_spec
 
     @property
-    def policy_state_spec(self) -> Any:
+    def policy_state_spec(self) -> types.NestedTensorSpec:
         """The spec of the saved `get_initial_state`'s output."""
         return self._policy_state_spec
 
@@ -270,13 +275,13 @@ class PolicySaver:
         """The root module that `save` exports."""
         return self._policy
 
-    def get_train_step(self) -> Any:
+    def get_train_step(self) -> np.ndarray | tf.Tensor:
         """The train step's value (a NumPy scalar when eager)."""
         if tf.executing_eagerly():
             return self._train_step.numpy()
         return tf.identity(self._train_step)
 
-    def get_metadata(self) -> dict[str, Any]:
+    def get_metadata(self) -> dict[str, np.ndarray | tf.Variable]:
         """The metadata values (NumPy when eager, else the variables)."""
         if tf.executing_eagerly():
             return {k: v.numpy() for k, v in self._metadata.items()}
@@ -290,7 +295,7 @@ class PolicySaver:
         self,
         name: str,
         fn: Callable,
-        input_spec: Any,
+        input_spec: types.NestedTensorSpec,
         outer_dims: Sequence[int | None] = (None,),
     ) -> None:
         """Adds `fn(input)`, traced for `input_spec` with `outer_dims`, to the saved model.
@@ -307,7 +312,10 @@ class PolicySaver:
         setattr(self._policy, name, function)
 
     def register_concrete_function(
-        self, name: str, fn: Any, assets: Any = None
+        self,
+        name: str,
+        fn: tf.types.experimental.PolymorphicFunction,
+        assets: object = None,
     ) -> None:
         """Adds a `tf.function` with its traced concrete functions, as is.
 
@@ -384,7 +392,7 @@ class PolicySaver:
 # Saved function builders
 
 
-def _dependencies(policy: tf_policy.TFPolicy) -> dict[str, Any]:
+def _dependencies(policy: tf_policy.TFPolicy) -> dict[str, object]:
     try:
         return keras_compat.saved_model_dependencies(policy)
     except AttributeError as e:
@@ -398,7 +406,10 @@ def _dependencies(policy: tf_policy.TFPolicy) -> dict[str, Any]:
 
 
 def _check_arguments(
-    policy: Any, batch_size: Any, train_step: Any, metadata: Any
+    policy: object,
+    batch_size: object,
+    train_step: object,
+    metadata: Mapping[str, tf.Variable] | None,
 ) -> None:
     """Raises TypeError or ValueError for arguments `PolicySaver` cannot save."""
     if not isinstance(policy, tf_policy.TFPolicy):
@@ -432,6 +443,6 @@ def _new_train_step() -> tf.Variable:
     )
 
 
-def _checked(spec: Any) -> Any:
+def _checked(spec: _Nest) -> _Nest:
     _check_spec(spec)
     return spec

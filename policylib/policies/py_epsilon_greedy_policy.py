@@ -12,8 +12,9 @@ from typing import Any
 import gin
 import numpy as np
 
-from policylib.policies import py_policy, random_py_policy
+from policylib.policies import policy_specs, py_policy, random_py_policy
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
 __all__ = ["EpsilonGreedyPolicy"]
@@ -68,12 +69,7 @@ class EpsilonGreedyPolicy(py_policy.PyPolicy):
         self._epsilon_decay_end_value = epsilon_decay_end_value
         self._count = 0
         self._rng = np.random.RandomState(random_seed)
-        super().__init__(
-            time_step_spec=greedy_policy.time_step_spec,
-            action_spec=greedy_policy.action_spec,
-            policy_state_spec=greedy_policy.policy_state_spec,
-            info_spec=greedy_policy.info_spec,
-        )
+        super().__init__(**policy_specs.wrapped_specs(greedy_policy))
 
     @property
     def epsilon(self) -> float:
@@ -93,7 +89,10 @@ class EpsilonGreedyPolicy(py_policy.PyPolicy):
         return self._greedy_policy.get_initial_state(batch_size=batch_size)
 
     def _action(
-        self, time_step: Any, policy_state: Any = (), seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedArray = (),
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         del seed  # Exploration uses the policy's own seeded generator.
         epsilon = self.epsilon

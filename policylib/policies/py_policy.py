@@ -55,7 +55,7 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
 
     def __init__(
         self,
-        time_step_spec: Any,
+        time_step_spec: ts.TimeStep,
         action_spec: types.NestedArraySpec,
         policy_state_spec: types.NestedArraySpec = (),
         info_spec: types.NestedArraySpec = (),
@@ -89,7 +89,7 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
 
     def action(
         self,
-        time_step: Any,
+        time_step: ts.TimeStep,
         policy_state: types.NestedArray = (),
         seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
@@ -113,7 +113,9 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
             return self._action(time_step, policy_state, seed=seed)
         return self._action(time_step, policy_state)
 
-    def _check_inputs(self, time_step: Any, policy_state: Any) -> None:
+    def _check_inputs(
+        self, time_step: ts.TimeStep, policy_state: types.NestedArray
+    ) -> None:
         """Raises unless the time step (and a given state) fit their specs."""
         if not isinstance(time_step, ts.TimeStep):
             if time_step is None or isinstance(time_step, (tuple, list, dict)):
@@ -146,7 +148,10 @@ class PyPolicy(policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def _action(
-        self, time_step: Any, policy_state: types.NestedArray, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedArray,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         """Returns the `PolicyStep` for `time_step`; implemented by subclasses."""
 

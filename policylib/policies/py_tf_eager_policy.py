@@ -25,13 +25,13 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from policylib.base import atomic_dir, nest_utils, quiet
+from policylib.base import atomic_dir, quiet
 from policylib.errors import NotAPolicyError
 from policylib.policies import (
     py_policy,
@@ -39,11 +39,13 @@ from policylib.policies import (
     saved_graph_ops,
     saved_policy_files,
     tf_policy,
+    time_step_leaves,
 )
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common, graph_reads
+from policylib.utils import common
 
 __all__ = ["PyTFEagerPolicy", "PyTFEagerPolicyBase", "SavedModelPyTFEagerPolicy"]
 
@@ -77,8 +79,8 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
 
     def __init__(
         self,
-        policy: Any,
-        time_step_spec: Any,
+        policy: Any,  # a TFPolicy or a loaded SavedModel: duck-typed
+        time_step_spec: ts.TimeStep,
         action_spec: types.NestedArraySpec,
         policy_state_spec: types.NestedArraySpec,
         info_spec: types.NestedArraySpec,
@@ -95,28 +97,20 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         super().__init__(time_step_spec, action_spec, policy_state_spec, info_spec)
         self._checks_inputs = False  # `_action` checks each leaf as it converts it.
         self._has_state = bool(tf.nest.flatten(self._policy_state_spec))
-        self._flat_time_step_specs = tf.nest.flatten(self._time_step_spec)
-        self._flat_time_step_paths = [
-            path
-            for path, _ in nest_utils.flatten_with_joined_paths(self._time_step_spec)
-        ]
-        self._flat_dtypes = [np.dtype(s.dtype) for s in self._flat_time_step_specs]
-        # The rank of an unbatched first leaf (the step type): one more is a batch.
-        self._unbatched_rank = len(self._flat_time_step_specs[0].shape)
-        # Seeded calls retrace per seed; unseeded ones use a concrete function
-        # per batching mode (key: whether a batch dim is added), fed the
-        # time-step leaves it reads.
+        self._leaves = time_step_leaves.TimeStepLeaves(self._time_step_spec)
+        # Seeded calls retrace per seed; unseeded ones use one concrete function
+        # per batching mode (key: is a batch dim added), fed the leaves it reads.
         self._seeded_fn = (
             common.function(self._batched_action) if use_tf_function else None
         )
-        self._traced: dict[bool, tuple[list[int], Any]] = {}
+        self._traced: dict[bool, time_step_leaves.Traced] = {}
         # Per batching mode: the time-step leaves the traced action does not read.
         self._unread: dict[bool, list[int]] = {}
 
     # ------------------------------------------------------------------------
     # Public
 
-    def variables(self) -> Any:
+    def variables(self) -> types.NestedArray:
         """The wrapped policy's variables as NumPy arrays."""
         return tf.nest.map_structure(lambda v: v.numpy(), self._policy.variables())
 
@@ -135,27 +129,32 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             return self._policy.get_initial_state(batch_size=batch_size)
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         flat = tf.nest.flatten(time_step)
-        if len(flat) != len(self._flat_dtypes):
+        leaves = self._leaves
+        if len(flat) != len(leaves):
             raise self._mismatch_error(time_step, None, None)
         if not self._has_state:
             policy_state = ()  # A stateless policy ignores a state, as TFPolicy does.
-        add_batch = self._batch_time_steps and np.ndim(flat[0]) == self._unbatched_rank
+        add_batch = self._batch_time_steps and np.ndim(flat[0]) == leaves.unbatched_rank
         if add_batch and self._fixed_batch_size not in (None, 1):
             raise ValueError(
                 f"This policy takes batches of exactly {self._fixed_batch_size} time steps "
                 "(it was saved with that batch_size), so it cannot batch single time steps: "
                 "pass batched time steps."
             )
+        inputs: list[tf.Tensor] | ts.TimeStep
         if self._use_tf_function and seed is None:
             # The hot path: one concrete function, fed the leaves it reads.
             traced = self._traced.get(add_batch) or self._trace(add_batch, policy_state)
             used, fn = traced
-            inputs: Any = [self._to_tensor(flat[i], i) for i in used]
+            inputs = [leaves.to_tensor(flat[i], i) for i in used]
             if self._unread[add_batch]:
-                self._check_unread(flat, used[0], self._unread[add_batch], add_batch)
+                leaves.check_unread(flat, used[0], self._unread[add_batch], add_batch)
         else:
             fn = functools.partial(
                 self._seeded_fn or self._batched_action, add_batch=add_batch
@@ -168,7 +167,7 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
                 fn = functools.partial(fn, seed=seed)
             inputs = tf.nest.pack_sequence_as(
                 self._time_step_spec,
-                [self._to_tensor(leaf, i) for i, leaf in enumerate(flat)],
+                [leaves.to_tensor(leaf, i) for i, leaf in enumerate(flat)],
             )
         try:
             with self._on_device():
@@ -180,16 +179,16 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
     # ------------------------------------------------------------------------
     # Internals
 
-    def _on_device(self) -> Any:
+    def _on_device(self) -> contextlib.AbstractContextManager[object]:
         return tf.device(self._device) if self._device else contextlib.nullcontext()
 
     def _batched_action(
         self,
-        time_step: Any,
-        policy_state: Any,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
         seed: types.Seed = None,
         add_batch: bool = False,
-    ) -> Any:
+    ) -> policy_step.PolicyStep:
         """`policy.action`, adding and removing a batch dim if `add_batch`."""
         if add_batch:
             time_step = tf.nest.map_structure(lambda t: tf.expand_dims(t, 0), time_step)
@@ -204,143 +203,51 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
             )
         return step
 
-    def _trace(self, add_batch: bool, policy_state: Any) -> tuple[list[int], Any]:
-        """Traces the unseeded action for the time-step leaves it reads.
-
-        Most policies read only the observation (and the step type, to reset
-        state); each leaf not fed saves a tensor conversion per call. A leaf
-        counts as read if any output or stateful op depends on it
-        (`graph_reads`): found in a loaded SavedModel's restored graph, else
-        by tracing with every leaf.
-        """
-        flat_specs = tf.nest.flatten(self._time_step_input_spec(add_batch))
-        state_spec = _spec_of(policy_state)
+    def _trace(
+        self, add_batch: bool, policy_state: types.NestedTensor
+    ) -> time_step_leaves.Traced:
+        """Traces the unseeded action on the leaves it reads (`time_step_leaves`)."""
+        outer = [] if add_batch else [self._fixed_batch_size]
+        flat_specs = self._leaves.input_specs(outer)
+        state_spec = time_step_leaves.state_spec_of(policy_state)
         count = len(flat_specs)
 
-        def traced(indices: list[int]) -> Any:
+        def traced(indices: list[int]) -> Callable[..., policy_step.PolicyStep]:
             return common.function(
                 lambda leaves, state: self._action_from_leaves(
                     leaves, indices, state, add_batch
                 )
             ).get_concrete_function([flat_specs[i] for i in indices], state_spec)
 
-        result: tuple[list[int], Any] | None = None
-        used = self._read_leaves_of_loaded_action(count)
-        if used is None:
-            full = traced(list(range(count)))
-            used = graph_reads.read_inputs(full, count)
-            if len(used) == count:
-                result = (used, full)
-        if result is None:
-            used = used or [0]  # keep one leaf: it carries the batch size
-            result = (used, traced(used))
+        result = time_step_leaves.trace_on_read(
+            traced, count, time_step_leaves.loaded_action_reads(self._policy, count)
+        )
         self._traced[add_batch] = result
         self._unread[add_batch] = [i for i in range(count) if i not in result[0]]
         return result
 
-    def _read_leaves_of_loaded_action(self, count: int) -> list[int] | None:
-        """For a loaded SavedModel: the time-step leaves its saved `action` reads.
-
-        Read from the restored graph, which saves tracing the wrapper twice;
-        None for a `TFPolicy` (or when the restored functions cannot be read).
-        """
-        if isinstance(self._policy, tf_policy.TFPolicy):
-            return None
-        for concrete in getattr(self._policy.action, "concrete_functions", ()):
-            args, _ = concrete.structured_input_signature
-            if args and len(tf.nest.flatten(args[0])) == count:
-                return graph_reads.read_inputs(concrete, count)
-        return None
-
     def _action_from_leaves(
-        self, leaves: list, indices: list[int], policy_state: Any, add_batch: bool
-    ) -> Any:
+        self,
+        leaves: list[tf.Tensor],
+        indices: list[int],
+        policy_state: types.NestedTensor,
+        add_batch: bool,
+    ) -> policy_step.PolicyStep:
         """Calls the action with the given time-step leaves and zeros for the rest."""
-        specs = self._flat_time_step_specs
         outer = [] if add_batch else [tf.shape(leaves[0])[0]]
-        flat = [None] * len(specs)
-        for i, leaf in zip(indices, leaves):
-            flat[i] = leaf
-        for i, spec in enumerate(specs):
-            if flat[i] is None:
-                flat[i] = tf.zeros(outer + list(spec.shape), spec.dtype)
-        time_step = tf.nest.pack_sequence_as(self._time_step_spec, flat)
+        time_step = self._leaves.fill(leaves, indices, outer)
         return self._batched_action(time_step, policy_state, add_batch=add_batch)
 
-    def _time_step_input_spec(self, add_batch: bool) -> Any:
-        outer = [] if add_batch else [self._fixed_batch_size]
-        return tf.nest.map_structure(
-            lambda s: tf.TensorSpec(outer + list(s.shape), s.dtype),
-            self._time_step_spec,
-        )
-
-    def _check_unread(
-        self, flat: list, first_used: int, unread: list[int], add_batch: bool
-    ) -> None:
-        """Checks the leaves the traced action does not read, which are not converted.
-
-        Each must still fit its spec (not None, a dtype of the spec's kind, the
-        spec's shape with the batch of the leaves that are read), so a bad time
-        step fails the same way whichever leaves a policy happens to read.
-        """
-        batch = () if add_batch else np.shape(flat[first_used])[:1]
-        for i in unread:
-            value = flat[i]
-            spec = self._flat_time_step_specs[i]
-            if value is None:
-                self._to_tensor(value, i)  # raises, naming the leaf
-            shape = np.shape(value)
-            if shape != batch + spec.shape:
-                raise ValueError(
-                    f"time_step.{self._flat_time_step_paths[i]} has shape {shape}; "
-                    f"expected {batch + spec.shape} (batch {batch}) for {spec}."
-                )
-            dtype = getattr(value, "dtype", None)
-            if dtype is not None and not np.can_cast(
-                np.dtype(getattr(dtype, "as_numpy_dtype", dtype)),
-                self._flat_dtypes[i],
-                "same_kind",
-            ):
-                raise ValueError(
-                    f"time_step.{self._flat_time_step_paths[i]} has dtype {dtype}, which "
-                    f"does not fit its spec {spec}."
-                )
-
-    def _to_tensor(self, value: Any, i: int) -> tf.Tensor:
-        """Time-step leaf `i` as a tensor of its spec's dtype.
-
-        NumPy arrays of the spec's dtype go straight through; other values are
-        cast if NumPy calls that a same-kind cast (float64 -> float32), else a
-        ValueError names the spec.
-        """
-        dtype = self._flat_dtypes[i]
-        if isinstance(value, np.ndarray) and value.dtype == dtype:
-            return tf.constant(value)
-        spec = self._flat_time_step_specs[i]
-        if isinstance(value, tf.Tensor) and value.dtype == spec.dtype:
-            return value
-        if value is None:
-            raise ValueError(
-                f"time_step.{self._flat_time_step_paths[i]} is None; expected an "
-                f"array for {spec}."
-            )
-        array = np.asarray(value)
-        if not np.can_cast(array.dtype, dtype, "same_kind"):
-            raise ValueError(
-                f"time_step.{self._flat_time_step_paths[i]} has dtype {array.dtype}, which does not fit its spec {spec}.\n"
-                f"Expected time_step_spec: {self._time_step_spec}"
-            )
-        return tf.constant(array.astype(dtype, copy=False))
-
     def _mismatch_error(
-        self, time_step: Any, policy_state: Any, cause: Any
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor | None,
+        cause: Exception | None,
     ) -> ValueError:
         got = tf.nest.map_structure(
             lambda t: f"{np.asarray(t).dtype}{list(np.shape(t))}", time_step
         )
-        leaves = _shape_problems(
-            time_step, self._time_step_spec, self._flat_time_step_paths
-        )
+        leaves = self._leaves.shape_problems(time_step)
         batch = "one time step, or a batch of them"
         if not self._batch_time_steps:
             batch = "with a leading batch dim"
@@ -358,27 +265,6 @@ class PyTFEagerPolicyBase(py_policy.PyPolicy):
         return ValueError(message)
 
 
-def _shape_problems(time_step: Any, spec: Any, paths: list[str]) -> str:
-    """`" (time_step.observation: shape (3,), expected (4,) or [B] + (4,))"`, or ""."""
-    try:
-        flat = nest_utils.flatten_up_to(spec, time_step)
-    except (TypeError, ValueError):
-        return " (its structure differs)"
-    problems = []
-    for path, value, leaf_spec in zip(paths, flat, tf.nest.flatten(spec)):
-        want = tuple(leaf_spec.shape)
-        got = tuple(np.shape(value))
-        if got != want and got[1:] != want:
-            problems.append(
-                f"time_step.{path}: shape {got}, expected {want} or [B] + {want}"
-            )
-    return f" ({'; '.join(problems)})" if problems else ""
-
-
-def _to_numpy(t: Any) -> Any:
-    return t.numpy() if hasattr(t, "numpy") else t
-
-
 def _numpy_action_and_info(step: policy_step.PolicyStep) -> policy_step.PolicyStep:
     """The step with action and info as NumPy (the state stays tensors, to feed back)."""
     action = step.action
@@ -393,14 +279,8 @@ def _numpy_action_and_info(step: policy_step.PolicyStep) -> policy_step.PolicySt
     return policy_step.PolicyStep(action, step.state, info)
 
 
-def _spec_of(state: Any) -> Any:
-    """Specs of a batched state nest, with any batch size."""
-
-    def spec(t: Any) -> tf.TensorSpec:
-        shape = tf.TensorShape(np.shape(t))
-        return tf.TensorSpec([None] + shape.as_list()[1:], tf.as_dtype(t.dtype))
-
-    return tf.nest.map_structure(spec, state)
+def _to_numpy(t: object) -> object:
+    return t.numpy() if hasattr(t, "numpy") else t
 
 
 class PyTFEagerPolicy(PyTFEagerPolicyBase):
@@ -450,6 +330,11 @@ class PyTFEagerPolicy(PyTFEagerPolicyBase):
             device=device,
         )
 
+    @property
+    def wrapped_policy(self) -> tf_policy.TFPolicy:
+        """The TF policy this runs (what a worker exports to rebuild it)."""
+        return self._policy
+
 
 class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
     """A policy saved by `PolicySaver` (policylib's or TF-Agents') as a `PyPolicy`.
@@ -482,10 +367,10 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
     def __init__(
         self,
         model_path: str,
-        time_step_spec: Any = None,
-        action_spec: Any = None,
-        policy_state_spec: Any = (),
-        info_spec: Any = (),
+        time_step_spec: ts.TimeStep | None = None,
+        action_spec: types.NestedSpec | None = None,
+        policy_state_spec: types.NestedSpec = (),
+        info_spec: types.NestedSpec = (),
         load_specs_from_pbtxt: bool = False,
         use_tf_function: bool = True,
         batch_time_steps: bool = True,
@@ -549,7 +434,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         """The SavedModel directory this policy was loaded from."""
         return self._model_path
 
-    def get_train_step(self) -> Any:
+    def get_train_step(self) -> np.ndarray:
         """The train step saved with the policy."""
         return self._policy.get_train_step().numpy()
 
@@ -561,7 +446,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         """The metadata saved with the policy, by key."""
         return self._policy.get_metadata()
 
-    def variables(self) -> Any:
+    def variables(self) -> types.NestedVariable:
         """The saved policy's variables (`model_variables`)."""
         return self._policy.model_variables
 

@@ -22,6 +22,7 @@ from policylib.base import nest_utils
 from policylib.policies import py_policy, tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, session_utils
 
@@ -144,7 +145,7 @@ class PyTFPolicy(py_policy.PyPolicy, session_utils.SessionUser):
         )
         return checkpointer, global_step
 
-    def _build_from_time_step(self, time_step: Any) -> None:
+    def _build_from_time_step(self, time_step: ts.TimeStep) -> None:
         outer = nest_utils.get_outer_array_shape(time_step, self._time_step_spec)
         if len(outer) > 1:
             raise ValueError(
@@ -153,7 +154,7 @@ class PyTFPolicy(py_policy.PyPolicy, session_utils.SessionUser):
             )
         self.initialize(outer[0] if outer else None)
 
-    def _get_initial_state(self, batch_size: int | None) -> Any:
+    def _get_initial_state(self, batch_size: int | None) -> types.NestedArray:
         if not self._built:
             self.initialize(batch_size)
         if batch_size not in (self._batch_size, self._batch_size or 1):
@@ -164,7 +165,10 @@ class PyTFPolicy(py_policy.PyPolicy, session_utils.SessionUser):
         return self.session.run(self._tf_initial_state)
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedArray,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         if seed is not None:
             raise ValueError(

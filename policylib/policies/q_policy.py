@@ -18,12 +18,15 @@ from policylib.networks import utils as network_utils
 from policylib.policies import tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
 __all__ = ["QPolicy"]
 
 
-def check_network_action_spec(action_spec: Any, q_network: Any) -> None:
+def check_network_action_spec(
+    action_spec: types.TensorSpec, q_network: types.Network
+) -> None:
     """ValueError unless `action_spec` is compatible with `q_network.action_spec` (if any)."""
     network_action_spec = getattr(q_network, "action_spec", None)
     if network_action_spec is not None and not action_spec.is_compatible_with(
@@ -59,7 +62,7 @@ class QPolicy(tf_policy.TFPolicy):
 
     def __init__(
         self,
-        time_step_spec: Any,
+        time_step_spec: ts.TimeStep,
         action_spec: types.NestedTensorSpec,
         q_network: network.Network,
         emit_log_probability: bool = False,
@@ -102,7 +105,7 @@ class QPolicy(tf_policy.TFPolicy):
         )
 
     def _distribution(
-        self, time_step: Any, policy_state: Any
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
     ) -> policy_step.PolicyStep:
         observation, mask = self._split_observation(time_step.observation)
         logits, policy_state = self._q_network(

@@ -83,7 +83,7 @@ class RandomPyPolicy(py_policy.PyPolicy):
 
     def __init__(
         self,
-        time_step_spec: Any,
+        time_step_spec: ts.TimeStep,
         action_spec: types.NestedArraySpec,
         info_spec: types.NestedArraySpec = (),
         policy_state_spec: types.NestedArraySpec = (),
@@ -126,7 +126,7 @@ class RandomPyPolicy(py_policy.PyPolicy):
         observation_spec = self._time_step_spec.observation
         self._has_observation = bool(nest.flatten(observation_spec))
 
-    def _outer_dims_for(self, time_step: Any) -> tuple:
+    def _outer_dims_for(self, time_step: ts.TimeStep) -> tuple:
         if self._outer_dims is not None:
             return self._outer_dims
         if time_step is None or not self._has_observation:
@@ -155,7 +155,10 @@ class RandomPyPolicy(py_policy.PyPolicy):
         return action
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedArray,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         del seed  # The policy's own generator, seeded at construction, is used.
         splitter = self._observation_and_action_constraint_splitter

@@ -19,6 +19,7 @@ from policylib.policies import tf_policy
 from policylib.policies import utils as policy_utilities
 from policylib.specs import bandit_spec_utils, tensor_spec
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
 __all__ = ["RandomTFPolicy"]
@@ -41,7 +42,11 @@ class RandomTFPolicy(tf_policy.TFPolicy):
     """
 
     def __init__(
-        self, time_step_spec: Any, action_spec: Any, *args: Any, **kwargs: Any
+        self,
+        time_step_spec: ts.TimeStep,
+        action_spec: types.NestedTensorSpec,
+        *args: Any,
+        **kwargs: Any,
     ):
         self._accepts_per_arm_features = kwargs.pop("accepts_per_arm_features", False)
         stationary_mask = kwargs.pop("stationary_mask", None)
@@ -49,11 +54,12 @@ class RandomTFPolicy(tf_policy.TFPolicy):
         if splitter is not None or stationary_mask is not None:
             _check_maskable(action_spec)
         if stationary_mask is not None:
-            if not action_spec.dtype.is_integer:
+            (spec,) = tf.nest.flatten(action_spec)  # one leaf: `_check_maskable`
+            if not spec.dtype.is_integer:
                 raise ValueError(
                     f"A stationary mask needs an integer action spec, got {action_spec!r}."
                 )
-            num_actions = int(action_spec.maximum) - int(action_spec.minimum) + 1
+            num_actions = int(spec.maximum) - int(spec.minimum) + 1
             stationary_mask = tf.constant(stationary_mask)
             if stationary_mask.shape != (num_actions,):
                 raise ValueError(
@@ -63,7 +69,7 @@ class RandomTFPolicy(tf_policy.TFPolicy):
         self._stationary_mask = stationary_mask
         super().__init__(time_step_spec, action_spec, *args, **kwargs)
 
-    def _mask(self, time_step: Any, outer_shape: tf.Tensor) -> tf.Tensor | None:
+    def _mask(self, time_step: ts.TimeStep, outer_shape: tf.Tensor) -> tf.Tensor | None:
         """The combined 0/1 action mask for this step, or None when unmasked."""
         observation, mask = self._split_observation(time_step.observation)
         if mask is not None:
@@ -85,7 +91,12 @@ class RandomTFPolicy(tf_policy.TFPolicy):
                 mask = arms_mask if mask is None else mask * arms_mask
         return mask
 
-    def _action(self, time_step: Any, policy_state: Any, seed: types.Seed = None):
+    def _action(
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
+    ):
         outer_shape = nest_utils.get_outer_shape(time_step, self._time_step_spec)
         mask = self._mask(time_step, outer_shape)
         if mask is not None:
@@ -128,13 +139,13 @@ class RandomTFPolicy(tf_policy.TFPolicy):
             info = policy_step.set_log_probability(info, log_probability)
         return policy_step.PolicyStep(action, policy_state, info)
 
-    def _distribution(self, time_step: Any, policy_state: Any):
+    def _distribution(self, time_step: ts.TimeStep, policy_state: types.NestedTensor):
         raise NotImplementedError(
             "RandomTFPolicy has no distribution(); use action() to sample."
         )
 
 
-def _check_maskable(action_spec: Any) -> None:
+def _check_maskable(action_spec: types.NestedTensorSpec) -> None:
     if not isinstance(action_spec, tensor_spec.BoundedTensorSpec):
         raise NotImplementedError(
             f"Action masks need a single BoundedTensorSpec action spec, got {action_spec!r}."

@@ -14,13 +14,14 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TypeAlias
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.base import nest_utils
 from policylib.policies import tf_policy
+from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common
@@ -39,22 +40,26 @@ __all__ = [
 InputFnType = Callable[
     [types.NestedTensor], tuple[types.NestedTensor, types.NestedTensor]
 ]
+# A traced `tf.function`, as saved in the SavedModel.
+SavedFunction: TypeAlias = tf.types.experimental.PolymorphicFunction
 
 
-def add_batch_dim(spec: Any, outer_dims: Sequence[int | None]) -> tf.TensorSpec:
+def add_batch_dim(
+    spec: tf.TensorSpec, outer_dims: Sequence[int | None]
+) -> tf.TensorSpec:
     """A `TensorSpec` like `spec` with `outer_dims` in front of its shape."""
     shape = tf.TensorShape(list(outer_dims)).concatenate(spec.shape)
     return tf.TensorSpec(shape=shape, dtype=spec.dtype, name=spec.name)
 
 
-def _check_composite_distribution(d: Any) -> Any:
+def _check_composite_distribution(d: object) -> object:
     """Returns `d`; raises TypeError for a distribution that cannot be saved."""
     if isinstance(d, tfp.distributions.Distribution) and not hasattr(d, "_type_spec"):
         raise TypeError(f"{d} is not a composite tensor, so it cannot be saved.")
     return d
 
 
-def _check_compatible(spec: Any, value: Any) -> None:
+def _check_compatible(spec: tf.TensorSpec, value: tf.Tensor) -> None:
     """Raises ValueError unless `value` (with outer dims) fits `spec`."""
     shape = value.shape[value.shape.rank - spec.shape.rank :]
     if value.dtype != spec.dtype or not spec.shape.is_compatible_with(shape):
@@ -66,10 +71,10 @@ def _check_compatible(spec: Any, value: Any) -> None:
 
 def flat_signature(
     fn: Callable,
-    input_specs: Any,
-    output_spec: Any,
+    input_specs: types.NestedTensorSpec,
+    output_spec: types.NestedTensorSpec,
     batch_dims: Sequence[int | None] = (),
-) -> Any:
+) -> SavedFunction:
     """A `tf.function` over the flattened `input_specs` returning a dict of outputs.
 
     Output keys are the names of the flattened `output_spec`; inputs get
@@ -96,9 +101,9 @@ def _action_fn(policy: tf_policy.TFPolicy, seed: types.Seed) -> Callable:
 def traced_action_and_distribution(
     policy: tf_policy.TFPolicy,
     seed: types.Seed,
-    time_step_and_state_spec: Any,
+    time_step_and_state_spec: tuple[ts.TimeStep, types.NestedTensorSpec],
     batch_dims: list,
-) -> tuple[Any, Any]:
+) -> tuple[SavedFunction, SavedFunction]:
     """`action` and `distribution` as `tf.function`s traced for the batched specs."""
     batched_ts, batched_state = tf.nest.map_structure(
         lambda s: add_batch_dim(s, batch_dims), time_step_and_state_spec
@@ -112,10 +117,10 @@ def traced_action_and_distribution(
 def traced_from_input_fn(
     policy: tf_policy.TFPolicy,
     seed: types.Seed,
-    input_fn_and_spec: tuple[InputFnType, Any],
-    time_step_and_state_spec: Any,
+    input_fn_and_spec: tuple[InputFnType, types.NestedTensorSpec],
+    time_step_and_state_spec: tuple[ts.TimeStep, types.NestedTensorSpec],
     batch_dims: list,
-) -> tuple[Any, Any]:
+) -> tuple[SavedFunction, SavedFunction]:
     """`action` and `distribution` of one input that `input_fn` turns into their arguments."""
     input_fn, input_spec = input_fn_and_spec
     batched_input = tf.nest.map_structure(
@@ -131,7 +136,7 @@ def traced_from_input_fn(
 
 def traced_initial_state(
     policy: tf_policy.TFPolicy, batch_size: int | None
-) -> tuple[Any, tuple]:
+) -> tuple[SavedFunction, tuple]:
     """`get_initial_state` traced (taking `batch_size` unless fixed), and its inputs."""
     if batch_size is None:
         function = common.function(policy.get_initial_state)
@@ -148,7 +153,9 @@ def traced_initial_state(
 def _saveable_distribution(policy: tf_policy.TFPolicy) -> Callable:
     """`policy.distribution` for saving, or an asserting stub if it cannot be saved."""
 
-    def distribution_fn(time_step: Any, policy_state: Any) -> Any:
+    def distribution_fn(
+        time_step: ts.TimeStep, policy_state: types.NestedTensor
+    ) -> policy_step.PolicyStep | tuple:
         try:
             step = policy.distribution(time_step=time_step, policy_state=policy_state)
             return tf.nest.map_structure(_check_composite_distribution, step)
@@ -165,7 +172,11 @@ def _saveable_distribution(policy: tf_policy.TFPolicy) -> Callable:
     return distribution_fn
 
 
-def _polymorphic(fn: Callable, batched_ts: Any, batched_state: Any) -> Any:
+def _polymorphic(
+    fn: Callable,
+    batched_ts: ts.TimeStep,
+    batched_state: types.NestedTensorSpec,
+) -> SavedFunction:
     """`fn(time_step, policy_state)` as a `tf.function` traced for the saved specs.
 
     A stateless policy's function is traced twice, so the loaded model accepts
@@ -176,7 +187,9 @@ def _polymorphic(fn: Callable, batched_ts: Any, batched_state: Any) -> Any:
         function.get_concrete_function(time_step=batched_ts, policy_state=batched_state)
         return function
 
-    def stateless(time_step: Any, policy_state: Any = batched_state) -> Any:
+    def stateless(
+        time_step: ts.TimeStep, policy_state: types.NestedTensor = batched_state
+    ) -> policy_step.PolicyStep:
         return fn(time_step, policy_state)
 
     function = common.function(stateless)
@@ -185,10 +198,12 @@ def _polymorphic(fn: Callable, batched_ts: Any, batched_state: Any) -> Any:
     return function
 
 
-def _with_input_fn(fn: Callable, input_fn: Callable, expected_spec: Any) -> Any:
+def _with_input_fn(
+    fn: Callable, input_fn: Callable, expected_spec: types.NestedTensorSpec
+) -> SavedFunction:
     """`fn(*input_fn(example))` as a `tf.function`, checking `input_fn`'s output."""
 
-    def from_example(example: Any) -> Any:
+    def from_example(example: types.NestedTensor) -> policy_step.PolicyStep:
         inputs = input_fn(example)
         tf.nest.map_structure(_check_compatible, expected_spec, inputs)
         return fn(*inputs)
@@ -198,22 +213,22 @@ def _with_input_fn(fn: Callable, input_fn: Callable, expected_spec: Any) -> Any:
 
 def observation_signature(
     action_fn: Callable,
-    time_step_spec: Any,
-    observation_spec: Any,
-    policy_step_spec: Any,
+    time_step_spec: ts.TimeStep,
+    observation_spec: types.NestedTensorSpec,
+    policy_step_spec: policy_step.PolicyStep,
     batch_dims: list,
-) -> Any:
+) -> SavedFunction:
     """A signature taking observations only: each is a first step (reward 0, discount 1).
 
     For stateless policies, whose action does not depend on the step type, so a
     serving client need not send step type, reward and discount.
     """
 
-    def filled(spec: Any, outer: tf.Tensor, value: Any) -> tf.Tensor:
+    def filled(spec: tf.TensorSpec, outer: tf.Tensor, value: types.Float) -> tf.Tensor:
         shape = tf.concat([outer, tf.constant(spec.shape.as_list(), tf.int32)], 0)
         return tf.fill(shape, tf.constant(value, spec.dtype))
 
-    def from_observation(observation: Any) -> Any:
+    def from_observation(observation: types.NestedTensor) -> policy_step.PolicyStep:
         outer = tf.shape(tf.nest.flatten(observation)[0], out_type=tf.int32)[:1]
         time_step = ts.TimeStep(
             step_type=filled(time_step_spec.step_type, outer, ts.StepType.FIRST),
@@ -246,7 +261,7 @@ def default_device(model_path: str) -> str | None:
     return "/CPU:0" if size < _SMALL_POLICY_BYTES else None
 
 
-def saved_batch_size(loaded: Any) -> int | None:
+def saved_batch_size(loaded: object) -> int | None:
     """The fixed batch size a policy was saved with, or None."""
     signature = getattr(loaded, "signatures", {}).get("action")
     if signature is None:

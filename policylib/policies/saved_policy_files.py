@@ -27,7 +27,7 @@ from policylib.errors import NotAPolicyError
 from policylib.policies import greedy_policy as _greedy_policy  # noqa: F401
 
 # Checked without TensorFlow there; re-exported where callers look for them.
-from policylib.policies.policy_source import POLICY_SPECS_PBTXT, check_policy_dir
+from policylib.policies.saved_policy_dir import POLICY_SPECS_PBTXT, check_policy_dir
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
 

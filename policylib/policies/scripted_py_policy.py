@@ -17,6 +17,7 @@ from policylib.base import nest_utils
 from policylib.policies import py_policy
 from policylib.specs import array_spec
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
 __all__ = ["ScriptedPyPolicy"]
@@ -39,7 +40,7 @@ class ScriptedPyPolicy(py_policy.PyPolicy):
 
     def __init__(
         self,
-        time_step_spec: Any,
+        time_step_spec: ts.TimeStep,
         action_spec: types.NestedArraySpec,
         action_script: Sequence[tuple[int, Any]],
     ):
@@ -93,7 +94,10 @@ class ScriptedPyPolicy(py_policy.PyPolicy):
         return action
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: Any,  # np.ndarray [index, repeats], or () for the first call
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         del time_step, seed  # The script does not depend on the input.
         if not policy_state:

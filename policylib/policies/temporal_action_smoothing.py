@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from policylib.policies import tf_policy
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
 __all__ = ["TemporalActionSmoothing"]
@@ -44,20 +45,23 @@ class TemporalActionSmoothing(tf_policy.TFPolicy):
     def wrapped_policy(self) -> tf_policy.TFPolicy:
         return self._wrapped_policy
 
-    def _get_initial_state(self, batch_size: Any) -> Any:
+    def _get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
         wrapped_state = self._wrapped_policy.get_initial_state(batch_size)
         own_state: Any = super()._get_initial_state(batch_size)
         return (wrapped_state, own_state[1])
 
     def _distribution(
-        self, time_step: Any, policy_state: Any
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
     ) -> policy_step.PolicyStep:
         raise NotImplementedError(
             "TemporalActionSmoothing does not implement distribution()."
         )
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         wrapped_state, previous = policy_state
         step = self._wrapped_policy.action(time_step, wrapped_state, seed)

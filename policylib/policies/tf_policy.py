@@ -18,7 +18,6 @@ state of episodes that start, calls the subclass hook (`_action` or
 from __future__ import annotations
 
 import abc
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -31,7 +30,7 @@ from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common, keras_compat, spec_ops
 
-__all__ = ["TFPolicy", "wrapped_specs"]
+__all__ = ["TFPolicy"]
 
 
 def _log_probability_spec() -> tf.TypeSpec:
@@ -223,8 +222,8 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     # Helpers of the template
 
     def _checked_inputs(
-        self, time_step: Any, policy_state: Any, caller: str
-    ) -> tuple[Any, Any]:
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor, caller: str
+    ) -> tuple[ts.TimeStep, types.NestedTensor]:
         if not self._validate_args:
             return time_step, policy_state
         # Extra observation keys and a state given to a stateless policy are dropped.
@@ -232,33 +231,21 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         policy_state = nest_utils.prune_extra_keys(
             self._policy_state_spec, policy_state
         )
-        nest_utils.assert_same_structure(
-            time_step,
-            self._time_step_spec,
-            message=f"{caller}: time_step and time_step_spec structures do not match",
-        )
-        nest_utils.assert_values_fit_specs(
-            time_step, self._time_step_spec, f"{caller}: time_step"
-        )
+        _assert_fits(time_step, self._time_step_spec, caller, "time_step")
         if common.safe_has_state(policy_state) or caller == "distribution":
-            nest_utils.assert_same_structure(
-                policy_state,
-                self._policy_state_spec,
-                message=f"{caller}: policy_state and policy_state_spec structures do not match",
-            )
-            nest_utils.assert_values_fit_specs(
-                policy_state, self._policy_state_spec, f"{caller}: policy_state"
-            )
+            _assert_fits(policy_state, self._policy_state_spec, caller, "policy_state")
         return time_step, policy_state
 
-    def _check_step(self, step: Any) -> None:
+    def _check_step(self, step: policy_step.PolicyStep) -> None:
         nest_utils.assert_same_structure(
             step,
             self._policy_step_spec,
             message="policy step and policy_step_spec structures do not match",
         )
 
-    def _maybe_reset_state(self, time_step: ts.TimeStep, policy_state: Any) -> Any:
+    def _maybe_reset_state(
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
+    ) -> types.NestedTensor:
         if not common.safe_has_state(policy_state) or not tf.nest.flatten(policy_state):
             return policy_state
         discount = tf.convert_to_tensor(time_step.discount)
@@ -320,26 +307,24 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         return tensor_spec.zero_spec_nest(self._policy_state_spec, outer_dims=outer)
 
 
-def wrapped_specs(policy: TFPolicy) -> dict[str, Any]:
-    """The spec arguments of `TFPolicy.__init__` for a policy that wraps `policy`.
-
-    A wrapper (greedy, epsilon-greedy, noise ...) acts in the same time steps
-    and returns the same actions, state and info as the policy it wraps:
-
-        super().__init__(**tf_policy.wrapped_specs(policy), name=name)
-    """
-    return {
-        "time_step_spec": policy.time_step_spec,
-        "action_spec": policy.action_spec,
-        "policy_state_spec": policy.policy_state_spec,
-        "info_spec": policy.info_spec,
-    }
+def _assert_fits(
+    value: types.NestedTensor, spec: types.NestedTensorSpec, caller: str, name: str
+) -> None:
+    """Raises naming `caller` and `name` unless `value` has `spec`'s structure and fits it."""
+    nest_utils.assert_same_structure(
+        value,
+        spec,
+        message=f"{caller}: {name} and {name}_spec structures do not match",
+    )
+    nest_utils.assert_values_fit_specs(value, spec, f"{caller}: {name}")
 
 
-def _clip_bounded(actions: Any, action_spec: Any) -> Any:
+def _clip_bounded(
+    actions: types.NestedTensor, action_spec: types.NestedTensorSpec
+) -> types.NestedTensor:
     """Clips every action whose spec is a `BoundedTensorSpec` to its bounds."""
 
-    def _clip(action: Any, spec: Any) -> Any:
+    def _clip(action: tf.Tensor, spec: tf.TypeSpec) -> tf.Tensor:
         if not isinstance(spec, tensor_spec.BoundedTensorSpec):
             return action
         return spec_ops.clip_to_spec(action, spec)
@@ -347,7 +332,9 @@ def _clip_bounded(actions: Any, action_spec: Any) -> Any:
     return tf.nest.map_structure(_clip, actions, action_spec)
 
 
-def _check_action_dtypes(actions: Any, action_spec: Any) -> None:
+def _check_action_dtypes(
+    actions: types.NestedTensor, action_spec: types.NestedTensorSpec
+) -> None:
     flat_specs = tf.nest.flatten(action_spec)
     for index, (spec, action) in enumerate(zip(flat_specs, tf.nest.flatten(actions))):
         dtype = getattr(action, "dtype", None)

@@ -10,21 +10,20 @@ is not part of the graph).
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 
 from policylib.base import nest_utils
 from policylib.policies import py_policy, tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
 from policylib.typing import types
 from policylib.utils import common
 
 __all__ = ["TFPyPolicy", "map_tensor_spec_to_dtypes_list"]
 
 
-def map_tensor_spec_to_dtypes_list(t_spec: Any) -> list[tf.DType]:
+def map_tensor_spec_to_dtypes_list(t_spec: types.NestedTensorSpec) -> list[tf.DType]:
     """The dtypes of a spec nest's leaves, in flattening order."""
     return [spec.dtype for spec in tf.nest.flatten(t_spec)]
 
@@ -80,7 +79,7 @@ class TFPyPolicy(tf_policy.TFPolicy):
 
     @common.function
     def _get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
-        def initial_state(*batch: Any) -> list:
+        def initial_state(*batch: tf.Tensor) -> list:
             size = None if not batch else int(batch[0])
             return tf.nest.flatten(self._py_policy.get_initial_state(batch_size=size))
 
@@ -94,7 +93,10 @@ class TFPyPolicy(tf_policy.TFPolicy):
 
     @common.function
     def _action(
-        self, time_step: Any, policy_state: Any, seed: types.Seed = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         if seed is not None:
             raise NotImplementedError(
@@ -102,7 +104,7 @@ class TFPyPolicy(tf_policy.TFPolicy):
             )
         py = self._py_policy
 
-        def action(*flat: Any) -> list:
+        def action(*flat: tf.Tensor) -> list:
             py_time_step, py_state = tf.nest.pack_sequence_as(
                 (py.time_step_spec, py.policy_state_spec), list(flat)
             )
@@ -124,7 +126,7 @@ class TFPyPolicy(tf_policy.TFPolicy):
         return step
 
     def _distribution(
-        self, time_step: Any, policy_state: Any
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
     ) -> policy_step.PolicyStep:
         raise NotImplementedError(
             f"{type(self).__name__} does not support distribution."

@@ -7,13 +7,14 @@ Non-bandit policies only pass these fields through.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import tensorflow as tf
 
 from policylib.specs import bandit_spec_utils, tensor_spec
 from policylib.trajectories import policy_step
+from policylib.typing import types
 
 __all__ = [
     "BanditPolicyType",
@@ -51,24 +52,24 @@ class InfoFields:
 class PolicyInfo(NamedTuple):
     """The info of bandit policies (field names are `InfoFields`)."""
 
-    log_probability: Any = ()
-    predicted_rewards_mean: Any = ()
-    multiobjective_scalarized_predicted_rewards_mean: Any = ()
-    predicted_rewards_optimistic: Any = ()
-    predicted_rewards_sampled: Any = ()
-    bandit_policy_type: Any = ()
+    log_probability: types.NestedSpecTensorOrArray = ()
+    predicted_rewards_mean: types.NestedSpecTensorOrArray = ()
+    multiobjective_scalarized_predicted_rewards_mean: types.NestedSpecTensorOrArray = ()
+    predicted_rewards_optimistic: types.NestedSpecTensorOrArray = ()
+    predicted_rewards_sampled: types.NestedSpecTensorOrArray = ()
+    bandit_policy_type: types.NestedSpecTensorOrArray = ()
 
 
 class PerArmPolicyInfo(NamedTuple):
     """`PolicyInfo` plus the features of the chosen arm (per-arm bandits)."""
 
-    log_probability: Any = ()
-    predicted_rewards_mean: Any = ()
-    multiobjective_scalarized_predicted_rewards_mean: Any = ()
-    predicted_rewards_optimistic: Any = ()
-    predicted_rewards_sampled: Any = ()
-    bandit_policy_type: Any = ()
-    chosen_arm_features: Any = ()
+    log_probability: types.NestedSpecTensorOrArray = ()
+    predicted_rewards_mean: types.NestedSpecTensorOrArray = ()
+    multiobjective_scalarized_predicted_rewards_mean: types.NestedSpecTensorOrArray = ()
+    predicted_rewards_optimistic: types.NestedSpecTensorOrArray = ()
+    predicted_rewards_sampled: types.NestedSpecTensorOrArray = ()
+    bandit_policy_type: types.NestedSpecTensorOrArray = ()
+    chosen_arm_features: types.NestedSpecTensorOrArray = ()
 
 
 class BanditPolicyType:
@@ -81,7 +82,7 @@ class BanditPolicyType:
     FALCON = 4
 
 
-def get_num_actions_from_tensor_spec(action_spec: Any) -> int:
+def get_num_actions_from_tensor_spec(action_spec: types.BoundedTensorSpec) -> int:
     """The number of actions of a scalar integer bounded spec starting at 0."""
     if action_spec.shape.rank != 0:
         raise ValueError(
@@ -97,13 +98,13 @@ def get_num_actions_from_tensor_spec(action_spec: Any) -> int:
 
 
 def populate_policy_info(
-    arm_observations: Any,
-    chosen_actions: Any,
-    rewards_for_argmax: Any,
-    est_rewards: Any,
+    arm_observations: types.NestedTensor,
+    chosen_actions: types.Tensor,
+    rewards_for_argmax: types.Tensor,
+    est_rewards: types.Tensor,
     emit_policy_info: Sequence[str],
     accepts_per_arm_features: bool,
-) -> Any:
+) -> PolicyInfo | PerArmPolicyInfo:
     """A bandit info with the requested reward fields (and chosen arm features)."""
     fields = {
         InfoFields.PREDICTED_REWARDS_OPTIMISTIC: rewards_for_argmax
@@ -124,7 +125,9 @@ def populate_policy_info(
     return PerArmPolicyInfo(chosen_arm_features=chosen, **fields)
 
 
-def create_bandit_policy_type_tensor_spec(shape: Any) -> Any:
+def create_bandit_policy_type_tensor_spec(
+    shape: types.Shape,
+) -> types.BoundedTensorSpec:
     """The spec of a `bandit_policy_type` field."""
     return tensor_spec.BoundedTensorSpec(
         shape=shape,
@@ -135,7 +138,7 @@ def create_bandit_policy_type_tensor_spec(shape: Any) -> Any:
 
 
 def masked_argmax(
-    input_tensor: Any, mask: Any, output_type: tf.DType = tf.int32
+    input_tensor: types.Tensor, mask: types.Tensor, output_type: tf.DType = tf.int32
 ) -> tf.Tensor:
     """Row-wise argmax over the entries allowed by `mask`; -1 for rows with none."""
     input_tensor = tf.convert_to_tensor(input_tensor)
@@ -150,7 +153,7 @@ def masked_argmax(
     )
 
 
-def _has_field(info: Any, field: str, check_for_tensor: bool) -> bool:
+def _has_field(info: types.NestedTensor, field: str, check_for_tensor: bool) -> bool:
     if not info:
         return False
     fields = getattr(info, "_fields", None)
@@ -159,17 +162,21 @@ def _has_field(info: Any, field: str, check_for_tensor: bool) -> bool:
     return isinstance(getattr(info, field), tf.Tensor) if check_for_tensor else True
 
 
-def has_bandit_policy_type(info: Any, check_for_tensor: bool = False) -> bool:
+def has_bandit_policy_type(
+    info: types.NestedTensor, check_for_tensor: bool = False
+) -> bool:
     """True if `info` is a namedtuple with a `bandit_policy_type` field (holding a tensor)."""
     return _has_field(info, InfoFields.BANDIT_POLICY_TYPE, check_for_tensor)
 
 
-def has_chosen_arm_features(info: Any, check_for_tensor: bool = False) -> bool:
+def has_chosen_arm_features(
+    info: types.NestedTensor, check_for_tensor: bool = False
+) -> bool:
     """True if `info` is a namedtuple with a `chosen_arm_features` field (holding a tensor)."""
     return _has_field(info, InfoFields.CHOSEN_ARM_FEATURES, check_for_tensor)
 
 
-def set_bandit_policy_type(info: Any, bandit_policy_type: Any) -> Any:
+def set_bandit_policy_type(info: Any, bandit_policy_type: types.Tensor) -> Any:
     """`info` with its `bandit_policy_type` set, where `info` can hold one."""
     if not info:
         return PolicyInfo(bandit_policy_type=bandit_policy_type)
@@ -181,7 +188,7 @@ def set_bandit_policy_type(info: Any, bandit_policy_type: Any) -> Any:
     return info
 
 
-def bandit_policy_uniform_mask(values: Any, mask: Any) -> tf.Tensor:
+def bandit_policy_uniform_mask(values: types.Tensor, mask: types.Tensor) -> tf.Tensor:
     """`values` with UNIFORM wherever `mask` is True."""
     return tf.where(mask, tf.fill(tf.shape(values), BanditPolicyType.UNIFORM), values)
 
@@ -191,14 +198,17 @@ def get_model_index(arm_index: int, accepts_per_arm_features: bool) -> int:
     return 0 if accepts_per_arm_features else arm_index
 
 
-def create_chosen_arm_features_info_spec(observation_spec: Any) -> Any:
+def create_chosen_arm_features_info_spec(
+    observation_spec: Mapping[str, types.NestedTensorSpec],
+) -> types.NestedTensorSpec:
     """The spec of one arm's features, from a per-arm observation spec."""
     arm_spec = observation_spec[bandit_spec_utils.PER_ARM_FEATURE_KEY]
     return tensor_spec.remove_outer_dims_nest(arm_spec, 1)
 
 
 def check_no_mask_with_arm_features(
-    accepts_per_arm_features: bool, observation_and_action_constraint_splitter: Any
+    accepts_per_arm_features: bool,
+    observation_and_action_constraint_splitter: types.Splitter,
 ) -> None:
     """Per-arm policies take the number of actions from a feature, not from a mask."""
     if (

@@ -7,27 +7,20 @@ ImportError that names `TFUniformReplayBuffer` as the replacement.
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = (
-    "episodic_replay_buffer",
-    "episodic_table",
-    "py_hashed_replay_buffer",
-    "py_uniform_replay_buffer",
-    "replay_buffer",
-    "table",
-    "tf_uniform_replay_buffer",
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="""
+        episodic_replay_buffer episodic_table py_hashed_replay_buffer
+        py_uniform_replay_buffer replay_buffer table tf_uniform_replay_buffer
+    """,
+    attributes="""
+        episodic_replay_buffer: EpisodicReplayBuffer
+        py_hashed_replay_buffer: PyHashedReplayBuffer
+        py_uniform_replay_buffer: PyUniformReplayBuffer
+        replay_buffer: ReplayBuffer
+        tf_uniform_replay_buffer: TFUniformReplayBuffer
+        table: Table
+    """,
 )
-
-_ATTRIBUTES = {
-    "EpisodicReplayBuffer": "episodic_replay_buffer",
-    "PyHashedReplayBuffer": "py_hashed_replay_buffer",
-    "PyUniformReplayBuffer": "py_uniform_replay_buffer",
-    "ReplayBuffer": "replay_buffer",
-    "TFUniformReplayBuffer": "tf_uniform_replay_buffer",
-    "Table": "table",
-}
-
-__all__ = [*_MODULES, *_ATTRIBUTES]
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES, _ATTRIBUTES)

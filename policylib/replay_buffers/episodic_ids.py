@@ -9,9 +9,16 @@ changes happen inside the buffer's critical section.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import tensorflow as tf
+
+from policylib.typing import types
+
+if TYPE_CHECKING:
+    from policylib.replay_buffers import episodic_table
+
+_T = TypeVar("_T")
 
 __all__ = ["EMPTY", "EpisodeIds", "valid_range_ids"]
 
@@ -24,22 +31,22 @@ class EpisodeIds:
     """The episode-id bookkeeping of `EpisodicReplayBuffer` (a mixin)."""
 
     # Set by `EpisodicReplayBuffer.__init__`.
-    _capacity: Any
-    _data_spec: Any
-    _data_table: Any
+    _capacity: types.Int
+    _data_spec: types.NestedTensorSpec
+    _data_table: episodic_table.EpisodicTable
     _device: str
-    _seed: Any
+    _seed: int | None
     _buffer_size: int
     _completed_only: bool
     _dataset_drop_remainder: bool
-    _dataset_window_shift: Any
+    _dataset_window_shift: int | None
     _episodes_loc_to_id_map: tf.Variable
     _episode_lengths: tf.Variable
     _episode_completed: tf.Variable
     _last_episode: tf.Variable
     _add_episode_critical_section: tf.CriticalSection
 
-    def _locked(self, fn: Callable[[], Any]) -> Any:
+    def _locked(self, fn: Callable[[], _T]) -> _T:
         return self._add_episode_critical_section.execute(fn)
 
     def _completed_episodes(self) -> tf.Tensor:
@@ -50,7 +57,7 @@ class EpisodeIds:
             )
         )
 
-    def _get_episode(self, episode_id: Any) -> Any:
+    def _get_episode(self, episode_id: types.Int) -> types.NestedTensor:
         """The frames of an episode; asserts that its row still holds it."""
         with tf.device(self._device), tf.name_scope("get_episode"):
             episode_id = tf.convert_to_tensor(
@@ -74,7 +81,7 @@ class EpisodeIds:
                 return self._data_table.get_episode_values(location)
 
     def _maybe_end_episode(
-        self, episode_id: tf.Tensor, end_episode: Any = False
+        self, episode_id: tf.Tensor, end_episode: types.Bool = False
     ) -> tf.Tensor:
         """Marks the episode complete if `end_episode` (and it is still held); returns
         whether it is complete."""
@@ -102,7 +109,7 @@ class EpisodeIds:
         return self._locked(end)
 
     def _maybe_end_batch_episodes(
-        self, batch_episode_ids: tf.Tensor, end_episode: Any = False
+        self, batch_episode_ids: tf.Tensor, end_episode: types.Bool = False
     ) -> tf.Tensor:
         """`_maybe_end_episode` for a batch of ids."""
         locations = self._get_episode_id_location(batch_episode_ids)
@@ -135,8 +142,8 @@ class EpisodeIds:
     def _get_episode_id(
         self,
         episode_id: tf.Tensor,
-        begin_episode: Any = False,
-        end_episode: Any = False,
+        begin_episode: types.Bool = False,
+        end_episode: types.Bool = False,
     ) -> tf.Tensor:
         """`episode_id`, or a new id if one begins (or the id is -1); marks the end."""
 
@@ -161,9 +168,9 @@ class EpisodeIds:
     def _get_batch_episode_ids(
         self,
         batch_episode_ids: tf.Tensor,
-        begin_episode: Any = False,
-        end_episode: Any = False,
-        mask: Any = None,
+        begin_episode: types.Bool = False,
+        end_episode: types.Bool = False,
+        mask: types.Bool | None = None,
     ) -> tf.Tensor:
         """`_get_episode_id` for a batch (only where `mask`, if given)."""
         if batch_episode_ids.shape.rank != 1:
@@ -190,11 +197,14 @@ class EpisodeIds:
         with tf.control_dependencies([ended]):
             return tf.identity(ids)
 
-    def _get_episode_id_location(self, episode_id: Any) -> tf.Tensor:
+    def _get_episode_id_location(self, episode_id: types.Int) -> tf.Tensor:
         return tf.math.mod(episode_id, self._capacity)
 
     def _sample_episode_ids(
-        self, shape: Any, weigh_by_episode_length: bool = False, seed: Any = None
+        self,
+        shape: types.Shape,
+        weigh_by_episode_length: bool = False,
+        seed: types.Seed = None,
     ) -> tf.Tensor:
         """Stored episode ids: uniform, or in proportion to their lengths."""
         nonempty = tf.debugging.assert_non_negative(
@@ -220,7 +230,7 @@ class EpisodeIds:
         return self._locked(lambda: self._last_episode.value())
 
     def _increment_episode_length_locked(
-        self, episode_id: Any, increment: Any = 1
+        self, episode_id: types.Int, increment: types.Int = 1
     ) -> tf.Tensor:
         """Adds `increment` to the lengths of the episodes' rows; returns the new lengths.
 
@@ -249,7 +259,9 @@ class EpisodeIds:
             return self._locked(lambda: self._get_valid_ids_mask_locked(episode_ids))
 
 
-def valid_range_ids(last_id: tf.Tensor, capacity: int) -> tuple[tf.Tensor, tf.Tensor]:
+def valid_range_ids(
+    last_id: tf.Tensor, capacity: types.Int
+) -> tuple[tf.Tensor, tf.Tensor]:
     """`[low, high)`: the ids of the episodes still stored."""
     high = tf.maximum(tf.cast(last_id + 1, tf.int64), 0)
     low = tf.where(last_id < capacity, tf.constant(0, tf.int64), high - capacity)

@@ -9,12 +9,12 @@ episode once, oldest first.
 from __future__ import annotations
 
 import collections
-from typing import Any
 
 import tensorflow as tf
 
 from policylib.replay_buffers import replay_buffer
 from policylib.replay_buffers.episodic_ids import EpisodeIds, valid_range_ids
+from policylib.typing import types
 
 __all__ = ["BufferInfo", "EpisodicReading"]
 
@@ -26,10 +26,10 @@ class EpisodicReading(EpisodeIds):
 
     def _get_next(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        time_stacked: Any = None,
-    ) -> tuple[Any, BufferInfo]:
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        time_stacked: bool = True,
+    ) -> tuple[types.NestedTensor, BufferInfo]:
         """One uniformly drawn episode, `[T, ...]`, and its id."""
         with tf.device(self._device), tf.name_scope("get_next"):
             episode_id = self._sample_episode_ids(shape=[], seed=self._seed)
@@ -39,10 +39,10 @@ class EpisodicReading(EpisodeIds):
 
     def _as_dataset(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = tf.data.AUTOTUNE,
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        sequence_preprocess_fn: replay_buffer.SequencePreprocessFn | None = None,
+        num_parallel_calls: int | None = tf.data.AUTOTUNE,
     ) -> tf.data.Dataset:
         """Endless samples: whole episodes, or runs of `num_steps` frames.
 
@@ -61,7 +61,7 @@ class EpisodicReading(EpisodeIds):
         seed_per_episode = None if self._seed is None else self._seed + 7
         draws = self._buffer_size * (sample_batch_size or 1)
 
-        def locations(_: Any) -> tf.Tensor:
+        def locations(_: tf.Tensor) -> tf.Tensor:
             ids = self._sample_episode_ids(
                 shape=[draws],
                 weigh_by_episode_length=num_steps is not None,
@@ -122,10 +122,10 @@ class EpisodicReading(EpisodeIds):
 
     def _single_deterministic_pass_dataset(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = tf.data.AUTOTUNE,
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        sequence_preprocess_fn: replay_buffer.SequencePreprocessFn | None = None,
+        num_parallel_calls: int | None = tf.data.AUTOTUNE,
     ) -> tf.data.Dataset:
         """Every stored episode once, oldest first: whole, or cut into runs.
 
@@ -140,7 +140,7 @@ class EpisodicReading(EpisodeIds):
         drop = self._dataset_drop_remainder
         shift = self._dataset_window_shift
 
-        def episode_ids(_: Any) -> tf.data.Dataset:
+        def episode_ids(_: tf.Tensor) -> tf.data.Dataset:
             low, high = valid_range_ids(self._get_last_episode_id(), self._capacity)
             return tf.data.Dataset.range(low, high)
 
@@ -174,7 +174,7 @@ class EpisodicReading(EpisodeIds):
             sample_batch_size, drop_remainder=drop
         )
 
-    def _gather_all(self) -> tuple[Any, tf.Tensor]:
+    def _gather_all(self) -> tuple[types.NestedTensor, tf.Tensor]:
         """Every stored frame, oldest episode first, `[1, N, ...]`, and the frames' ids."""
         if replay_buffer._holds_lists(self._data_spec):  # noqa: SLF001
             raise ValueError(

@@ -27,6 +27,7 @@ import gin
 import tensorflow as tf
 
 from policylib.replay_buffers import episodic_reading, episodic_table, replay_buffer
+from policylib.typing import types
 from policylib.utils import common
 
 __all__ = [
@@ -42,10 +43,12 @@ Episodes = collections.namedtuple("Episodes", ["length", "completed", "tensor_li
 BufferInfo = episodic_reading.BufferInfo
 
 
-def _trajectory_test(method: str, role: str) -> Callable[[Any], Any]:
+def _trajectory_test(
+    method: str, role: str
+) -> Callable[[types.NestedTensor], types.Bool]:
     """`t.<method>()`, with a TypeError for items that are not trajectories."""
 
-    def test(t: Any) -> Any:
+    def test(t: types.NestedTensor) -> types.Bool:
         fn = getattr(t, method, None)
         if not callable(fn):
             raise TypeError(
@@ -86,15 +89,15 @@ class EpisodicReplayBuffer(
 
     def __init__(
         self,
-        data_spec: Any,
+        data_spec: types.NestedTensorSpec,
         capacity: int = 1000,
         completed_only: bool = False,
         buffer_size: int = 8,
         name_prefix: str = "EpisodicReplayBuffer",
         device: str = "cpu:*",
         seed: int | None = None,
-        begin_episode_fn: Callable[[Any], Any] | None = None,
-        end_episode_fn: Callable[[Any], Any] | None = None,
+        begin_episode_fn: Callable[[types.NestedTensor], types.Bool] | None = None,
+        end_episode_fn: Callable[[types.NestedTensor], types.Bool] | None = None,
         dataset_drop_remainder: bool = False,
         dataset_window_shift: int | None = None,
     ):
@@ -180,7 +183,9 @@ class EpisodicReplayBuffer(
             _INVALID_EPISODE_ID, shape=shape, dtype=tf.int64, name="episode_id"
         )
 
-    def add_sequence(self, items: Any, episode_id: tf.Tensor) -> tf.Tensor:
+    def add_sequence(
+        self, items: types.NestedTensor, episode_id: tf.Tensor
+    ) -> tf.Tensor:
         """Appends `[T, ...]` frames of one episode; returns its (maybe new) id.
 
         The frames start a new episode if the first one begins one (or the id
@@ -218,7 +223,7 @@ class EpisodicReplayBuffer(
             )
 
     def add_batch(  # type: ignore[override]  # TF-Agents' API: writers pass their ids
-        self, items: Any, episode_ids: tf.Tensor
+        self, items: types.NestedTensor, episode_ids: tf.Tensor
     ) -> tf.Tensor:
         """Appends one frame to each of a batch of episodes; returns the updated ids.
 
@@ -253,7 +258,7 @@ class EpisodicReplayBuffer(
                 tf.reduce_any(valid), lambda: self._locked(write), lambda: episode_ids
             )
 
-    def _add_batch(self, items: Any) -> Any:
+    def _add_batch(self, items: types.NestedTensor) -> tf.Operation | None:
         raise NotImplementedError(
             "EpisodicReplayBuffer.add_batch needs episode ids: add_batch(items, "
             "episode_ids), or use StatefulEpisodicReplayBuffer."
@@ -262,7 +267,7 @@ class EpisodicReplayBuffer(
     # ------------------------------------------------------------------------
     # Reading
 
-    def gather_all(self) -> Any:
+    def gather_all(self) -> types.NestedTensor:
         """Every stored frame (completed episodes only with `completed_only`), `[1, N, ...]`.
 
         With no frames, `[0, ...]`.
@@ -270,7 +275,7 @@ class EpisodicReplayBuffer(
         items, _ = self._gather_all()
         return items
 
-    def _clear(self, clear_all_variables: bool = False) -> Any:
+    def _clear(self, clear_all_variables: bool = False) -> tf.Operation:
         """Empties every episode (and resets the ids, with `clear_all_variables`)."""
         assignments = [
             self._episode_lengths.assign(tf.zeros_like(self._episode_lengths)),
@@ -289,7 +294,7 @@ class EpisodicReplayBuffer(
     # ------------------------------------------------------------------------
     # Moving episodes between buffers
 
-    def extract(self, locations: Any, clear_data: bool = False) -> Episodes:
+    def extract(self, locations: types.Int, clear_data: bool = False) -> Episodes:
         """The episodes at `locations` (rows) as `Episodes`; emptied with `clear_data`."""
         locations = tf.cast(locations, dtype=tf.int64, name="locations")
         locations.shape.assert_has_rank(1)
@@ -315,7 +320,7 @@ class EpisodicReplayBuffer(
             return self._locked(extract_locked)
 
     def extend_episodes(
-        self, episode_ids: tf.Tensor, episode_ids_indices: Any, episodes: Episodes
+        self, episode_ids: tf.Tensor, episode_ids_indices: types.Int, episodes: Episodes
     ) -> tf.Tensor:
         """Appends extracted `episodes` to the episodes `episode_ids[episode_ids_indices]`.
 
@@ -408,7 +413,7 @@ class StatefulEpisodicReplayBuffer(replay_buffer.ReplayBuffer):
             return tf.identity(new_ids)
 
     @common.function_in_tf1()
-    def add_batch(self, items: Any) -> tf.Tensor:
+    def add_batch(self, items: types.NestedTensor) -> tf.Tensor:
         return self._write(
             self._replay_buffer.add_batch(
                 items=items, episode_ids=self._episode_ids_var
@@ -416,7 +421,7 @@ class StatefulEpisodicReplayBuffer(replay_buffer.ReplayBuffer):
         )
 
     @common.function_in_tf1()
-    def add_sequence(self, items: Any) -> tf.Tensor:
+    def add_sequence(self, items: types.NestedTensor) -> tf.Tensor:
         return self._write(
             self._replay_buffer.add_sequence(
                 items=items, episode_id=self._episode_ids_var
@@ -425,7 +430,7 @@ class StatefulEpisodicReplayBuffer(replay_buffer.ReplayBuffer):
 
     @common.function_in_tf1()
     def extend_episodes(
-        self, episode_ids_indices: Any, episodes: Episodes
+        self, episode_ids_indices: types.Int, episodes: Episodes
     ) -> tf.Tensor:
         return self._write(
             self._replay_buffer.extend_episodes(
@@ -437,18 +442,18 @@ class StatefulEpisodicReplayBuffer(replay_buffer.ReplayBuffer):
 
     def _get_next(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        time_stacked: Any = None,
-    ) -> Any:
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        time_stacked: bool = True,
+    ) -> tuple[types.NestedTensor, types.NestedTensor]:
         return self._replay_buffer.get_next(sample_batch_size, num_steps, time_stacked)
 
     def _as_dataset(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = None,
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        sequence_preprocess_fn: replay_buffer.SequencePreprocessFn | None = None,
+        num_parallel_calls: int | None = None,
     ) -> tf.data.Dataset:
         return self._replay_buffer.as_dataset(
             sample_batch_size,

@@ -12,20 +12,19 @@ frames, so rows grow independently; the tables checkpoint with
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 
 from policylib.base import nest_utils
+from policylib.typing import types
 
 __all__ = ["EpisodicTable"]
 
 
-def _element_shape(spec: Any) -> tf.Tensor:
+def _element_shape(spec: tf.TensorSpec) -> tf.Tensor:
     return tf.constant([-1 if d is None else d for d in spec.shape.as_list()], tf.int32)
 
 
-def _empty_list(spec: Any) -> tf.Tensor:
+def _empty_list(spec: tf.TensorSpec) -> tf.Tensor:
     return tf.raw_ops.EmptyTensorList(
         element_shape=_element_shape(spec),
         max_num_elements=-1,
@@ -43,7 +42,10 @@ class EpisodicTable(tf.Module):
     """
 
     def __init__(
-        self, tensor_spec: Any, capacity: int, name_prefix: str = "EpisodicTable"
+        self,
+        tensor_spec: types.NestedTensorSpec,
+        capacity: int,
+        name_prefix: str = "EpisodicTable",
     ):
         super().__init__()
         self._tensor_spec = tensor_spec
@@ -76,10 +78,10 @@ class EpisodicTable(tf.Module):
         self._spec_of = dict(zip(self._flat_slots, self._flat_specs))
 
     @property
-    def slots(self) -> Any:
+    def slots(self) -> types.Nested[str]:
         return self._slots
 
-    def variables(self) -> list[Any]:
+    def variables(self) -> list[tf.lookup.experimental.MutableHashTable]:
         """The hash tables (one per leaf)."""
         return self._tables
 
@@ -95,7 +97,7 @@ class EpisodicTable(tf.Module):
         value.set_shape([None] + spec.shape.as_list())
         return value
 
-    def get_episode_lists(self, rows: Any = None) -> Any:
+    def get_episode_lists(self, rows: types.Int | None = None) -> types.NestedTensor:
         """The TensorLists of `rows` (default: all), shaped like the slots."""
         if rows is None:
             rows = tf.range(self._capacity, dtype=tf.int64)
@@ -104,7 +106,7 @@ class EpisodicTable(tf.Module):
             self._slots, [table.lookup(rows) for table in self._tables]
         )
 
-    def get_episode_values(self, row: Any) -> Any:
+    def get_episode_values(self, row: types.Int) -> types.NestedTensor:
         """The frames of one row, `[T, ...]` per leaf (T may be 0)."""
         row = tf.convert_to_tensor(row, dtype=tf.int64)
         row.shape.assert_has_rank(0)
@@ -112,7 +114,7 @@ class EpisodicTable(tf.Module):
             self._stack_tensor_list, self._slots, self.get_episode_lists(row)
         )
 
-    def append(self, row: Any, values: Any) -> Any:
+    def append(self, row: types.Int, values: types.NestedTensor) -> tf.Operation:
         """Appends `[T, ...]` frames (a nest like the spec) to one row."""
         row = tf.convert_to_tensor(row, dtype=tf.int64)
         updates = []
@@ -129,7 +131,7 @@ class EpisodicTable(tf.Module):
             updates.append(table.insert_or_assign(row, joined))
         return tf.group(*updates)
 
-    def add(self, rows: Any, values: Any) -> Any:
+    def add(self, rows: types.Int, values: types.NestedTensor) -> tf.Operation:
         """Appends one frame to each of `rows` (values `[len(rows), ...]`)."""
         rows = tf.convert_to_tensor(rows, dtype=tf.int64)
         updates = []
@@ -140,7 +142,9 @@ class EpisodicTable(tf.Module):
             updates.append(table.insert_or_assign(rows, pushed))
         return tf.group(*updates)
 
-    def extend(self, rows: Any, episode_lists: Any) -> Any:
+    def extend(
+        self, rows: types.Int, episode_lists: types.NestedTensor
+    ) -> tf.Operation:
         """Appends a batch of TensorLists (shaped like the slots) to `rows`."""
         nest_utils.assert_same_structure(self._slots, episode_lists)
         rows = tf.convert_to_tensor(rows, dtype=tf.int64)
@@ -155,12 +159,12 @@ class EpisodicTable(tf.Module):
             updates.append(table.insert_or_assign(rows, joined))
         return tf.group(*updates)
 
-    def clear(self) -> Any:
+    def clear(self) -> tf.Operation:
         """Removes every episode."""
         rows = tf.range(self._capacity, dtype=tf.int64)
         return tf.group(*[table.erase(rows) for table in self._tables])
 
-    def clear_rows(self, rows: Any) -> Any:
+    def clear_rows(self, rows: types.Int) -> tf.Operation:
         """Empties the given rows."""
         rows = tf.convert_to_tensor(rows, dtype=tf.int64)
         return tf.group(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import tensorflow as tf
@@ -101,7 +101,14 @@ class PyHashedReplayBuffer(py_uniform_replay_buffer.PyUniformReplayBuffer):
       ValueError: `data_spec` is not a `Trajectory`.
     """
 
-    def __init__(self, data_spec: Any, capacity: int, log_interval: int | None = None):
+    _data_spec: trajectory.Trajectory
+
+    def __init__(
+        self,
+        data_spec: trajectory.Trajectory,
+        capacity: int,
+        log_interval: int | None = None,
+    ):
         if not isinstance(data_spec, trajectory.Trajectory):
             raise ValueError(f"data_spec must be the spec of a trajectory: {data_spec}")
         super().__init__(data_spec, capacity)
@@ -109,8 +116,9 @@ class PyHashedReplayBuffer(py_uniform_replay_buffer.PyUniformReplayBuffer):
         self._lock_frame_buffer = threading.Lock()
         self._log_interval = log_interval
 
-    def _encoded_data_spec(self) -> Any:
-        frames = self._data_spec.observation.shape[-1]
+    def _encoded_data_spec(self) -> trajectory.Trajectory:
+        observation_spec = cast(array_spec.ArraySpec, self._data_spec.observation)
+        frames = observation_spec.shape[-1]
         return self._data_spec._replace(
             observation=array_spec.ArraySpec(shape=(frames,), dtype=np.int64)
         )

@@ -13,7 +13,7 @@ overriding `_encoded_data_spec`, `_encode`, `_decode` and `_on_delete`.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -21,6 +21,7 @@ import tensorflow as tf
 from policylib.base import nest_utils
 from policylib.replay_buffers import replay_buffer
 from policylib.specs import array_spec
+from policylib.typing import types
 from policylib.utils import numpy_storage
 
 __all__ = ["PyUniformReplayBuffer"]
@@ -34,7 +35,7 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
       capacity: the most items it holds; the oldest are overwritten.
     """
 
-    def __init__(self, data_spec: Any, capacity: int):
+    def __init__(self, data_spec: types.NestedArraySpec, capacity: int):
         super().__init__(data_spec, capacity)
         self._storage = numpy_storage.NumpyStorage(self._encoded_data_spec(), capacity)
         self._lock = threading.Lock()
@@ -45,16 +46,16 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
 
     # Storage encoding (identity here; see PyHashedReplayBuffer).
 
-    def _encoded_data_spec(self) -> Any:
+    def _encoded_data_spec(self) -> types.NestedArraySpec:
         return self._data_spec
 
-    def _encode(self, item: Any) -> Any:
+    def _encode(self, item: types.NestedArray) -> types.NestedArray:
         return item
 
-    def _decode(self, item: Any) -> Any:
+    def _decode(self, item: types.NestedArray) -> types.NestedArray:
         return item
 
-    def _on_delete(self, encoded_item: Any) -> None:
+    def _on_delete(self, encoded_item: types.NestedArray) -> None:
         """Called with an item about to be overwritten."""
 
     @property
@@ -65,10 +66,10 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
     # ------------------------------------------------------------------------
     # ReplayBuffer hooks
 
-    def _num_frames(self) -> Any:
+    def _num_frames(self) -> int:
         return int(self._np_state.size)
 
-    def _add_batch(self, items: Any) -> None:
+    def _add_batch(self, items: types.NestedArray) -> None:
         """Adds one item, given with a batch dim of 1.
 
         Raises:
@@ -90,12 +91,13 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
             state.cur_id = (state.cur_id + 1) % self._capacity
             state.item_count += 1
 
-    def _get_next(
+    # Returns the items only (no info), as TF-Agents' Python buffers do.
+    def _get_next(  # type: ignore[override]
         self,
         sample_batch_size: int | None = None,
         num_steps: int | None = None,
         time_stacked: bool = True,
-    ) -> Any:
+    ) -> types.NestedArray:
         """Uniform samples as NumPy (arrays of the spec's shape, uninitialized, if empty)."""
         if sample_batch_size is None:
             return self._sample(num_steps, time_stacked)
@@ -103,7 +105,7 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
             [self._sample(num_steps, time_stacked) for _ in range(sample_batch_size)]
         )
 
-    def _sample(self, num_steps: int | None, time_stacked: bool) -> Any:
+    def _sample(self, num_steps: int | None, time_stacked: bool) -> types.NestedArray:
         steps = 1 if num_steps is None else num_steps
         with self._lock:
             size = int(self._np_state.size)
@@ -121,17 +123,17 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
             return run[0]
         return nest_utils.stack_nested_arrays(run) if time_stacked else run
 
-    def _empty_item(self) -> Any:
+    def _empty_item(self) -> types.NestedArray:
         return tf.nest.map_structure(
             lambda s: np.empty(s.shape, dtype=s.dtype), self._data_spec
         )
 
     def _as_dataset(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = None,
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        sequence_preprocess_fn: replay_buffer.SequencePreprocessFn | None = None,
+        num_parallel_calls: int | None = None,
     ) -> tf.data.Dataset:
         """An endless dataset of uniform samples, made by a Python generator."""
         if num_parallel_calls is not None:
@@ -145,7 +147,7 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
             spec = (spec,) * num_steps
         flat = tf.nest.flatten(spec)
 
-        def samples() -> Any:
+        def samples() -> Iterator[tuple[np.ndarray, ...]]:
             while True:
                 # With num_steps: a list of T steps (each [B, ...] if batched).
                 item = self._get_next(sample_batch_size, num_steps, time_stacked=False)
@@ -164,7 +166,7 @@ class PyUniformReplayBuffer(replay_buffer.ReplayBuffer):
             )
         )
 
-    def _gather_all(self) -> Any:
+    def _gather_all(self) -> types.NestedArray:
         """The stored items, oldest first, `[1, size, ...]` per leaf.
 
         (TF-Agents returns every row of the storage, unwritten ones too.)

@@ -11,13 +11,17 @@ in a TF1 graph they return ops that do so when run.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import tensorflow as tf
 
+from policylib.typing import types
 from policylib.utils import common
 
-__all__ = ["ReplayBuffer"]
+__all__ = ["ReplayBuffer", "SequencePreprocessFn"]
+
+# What `as_dataset` applies to each sequence before cutting it into runs.
+SequencePreprocessFn = Callable[[types.NestedTensor], types.NestedTensor]
 
 
 class ReplayBuffer(tf.Module):
@@ -33,7 +37,12 @@ class ReplayBuffer(tf.Module):
     # Whether `_as_dataset` applies a `sequence_preprocess_fn` (none do yet).
     _supports_sequence_preprocess = False
 
-    def __init__(self, data_spec: Any, capacity: Any, stateful_dataset: bool = False):
+    def __init__(
+        self,
+        data_spec: types.NestedSpec,
+        capacity: types.Int,
+        stateful_dataset: bool = False,
+    ):
         super().__init__()
         common.check_tf1_allowed()
         self._data_spec = data_spec
@@ -41,12 +50,12 @@ class ReplayBuffer(tf.Module):
         self._stateful_dataset = stateful_dataset
 
     @property
-    def data_spec(self) -> Any:
+    def data_spec(self) -> types.NestedSpec:
         """The spec of one item."""
         return self._data_spec
 
     @property
-    def capacity(self) -> Any:
+    def capacity(self) -> types.Int:
         """How many items the buffer holds."""
         return self._capacity
 
@@ -54,11 +63,11 @@ class ReplayBuffer(tf.Module):
     def stateful_dataset(self) -> bool:
         return self._stateful_dataset
 
-    def num_frames(self) -> Any:
+    def num_frames(self) -> types.Int:
         """How many items are in the buffer now."""
         return self._num_frames()
 
-    def add_batch(self, items: Any) -> Any:
+    def add_batch(self, items: types.NestedTensor) -> tf.Operation | None:
         """Adds a batch of items: each leaf is `[batch_size, *spec.shape]`."""
         return self._add_batch(items)
 
@@ -67,7 +76,7 @@ class ReplayBuffer(tf.Module):
         sample_batch_size: int | None = None,
         num_steps: int | None = None,
         time_stacked: bool = True,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[types.NestedTensor, types.NestedTensor]:
         """Samples items (prefer `as_dataset`, which pipelines this).
 
         Args:
@@ -87,7 +96,7 @@ class ReplayBuffer(tf.Module):
         sample_batch_size: int | None = None,
         num_steps: int | None = None,
         num_parallel_calls: int | None = None,
-        sequence_preprocess_fn: Any = None,
+        sequence_preprocess_fn: SequencePreprocessFn | None = None,
         single_deterministic_pass: bool = False,
     ) -> tf.data.Dataset:
         """A `tf.data.Dataset` of `(items, info)` drawn from the buffer.
@@ -140,53 +149,56 @@ class ReplayBuffer(tf.Module):
                 dataset = dataset.with_options(options)
         return dataset
 
-    def gather_all(self) -> Any:
+    def gather_all(self) -> types.NestedTensor:
         """Every item in the buffer, `[batch, time, ...]` per leaf."""
         return self._gather_all()
 
-    def clear(self) -> Any:
+    def clear(self) -> tf.Operation | None:
         """Empties the buffer."""
         return self._clear()
 
     # Hooks of subclasses.
 
-    def _num_frames(self) -> Any:
+    def _num_frames(self) -> types.Int:
         raise NotImplementedError
 
-    def _add_batch(self, items: Any) -> Any:
+    def _add_batch(self, items: types.NestedTensor) -> tf.Operation | None:
         raise NotImplementedError
 
     def _get_next(
-        self, sample_batch_size: Any, num_steps: Any, time_stacked: bool
-    ) -> tuple[Any, Any]:
+        self,
+        sample_batch_size: int | None,
+        num_steps: int | None,
+        time_stacked: bool,
+    ) -> tuple[types.NestedTensor, types.NestedTensor]:
         raise NotImplementedError
 
     def _as_dataset(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = None,
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        sequence_preprocess_fn: SequencePreprocessFn | None = None,
+        num_parallel_calls: int | None = None,
     ) -> tf.data.Dataset:
         raise NotImplementedError
 
     def _single_deterministic_pass_dataset(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = None,
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        sequence_preprocess_fn: SequencePreprocessFn | None = None,
+        num_parallel_calls: int | None = None,
     ) -> tf.data.Dataset:
         raise NotImplementedError
 
-    def _gather_all(self) -> Any:
+    def _gather_all(self) -> types.NestedTensor:
         raise NotImplementedError
 
-    def _clear(self) -> Any:
+    def _clear(self) -> tf.Operation | None:
         raise NotImplementedError
 
 
-def _holds_lists(structure: Any) -> bool:
+def _holds_lists(structure: types.NestedSpec) -> bool:
     """Whether a nest has a Python list anywhere (`tf.data` takes lists as tensors)."""
     if isinstance(structure, list):
         return True

@@ -10,10 +10,9 @@ table); `read` and `write` can name a subset of slots.
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 
+from policylib.typing import types
 from policylib.utils import common
 
 __all__ = ["Table"]
@@ -28,7 +27,12 @@ class Table(tf.Module):
       scope: name scope of the variables.
     """
 
-    def __init__(self, tensor_spec: Any, capacity: Any, scope: str = "Table"):
+    def __init__(
+        self,
+        tensor_spec: types.NestedTensorSpec,
+        capacity: types.Int,
+        scope: str = "Table",
+    ):
         super().__init__(name=scope)
         self._tensor_spec = tensor_spec
         self._capacity = capacity
@@ -53,14 +57,16 @@ class Table(tf.Module):
         )
 
     @property
-    def slots(self) -> Any:
+    def slots(self) -> types.Nested[str]:
         """The nest of slot names, shaped like the spec."""
         return self._slots
 
     def variables(self) -> list[tf.Variable]:
         return tf.nest.flatten(self._storage)
 
-    def read(self, rows: Any, slots: Any = None) -> Any:
+    def read(
+        self, rows: types.Int, slots: types.Nested[str] | None = None
+    ) -> types.NestedTensor:
         """The values at `rows` (a scalar: one row; a vector: a batch of rows).
 
         Args:
@@ -73,7 +79,12 @@ class Table(tf.Module):
             lambda slot: self._variable(slot).sparse_read(rows), slots
         )
 
-    def write(self, rows: Any, values: Any, slots: Any = None) -> Any:
+    def write(
+        self,
+        rows: types.Int,
+        values: types.NestedTensor,
+        slots: types.Nested[str] | None = None,
+    ) -> tf.Operation:
         """Writes `values` (shaped like `slots`, default the spec) at `rows`."""
         slots = slots or self._slots
         updates = [

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable
-from typing import Any
 
 import gin
 import numpy as np
@@ -25,6 +24,7 @@ import tensorflow as tf
 from policylib.base import nest_utils
 from policylib.replay_buffers import replay_buffer, table
 from policylib.specs import tensor_spec
+from policylib.typing import types
 from policylib.utils import common
 
 __all__ = ["BufferInfo", "TFUniformReplayBuffer"]
@@ -56,12 +56,12 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
 
     def __init__(
         self,
-        data_spec: Any,
+        data_spec: types.NestedTensorSpec,
         batch_size: int,
         max_length: int = 1000,
         scope: str = "TFUniformReplayBuffer",
         device: str = "cpu:*",
-        table_fn: Callable[..., Any] = table.Table,
+        table_fn: Callable[..., table.Table] = table.Table,
         dataset_drop_remainder: bool = False,
         dataset_window_shift: int | None = None,
         stateful_dataset: bool = False,
@@ -95,7 +95,12 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
         return self._device
 
     @property
-    def table_fn(self) -> Callable[..., Any]:
+    def batch_size(self) -> int:
+        """Rows written per `add_batch` (one per parallel environment or actor)."""
+        return self._batch_size
+
+    @property
+    def table_fn(self) -> Callable[..., table.Table]:
         return self._table_fn
 
     @property
@@ -109,7 +114,7 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
         stored = (self._get_last_id() + 1) * self._batch_size
         return tf.minimum(stored, self._capacity)
 
-    def _add_batch(self, items: Any) -> Any:
+    def _add_batch(self, items: types.NestedTensor) -> tf.Operation | None:
         """Writes `items` (each leaf `[batch_size, ...]`) as the next row of every segment.
 
         Raises:
@@ -124,7 +129,7 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
                 self._id_table.write(rows, id_), self._data_table.write(rows, items)
             )
 
-    def _check_batch(self, items: Any) -> None:
+    def _check_batch(self, items: types.NestedTensor) -> None:
         nest_utils.assert_same_structure(
             items, self._data_spec, message="`items` and the buffer's `data_spec`"
         )
@@ -145,10 +150,10 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
 
     def _get_next(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
         time_stacked: bool = True,
-    ) -> tuple[Any, BufferInfo]:
+    ) -> tuple[types.NestedTensor, BufferInfo]:
         with tf.device(self._device), tf.name_scope(self._scope):
             low, high = _valid_range_ids(
                 self._get_last_id(), self._max_length, num_steps
@@ -185,15 +190,15 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
             info = BufferInfo(ids=data_ids, probabilities=tf.fill(shape, probability))
         return data, info
 
-    def _read(self, rows: tf.Tensor) -> tuple[Any, tf.Tensor]:
+    def _read(self, rows: tf.Tensor) -> tuple[types.NestedTensor, tf.Tensor]:
         return self._data_table.read(rows), self._id_table.read(rows)
 
     def _as_dataset(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = None,
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        sequence_preprocess_fn: replay_buffer.SequencePreprocessFn | None = None,
+        num_parallel_calls: int | None = None,
     ) -> tf.data.Dataset:
         """An endless dataset of uniform samples (`get_next` per element)."""
         return tf.data.Dataset.counter().map(
@@ -203,10 +208,10 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
 
     def _single_deterministic_pass_dataset(
         self,
-        sample_batch_size: Any = None,
-        num_steps: Any = None,
-        sequence_preprocess_fn: Any = None,
-        num_parallel_calls: Any = None,
+        sample_batch_size: int | None = None,
+        num_steps: int | None = None,
+        sequence_preprocess_fn: replay_buffer.SequencePreprocessFn | None = None,
+        num_parallel_calls: int | None = None,
     ) -> tf.data.Dataset:
         """Every stored item once: segment by segment (or segments side by side).
 
@@ -230,7 +235,7 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
                 lambda w: w.batch(num_steps, drop_remainder=drop_remainder)
             )
 
-        def row_ids(_: Any) -> tf.data.Dataset:
+        def row_ids(_: tf.Tensor) -> tf.data.Dataset:
             with tf.device(self._device), tf.name_scope(self._scope):
                 low, high = _valid_range_ids(self._get_last_id(), self._max_length)
                 tf.debugging.assert_less(low, high, message=_EMPTY)
@@ -254,7 +259,7 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
                 return side_by_side
             return runs(side_by_side, drop_remainder=True).map(tf.transpose)
 
-        def read(id_: tf.Tensor) -> tuple[Any, BufferInfo]:
+        def read(id_: tf.Tensor) -> tuple[types.NestedTensor, BufferInfo]:
             with tf.device(self._device), tf.name_scope(self._scope):
                 data = self._data_table.read(id_ % self._capacity)
             return data, BufferInfo(ids=id_, probabilities=())
@@ -265,7 +270,9 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
             .map(read, num_parallel_calls=num_parallel_calls)
         )
 
-    def _check_not_all_dropped(self, sample_batch_size: Any, num_steps: Any) -> None:
+    def _check_not_all_dropped(
+        self, sample_batch_size: int | None, num_steps: int | None
+    ) -> None:
         if not self._dataset_drop_remainder:
             return
         size = tf.get_static_value(sample_batch_size)
@@ -283,7 +290,7 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
                 "dropped by the deterministic dataset."
             )
 
-    def _gather_all(self) -> Any:
+    def _gather_all(self) -> types.NestedTensor:
         """Everything stored, `[batch_size, stored length, ...]`, oldest first."""
         with tf.device(self._device), tf.name_scope(self._scope):
             low, high = _valid_range_ids(self._get_last_id(), self._max_length)
@@ -294,11 +301,11 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
             )
             return self._data_table.read(rows)
 
-    def _clear(self, clear_all_variables: bool = False) -> Any:
+    def _clear(self, clear_all_variables: bool = False) -> tf.Operation | None:
         """Forgets the contents (the tables too, zeroed, with `clear_all_variables`)."""
         table_variables = self._data_table.variables() + self._id_table.variables()
 
-        def reset() -> Any:
+        def reset() -> tf.Operation:
             assignments = [self._last_id.assign(-1)]
             if clear_all_variables:
                 assignments += [v.assign(tf.zeros_like(v)) for v in table_variables]
@@ -319,7 +326,7 @@ class TFUniformReplayBuffer(replay_buffer.ReplayBuffer):
 
 
 def _valid_range_ids(
-    last_id: tf.Tensor, max_length: int, num_steps: Any = None
+    last_id: tf.Tensor, max_length: int, num_steps: types.Int | None = None
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """`[low, high)`: ids still stored whose run of `num_steps` is complete."""
     num_steps = tf.constant(1, tf.int64) if num_steps is None else num_steps
@@ -330,7 +337,9 @@ def _valid_range_ids(
     return low, tf.where(not_full, tf.maximum(high, 0), high)
 
 
-def _leaves_with_paths(items: Any, specs: Any) -> list[tuple[str, Any, Any]]:
+def _leaves_with_paths(
+    items: types.NestedTensor, specs: types.NestedTensorSpec
+) -> list[tuple[str, tf.Tensor, tf.TensorSpec]]:
     flat_specs = nest_utils.flatten_with_joined_paths(specs)
     flat_items = tf.nest.flatten(items)
     return [(path, item, spec) for (path, spec), item in zip(flat_specs, flat_items)]

@@ -5,29 +5,13 @@ Submodules and names load on first access, so array specs need no TensorFlow.
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = (
-    "array_spec",
-    "bandit_spec_utils",
-    "distribution_spec",
-    "spec_json",
-    "tensor_spec",
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="array_spec bandit_spec_utils distribution_spec tensor_spec",
+    attributes="""
+        array_spec: ArraySpec BoundedArraySpec
+        tensor_spec: BoundedTensorSpec TensorSpec from_spec is_bounded is_continuous is_discrete sample_spec_nest zero_spec_nest
+    """,
 )
-
-_ATTRIBUTES = {
-    "ArraySpec": "array_spec",
-    "BoundedArraySpec": "array_spec",
-    "BoundedTensorSpec": "tensor_spec",
-    "TensorSpec": "tensor_spec",
-    "from_spec": "tensor_spec",
-    "is_bounded": "tensor_spec",
-    "is_continuous": "tensor_spec",
-    "is_discrete": "tensor_spec",
-    "sample_spec_nest": "tensor_spec",
-    "zero_spec_nest": "tensor_spec",
-}
-
-__all__ = [*_MODULES, *_ATTRIBUTES]
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES, _ATTRIBUTES)

@@ -9,13 +9,20 @@ from TensorFlow's `TensorSpec`/`BoundedTensorSpec`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import gin
 import numpy as np
+import numpy.typing as npt
 
 from policylib.base import nest_utils
 from policylib.base.lazy_tf import nest
+
+if TYPE_CHECKING:
+    from policylib.typing import types
+
+T = TypeVar("T")
+
 
 __all__ = [
     "ArraySpec",
@@ -33,7 +40,7 @@ __all__ = [
 ]
 
 
-def _as_np_dtype(dtype: Any) -> np.dtype:
+def _as_np_dtype(dtype: npt.DTypeLike | types.TensorSpec) -> np.dtype:
     """Accepts NumPy dtypes, Python types, strings and `tf.DType`s."""
     as_numpy = getattr(dtype, "as_numpy_dtype", None)
     if as_numpy is not None:
@@ -70,7 +77,7 @@ def _as_shape(shape: Any) -> tuple:
     return tuple(result)
 
 
-def _dtype_range(dtype: np.dtype) -> tuple[Any, Any]:
+def _dtype_range(dtype: np.dtype) -> tuple[float, float]:
     """The smallest and largest value representable in `dtype`."""
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
@@ -96,7 +103,9 @@ class ArraySpec:
     __slots__ = ("_shape", "_dtype", "_name")
     __hash__ = None  # type: ignore[assignment]
 
-    def __init__(self, shape: Sequence[int], dtype: Any, name: str | None = None):
+    def __init__(
+        self, shape: Sequence[int], dtype: npt.DTypeLike, name: str | None = None
+    ):
         self._shape = _as_shape(shape)
         self._dtype = _as_np_dtype(dtype)
         self._name = name
@@ -140,7 +149,7 @@ class ArraySpec:
         return False
 
     @staticmethod
-    def from_array(array: Any, name: str | None = None) -> ArraySpec:
+    def from_array(array: object, name: str | None = None) -> ArraySpec:
         """The spec of an array or number; ValueError for anything else."""
         if isinstance(array, (np.ndarray, np.generic)):
             return ArraySpec(array.shape, array.dtype, name)
@@ -151,12 +160,15 @@ class ArraySpec:
         )
 
     @staticmethod
-    def from_spec(spec: Any) -> ArraySpec:
+    def from_spec(spec: types.Spec) -> ArraySpec:
         """A plain `ArraySpec` with the shape, dtype and name of any spec."""
         return ArraySpec(spec.shape, spec.dtype, getattr(spec, "name", None))
 
     def replace(
-        self, shape: Any = None, dtype: Any = None, name: str | None = None
+        self,
+        shape: Sequence[int] | None = None,
+        dtype: npt.DTypeLike | None = None,
+        name: str | None = None,
     ) -> ArraySpec:
         """A copy with the given fields replaced."""
         return ArraySpec(
@@ -167,7 +179,11 @@ class ArraySpec:
 
 
 def _prepare_bound(
-    value: Any, which: str, shape: tuple, dtype: np.dtype, name: str | None
+    value: npt.ArrayLike | None,
+    which: str,
+    shape: tuple,
+    dtype: np.dtype,
+    name: str | None,
 ) -> np.ndarray:
     """Validates one bound and returns it as a read-only array of `dtype`."""
     label = f"BoundedArraySpec {name!r}" if name else "BoundedArraySpec"
@@ -223,9 +239,9 @@ class BoundedArraySpec(ArraySpec):
     def __init__(
         self,
         shape: Sequence[int],
-        dtype: Any,
-        minimum: Any = None,
-        maximum: Any = None,
+        dtype: npt.DTypeLike,
+        minimum: npt.ArrayLike | None = None,
+        maximum: npt.ArrayLike | None = None,
         name: str | None = None,
     ):
         super().__init__(shape, dtype, name)
@@ -243,7 +259,7 @@ class BoundedArraySpec(ArraySpec):
             )
 
     @classmethod
-    def from_spec(cls, spec: Any, name: str | None = None) -> BoundedArraySpec:
+    def from_spec(cls, spec: types.Spec, name: str | None = None) -> BoundedArraySpec:
         """A bounded copy of `spec`; unbounded specs get the dtype's range."""
         if name is None:
             name = getattr(spec, "name", None)
@@ -260,7 +276,7 @@ class BoundedArraySpec(ArraySpec):
         return self._maximum
 
     @property
-    def num_values(self) -> Any:
+    def num_values(self) -> int | np.ndarray | None:
         """How many values each element can take (integer dtypes only)."""
         if not is_discrete(self):
             return None
@@ -312,10 +328,10 @@ class BoundedArraySpec(ArraySpec):
 
     def replace(  # type: ignore[override]  # TF-Agents' order: bounds before name
         self,
-        shape: Any = None,
-        dtype: Any = None,
-        minimum: Any = None,
-        maximum: Any = None,
+        shape: Sequence[int] | None = None,
+        dtype: npt.DTypeLike | None = None,
+        minimum: npt.ArrayLike | None = None,
+        maximum: npt.ArrayLike | None = None,
         name: str | None = None,
     ) -> BoundedArraySpec:
         """A copy with the given fields replaced."""
@@ -328,15 +344,15 @@ class BoundedArraySpec(ArraySpec):
         )
 
 
-def is_bounded(spec: Any) -> bool:
+def is_bounded(spec: object) -> bool:
     return isinstance(spec, BoundedArraySpec)
 
 
-def is_discrete(spec: Any) -> bool:
+def is_discrete(spec: types.Spec) -> bool:
     return np.issubdtype(_as_np_dtype(spec.dtype), np.integer)
 
 
-def is_continuous(spec: Any) -> bool:
+def is_continuous(spec: types.Spec) -> bool:
     return np.issubdtype(_as_np_dtype(spec.dtype), np.floating)
 
 
@@ -377,12 +393,14 @@ def sample_bounded_spec(
 
 
 def sample_spec_nest(
-    structure: Any, rng: np.random.RandomState, outer_dims: Sequence[int] = ()
+    structure: types.NestedArraySpec,
+    rng: np.random.RandomState,
+    outer_dims: Sequence[int] = (),
 ) -> Any:
     """Samples every spec in a nest; unbounded specs use their dtype's range."""
     outer_dims = tuple(outer_dims)
 
-    def _sample(spec: Any) -> np.ndarray:
+    def _sample(spec: object) -> np.ndarray:
         if not isinstance(spec, ArraySpec):
             raise TypeError(f"sample_spec_nest expects ArraySpecs, got {spec!r}.")
         if not isinstance(spec, BoundedArraySpec):
@@ -392,7 +410,9 @@ def sample_spec_nest(
     return nest.map_structure(_sample, structure)
 
 
-def assert_arrays_spec_nest(arrays: Any, spec: Any) -> None:
+def assert_arrays_spec_nest(
+    arrays: types.NestedArray, spec: types.NestedArraySpec
+) -> None:
     """Raises unless `arrays` matches the nest `spec` leaf by leaf.
 
     Raises:
@@ -414,7 +434,7 @@ def assert_arrays_spec_nest(arrays: Any, spec: Any) -> None:
         )
 
 
-def _describe_mismatch(spec: ArraySpec, array: Any) -> str:
+def _describe_mismatch(spec: ArraySpec, array: object) -> str:
     """What is wrong with `array` for `spec`: its type, shape, dtype or values."""
     if not isinstance(array, (np.ndarray, np.generic, bool, int, float, complex)):
         return f"{type(array).__name__} {array!r}"
@@ -424,7 +444,7 @@ def _describe_mismatch(spec: ArraySpec, array: Any) -> str:
     return f"values {value.tolist()!r} outside the bounds"
 
 
-def check_arrays_nest(arrays: Any, spec: Any) -> bool:
+def check_arrays_nest(arrays: types.NestedArray, spec: types.NestedArraySpec) -> bool:
     """True if `arrays` matches the nest `spec` (see `assert_arrays_spec_nest`)."""
     try:
         assert_arrays_spec_nest(arrays, spec)
@@ -433,7 +453,7 @@ def check_arrays_nest(arrays: Any, spec: Any) -> bool:
     return True
 
 
-def add_outer_dims_nest(structure: Any, outer_dims: Sequence[int]) -> Any:
+def add_outer_dims_nest(structure: T, outer_dims: Sequence[int]) -> T:
     """Prepends `outer_dims` to the shape of every spec, keeping bounds."""
     outer_dims = tuple(outer_dims)
     return nest.map_structure(
@@ -441,11 +461,11 @@ def add_outer_dims_nest(structure: Any, outer_dims: Sequence[int]) -> Any:
     )
 
 
-def update_spec_shape(spec: Any, shape: Sequence[int]) -> Any:
+def update_spec_shape(spec: T, shape: Sequence[int]) -> T:
     """A copy of every spec in the nest with its shape replaced by `shape`."""
     return nest.map_structure(lambda s: s.replace(shape=shape), spec)
 
 
-def update_spec_dtype(spec: Any, dtype: Any) -> Any:
+def update_spec_dtype(spec: T, dtype: npt.DTypeLike) -> T:
     """A copy of every spec in the nest with its dtype replaced by `dtype`."""
     return nest.map_structure(lambda s: s.replace(dtype=dtype), spec)

@@ -6,11 +6,15 @@ vector per arm; `RandomTFPolicy(accepts_per_arm_features=True)` reads it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
 from policylib.specs import tensor_spec
+
+if TYPE_CHECKING:
+    from policylib.trajectories.trajectory import Trajectory
+
 
 GLOBAL_FEATURE_KEY = "global"
 PER_ARM_FEATURE_KEY = "per_arm"
@@ -35,7 +39,7 @@ def create_per_arm_observation_spec(
     per_arm_dim: int,
     max_num_actions: int | None = None,
     add_num_actions_feature: bool = False,
-) -> dict[str, Any]:
+) -> dict[str, tf.TensorSpec]:
     """The observation spec of a per-arm bandit problem.
 
     Args:
@@ -68,7 +72,7 @@ def get_context_dims_from_spec(
     return tf.TensorShape(context_spec.shape).as_list()[0], 0
 
 
-def drop_arm_observation(trajectory: Any) -> Any:
+def drop_arm_observation(trajectory: Trajectory) -> Trajectory:
     """Removes the per-arm features from a trajectory's observation."""
     observation = dict(trajectory.observation)
     observation.pop(PER_ARM_FEATURE_KEY, None)

@@ -8,9 +8,13 @@ TensorFlow Probability is imported only when a distribution is built.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policylib.base import nest_utils
+
+if TYPE_CHECKING:
+    from policylib.typing import types
+
 
 __all__ = [
     "DistributionSpec",
@@ -38,9 +42,9 @@ class DistributionSpec:
 
     def __init__(
         self,
-        builder: Callable[..., Any],
-        input_params_spec: Any,
-        sample_spec: Any,
+        builder: Callable[..., types.Distribution],
+        input_params_spec: types.NestedTensorSpec,
+        sample_spec: types.NestedTensorSpec,
         **distribution_parameters: Any,
     ):
         self._builder = builder
@@ -49,7 +53,7 @@ class DistributionSpec:
         self._distribution_parameters = distribution_parameters
 
     @property
-    def builder(self) -> Callable[..., Any]:
+    def builder(self) -> Callable[..., types.Distribution]:
         return self._builder
 
     @property
@@ -64,7 +68,7 @@ class DistributionSpec:
     def distribution_parameters(self) -> dict[str, Any]:
         return self._distribution_parameters
 
-    def build_distribution(self, **distribution_parameters: Any) -> Any:
+    def build_distribution(self, **distribution_parameters: Any) -> types.Distribution:
         """Calls the builder with the stored constants overridden by the arguments."""
         kwargs = dict(self._distribution_parameters)
         kwargs.update(distribution_parameters)
@@ -78,7 +82,9 @@ class DistributionSpec:
         )
 
 
-def deterministic_distribution_from_spec(spec: Any) -> DistributionSpec:
+def deterministic_distribution_from_spec(
+    spec: types.NestedTensorSpec,
+) -> DistributionSpec:
     """A spec for a `tfp.distributions.Deterministic` centred on a `spec`-shaped loc."""
     import tensorflow_probability as tfp  # Imported lazily: TFP is slow to import.
 
@@ -87,7 +93,9 @@ def deterministic_distribution_from_spec(spec: Any) -> DistributionSpec:
     )
 
 
-def nested_distributions_from_specs(specs: Any, parameters: Any) -> Any:
+def nested_distributions_from_specs(
+    specs: types.NestedSpec, parameters: types.NestedTensor
+) -> Any:
     """Builds one distribution per spec of `specs` from the matching `parameters`."""
     return nest_utils.map_structure_up_to(
         specs, lambda spec, params: spec.build_distribution(**params), specs, parameters

@@ -11,17 +11,24 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import tensorflow as tf
-from google.protobuf import text_format
+from google.protobuf import any_pb2, text_format
 from tensorflow.core.protobuf import struct_pb2
 from tensorflow.python.framework import tensor_spec as _tf_tensor_spec
 from tensorflow.python.saved_model import nested_structure_coder
 
 from policylib.base import file_modes
 from policylib.specs import array_spec
+
+if TYPE_CHECKING:
+    from policylib.typing import types
+
+T = TypeVar("T")
+
 
 TensorSpec = tf.TensorSpec
 BoundedTensorSpec = _tf_tensor_spec.BoundedTensorSpec
@@ -53,35 +60,35 @@ __all__ = [
 ]
 
 
-def is_bounded(spec: Any) -> bool:
+def is_bounded(spec: object) -> bool:
     """True for bounded array/tensor specs or anything carrying min/max bounds."""
     if isinstance(spec, (array_spec.BoundedArraySpec, BoundedTensorSpec)):
         return True
     return all(hasattr(spec, a) for a in ("minimum", "maximum", "dtype", "shape"))
 
 
-def is_discrete(spec: Any) -> bool:
+def is_discrete(spec: types.Spec) -> bool:
     """True if the spec's dtype is an integer type."""
     if isinstance(spec, tf.TypeSpec):
         return spec.dtype.is_integer
     return array_spec.is_discrete(spec)
 
 
-def is_continuous(spec: Any) -> bool:
+def is_continuous(spec: types.Spec) -> bool:
     """True if the spec's dtype is a floating-point type."""
     if isinstance(spec, tf.TypeSpec):
         return spec.dtype.is_floating
     return array_spec.is_continuous(spec)
 
 
-def _tf_dtype(dtype: Any) -> tf.DType:
+def _tf_dtype(dtype: npt.DTypeLike | tf.DType) -> tf.DType:
     np_dtype = np.dtype(dtype) if not isinstance(dtype, tf.DType) else None
     if np_dtype is not None and np_dtype.kind in "SUO":
         return tf.string
     return tf.as_dtype(dtype)
 
 
-def _leaf_from_spec(spec: Any) -> Any:
+def _leaf_from_spec(spec: Any) -> types.TensorSpec:
     if isinstance(spec, tf.TypeSpec):
         return spec
     if isinstance(spec, array_spec.ArraySpec) or (
@@ -99,7 +106,7 @@ def _leaf_from_spec(spec: Any) -> Any:
     )
 
 
-def from_spec(spec: Any) -> Any:
+def from_spec(spec: types.NestedSpec) -> Any:
     """Converts every spec in a nest to a `TensorSpec`/`BoundedTensorSpec`.
 
     TypeSpecs pass through unchanged; ArraySpecs keep their bounds and names.
@@ -107,7 +114,7 @@ def from_spec(spec: Any) -> Any:
     return tf.nest.map_structure(_leaf_from_spec, spec)
 
 
-def _leaf_to_array_spec(spec: Any) -> Any:
+def _leaf_to_array_spec(spec: Any) -> array_spec.ArraySpec:
     if isinstance(spec, array_spec.ArraySpec):
         return spec
     if isinstance(spec, tf.TypeSpec) and not hasattr(spec, "dtype"):
@@ -130,12 +137,12 @@ def _leaf_to_array_spec(spec: Any) -> Any:
     return array_spec.ArraySpec(shape, dtype, getattr(spec, "name", None))
 
 
-def to_array_spec(tensor_spec: Any) -> Any:
+def to_array_spec(tensor_spec: types.NestedSpec) -> Any:
     """Converts every spec in a nest to an `ArraySpec`/`BoundedArraySpec`."""
     return tf.nest.map_structure(_leaf_to_array_spec, tensor_spec)
 
 
-def to_nest_array_spec(nest_array_spec: Any) -> Any:
+def to_nest_array_spec(nest_array_spec: types.NestedSpec) -> Any:
     """Deprecated alias of `to_array_spec`."""
     return to_array_spec(nest_array_spec)
 
@@ -144,7 +151,7 @@ def to_nest_array_spec(nest_array_spec: Any) -> Any:
 # Sampling
 
 
-def _leaf_seeds(seed: int | None, count: int) -> list[int | None]:
+def _leaf_seeds(seed: types.Seed, count: int) -> list[int | None]:
     """Per-leaf op seeds: the stream TF-Agents draws, so a seed samples alike.
 
     Same seeds, same draws: TF-Agents' tests compare against values sampled
@@ -159,7 +166,9 @@ def _leaf_seeds(seed: int | None, count: int) -> list[int | None]:
     return [stream() for _ in range(count)]
 
 
-def _shape_with_outer(outer_dims: Any, shape: tf.TensorShape) -> Any:
+def _shape_with_outer(
+    outer_dims: types.Shape | None, shape: tf.TensorShape
+) -> list | tf.Tensor:
     if isinstance(outer_dims, (str, bytes, float)) or not (
         outer_dims is None
         or tf.is_tensor(outer_dims)
@@ -196,7 +205,9 @@ def _sample_dtype(dtype: tf.DType) -> tf.DType:
     return tf.int64 if dtype in (tf.int64, tf.uint32, tf.uint64) else tf.int32
 
 
-def _uniform(shape: Any, low: Any, high: Any, dtype: tf.DType, seed) -> tf.Tensor:
+def _uniform(
+    shape: types.Shape, low: types.Float, high: types.Float, dtype: tf.DType, seed
+) -> tf.Tensor:
     """Uniform draws in `[low, high]` (scalars); integer maxima are included."""
     if dtype.is_integer:
         low = max(int(low), dtype.min)
@@ -209,7 +220,9 @@ def _uniform(shape: Any, low: Any, high: Any, dtype: tf.DType, seed) -> tf.Tenso
 
 
 def sample_bounded_spec(
-    spec: Any, seed: int | None = None, outer_dims: Any = None
+    spec: types.TensorSpec,
+    seed: int | None = None,
+    outer_dims: types.Shape | None = None,
 ) -> tf.Tensor:
     """Uniformly samples a (bounded) tensor spec.
 
@@ -287,11 +300,11 @@ def _sample_sparse(spec: tf.SparseTensorSpec, seed, outer_dims) -> tf.SparseTens
 
 
 def sample_spec_nest(
-    structure: Any,
-    seed: Any = None,
-    outer_dims: Any = (),
-    minimum: Any = None,
-    maximum: Any = None,
+    structure: types.NestedTensorSpec,
+    seed: types.Seed = None,
+    outer_dims: types.Shape | None = (),
+    minimum: types.Float | None = None,
+    maximum: types.Float | None = None,
 ) -> Any:
     """Samples every spec of a nest; unbounded specs use their dtype's range.
 
@@ -304,7 +317,7 @@ def sample_spec_nest(
     flat = tf.nest.flatten(structure)
     seeds = _leaf_seeds(seed, len(flat))
 
-    def _sample(spec: Any, leaf_seed):
+    def _sample(spec: types.Spec, leaf_seed: int | None):
         if isinstance(spec, tf.SparseTensorSpec):
             return _sample_sparse(spec, leaf_seed, outer_dims)
         if isinstance(spec, array_spec.ArraySpec):
@@ -329,10 +342,12 @@ def sample_spec_nest(
     )
 
 
-def zero_spec_nest(specs: Any, outer_dims: Any = None) -> Any:
+def zero_spec_nest(
+    specs: types.NestedSpec, outer_dims: types.Shape | None = None
+) -> Any:
     """Zero tensors shaped `outer_dims + spec.shape` for every dense spec."""
 
-    def _zeros(spec: Any) -> tf.Tensor:
+    def _zeros(spec: types.Spec) -> tf.Tensor:
         if not isinstance(spec, tf.TensorSpec):
             raise NotImplementedError(
                 f"zero_spec_nest: spec type not supported: {spec!r}; only dense "
@@ -353,7 +368,11 @@ def zero_spec_nest(specs: Any, outer_dims: Any = None) -> Any:
 # Shape and dtype edits
 
 
-def _replace_leaf(spec: Any, shape: Any = None, dtype: Any = None) -> Any:
+def _replace_leaf(
+    spec: types.Spec,
+    shape: Sequence[int] | None = None,
+    dtype: tf.DType | None = None,
+) -> types.Spec:
     shape = spec.shape if shape is None else shape
     dtype = spec.dtype if dtype is None else dtype
     if isinstance(spec, array_spec.ArraySpec):
@@ -367,7 +386,7 @@ def _replace_leaf(spec: Any, shape: Any = None, dtype: Any = None) -> Any:
     raise ValueError(f"Unsupported spec for shape/dtype edits: {spec!r}.")
 
 
-def add_outer_dims_nest(specs: Any, outer_dims: Sequence[Any]) -> Any:
+def add_outer_dims_nest(specs: T, outer_dims: Sequence[int | None]) -> T:
     """Prepends `outer_dims` (a list or tuple) to every spec's shape."""
     if not isinstance(outer_dims, (tuple, list)):
         raise ValueError(
@@ -379,15 +398,15 @@ def add_outer_dims_nest(specs: Any, outer_dims: Sequence[Any]) -> Any:
     )
 
 
-def add_outer_dim(specs: Any, dim: int | None = None) -> Any:
+def add_outer_dim(specs: T, dim: int | None = None) -> T:
     """Prepends one dimension (unknown by default) to every spec's shape."""
     return add_outer_dims_nest(specs, [dim])
 
 
-def remove_outer_dims_nest(specs: Any, num_outer_dims: int) -> Any:
+def remove_outer_dims_nest(specs: T, num_outer_dims: int) -> T:
     """Drops the first `num_outer_dims` dims of every spec's shape."""
 
-    def _remove(spec: Any) -> Any:
+    def _remove(spec: types.Spec) -> types.Spec:
         shape = tf.TensorShape(spec.shape)
         if shape.rank is None or shape.rank < num_outer_dims:
             raise ValueError(
@@ -398,7 +417,7 @@ def remove_outer_dims_nest(specs: Any, num_outer_dims: int) -> Any:
     return tf.nest.map_structure(_remove, specs)
 
 
-def with_dtype(specs: Any, dtype: Any) -> Any:
+def with_dtype(specs: T, dtype: tf.DType) -> T:
     """Every spec with its dtype replaced by `dtype` (bounds kept)."""
     return tf.nest.map_structure(lambda s: _replace_leaf(s, dtype=dtype), specs)
 
@@ -407,7 +426,7 @@ def with_dtype(specs: Any, dtype: Any) -> Any:
 # Protos and files
 
 
-def to_proto(spec: Any) -> struct_pb2.StructuredValue:
+def to_proto(spec: types.NestedTensorSpec) -> struct_pb2.StructuredValue:
     """Encodes a spec nest as a `StructuredValue` proto."""
     return nested_structure_coder.encode_structure(from_spec(spec))
 
@@ -417,14 +436,14 @@ def from_proto(spec_proto: struct_pb2.StructuredValue) -> Any:
     return nested_structure_coder.decode_proto(spec_proto)
 
 
-def from_packed_proto(spec_packed_proto: Any) -> Any:
+def from_packed_proto(spec_packed_proto: any_pb2.Any) -> Any:
     """Decodes a spec nest from an `Any` proto holding a `StructuredValue`."""
     spec_proto = struct_pb2.StructuredValue()
     spec_packed_proto.Unpack(spec_proto)
     return from_proto(spec_proto)
 
 
-def to_pbtxt_file(output_path: str, spec: Any) -> None:
+def to_pbtxt_file(output_path: str, spec: types.NestedTensorSpec) -> None:
     """Writes a spec nest as a text `StructuredValue`, atomically."""
     text = text_format.MessageToString(to_proto(spec))
     directory = os.path.dirname(output_path) or "."
@@ -460,7 +479,9 @@ def from_pbtxt_file(spec_path: str) -> Any:
 # TF1 placeholders (graph mode only)
 
 
-def to_placeholder(spec: Any, outer_dims: Sequence[int | None] = ()) -> tf.Tensor:
+def to_placeholder(
+    spec: types.TensorSpec, outer_dims: Sequence[int | None] = ()
+) -> tf.Tensor:
     """A graph-mode placeholder for `spec` with `outer_dims` prepended."""
     shape = list(outer_dims) + tf.TensorShape(spec.shape).as_list()
     return tf.compat.v1.placeholder(
@@ -469,7 +490,7 @@ def to_placeholder(spec: Any, outer_dims: Sequence[int | None] = ()) -> tf.Tenso
 
 
 def to_placeholder_with_default(
-    default: Any, spec: Any, outer_dims: Sequence[int | None] = ()
+    default: types.Tensor, spec: types.TensorSpec, outer_dims: Sequence[int | None] = ()
 ) -> tf.Tensor:
     """A graph-mode placeholder for `spec` that falls back to `default`."""
     shape = list(outer_dims) + tf.TensorShape(spec.shape).as_list()
@@ -479,14 +500,14 @@ def to_placeholder_with_default(
 
 
 def to_nest_placeholder(
-    nested_tensor_specs: Any,
-    default: Any = None,
+    nested_tensor_specs: types.NestedTensorSpec,
+    default: types.NestedTensor | None = None,
     name_scope: str = "",
     outer_dims: Sequence[int | None] = (),
 ) -> Any:
     """Placeholders for a spec nest, optionally with a default and a name scope."""
 
-    def _make(spec: Any) -> tf.Tensor:
+    def _make(spec: types.TensorSpec) -> tf.Tensor:
         if default is None:
             return to_placeholder(spec, outer_dims)
         value = tf.cast(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = ("system_multiprocessing",)
-
-__all__ = list(_MODULES)
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES)
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="system_multiprocessing",
+)

@@ -21,8 +21,8 @@ import multiprocessing
 import os
 import sys
 import types
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import cloudpickle
 import gin
@@ -43,7 +43,7 @@ class StateSaver(metaclass=abc.ABCMeta):
     """Carries global state (gin config, registries) from the parent into workers."""
 
     @abc.abstractmethod
-    def collect_state(self) -> Any:
+    def collect_state(self) -> object:
         """Returns the state to send, picklable with cloudpickle."""
 
     @abc.abstractmethod
@@ -62,6 +62,8 @@ class GinStateSaver(StateSaver):
             gin.parse_config(state)
 
 
+_R = TypeVar("_R")
+
 _STATE_SAVERS: list[StateSaver] = [GinStateSaver()]
 _INITIALIZED = [False]
 
@@ -77,24 +79,24 @@ def _initialize(extra_state_savers: Sequence[StateSaver]) -> None:
 
 
 def handle_main(
-    parent_main_fn: Callable[..., Any],
+    parent_main_fn: Callable[..., object],
     *args: Any,
     extra_state_savers: Sequence[StateSaver] = (),
     **kwargs: Any,
-) -> Any:
+) -> NoReturn:
     """Runs `parent_main_fn` with absl's `app.run`, after registering state savers."""
     from absl import app
 
     _initialize(extra_state_savers)
-    return app.run(parent_main_fn, *args, **kwargs)
+    app.run(parent_main_fn, *args, **kwargs)
 
 
 def handle_test_main(
-    parent_main_fn: Callable[..., Any],
+    parent_main_fn: Callable[..., _R],
     *args: Any,
     extra_state_savers: Sequence[StateSaver] = (),
     **kwargs: Any,
-) -> Any:
+) -> _R:
     """Runs a test main (e.g. `tf.test.main`), after registering state savers."""
     _initialize(extra_state_savers)
     return parent_main_fn(*args, **kwargs)
@@ -221,7 +223,7 @@ def _is_main_test(test: ast.expr) -> bool:
 class _TargetWithState:
     """A picklable worker target that first restores the parent's global state."""
 
-    def __init__(self, target: Callable[..., Any]):
+    def __init__(self, target: Callable[..., object]):
         self._target = cloudpickle.dumps(target)
         self._states = []
         for saver in _STATE_SAVERS:
@@ -231,7 +233,7 @@ class _TargetWithState:
                 self._states.append(None)
         self._savers = cloudpickle.dumps(list(_STATE_SAVERS))
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> object:
         savers = cloudpickle.loads(self._savers)
         for saver, state in zip(savers, self._states):
             if state is not None:
@@ -248,10 +250,10 @@ class _Context:
     def Process(  # noqa: N802 - multiprocessing's name
         self,
         group: None = None,
-        target: Callable[..., Any] | None = None,
+        target: Callable[..., object] | None = None,
         name: str | None = None,
-        args: Sequence[Any] = (),
-        kwargs: dict[str, Any] | None = None,
+        args: Sequence[object] = (),
+        kwargs: Mapping[str, object] | None = None,
         *,
         daemon: bool | None = None,
     ) -> multiprocessing.process.BaseProcess:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any, NamedTuple
 
+from policylib.typing import types
+
 __all__ = [
     "ActionType",
     "CommonFields",
@@ -27,7 +29,7 @@ class PolicyStep(NamedTuple):
 
     action: Any = ()
     state: Any = ()
-    info: Any = ()
+    info: types.Nested = ()
 
     def replace(self, **kwargs: Any) -> PolicyStep:
         """A copy with the given fields replaced."""
@@ -46,7 +48,7 @@ class PolicyInfo(NamedTuple):
     log_probability: Any
 
 
-def set_log_probability(info: Any, log_probability: Any) -> Any:
+def set_log_probability(info: Any, log_probability: types.NestedTensorOrArray) -> Any:
     """Stores `log_probability` in `info`.
 
     Empty info becomes a `PolicyInfo`; a dict is updated in place and returned;
@@ -63,7 +65,9 @@ def set_log_probability(info: Any, log_probability: Any) -> Any:
     return info
 
 
-def get_log_probability(info: Any, default_log_probability: Any = None) -> Any:
+def get_log_probability(
+    info: types.Nested, default_log_probability: types.NestedTensorOrArray = None
+) -> Any:
     """The log probability stored in `info`, or the default when it has none.
 
     Only dicts and namedtuples can hold one; for anything else the result is

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 
-from policylib.trajectories import trajectory
+from policylib.trajectories import policy_step, trajectory
+from policylib.trajectories import time_step as ts
 
 __all__ = ["stacked_trajectory_from_transition"]
 
 
 def stacked_trajectory_from_transition(
-    time_step: Any, action_step: Any, next_time_step: Any
+    time_step: ts.TimeStep,
+    action_step: policy_step.PolicyStep,
+    next_time_step: ts.TimeStep,
 ) -> trajectory.Trajectory:
     """A `[B, 2]` trajectory of one transition, for `agent.train`.
 

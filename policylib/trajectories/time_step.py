@@ -13,10 +13,12 @@ import pprint
 from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from policylib.base import nest_utils
 from policylib.base.lazy_tf import is_loaded, is_tensor, nest, tf
 from policylib.specs import array_spec
+from policylib.typing import types
 
 __all__ = [
     "StepType",
@@ -40,7 +42,7 @@ class StepType:
     MID = np.asarray(1, dtype=np.int32)
     LAST = np.asarray(2, dtype=np.int32)
 
-    def __new__(cls, value: Any) -> np.ndarray:  # type: ignore[misc]
+    def __new__(cls, value: types.Int) -> np.ndarray:  # type: ignore[misc]
         for constant in (cls.FIRST, cls.MID, cls.LAST):
             if np.all(value == constant):
                 return constant
@@ -84,17 +86,19 @@ class TimeStep(_TimeStepFields):
         )
 
 
-def _is_type_spec(value: Any) -> bool:
+def _is_type_spec(value: object) -> bool:
     """Whether `value` is a TensorFlow spec (never, without TensorFlow loaded)."""
     return is_loaded() and isinstance(value, tf.TypeSpec)
 
 
-def _is_tensor_nest(value: Any) -> bool:
+def _is_tensor_nest(value: types.NestedSpecTensorOrArray) -> bool:
     flat = nest.flatten(value)
     return bool(flat) and is_tensor(flat[0])
 
 
-def _as_array(value: Any, dtype: Any = np.float32, what: str = "value") -> np.ndarray:
+def _as_array(
+    value: object, dtype: npt.DTypeLike = np.float32, what: str = "value"
+) -> np.ndarray:
     """`np.asarray(value, dtype)`, refusing values (like None) that become NaN."""
     if value is None:
         raise ValueError(
@@ -116,11 +120,11 @@ def _as_array(value: Any, dtype: Any = np.float32, what: str = "value") -> np.nd
     return array
 
 
-def _np_dtype_of(value: Any) -> Any:
+def _np_dtype_of(value: types.TensorOrArray) -> npt.DTypeLike:
     return value.dtype if hasattr(value, "dtype") else np.float32
 
 
-def _np_outer_shape(reward: Any) -> tuple:
+def _np_outer_shape(reward: types.NestedTensorOrArray) -> tuple:
     flat = nest.flatten(reward)
     if not flat:
         return ()
@@ -129,7 +133,7 @@ def _np_outer_shape(reward: Any) -> tuple:
     return tuple(np.shape(flat[0]))[:1]
 
 
-def _tf_outer_shape(reward: Any) -> Any:
+def _tf_outer_shape(reward: types.NestedTensorOrArray) -> list:
     first = nest.flatten(reward)[0]
     if first.shape.rank == 0:
         return []
@@ -137,7 +141,10 @@ def _tf_outer_shape(reward: Any) -> Any:
 
 
 def _check_step_args(
-    helper: str, observation: Any, batch_size: Any = None, reward_spec: Any = None
+    helper: str,
+    observation: types.NestedTensorOrArray,
+    batch_size: Any = None,
+    reward_spec: types.NestedSpec = None,
 ) -> None:
     """Raises, naming the argument, for a None observation, a bad batch size or spec."""
     if observation is None:
@@ -169,8 +176,10 @@ def _check_step_args(
                 )
 
 
-def _zeros_like_spec(reward_spec: Any, outer: Any, as_tensor: bool) -> Any:
-    def _zeros(spec: Any) -> Any:
+def _zeros_like_spec(
+    reward_spec: types.NestedSpec, outer: types.Shape, as_tensor: bool
+) -> Any:
+    def _zeros(spec: types.Spec) -> Any:
         if as_tensor:
             dims = tf.TensorShape(spec.shape).as_list()
             if is_tensor(outer):
@@ -190,7 +199,9 @@ def _zeros_like_spec(reward_spec: Any, outer: Any, as_tensor: bool) -> Any:
 
 
 def restart(
-    observation: Any, batch_size: Any = None, reward_spec: Any = None
+    observation: types.NestedTensorOrArray,
+    batch_size: Any = None,
+    reward_spec: types.NestedSpec = None,
 ) -> TimeStep:
     """A FIRST time step: reward 0, discount 1.
 
@@ -204,7 +215,7 @@ def restart(
     _check_step_args("restart", observation, batch_size, reward_spec)
     if not _is_tensor_nest(observation):
         if batch_size is None:
-            outer: Any = ()
+            outer: types.Shape = ()
             step_type = StepType.FIRST
             discount = np.asarray(1.0, dtype=np.float32)
             reward = np.asarray(0.0, dtype=np.float32)
@@ -218,7 +229,7 @@ def restart(
         return TimeStep(step_type, reward, discount, observation)
 
     if batch_size is None:
-        shape: Any = []
+        shape: types.Shape = []
     elif is_tensor(batch_size) and batch_size.shape.rank:
         shape = batch_size
     elif isinstance(batch_size, (list, tuple, np.ndarray)) and np.ndim(batch_size):
@@ -236,10 +247,10 @@ def restart(
 
 def _step(
     step_constant: np.ndarray,
-    observation: Any,
-    reward: Any,
-    discount: Any,
-    outer_dims: Any,
+    observation: types.NestedTensorOrArray,
+    reward: types.NestedTensorOrArray,
+    discount: types.NestedTensorOrArray,
+    outer_dims: types.Shape | None,
     helper: str,
 ) -> TimeStep:
     _check_step_args(helper, observation)
@@ -287,25 +298,35 @@ def _step(
 
 
 def transition(
-    observation: Any, reward: Any, discount: Any = 1.0, outer_dims: Any = None
+    observation: types.NestedTensorOrArray,
+    reward: types.NestedTensorOrArray,
+    discount: types.NestedTensorOrArray = 1.0,
+    outer_dims: types.Shape | None = None,
 ) -> TimeStep:
     """A MID time step. The batch shape comes from `outer_dims` or the reward."""
     return _step(StepType.MID, observation, reward, discount, outer_dims, "transition")
 
 
-def termination(observation: Any, reward: Any, outer_dims: Any = None) -> TimeStep:
+def termination(
+    observation: types.NestedTensorOrArray,
+    reward: types.NestedTensorOrArray,
+    outer_dims: types.Shape | None = None,
+) -> TimeStep:
     """A LAST time step of an episode that ended: discount 0."""
     return _step(StepType.LAST, observation, reward, 0.0, outer_dims, "termination")
 
 
 def truncation(
-    observation: Any, reward: Any, discount: Any = 1.0, outer_dims: Any = None
+    observation: types.NestedTensorOrArray,
+    reward: types.NestedTensorOrArray,
+    discount: types.NestedTensorOrArray = 1.0,
+    outer_dims: types.Shape | None = None,
 ) -> TimeStep:
     """A LAST time step of an episode cut short (e.g. a time limit): discount kept."""
     return _step(StepType.LAST, observation, reward, discount, outer_dims, "truncation")
 
 
-def _check_spec_leaves(specs: Any, what: str, tensor: bool) -> None:
+def _check_spec_leaves(specs: types.NestedSpec, what: str, tensor: bool) -> None:
     """Raises TypeError naming the first leaf that is not a spec of the nest's kind."""
     kind = tf.TypeSpec if tensor else array_spec.ArraySpec
     for path, leaf in nest_utils.flatten_with_joined_paths(specs):
@@ -319,7 +340,9 @@ def _check_spec_leaves(specs: Any, what: str, tensor: bool) -> None:
             raise TypeError(f"{where} is {leaf!r}; expected {expected}.")
 
 
-def time_step_spec(observation_spec: Any = None, reward_spec: Any = None) -> TimeStep:
+def time_step_spec(
+    observation_spec: types.NestedSpec = None, reward_spec: types.NestedSpec = None
+) -> TimeStep:
     """The `TimeStep` of specs for an observation (and optional reward) spec.
 
     Tensor specs give tensor specs and array specs give array specs; mixing the

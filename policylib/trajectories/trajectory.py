@@ -18,6 +18,7 @@ import numpy as np
 from policylib.base.lazy_tf import is_loaded, is_tensor, nest, tf
 from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
+from policylib.typing import types
 
 __all__ = [
     "Trajectory",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 
-def _has_tensors(*values: Any) -> bool:
+def _has_tensors(*values: types.NestedTensorOrArray) -> bool:
     if not is_loaded():
         return False
     return any(
@@ -45,11 +46,11 @@ def _has_tensors(*values: Any) -> bool:
     )
 
 
-def _is_sparse(value: Any) -> bool:
+def _is_sparse(value: object) -> bool:
     return is_loaded() and isinstance(value, tf.SparseTensor)
 
 
-def _equal(step_type: Any, constant: np.ndarray) -> Any:
+def _equal(step_type: types.TensorOrArray, constant: np.ndarray) -> Any:
     if is_tensor(step_type):
         return tf.equal(step_type, constant)
     return np.equal(step_type, constant)
@@ -107,9 +108,9 @@ class Trajectory(_TrajectoryFields):
 
 
 class _TransitionFields(NamedTuple):
-    time_step: Any
-    action_step: Any
-    next_time_step: Any
+    time_step: ts.TimeStep
+    action_step: policy_step.PolicyStep
+    next_time_step: ts.TimeStep
 
 
 class Transition(_TransitionFields):
@@ -127,11 +128,11 @@ class Transition(_TransitionFields):
 def _make(
     step_type: np.ndarray,
     next_step_type: np.ndarray,
-    observation: Any,
-    action: Any,
-    policy_info: Any,
-    reward: Any,
-    discount: Any,
+    observation: types.NestedTensorOrArray,
+    action: types.NestedTensorOrArray,
+    policy_info: types.Nested,
+    reward: types.NestedTensorOrArray,
+    discount: types.NestedTensorOrArray,
 ) -> Trajectory:
     """A trajectory whose step types are shaped like `discount`."""
     if _has_tensors(observation, action, policy_info, reward, discount):
@@ -199,11 +200,11 @@ del F, M, L
 
 
 def from_episode(
-    observation: Any,
-    action: Any,
-    policy_info: Any,
-    reward: Any,
-    discount: Any = None,
+    observation: types.NestedTensorOrArray,
+    action: types.NestedTensorOrArray,
+    policy_info: types.Nested,
+    reward: types.NestedTensorOrArray,
+    discount: types.NestedTensorOrArray = None,
 ) -> Trajectory:
     """A trajectory for one whole episode whose leaves have a leading time axis.
 
@@ -261,7 +262,7 @@ def from_transition(
     )
 
 
-def _slice_time(value: Any, start: int | None, stop: int | None) -> Any:
+def _slice_time(value: types.TensorOrArray, start: int | None, stop: int | None) -> Any:
     """`value[:, start:stop]` for arrays, dense tensors and sparse tensors."""
     if _is_sparse(value):
         shape = tf.shape(value, out_type=tf.int64)
@@ -274,7 +275,7 @@ def _slice_time(value: Any, start: int | None, stop: int | None) -> Any:
     return value[:, start:stop]
 
 
-def _at_time(value: Any, t: int) -> Any:
+def _at_time(value: types.TensorOrArray, t: int) -> types.TensorOrArray:
     """`value[:, t]`, for sparse tensors too."""
     if _is_sparse(value):
         from policylib.base import composite
@@ -283,8 +284,29 @@ def _at_time(value: Any, t: int) -> Any:
     return value[:, t]
 
 
-def _zeros_like(value: Any) -> Any:
+def _zeros_like(value: types.TensorOrArray) -> types.TensorOrArray:
     return tf.zeros_like(value) if is_tensor(value) else np.zeros_like(value)
+
+
+def _first_steps(
+    frame: Trajectory,
+    filler: Callable[[types.TensorOrArray], types.TensorOrArray],
+) -> tuple[ts.TimeStep, policy_step.PolicyStep]:
+    """The time step and action step a transition starts from, taken from `frame`.
+
+    Their reward and discount belong to the transition before, so they are
+    replaced by `filler`'s values (zeros or NaN) of the same shapes.
+    """
+    time_step = ts.TimeStep(
+        step_type=frame.step_type,
+        reward=nest.map_structure(filler, frame.reward),
+        discount=filler(frame.discount),
+        observation=frame.observation,
+    )
+    action_step = policy_step.PolicyStep(
+        action=frame.action, state=(), info=frame.policy_info
+    )
+    return time_step, action_step
 
 
 def to_transition(
@@ -301,15 +323,7 @@ def to_transition(
             lambda x: _slice_time(x, 1, None), trajectory
         )
         trajectory = nest.map_structure(lambda x: _slice_time(x, None, -1), trajectory)
-    time_steps = ts.TimeStep(
-        step_type=trajectory.step_type,
-        reward=nest.map_structure(_zeros_like, trajectory.reward),
-        discount=_zeros_like(trajectory.discount),
-        observation=trajectory.observation,
-    )
-    action_steps = policy_step.PolicyStep(
-        action=trajectory.action, state=(), info=trajectory.policy_info
-    )
+    time_steps, action_steps = _first_steps(trajectory, _zeros_like)
     next_time_steps = ts.TimeStep(
         step_type=trajectory.next_step_type,
         reward=trajectory.reward,
@@ -319,7 +333,7 @@ def to_transition(
     return Transition(time_steps, action_steps, next_time_steps)
 
 
-def to_n_step_transition(trajectory: Trajectory, gamma: Any) -> Transition:
+def to_n_step_transition(trajectory: Trajectory, gamma: types.Float) -> Transition:
     """Collapses `[B, N + 1]` frames into one N-step transition per batch entry.
 
     The next time step's reward is `sum_t gamma^t * prod_{k<t} d_k * r_t` over
@@ -340,7 +354,7 @@ def to_n_step_transition(trajectory: Trajectory, gamma: Any) -> Transition:
     powers = tf.pow(gamma, tf.cast(tf.range(num_steps), discounts.dtype))
     weights = powers * tf.math.cumprod(discounts, axis=1, exclusive=True)
 
-    def _n_step_reward(reward: Any) -> tf.Tensor:
+    def _n_step_reward(reward: types.NestedTensorOrArray) -> tf.Tensor:
         reward = tf.convert_to_tensor(reward)[:, :-1]
         w = tf.cast(weights, reward.dtype)
         w = tf.reshape(
@@ -352,19 +366,11 @@ def to_n_step_transition(trajectory: Trajectory, gamma: Any) -> Transition:
         gamma, tf.cast(num_steps - 1, discounts.dtype)
     ) * tf.reduce_prod(discounts, axis=1)
 
-    def _nan_like(value: Any) -> Any:
+    def _nan_like(value: types.TensorOrArray) -> types.TensorOrArray:
         value = tf.convert_to_tensor(value)
         return tf.fill(tf.shape(value), tf.constant(np.nan, value.dtype))
 
-    time_steps = ts.TimeStep(
-        step_type=first_frame.step_type,
-        reward=nest.map_structure(_nan_like, first_frame.reward),
-        discount=_nan_like(first_frame.discount),
-        observation=first_frame.observation,
-    )
-    action_steps = policy_step.PolicyStep(
-        action=first_frame.action, state=(), info=first_frame.policy_info
-    )
+    time_steps, action_steps = _first_steps(first_frame, _nan_like)
     next_time_steps = ts.TimeStep(
         step_type=nest.map_structure(lambda x: x[:, -2], trajectory.next_step_type),
         reward=nest.map_structure(_n_step_reward, trajectory.reward),

@@ -15,11 +15,7 @@ from policylib.specs import array_spec as _array_spec
 
 ArraySpec = _array_spec.ArraySpec
 BoundedArraySpec = _array_spec.BoundedArraySpec
-Network = (
-    Any  # policylib.networks.network.Network (kept loose to avoid an import cycle)
-)
 Array = np.ndarray
-Distribution = Any  # tfp.distributions.Distribution, imported lazily elsewhere
 
 Tnest = TypeVar("Tnest")
 Trecursive = TypeVar("Trecursive")
@@ -42,16 +38,28 @@ NestedSpecTensorOrArray = Nested
 ShapeSequence = Sequence[int | None]
 Splitter = Union[Callable[[NestedTensor], tuple[NestedTensor, NestedTensor]], None]
 
-TimeStep = Any  # policylib.trajectories.time_step.TimeStep
-PolicyStep = Any  # policylib.trajectories.policy_step.PolicyStep
-Trajectory = Any  # policylib.trajectories.trajectory.Trajectory
+# The classes these name live in higher layers (trajectories, networks,
+# environments), TensorFlow Probability or Keras: type checkers see the
+# classes; at run time the names stay loose, so importing this module imports
+# none of them (no upward import, no TensorFlow).
+if TYPE_CHECKING:
+    from tensorflow_probability.python.distributions import Distribution
+    from tf_keras.optimizers import Optimizer
+
+    from policylib.environments.py_environment import PyEnvironment as PyEnv
+    from policylib.networks.network import Network
+    from policylib.trajectories.policy_step import PolicyStep
+    from policylib.trajectories.time_step import TimeStep
+    from policylib.trajectories.trajectory import Trajectory
+
+else:
+    TimeStep = PolicyStep = Trajectory = Any
+    Network = Distribution = PyEnv = Optimizer = Any
 
 GymEnv = Any
 GymEnvWrapper = Callable[..., Any]
-PyEnv = Any
 PyEnvWrapper = Callable[..., Any]
 Observer = Callable[[Trajectory], None]
-Optimizer = Any
 LookupLayer = Any
 
 
@@ -85,9 +93,11 @@ def _tf_aliases() -> dict[str, Any]:
 
 if TYPE_CHECKING:
     import tensorflow as tf
+    from tensorflow.python.framework.tensor_spec import (
+        BoundedTensorSpec as BoundedTensorSpec,
+    )
 
     TensorSpec = Union[tf.TensorSpec, tf.RaggedTensorSpec, tf.SparseTensorSpec]
-    BoundedTensorSpec = tf.TensorSpec
     Tensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
     TensorOrArray = Union[Tensor, Array]
     Spec = Union[TensorSpec, ArraySpec]

@@ -10,6 +10,7 @@ from tensorflow.core.protobuf import struct_pb2
 
 from policylib.base import file_modes
 from policylib.specs import tensor_spec
+from policylib.typing import types
 
 __all__ = [
     "Checkpointer",
@@ -43,14 +44,14 @@ class Checkpointer:
     def manager(self) -> tf.train.CheckpointManager:
         return self._manager
 
-    def initialize_or_restore(self, session: Any = None) -> Any:
+    def initialize_or_restore(self, session: tf.compat.v1.Session | None = None) -> Any:
         """Restores the latest checkpoint (or initializes, in graph mode); returns the status."""
         if not tf.executing_eagerly():
             self._load_status.initialize_or_restore(session)
         return self._load_status
 
     def save(
-        self, global_step: Any, options: tf.train.CheckpointOptions | None = None
+        self, global_step: types.Int, options: tf.train.CheckpointOptions | None = None
     ) -> str:
         """Writes a checkpoint numbered by `global_step` (an int or variable); returns its path."""
         if tf.executing_eagerly() and hasattr(global_step, "numpy"):
@@ -60,7 +61,7 @@ class Checkpointer:
         return self._manager.save(checkpoint_number=global_step, options=options)
 
 
-def save_spec(spec: Any, file_path: str) -> None:
+def save_spec(spec: types.NestedTensorSpec, file_path: str) -> None:
     """Writes a spec nest as a binary `StructuredValue` proto."""
     proto = tensor_spec.to_proto(spec)
     directory = os.path.dirname(file_path)

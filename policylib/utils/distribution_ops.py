@@ -7,6 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from policylib.base import nest_utils
+from policylib.typing import types
 
 __all__ = [
     "entropy",
@@ -14,12 +15,16 @@ __all__ = [
 ]
 
 
-def log_probability(distributions: Any, actions: Any, action_spec: Any) -> tf.Tensor:
+def log_probability(
+    distributions: types.NestedDistribution,
+    actions: types.NestedTensor,
+    action_spec: types.NestedTensorSpec,
+) -> tf.Tensor:
     """Total log-probability of a nest of actions, summed over inner dims and leaves."""
     outer_rank = nest_utils.get_outer_rank(actions, action_spec)
     nest_utils.assert_same_structure(distributions, actions)
 
-    def _log_prob(distribution: Any, action: Any) -> tf.Tensor:
+    def _log_prob(distribution: types.Distribution, action: tf.Tensor) -> tf.Tensor:
         value = distribution.log_prob(action)
         return tf.reduce_sum(value, axis=list(range(outer_rank, value.shape.rank)))
 
@@ -31,7 +36,11 @@ def log_probability(distributions: Any, actions: Any, action_spec: Any) -> tf.Te
     )
 
 
-def entropy(distributions: Any, action_spec: Any, outer_rank: int | None = None) -> Any:
+def entropy(
+    distributions: types.NestedDistribution,
+    action_spec: types.NestedTensorSpec,
+    outer_rank: int | None = None,
+) -> Any:
     """Total entropy of a nest of distributions (None if no leaf has one)."""
     if outer_rank is None:
         modes = tf.nest.map_structure(lambda d: d.mode(), distributions)

@@ -13,12 +13,13 @@ import copy
 import functools
 import inspect
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Union
 
 import numpy as np
 import tensorflow as tf
 
+from policylib.typing import types
 from policylib.utils import common, summaries
 
 __all__ = [
@@ -40,8 +41,15 @@ __all__ = [
 # Sentinel: use (and create if needed) the TF1 global step.
 _USE_GLOBAL_STEP = 0
 
+# Variables to train: a nest (usually a list) of variables.
+_Variables = Sequence[tf.Variable]
+# A dataset iterator: a Python iterator eagerly, a TF1 iterator in graph mode.
+_Iterator = Union[Iterator[types.NestedTensor], tf.compat.v1.data.Iterator]
 
-def has_self_cls_arg(func_or_method: Any) -> bool:
+
+def has_self_cls_arg(
+    func_or_method: Callable[..., object] | staticmethod | classmethod,
+) -> bool:
     """True for methods and functions whose first parameter is `self` or `cls`."""
     if isinstance(func_or_method, staticmethod):
         return False
@@ -51,7 +59,7 @@ def has_self_cls_arg(func_or_method: Any) -> bool:
     return bool(names) and names[0] in ("self", "cls")
 
 
-def is_unbound(method: Any) -> bool:
+def is_unbound(method: object) -> bool:
     """True unless `method` is bound to an object."""
     return not getattr(method, "__self__", None)
 
@@ -109,11 +117,13 @@ def future_in_eager_mode(func_or_method: Callable) -> Callable:
     return _decorated
 
 
-def _values(tensor: Any) -> Any:
+def _values(tensor: types.Tensor) -> types.Tensor:
     return tensor.values if isinstance(tensor, tf.IndexedSlices) else tensor
 
 
-def _summarize(tensor: Any, variable: Any, suffix: str, step: Any) -> None:
+def _summarize(
+    tensor: types.Tensor, variable: tf.Variable, suffix: str, step: types.Int
+) -> None:
     """A histogram and a norm summary of `tensor`, named after `variable`."""
     values, name = _values(tensor), variable.name.replace(":", "_")
     summaries.histogram(name=f"{name}_{suffix}", data=values, step=step)
@@ -122,14 +132,18 @@ def _summarize(tensor: Any, variable: Any, suffix: str, step: Any) -> None:
     )
 
 
-def add_variables_summaries(grads_and_vars: Any, step: Any) -> None:
+def add_variables_summaries(
+    grads_and_vars: Sequence[tuple[types.Tensor | None, tf.Variable]], step: types.Int
+) -> None:
     """Histogram and norm summaries of each variable."""
     with tf.name_scope("summarize_vars"):
         for _, var in grads_and_vars:
             _summarize(var, var, "value", step)
 
 
-def add_gradients_summaries(grads_and_vars: Any, step: Any) -> None:
+def add_gradients_summaries(
+    grads_and_vars: Sequence[tuple[types.Tensor | None, tf.Variable]], step: types.Int
+) -> None:
     """Histogram and norm summaries of each gradient (logs variables without one)."""
     with tf.name_scope("summarize_grads"):
         for grad, var in grads_and_vars:
@@ -139,7 +153,10 @@ def add_gradients_summaries(grads_and_vars: Any, step: Any) -> None:
             _summarize(grad, var, "gradient", step)
 
 
-def clip_gradient_norms(gradients_to_variables: Any, max_norm: Any) -> list:
+def clip_gradient_norms(
+    gradients_to_variables: Sequence[tuple[types.Tensor | None, tf.Variable]],
+    max_norm: types.Float,
+) -> list:
     """Clips each gradient (dense or IndexedSlices) to norm `max_norm`."""
     clipped = []
     for grad, var in gradients_to_variables:
@@ -159,18 +176,18 @@ def clip_gradient_norms_fn(max_norm: float) -> Callable:
 
 
 def create_train_step(
-    loss: Any,
-    optimizer: Any,
-    global_step: Any = _USE_GLOBAL_STEP,
+    loss: types.NestedTensor | Callable[[], types.NestedTensor],
+    optimizer: tf.compat.v1.train.Optimizer,
+    global_step: tf.Variable | int | None = _USE_GLOBAL_STEP,
     total_loss_fn: Callable | None = None,
-    update_ops: Any = None,
-    variables_to_train: Any = None,
+    update_ops: Iterable[tf.Operation] | None = None,
+    variables_to_train: _Variables | Callable[[], _Variables] | None = None,
     transform_grads_fn: Callable | None = None,
     summarize_gradients: bool = False,
-    gate_gradients: Any = tf.compat.v1.train.Optimizer.GATE_OP,
-    aggregation_method: Any = None,
+    gate_gradients: int = tf.compat.v1.train.Optimizer.GATE_OP,
+    aggregation_method: int | None = None,
     check_numerics: bool = True,
-) -> Any:
+) -> types.NestedTensor:
     """Applies one optimizer step to `loss`; returns the loss (after the step).
 
     Eagerly, `loss` must be callable (ideally a `Future`): it is evaluated
@@ -233,9 +250,9 @@ def create_train_step(
         variables_to_train = tape.watched_variables()
     elif callable(variables_to_train):
         variables_to_train = variables_to_train()
-    variables_to_train = tf.nest.flatten(variables_to_train)
-    grads = tape.gradient(total_loss_value, variables_to_train)
-    grads_and_vars = list(zip(grads, variables_to_train))
+    flat_variables = tf.nest.flatten(variables_to_train)
+    grads = tape.gradient(total_loss_value, flat_variables)
+    grads_and_vars = list(zip(grads, flat_variables))
     if transform_grads_fn:
         grads_and_vars = transform_grads_fn(grads_and_vars)
     if summarize_gradients:
@@ -247,15 +264,15 @@ def create_train_step(
 
 
 def create_train_op(
-    total_loss: Any,
-    optimizer: Any,
-    global_step: Any = _USE_GLOBAL_STEP,
-    update_ops: Any = None,
-    variables_to_train: Any = None,
+    total_loss: types.Tensor,
+    optimizer: tf.compat.v1.train.Optimizer,
+    global_step: tf.Variable | int | None = _USE_GLOBAL_STEP,
+    update_ops: Iterable[tf.Operation] | None = None,
+    variables_to_train: _Variables | None = None,
     transform_grads_fn: Callable | None = None,
     summarize_gradients: bool = False,
-    gate_gradients: Any = tf.compat.v1.train.Optimizer.GATE_OP,
-    aggregation_method: Any = None,
+    gate_gradients: int = tf.compat.v1.train.Optimizer.GATE_OP,
+    aggregation_method: int | None = None,
     check_numerics: bool = True,
 ) -> tf.Tensor:
     """TF1 graph mode: the op computing gradients, applying them, returning the loss.
@@ -308,7 +325,7 @@ def create_train_op(
             return tf.identity(total_loss, name="train_op")
 
 
-def np_function(func: Callable | None = None, output_dtypes: Any = None) -> Any:
+def np_function(func: Callable | None = None, output_dtypes: object = None) -> Callable:
     """Decorator: run a NumPy function on tensors (eagerly directly, else via py_function).
 
     In graph mode the output dtypes come from `output_dtypes` (a dtype, a
@@ -346,8 +363,8 @@ def np_function(func: Callable | None = None, output_dtypes: Any = None) -> Any:
 
 
 def _output_dtypes(
-    bound: Callable, args: Any, input_dtypes: tuple, output_dtypes: Any
-) -> Any:
+    bound: Callable, args: tuple, input_dtypes: tuple, output_dtypes: object
+) -> object:
     if output_dtypes is None:
         dummy = tf.nest.map_structure(
             lambda x: np.ones(x.shape, x.dtype.as_numpy_dtype), args
@@ -364,7 +381,7 @@ def _output_dtypes(
         raise ValueError("output_dtypes not a list of dtypes or a callable.") from None
 
 
-def dataset_iterator(dataset: tf.data.Dataset) -> Any:
+def dataset_iterator(dataset: tf.data.Dataset) -> _Iterator:
     """An iterator over `dataset` (a one-shot/initializable iterator in graph mode)."""
     if tf.executing_eagerly():
         return iter(dataset)
@@ -374,7 +391,7 @@ def dataset_iterator(dataset: tf.data.Dataset) -> Any:
         return tf.compat.v1.data.make_initializable_iterator(dataset)
 
 
-def get_next(iterator: Any) -> Any:
+def get_next(iterator: Any) -> types.NestedTensor:
     """The next element (a tensor op in graph mode)."""
     if tf.executing_eagerly():
         return next(iterator)

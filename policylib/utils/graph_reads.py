@@ -15,7 +15,14 @@ then "all leaves": correct, only slower.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tensorflow.python.eager.polymorphic_function.concrete_function import (
+        ConcreteFunction,
+    )
+    from tensorflow.python.framework.func_graph import FuncGraph
+    from tensorflow.python.framework.ops import Operation
 
 __all__ = ["read_inputs"]
 
@@ -25,7 +32,7 @@ _CALLS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
 _MAX_CALL_DEPTH = 8
 
 
-def read_inputs(concrete: Any, count: int) -> list[int]:
+def read_inputs(concrete: ConcreteFunction, count: int) -> list[int]:
     """Indices among the first `count` inputs of `concrete` that it reads.
 
     Args:
@@ -42,7 +49,7 @@ def read_inputs(concrete: Any, count: int) -> list[int]:
 
 
 def _read_graph_inputs(
-    graph: Any, inputs: list, outputs: list, depth: int
+    graph: FuncGraph, inputs: list, outputs: list, depth: int
 ) -> list[int]:
     """Which `inputs` of `graph` reach `outputs` or a stateful op."""
     roots = [t.op for t in outputs]
@@ -53,7 +60,7 @@ def _read_graph_inputs(
         and op.op_def.is_stateful
         and op.type not in _NOT_EFFECTS
     ]
-    needed: set[Any] = set()
+    needed: set[Operation] = set()
     while roots:
         op = roots.pop()
         if op in needed:
@@ -67,7 +74,7 @@ def _read_graph_inputs(
     return [i for i, t in enumerate(inputs) if t.op in needed]
 
 
-def _read_call_arguments(graph: Any, op: Any, depth: int) -> list[int]:
+def _read_call_arguments(graph: FuncGraph, op: Operation, depth: int) -> list[int]:
     """The arguments of call `op` that its callee reads (all, if it cannot tell)."""
     everything = list(range(len(op.inputs)))
     body = _callee_graph(graph, op) if depth < _MAX_CALL_DEPTH else None
@@ -76,7 +83,7 @@ def _read_call_arguments(graph: Any, op: Any, depth: int) -> list[int]:
     return _read_graph_inputs(body, body.inputs, body.outputs, depth + 1)
 
 
-def _callee_graph(graph: Any, op: Any) -> Any:
+def _callee_graph(graph: FuncGraph, op: Operation) -> FuncGraph | None:
     """The graph of the function `op` calls, or None where TensorFlow hides it."""
     get_function = getattr(graph, "_get_function", None)  # private TF API
     if get_function is None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import tensorflow as tf
+
+from policylib.typing import types
 
 __all__ = [
     "AggregatedLosses",
@@ -16,16 +18,16 @@ __all__ = [
 
 
 class AggregatedLosses(NamedTuple):
-    total_loss: Any
-    weighted: Any
-    regularization: Any
+    total_loss: tf.Tensor
+    weighted: tf.Tensor
+    regularization: tf.Tensor
 
 
 def aggregate_losses(
-    per_example_loss: Any = None,
-    sample_weight: Any = None,
-    global_batch_size: Any = None,
-    regularization_loss: Any = None,
+    per_example_loss: types.Tensor = None,
+    sample_weight: types.Tensor | None = None,
+    global_batch_size: types.Int | None = None,
+    regularization_loss: types.Tensor | None = None,
 ) -> AggregatedLosses:
     """Weighted mean of per-example losses plus scaled regularization.
 
@@ -71,12 +73,12 @@ def aggregate_losses(
     return AggregatedLosses(total, weighted, regularization)
 
 
-def element_wise_squared_loss(x: Any, y: Any) -> tf.Tensor:
+def element_wise_squared_loss(x: types.Tensor, y: types.Tensor) -> tf.Tensor:
     """`(x - y)^2` per element (no reduction): the TD loss of DQN's paper."""
     return tf.math.squared_difference(tf.cast(y, tf.float32), tf.cast(x, tf.float32))
 
 
-def element_wise_huber_loss(x: Any, y: Any) -> tf.Tensor:
+def element_wise_huber_loss(x: types.Tensor, y: types.Tensor) -> tf.Tensor:
     """Huber loss (delta 1) per element: squared near 0, linear beyond 1."""
     error = tf.abs(tf.cast(y, tf.float32) - tf.cast(x, tf.float32))
     quadratic = tf.minimum(error, 1.0)

@@ -4,14 +4,14 @@ Python-side metrics keep their running sums in NumPy. Putting them on a
 `NumpyState` (a `tf.train.experimental.PythonState`) lets a checkpoint of the
 metric include them, as TF-Agents' metrics do. `NumpyStorage` is the storage of
 Python replay buffers: one NumPy array per leaf of an item's spec, saved in
-checkpoints the same way. Both are plain objects in a process that has not
-imported TensorFlow when this module is first imported (`lazy_tf.module_base`).
+checkpoints the same way. Both become TensorFlow trackables once TensorFlow is
+loaded, whatever was imported first (`lazy_tf.Module`, `lazy_tf.PythonState`).
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,10 +19,14 @@ from policylib.base import lazy_tf
 from policylib.base.lazy_tf import nest
 from policylib.specs import array_spec
 
+if TYPE_CHECKING:
+    from policylib.typing import types
+
+
 __all__ = ["NumpyState", "NumpyStorage"]
 
 
-class NumpyState(lazy_tf.python_state_base()):  # type: ignore[misc]
+class NumpyState(lazy_tf.PythonState):
     """An object whose NumPy-valued attributes are saved in checkpoints.
 
     Attributes are plain Python attributes; only NumPy arrays and NumPy
@@ -57,7 +61,7 @@ class NumpyState(lazy_tf.python_state_base()):  # type: ignore[misc]
                 setattr(self, name, value)
 
 
-class NumpyStorage(lazy_tf.module_base()):  # type: ignore[misc]
+class NumpyStorage(lazy_tf.Module):
     """`capacity` items of a nest of arrays, one NumPy array per leaf.
 
     `get(i)` returns item `i` shaped like the spec; `set(i, item)` stores one.
@@ -71,7 +75,7 @@ class NumpyStorage(lazy_tf.module_base()):  # type: ignore[misc]
       ValueError: `data_spec` is not a nest of `ArraySpec`s.
     """
 
-    def __init__(self, data_spec: Any, capacity: int):
+    def __init__(self, data_spec: types.NestedArraySpec, capacity: int):
         super().__init__()
         flat = nest.flatten(data_spec)
         if not all(isinstance(s, array_spec.ArraySpec) for s in flat):
@@ -94,14 +98,14 @@ class NumpyStorage(lazy_tf.module_base()):  # type: ignore[misc]
             setattr(self._np_state, f"buffer{i}", array)
         return array
 
-    def get(self, index: Any) -> Any:
+    def get(self, index: types.Int) -> Any:
         """Item (or items, for an index array) at `index`."""
         return nest.pack_sequence_as(
             self._data_spec,
             [self._array(i)[index] for i in range(len(self._flat_specs))],
         )
 
-    def set(self, index: Any, value: Any) -> None:
+    def set(self, index: types.Int, value: types.NestedArray) -> None:
         """Stores `value` (shaped like the spec) at `index`."""
         for i, leaf in enumerate(nest.flatten(value)):
             self._array(i)[index] = leaf

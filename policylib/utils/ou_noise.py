@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 
 from policylib.typing import types
@@ -27,7 +25,7 @@ class OUProcess(tf.Module):
 
     def __init__(
         self,
-        initial_value: Any,
+        initial_value: types.Tensor,
         damping: types.Float = 0.15,
         stddev: types.Float = 0.2,
         seed: int | None = None,
@@ -51,12 +49,12 @@ class OUProcess(tf.Module):
 
 
 def ornstein_uhlenbeck_process(
-    initial_value: Any,
+    initial_value: types.Tensor,
     damping: float = 0.15,
     stddev: float = 0.2,
     seed: int | None = None,
     scope: str = "ornstein_uhlenbeck_noise",
-) -> Any:
+) -> OUProcess | tf.Tensor:
     """An `OUProcess` (eager), or the op of one step of it (TF1 graph mode)."""
     process = OUProcess(initial_value, damping, stddev, seed, scope)
     return process if tf.executing_eagerly() else process()

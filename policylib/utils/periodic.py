@@ -7,6 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from policylib.typing import types
 from policylib.utils.variables import create_variable
 
 __all__ = [
@@ -19,7 +20,9 @@ __all__ = [
 class Periodically(tf.Module):
     """Runs `body` every `period`-th call, counting in a variable (graph-safe)."""
 
-    def __init__(self, body: Callable, period: Any, name: str = "periodically"):
+    def __init__(
+        self, body: Callable, period: types.Int | None, name: str = "periodically"
+    ):
         super().__init__(name=name)
         if not callable(body):
             raise TypeError("body must be callable.")
@@ -27,7 +30,7 @@ class Periodically(tf.Module):
         self._period = period
         self._counter = create_variable(self.name + "/counter", 0)
 
-    def __call__(self) -> Any:
+    def __call__(self) -> tf.Operation | tf.Tensor:
         if self._period is None:
             return tf.no_op()
         if isinstance(self._period, int) and self._period == 1:
@@ -58,7 +61,9 @@ class EagerPeriodically:
         return None
 
 
-def periodically(body: Callable, period: Any, name: str = "periodically") -> Any:
+def periodically(
+    body: Callable, period: Any, name: str = "periodically"
+) -> Periodically | EagerPeriodically | tf.Operation:
     """A callable running `body` every `period` calls (None: never; 1: always).
 
     Eagerly, returns the callable (a variable-backed one when `period` is a

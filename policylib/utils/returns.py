@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 
 from policylib.trajectories import time_step as ts
+from policylib.typing import types
 
 __all__ = [
     "compute_returns",
@@ -48,7 +47,9 @@ def compute_returns(
     return tf.transpose(returns) if transpose else returns
 
 
-def discounted_future_sum(values: tf.Tensor, gamma: Any, num_steps: Any) -> tf.Tensor:
+def discounted_future_sum(
+    values: tf.Tensor, gamma: types.Float, num_steps: types.Int
+) -> tf.Tensor:
     """`sum_{k<num_steps} gamma^k * values[:, t+k]` for every `t` (zeros past the end)."""
     _check_rank_2(values)
     batch_size, total_steps = values.shape.as_list()
@@ -61,7 +62,10 @@ def discounted_future_sum(values: tf.Tensor, gamma: Any, num_steps: Any) -> tf.T
 
 
 def discounted_future_sum_masked(
-    values: tf.Tensor, gamma: Any, num_steps: Any, episode_lengths: Any
+    values: tf.Tensor,
+    gamma: types.Float,
+    num_steps: types.Int,
+    episode_lengths: types.Tensor,
 ) -> tf.Tensor:
     """`discounted_future_sum` with values past each row's episode length zeroed."""
     _check_rank_2(values)
@@ -75,7 +79,10 @@ def discounted_future_sum_masked(
 
 
 def shift_values(
-    values: tf.Tensor, gamma: Any, num_steps: Any, final_values: Any = None
+    values: tf.Tensor,
+    gamma: types.Float,
+    num_steps: types.Int,
+    final_values: types.Tensor | None = None,
 ) -> tf.Tensor:
     """`gamma^n * values[:, t+n]`, padding past the end with discounted `final_values`."""
     _check_rank_2(values)

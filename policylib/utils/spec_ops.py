@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import tensorflow as tf
+
+from policylib.typing import types
 
 __all__ = [
     "clip_to_spec",
@@ -14,15 +14,17 @@ __all__ = [
 ]
 
 
-def spec_means_and_magnitudes(action_spec: Any) -> tuple[Any, Any]:
+def spec_means_and_magnitudes(
+    action_spec: types.NestedTensorSpec,
+) -> tuple[types.NestedArray, types.NestedArray]:
     """Per-leaf `(mean, half-width)` of a bounded spec nest, as float32 arrays."""
 
-    def _mean(spec: Any) -> np.ndarray:
+    def _mean(spec: types.TensorSpec) -> np.ndarray:
         return ((np.asarray(spec.maximum) + np.asarray(spec.minimum)) / 2.0).astype(
             np.float32
         )
 
-    def _magnitude(spec: Any) -> np.ndarray:
+    def _magnitude(spec: types.TensorSpec) -> np.ndarray:
         return ((np.asarray(spec.maximum) - np.asarray(spec.minimum)) / 2.0).astype(
             np.float32
         )
@@ -33,7 +35,7 @@ def spec_means_and_magnitudes(action_spec: Any) -> tuple[Any, Any]:
     )
 
 
-def scale_to_spec(tensor: tf.Tensor, spec: Any) -> tf.Tensor:
+def scale_to_spec(tensor: tf.Tensor, spec: types.TensorSpec) -> tf.Tensor:
     """Maps values in [-1, 1] linearly onto the spec's [minimum, maximum].
 
     The result has shape `[batch] + spec.shape`: outer dims are folded into
@@ -44,7 +46,7 @@ def scale_to_spec(tensor: tf.Tensor, spec: Any) -> tf.Tensor:
     return means + magnitudes * tensor
 
 
-def clip_to_spec(value: Any, spec: Any) -> tf.Tensor:
+def clip_to_spec(value: types.Tensor, spec: types.TensorSpec) -> tf.Tensor:
     """Clips a tensor to a bounded spec's [minimum, maximum]."""
     return tf.clip_by_value(
         value,

@@ -19,6 +19,7 @@ from typing import Any
 import tensorflow as tf
 
 from policylib.base import extras
+from policylib.typing import types
 
 __all__ = [
     "generate_tensor_summaries",
@@ -50,7 +51,7 @@ def _enabled() -> bool:
     )
 
 
-def int64_step(step: Any) -> Any:
+def int64_step(step: types.Int) -> types.Int:
     """`step` as TensorFlow's summary ops take it: an int64 (a Python int is kept).
 
     TF-Agents' tutorials count train steps in an int32 `tf.Variable(0)`;
@@ -62,14 +63,14 @@ def int64_step(step: Any) -> Any:
     return step
 
 
-def scalar(name: str, data: Any, step: Any) -> Any:
+def scalar(name: str, data: types.Tensor, step: types.Int) -> Any:
     """`tf.summary.scalar`, skipped without TensorBoard and writer."""
     if not _enabled():
         return None
     return tf.summary.scalar(name=name, data=data, step=int64_step(step))
 
 
-def histogram(name: str, data: Any, step: Any) -> Any:
+def histogram(name: str, data: types.Tensor, step: types.Int) -> Any:
     """`tf.summary.histogram`, skipped without TensorBoard and writer."""
     if not _enabled():
         return None
@@ -77,7 +78,9 @@ def histogram(name: str, data: Any, step: Any) -> Any:
 
 
 def summarize_scalar_dict(
-    name_data: dict[str, Any], step: Any, name_scope: str = "Losses/"
+    name_data: dict[str, types.Tensor | None],
+    step: types.Int,
+    name_scope: str = "Losses/",
 ) -> None:
     """One scalar summary per entry that is not None, under `name_scope`."""
     if not name_data or not _enabled():
@@ -89,7 +92,7 @@ def summarize_scalar_dict(
                 tf.summary.scalar(name=name, data=data, step=step)
 
 
-def generate_tensor_summaries(tag: str, tensor: Any, step: Any) -> None:
+def generate_tensor_summaries(tag: str, tensor: types.Tensor, step: types.Int) -> None:
     """Histogram, mean, mean of absolute values, max and min of `tensor`, under `tag`."""
     if not _enabled():
         return

@@ -8,10 +8,10 @@ update_target()        # after each training step
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import tensorflow as tf
 
+from policylib.typing import types
 from policylib.utils import periodic, variables
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-def check_matching_networks(network_1: Any, network_2: Any) -> None:
+def check_matching_networks(network_1: types.Network, network_2: types.Network) -> None:
     """ValueError unless two networks have the same input spec and variable shapes."""
     if network_1.input_tensor_spec != network_2.input_tensor_spec:
         raise ValueError(
@@ -44,7 +44,9 @@ def check_matching_networks(network_1: Any, network_2: Any) -> None:
             raise ValueError(f"Variable dtypes or shapes do not match: {v1} vs. {v2}")
 
 
-def check_no_shared_variables(network_1: Any, network_2: Any) -> None:
+def check_no_shared_variables(
+    network_1: types.Network, network_2: types.Network
+) -> None:
     """ValueError if two networks (e.g. online and target) share trainable variables."""
     ids_2 = {id(v) for v in network_2.trainable_variables}
     shared = [v for v in network_1.trainable_variables if id(v) in ids_2]
@@ -59,11 +61,11 @@ def check_no_shared_variables(network_1: Any, network_2: Any) -> None:
 
 
 def maybe_copy_target_network_with_checks(
-    network: Any,
-    target_network: Any = None,
+    network: types.Network,
+    target_network: types.Network | None = None,
     name: str | None = None,
-    input_spec: Any = None,
-) -> Any:
+    input_spec: types.NestedTensorSpec = None,
+) -> types.Network:
     """`target_network`, or a fresh copy of `network` built for `input_spec`.
 
     Raises:
@@ -79,8 +81,11 @@ def maybe_copy_target_network_with_checks(
 
 
 def create_target_network(
-    network: Any, target_network: Any, input_spec: Any, name: str
-) -> Any:
+    network: types.Network,
+    target_network: types.Network | None,
+    input_spec: types.NestedTensorSpec,
+    name: str,
+) -> types.Network:
     """Builds `network` (and a given target) for `input_spec`; returns the target.
 
     The target is `target_network`, or a fresh copy of `network` named `name`.
@@ -93,13 +98,15 @@ def create_target_network(
     )
 
 
-def deduped_network_variables(network: Any, *others: Any) -> list:
+def deduped_network_variables(network: types.Network, *others: types.Network) -> list:
     """`network.variables` less those any of `others` holds (shared layers)."""
     seen = {id(v) for other in others for v in other.variables}
     return [v for v in network.variables if id(v) not in seen]
 
 
-def _paired_variables(pairs: Sequence[tuple[Any, Any]]) -> tuple[list, list]:
+def _paired_variables(
+    pairs: Sequence[tuple[types.Network, types.Network]],
+) -> tuple[list, list]:
     """Source and target variables of `(network, target)` pairs, each pair's
     variables after dropping those an earlier pair already updates."""
     sources: list = []
@@ -111,8 +118,10 @@ def _paired_variables(pairs: Sequence[tuple[Any, Any]]) -> tuple[list, list]:
 
 
 def get_targets_updater(
-    pairs: Sequence[tuple[Any, Any]], tau: Any = 1.0, period: Any = 1
-) -> Any:
+    pairs: Sequence[tuple[types.Network, types.Network]],
+    tau: types.Float = 1.0,
+    period: types.Int | None = 1,
+) -> periodic.Periodically:
     """`get_target_updater` for several `(network, target)` pairs at once.
 
     A layer shared between networks (and between their targets) is updated
@@ -120,7 +129,7 @@ def get_targets_updater(
     """
     pairs = list(pairs)
 
-    def update() -> Any:
+    def update() -> tf.Operation:
         sources, targets = _paired_variables(pairs)
         return variables.soft_variables_update(
             sources, targets, tau, tau_non_trainable=1.0
@@ -130,15 +139,20 @@ def get_targets_updater(
         return periodic.Periodically(update, period, "periodic_update_targets")
 
 
-def initialize_targets(pairs: Sequence[tuple[Any, Any]]) -> Any:
+def initialize_targets(
+    pairs: Sequence[tuple[types.Network, types.Network]],
+) -> tf.Operation:
     """Copies every network of `(network, target)` pairs into its target."""
     sources, targets = _paired_variables(list(pairs))
     return variables.soft_variables_update(sources, targets, tau=1.0)
 
 
 def get_target_updater(
-    network: Any, target_network: Any, tau: Any = 1.0, period: int = 1
-) -> Any:
+    network: types.Network,
+    target_network: types.Network,
+    tau: types.Float = 1.0,
+    period: int = 1,
+) -> periodic.Periodically:
     """A callable that soft-updates `target_network` from `network` every `period` calls.
 
     `w_target <- (1 - tau) * w_target + tau * w` for trainable weights (tau 1:

@@ -18,12 +18,12 @@ int64 -> float64) and normalized values are cast back to the spec's dtype.
 from __future__ import annotations
 
 import abc
-from typing import Any
 
 import tensorflow as tf
 
 from policylib.base import nest_utils
 from policylib.specs import tensor_spec as tensor_spec_lib
+from policylib.typing import types
 from policylib.utils import variables
 
 __all__ = [
@@ -53,7 +53,9 @@ class TensorNormalizer(tf.Module, metaclass=abc.ABCMeta):
       scope: name of the module and of its variables' scope.
     """
 
-    def __init__(self, tensor_spec: Any, scope: str = "normalize_tensor"):
+    def __init__(
+        self, tensor_spec: types.NestedTensorSpec, scope: str = "normalize_tensor"
+    ):
         super().__init__(name=scope)
         self._scope = scope
         self._tensor_spec = tensor_spec
@@ -73,18 +75,18 @@ class TensorNormalizer(tf.Module, metaclass=abc.ABCMeta):
 
     @property
     @abc.abstractmethod
-    def variables(self) -> Any:
+    def variables(self) -> tuple[types.NestedVariable, ...]:
         """The estimate variables, each packed like `tensor_spec`."""
 
     @abc.abstractmethod
-    def _update_ops(self, flat_tensors: list, outer_dims: Any) -> list:
+    def _update_ops(self, flat_tensors: list, outer_dims: types.Shape) -> list:
         """Ops folding `flat_tensors` into the estimates."""
 
     @abc.abstractmethod
     def _get_mean_var_estimates(self) -> tuple[list, list]:
         """Flat lists of the current mean and variance estimates."""
 
-    def _check(self, tensor: Any, name: str) -> None:
+    def _check(self, tensor: types.NestedTensor, name: str) -> None:
         nest_utils.assert_matching_dtypes_and_inner_shapes(
             tensor,
             self._tensor_spec,
@@ -93,7 +95,9 @@ class TensorNormalizer(tf.Module, metaclass=abc.ABCMeta):
             specs_name="tensor_spec",
         )
 
-    def update(self, tensor: Any, outer_dims: Any = (0,)) -> tf.Operation:
+    def update(
+        self, tensor: types.NestedTensor, outer_dims: types.Shape = (0,)
+    ) -> tf.Operation:
         """Folds a batch into the estimates.
 
         Args:
@@ -110,11 +114,11 @@ class TensorNormalizer(tf.Module, metaclass=abc.ABCMeta):
 
     def normalize(
         self,
-        tensor: Any,
+        tensor: types.NestedTensor,
         clip_value: float = 5.0,
         center_mean: bool = True,
         variance_epsilon: float = 1e-3,
-    ) -> Any:
+    ) -> types.NestedTensor:
         """`(tensor - mean) / sqrt(var + variance_epsilon)`, clipped to `[-clip_value, clip_value]`.
 
         Args:
@@ -152,7 +156,7 @@ class TensorNormalizer(tf.Module, metaclass=abc.ABCMeta):
                 normalized.append(tf.cast(out, spec.dtype))
         return tf.nest.pack_sequence_as(self._tensor_spec, normalized)
 
-    def _packed(self, flat_variables: list) -> Any:
+    def _packed(self, flat_variables: list) -> types.NestedVariable:
         return tf.nest.pack_sequence_as(self._tensor_spec, flat_variables)
 
     def _new_variables(self, name: str, initial_value: float) -> list:
@@ -175,7 +179,7 @@ class EMATensorNormalizer(TensorNormalizer):
 
     def __init__(
         self,
-        tensor_spec: Any,
+        tensor_spec: types.NestedTensorSpec,
         scope: str = "normalize_tensor",
         norm_update_rate: float = 0.001,
     ):
@@ -187,11 +191,11 @@ class EMATensorNormalizer(TensorNormalizer):
         self._var_moving_avg = self._new_variables("var", 1)
 
     @property
-    def variables(self) -> tuple[Any, Any]:
+    def variables(self) -> tuple[types.NestedVariable, types.NestedVariable]:
         """`(means, variances)`, each packed like `tensor_spec`."""
         return self._packed(self._mean_moving_avg), self._packed(self._var_moving_avg)
 
-    def _update_ops(self, flat_tensors: list, outer_dims: Any) -> list:
+    def _update_ops(self, flat_tensors: list, outer_dims: types.Shape) -> list:
         rate = self._norm_update_rate
         ops = []
         for value, mean_var, var_var in zip(
@@ -221,7 +225,14 @@ class StreamingTensorNormalizer(TensorNormalizer):
         self._m2_carry = self._new_variables("m2_carry", 0)
 
     @property
-    def variables(self) -> tuple[Any, Any, Any, Any]:
+    def variables(
+        self,
+    ) -> tuple[
+        types.NestedVariable,
+        types.NestedVariable,
+        types.NestedVariable,
+        types.NestedVariable,
+    ]:
         """`(counts, averages, sums of squared deviations, their Kahan carries)`."""
         return (
             self._packed(self._count),
@@ -230,12 +241,12 @@ class StreamingTensorNormalizer(TensorNormalizer):
             self._packed(self._m2_carry),
         )
 
-    def _update_ops(self, flat_tensors: list, outer_dims: Any) -> list:
+    def _update_ops(self, flat_tensors: list, outer_dims: types.Shape) -> list:
         del outer_dims  # every outer axis is reduced
         tensors = tf.nest.pack_sequence_as(self._tensor_spec, flat_tensors)
         outer_shape = nest_utils.get_outer_shape(tensors, self._tensor_spec)
         outer_rank = tf.compat.dimension_value(outer_shape.shape[0])
-        axes: Any = (
+        axes: list[int] | tf.Tensor = (
             list(range(outer_rank))
             if outer_rank is not None
             else tf.range(tf.size(outer_shape))
@@ -274,14 +285,14 @@ class StreamingTensorNormalizer(TensorNormalizer):
 
 
 def parallel_variance_calculation(
-    n_a: Any,
-    avg_a: Any,
-    m2_a: Any,
-    n_b: Any,
-    avg_b: Any,
-    m2_b: Any,
-    m2_b_c: Any,
-) -> tuple[Any, Any, Any, Any]:
+    n_a: types.Tensor,
+    avg_a: types.Tensor,
+    m2_a: types.Tensor,
+    n_b: types.Tensor,
+    avg_b: types.Tensor,
+    m2_b: types.Tensor,
+    m2_b_c: types.Tensor,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
     """Merges two groups' `(count, mean, sum of squared deviations)`.
 
     Chan, Golub and LeVeque's pairwise update; group b's sum carries a Kahan
@@ -297,7 +308,9 @@ def parallel_variance_calculation(
     return n_ab, avg_ab, m2_ab, m2_ab_carry
 
 
-def kahan_summation(accumulator: Any, carry: Any, value: Any) -> tuple[Any, Any]:
+def kahan_summation(
+    accumulator: types.Tensor, carry: types.Tensor, value: types.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
     """`accumulator + value` with the rounding error kept in `carry` (Kahan, 1965)."""
     compensated = value - carry
     total = accumulator + compensated

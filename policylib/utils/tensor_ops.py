@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
+
+from policylib.typing import types
 
 __all__ = [
     "join_scope",
@@ -13,7 +13,7 @@ __all__ = [
 ]
 
 
-def replicate(tensor: Any, outer_shape: Any) -> tf.Tensor:
+def replicate(tensor: types.Tensor, outer_shape: types.Shape) -> tf.Tensor:
     """Tiles `tensor` so that its shape becomes `outer_shape + tensor.shape`."""
     tensor = tf.convert_to_tensor(tensor)
     outer_shape = tf.convert_to_tensor(outer_shape, dtype=tf.int32)

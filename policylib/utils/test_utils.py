@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
 
 import gin
 import numpy as np
@@ -16,7 +15,7 @@ FLAGS = flags.FLAGS
 __all__ = ["FLAGS", "TestCase", "contains", "main", "test_src_dir_path"]
 
 
-def contains(list1: Iterable[Any], list2: Iterable[Any]) -> bool:
+def contains(list1: Iterable[object], list2: Iterable[object]) -> bool:
     """True if every item of `list2` equals some item of `list1` (arrays allowed)."""
     candidates = list(list1)
     return all(

@@ -6,21 +6,21 @@ Inputs are time-major `[T, B]` (or `[T]`) unless `time_major=False`
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
+
+from policylib.typing import types
 
 __all__ = ["discounted_return", "generalized_advantage_estimation"]
 
 
-def _time_major(*tensors: Any) -> list:
+def _time_major(*tensors: types.Tensor) -> list:
     return [tf.transpose(t) for t in tensors]
 
 
 def discounted_return(
-    rewards: Any,
-    discounts: Any,
-    final_value: Any = None,
+    rewards: types.Tensor,
+    discounts: types.Tensor,
+    final_value: types.Tensor | None = None,
     time_major: bool = True,
     provide_all_returns: bool = True,
 ) -> tf.Tensor:
@@ -43,7 +43,9 @@ def discounted_return(
     if final_value is None:
         final_value = tf.zeros_like(rewards[-1])
 
-    def accumulate(later: Any, reward_and_discount: Any) -> Any:
+    def accumulate(
+        later: tf.Tensor, reward_and_discount: tuple[tf.Tensor, tf.Tensor]
+    ) -> tf.Tensor:
         reward, discount = reward_and_discount
         return reward + discount * later
 
@@ -60,11 +62,11 @@ def discounted_return(
 
 
 def generalized_advantage_estimation(
-    values: Any,
-    final_value: Any,
-    discounts: Any,
-    rewards: Any,
-    td_lambda: Any = 1.0,
+    values: types.Tensor,
+    final_value: types.Tensor | None,
+    discounts: types.Tensor,
+    rewards: types.Tensor,
+    td_lambda: types.Float = 1.0,
     time_major: bool = True,
 ) -> tf.Tensor:
     """GAE (Schulman et al., 2015): `A_t = delta_t + lambda * d_t * A_{t+1}`.
@@ -82,7 +84,9 @@ def generalized_advantage_estimation(
     next_values = tf.concat([values[1:], tf.expand_dims(final_value, 0)], axis=0)
     deltas = rewards + discounts * next_values - values
 
-    def accumulate(later: Any, weight_and_delta: Any) -> Any:
+    def accumulate(
+        later: tf.Tensor, weight_and_delta: tuple[tf.Tensor, tf.Tensor]
+    ) -> tf.Tensor:
         weight, delta = weight_and_delta
         return delta + weight * later
 

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
 
 import tensorflow as tf
+
+from policylib.typing import types
 
 __all__ = ["create_variable", "soft_variables_update"]
 
 
 def create_variable(
     name: str,
-    initial_value: Any = 0,
-    shape: Any = (),
-    dtype: Any = tf.int64,
+    initial_value: types.Tensor | float = 0,
+    shape: types.Shape = (),
+    dtype: tf.DType = tf.int64,
     use_local_variable: bool = False,
     trainable: bool = False,
-    initializer: Any = None,
+    initializer: tf.keras.initializers.Initializer | None = None,
     unique_name: bool = True,
 ) -> tf.Variable:
     """A (by default non-trainable int64 scalar) variable, e.g. a train step.
@@ -52,8 +53,8 @@ def create_variable(
 def soft_variables_update(
     source_variables: Sequence[tf.Variable],
     target_variables: Sequence[tf.Variable],
-    tau: float = 1.0,
-    tau_non_trainable: float | None = None,
+    tau: types.Float = 1.0,
+    tau_non_trainable: types.Float | None = None,
     sort_variables_by_name: bool = False,
 ) -> tf.Operation:
     """`target = (1 - tau) * target + tau * source` for each paired variable.

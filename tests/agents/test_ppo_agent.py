@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from policylib.agents.ppo import (
     ppo_actor_network,
@@ -196,3 +197,45 @@ def test_bad_experience_names_what_is_wrong() -> None:
         match=r"(?s)observation: got \[32, 4, 3\], expected \[B, T\] \+ \[2\]",
     ):
         agent.train(experience._replace(observation=tf.zeros([32, 4, 3])))
+
+
+@pytest.mark.parametrize(
+    "make, clip_fraction, loss",
+    [
+        # Ratios [1, 1, 2, 2], advantages 1: half are outside [0.8, 1.2];
+        # the clipped objective is mean(1, 1, 1.2, 1.2).
+        (_clip_agent, 0.5, -1.1),
+        # No clipping: the plain objective mean(1, 1, 2, 2), no fraction.
+        (_kl_agent, 0.0, -1.5),
+    ],
+    ids=["clip", "no_clip"],
+)
+def test_policy_gradient_loss_returns_its_clip_fraction(
+    make, clip_fraction, loss
+) -> None:
+    agent = make()
+    args = (
+        ts.restart(tf.zeros([4, 2]), batch_size=4),
+        tf.zeros([4], tf.int32),
+        tf.math.log([0.5, 0.5, 0.25, 0.25]),
+        tf.ones([4]),
+        tfp.distributions.Categorical(logits=tf.zeros([4, 2])),
+        tf.ones([4]),
+    )
+    got_loss, got_fraction = agent._policy_gradient_loss_and_clip(*args)
+    assert float(got_fraction) == pytest.approx(clip_fraction)
+    assert float(got_loss) == pytest.approx(loss)
+    assert float(agent.policy_gradient_loss(*args)) == pytest.approx(loss)
+    assert not hasattr(agent, "_clip_fraction")
+
+
+def test_switched_off_loss_terms_are_exact_zeros() -> None:
+    agent = _clip_agent()
+    extra = agent.train(_collect(agent, lambda a: a.astype(np.float32))).extra
+    for name in (
+        "kl_penalty_loss",
+        "l2_regularization_loss",
+        "entropy_regularization_loss",
+    ):
+        assert float(getattr(extra, name)) == 0.0, name
+    assert 0.0 <= float(extra.clip_fraction) <= 1.0

@@ -2,7 +2,8 @@
 
 The tutorials make the counter with `tf.Variable(0)` (int32) and train through
 `common.function(agent.train)`; the counter must keep its dtype and advance by
-one per `train` call (PPO: one per epoch). int64 counters work the same way.
+one per `train` call (PPO: one per epoch). int64 counters, each agent's default,
+are what the agents' own tests train with under `common.function`.
 """
 
 from __future__ import annotations
@@ -153,10 +154,10 @@ AGENTS: dict[str, tuple[Callable[[tf.Variable], Any], Callable[[Any], Any], int]
 }
 
 
-@pytest.mark.parametrize("dtype", [tf.int32, tf.int64], ids=["int32", "int64"])
 @pytest.mark.parametrize("name", sorted(AGENTS))
-def test_counter_keeps_its_dtype_under_common_function(name: str, dtype) -> None:
+def test_an_int32_counter_keeps_its_dtype_under_common_function(name: str) -> None:
     build, experience_for, per_train = AGENTS[name]
+    dtype = tf.int32
     counter = tf.Variable(0, dtype=dtype)
     agent = build(counter)
     agent.initialize()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from policylib.base import lazy_tf, nest_utils
+from policylib.base import lazy_tf, nest_checks, nest_utils
 from policylib.trajectories import time_step as ts
 
 Point = collections.namedtuple("Point", ["x", "y"])
@@ -31,7 +31,7 @@ def without_tf(monkeypatch):
     """Makes the helpers take their TensorFlow-free path in this process."""
     monkeypatch.setattr(lazy_tf, "_tf_nest", lambda: None)
     monkeypatch.setattr(lazy_tf, "_tf_path_nest", lambda: None)
-    monkeypatch.setattr(nest_utils, "is_loaded", lambda: False)
+    monkeypatch.setattr(nest_checks, "is_loaded", lambda: False)
 
 
 def _same(a, b):

@@ -125,3 +125,51 @@ def test_assert_value_spec():
     nest_utils.assert_value_spec(tf.TensorSpec((1,), tf.float32), "net")
     with pytest.raises(ValueError, match="multiple values"):
         nest_utils.assert_value_spec(tf.TensorSpec((3,), tf.float32), "net")
+
+
+# The names TF-Agents' `utils.nest_utils` offers (and its tests reach); the
+# module is split into `nest_structure`, `nest_checks` and `nest_batching`, and
+# each must stay reachable from both import paths.
+TF_AGENTS_NAMES = [
+    "assert_matching_dtypes_and_inner_shapes",
+    "assert_same_structure",
+    "assert_tensors_matching_dtypes_and_shapes",
+    "assert_value_spec",
+    "batch_nested_array",
+    "batch_nested_tensors",
+    "fast_map_structure",
+    "fast_map_structure_flatten",
+    "flatten_and_check_shape_nested_specs",
+    "flatten_multi_batched_nested_tensors",
+    "flatten_with_joined_paths",
+    "get_outer_array_shape",
+    "get_outer_rank",
+    "get_outer_shape",
+    "has_tensors",
+    "is_batched_nested_tensors",
+    "prune_extra_keys",
+    "remove_singleton_batch_spec_dim",
+    "spec_shape",
+    "split_nested_tensors",
+    "stack_nested_arrays",
+    "stack_nested_tensors",
+    "tile_batch",
+    "unbatch_nested_array",
+    "unbatch_nested_tensors",
+    "unbatch_nested_tensors_to_arrays",
+    "unstack_nested_arrays",
+    "unstack_nested_arrays_into_flat_items",
+    "unstack_nested_tensors",
+    "where",
+]
+
+
+def test_both_import_paths_offer_every_name():
+    from policylib.base import nest_batching, nest_checks, nest_structure
+    from policylib.utils import nest_utils as utils_nest_utils
+
+    assert utils_nest_utils is nest_utils
+    parts = (nest_structure, nest_checks, nest_batching)
+    for name in TF_AGENTS_NAMES + list(nest_utils.__all__):
+        value = getattr(nest_utils, name)
+        assert any(getattr(part, name, None) is value for part in parts), name

@@ -12,7 +12,7 @@ import tensorflow as tf
 from policylib import data
 from policylib.environments import suite_gym
 from policylib.errors import NotAPolicyError, UnknownEnvironmentError
-from policylib.eval import EvalResult, evaluate, evaluation
+from policylib.eval import EvalResult, episode_runner, evaluate, evaluation
 from policylib.networks import q_network
 from policylib.policies import greedy_policy, policy_loader, policy_saver, q_policy
 from policylib.specs import tensor_spec
@@ -90,7 +90,7 @@ def test_env_as_instance_and_constructor():
 def test_progress_shows_loading_then_counts_episodes_only(capsys, monkeypatch):
     import time
 
-    from policylib.policies import policy_source
+    from policylib.export import policy_source
 
     real_load = policy_source.PolicySource._load
 
@@ -205,7 +205,7 @@ def test_bad_input():
 
 def test_recorder_ignores_hidden_and_boundary_steps():
     seen = []
-    recorder = evaluation.EpisodeRecorder(on_episode=lambda *e: seen.append(e))
+    recorder = episode_runner.EpisodeRecorder(on_episode=lambda *e: seen.append(e))
     from policylib.trajectories import trajectory
 
     def step(step_type, next_step_type, reward):
@@ -281,3 +281,25 @@ def test_a_batched_environment_passed_in():
     with pytest.raises(ValueError, match="max_steps needs unbatched environments"):
         evaluate(_pole_policy(), env, 6, max_steps=5)
     env.close()
+
+
+def test_backend_is_one_enum_that_the_cli_shares_and_strings_convert_once():
+    from policylib import cli
+
+    assert cli.Backend is evaluation.Backend
+    by_name = evaluate(
+        _pole_policy(), "CartPole-v1", 2, seed=1, backend="serial", progress=False
+    )
+    by_enum = evaluate(
+        _pole_policy(),
+        "CartPole-v1",
+        2,
+        seed=1,
+        backend=evaluation.Backend.SERIAL,
+        progress=False,
+    )
+    assert by_name.backend is by_enum.backend is evaluation.Backend.SERIAL
+    assert by_name.returns == by_enum.returns
+    assert by_name.to_dict()["backend"] == "serial"  # JSON keeps the plain name
+    with pytest.raises(ValueError, match='backend="serial" runs one worker'):
+        evaluate(_pole_policy(), "CartPole-v1", 2, num_workers=2, backend="serial")

@@ -136,7 +136,9 @@ def test_an_error_in_a_worker_is_raised_at_once_with_its_traceback():
 
 def test_bad_arguments():
     env = suite_gym.load("CartPole-v1")
-    with pytest.raises(ValueError, match="backend must be one of 'processes', 'ray'"):
+    with pytest.raises(
+        ValueError, match="backend must be one of 'serial', 'processes', 'ray'"
+    ):
         evaluate(_pole_policy(), "CartPole-v1", 2, backend="threads")
     with pytest.raises(ValueError, match='ray_address needs backend="ray"'):
         evaluate(_pole_policy(), "CartPole-v1", 2, num_workers=2, ray_address="h:1")
@@ -162,19 +164,19 @@ def test_more_workers_than_episodes():
 
 def test_start_up_is_reported_before_the_first_episode():
     from policylib.eval import workers
+    from policylib.export.policy_source import PolicySource
 
     events = []
     run = workers.run(
-        _pole_policy(),
+        PolicySource.of(_pole_policy()),
         "CartPole-v1",
         4,
         num_workers=2,
-        backend="processes",
+        portable=False,
         ray_address=None,
         num_envs=1,
         seed=0,
         max_steps=20,
-        allow_unsafe_ops=False,
         on_episode=lambda k, *_: events.append(k),
         on_started=lambda: events.append("started"),
     )

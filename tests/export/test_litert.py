@@ -10,14 +10,13 @@ import pytest
 import tensorflow as tf
 
 from policylib.agents.ddpg import actor_network
-from policylib.export import litert, litert_files
+from policylib.export import litert, litert_files, litert_policy
 from policylib.networks import categorical_q_network, q_network, q_rnn_network
 from policylib.policies import (
     actor_policy,
     categorical_q_policy,
     fixed_policy,
     greedy_policy,
-    litert_policy,
     q_policy,
 )
 from policylib.specs import array_spec, tensor_spec

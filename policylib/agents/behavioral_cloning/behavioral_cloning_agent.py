@@ -29,9 +29,11 @@ from policylib.policies import (
     epsilon_greedy_policy,
     greedy_policy,
     q_policy,
+    tf_policy,
 )
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
+from policylib.trajectories import trajectory
 from policylib.typing import types
 from policylib.utils import common
 
@@ -105,10 +107,10 @@ class BehavioralCloningAgent(tf_agent.TFAgent):
         )
         if any(continuous):
             self._bc_loss_fn = loss_fn or self._continuous_loss_fn
-            collect_policy: Any = actor_policy.ActorPolicy(
+            collect_policy: tf_policy.TFPolicy = actor_policy.ActorPolicy(
                 time_step_spec, action_spec, actor_network=cloning_network
             )
-            policy: Any = greedy_policy.GreedyPolicy(collect_policy)
+            policy: tf_policy.TFPolicy = greedy_policy.GreedyPolicy(collect_policy)
         else:
             self._bc_loss_fn = loss_fn or self._discrete_loss
             base = self._discrete_base_policy(time_step_spec, action_spec)
@@ -135,8 +137,8 @@ class BehavioralCloningAgent(tf_agent.TFAgent):
         return self._cloning_network
 
     def _discrete_base_policy(
-        self, time_step_spec: ts.TimeStep, action_spec: Any
-    ) -> Any:
+        self, time_step_spec: ts.TimeStep, action_spec: types.NestedTensorSpec
+    ) -> tf_policy.TFPolicy:
         """An actor policy for a distribution network, else a Q policy over the logits."""
         emits_distributions = any(
             isinstance(s, distribution_utils.DistributionSpecV2)
@@ -153,7 +155,9 @@ class BehavioralCloningAgent(tf_agent.TFAgent):
             validate_action_spec_and_network=False,
         )
 
-    def _network_outputs(self, experience: Any, training: bool) -> Any:
+    def _network_outputs(
+        self, experience: trajectory.Trajectory, training: bool
+    ) -> types.NestedTensor:
         batch_size = (
             tf.compat.dimension_value(experience.step_type.shape[0])
             or tf.shape(experience.step_type)[0]
@@ -166,7 +170,9 @@ class BehavioralCloningAgent(tf_agent.TFAgent):
         )
         return outputs
 
-    def _discrete_loss(self, experience: Any, training: bool = False) -> tf.Tensor:
+    def _discrete_loss(
+        self, experience: trajectory.Trajectory, training: bool = False
+    ) -> tf.Tensor:
         """Cross-entropy of the recorded actions under the network's logits."""
         outputs = self._network_outputs(experience, training)
         logits = (
@@ -184,7 +190,9 @@ class BehavioralCloningAgent(tf_agent.TFAgent):
         )
         return tf.add_n(tf.nest.flatten(losses))
 
-    def _continuous_loss_fn(self, experience: Any, training: bool = False) -> tf.Tensor:
+    def _continuous_loss_fn(
+        self, experience: trajectory.Trajectory, training: bool = False
+    ) -> tf.Tensor:
         """Mean squared error between the recorded and the network's actions."""
         outputs = self._network_outputs(experience, training)
         if isinstance(outputs, tfp.distributions.Distribution):
@@ -197,8 +205,11 @@ class BehavioralCloningAgent(tf_agent.TFAgent):
         return tf.add_n(tf.nest.flatten(losses))
 
     def _aggregate(
-        self, experience: Any, weights: Any, training: bool
-    ) -> tuple[Any, Any]:
+        self,
+        experience: trajectory.Trajectory,
+        weights: types.Tensor | None,
+        training: bool,
+    ) -> tuple[tf.Tensor, common.AggregatedLosses]:
         per_example = self._bc_loss_fn(experience, training=training)  # type: ignore[call-arg]
         return per_example, common.aggregate_losses(
             per_example_loss=per_example,

@@ -24,12 +24,7 @@ from policylib.agents.dqn import dqn_agent
 from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.networks import utils as network_utils
-from policylib.policies import (
-    boltzmann_policy,
-    categorical_q_policy,
-    epsilon_greedy_policy,
-    greedy_policy,
-)
+from policylib.policies import categorical_q_policy, greedy_policy, tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.typing import types
@@ -38,7 +33,7 @@ from policylib.utils import common, value_ops
 __all__ = ["CategoricalDqnAgent", "project_distribution"]
 
 
-def _num_atoms(net: Any, label: str) -> int:
+def _num_atoms(net: network.Network, label: str) -> int:
     try:
         return net.num_atoms
     except AttributeError:
@@ -130,8 +125,11 @@ class CategoricalDqnAgent(dqn_agent.DqnAgent):
         )
 
     def _categorical_policy(
-        self, time_step_spec: ts.TimeStep, action_spec: Any, q_network: Any
-    ) -> Any:
+        self,
+        time_step_spec: ts.TimeStep,
+        action_spec: types.NestedTensorSpec,
+        q_network: network.Network,
+    ) -> tf_policy.TFPolicy:
         return categorical_q_policy.CategoricalQPolicy(
             time_step_spec,
             action_spec,
@@ -146,19 +144,12 @@ class CategoricalDqnAgent(dqn_agent.DqnAgent):
     def _setup_policy(
         self,
         time_step_spec: ts.TimeStep,
-        action_spec: Any,
-        boltzmann_temperature: Any,
+        action_spec: types.NestedTensorSpec,
+        boltzmann_temperature: types.Float | None,
         emit_log_probability: bool,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[tf_policy.TFPolicy, tf_policy.TFPolicy]:
         policy = self._categorical_policy(time_step_spec, action_spec, self._q_network)
-        if boltzmann_temperature is not None:
-            collect_policy: Any = boltzmann_policy.BoltzmannPolicy(
-                policy, temperature=boltzmann_temperature
-            )
-        else:
-            collect_policy = epsilon_greedy_policy.EpsilonGreedyPolicy(
-                policy, epsilon=self._epsilon_greedy
-            )
+        collect_policy = self._exploring(policy, boltzmann_temperature)
         self._target_greedy_policy = greedy_policy.GreedyPolicy(
             self._categorical_policy(
                 time_step_spec, action_spec, self._target_q_network
@@ -175,22 +166,18 @@ class CategoricalDqnAgent(dqn_agent.DqnAgent):
 
     def _loss(
         self,
-        experience: Any,
-        td_errors_loss_fn: Any = None,
+        experience: Any,  # a Trajectory, typed as in DqnAgent._loss
+        td_errors_loss_fn: types.LossFn | None = None,
         gamma: types.Float = 1.0,
         reward_scale_factor: types.Float = 1.0,
-        weights: Any = None,
+        weights: types.Tensor | None = None,
         training: bool = False,
     ) -> tf_agent.LossInfo:
         """The cross-entropy of the taken actions' logits against the projected target.
 
-        Args:
-          experience: `[B, n + 1]` trajectories (`[B, T]` for RNN networks).
-          td_errors_loss_fn: unused (the loss is a cross-entropy).
-          gamma: discount of future rewards.
-          reward_scale_factor: rewards are multiplied by this.
-          weights: unused, as in TF-Agents.
-          training: passed to the network.
+        Args: as `DqnAgent._loss`'s, with `[B, n + 1]` trajectories (`[B, T]`
+          for RNN networks); `td_errors_loss_fn` (the loss is a cross-entropy)
+          and `weights` are unused, as in TF-Agents.
         """
         del td_errors_loss_fn, weights
         squeeze = not tf.nest.flatten(self._q_network.state_spec)
@@ -279,9 +266,9 @@ class CategoricalDqnAgent(dqn_agent.DqnAgent):
         experience: Any,
         next_time_steps: ts.TimeStep,
         support: tf.Tensor,
-        gamma: Any,
-        reward_scale_factor: Any,
-        batch_size: Any,
+        gamma: types.Float,
+        reward_scale_factor: types.Float,
+        batch_size: types.Int,
     ) -> tf.Tensor:
         """Where each atom moves: `r + gamma * d * z` (n steps: the n-step return)."""
         if self._n_step_update == 1:

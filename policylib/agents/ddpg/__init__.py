@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = (
-    "actor_network",
-    "actor_rnn_network",
-    "critic_network",
-    "critic_rnn_network",
-    "ddpg_agent",
-)
-
-__all__ = [*_MODULES, "DdpgAgent"]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__, globals(), _MODULES, {"DdpgAgent": "ddpg_agent"}
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="""
+        actor_network actor_rnn_network critic_network critic_rnn_network
+        ddpg_agent
+    """,
+    attributes="""
+        ddpg_agent: DdpgAgent
+    """,
 )

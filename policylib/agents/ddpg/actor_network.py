@@ -6,21 +6,21 @@ action itself. `tanh` squashing means the bounds are approached, not reached.
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import tensorflow as tf
 
 from policylib.networks import network, utils
 from policylib.specs import tensor_spec
+from policylib.typing import types
 from policylib.utils import common, keras_compat
 
 __all__ = ["ActorNetwork", "ddpg_initializers"]
 
 
 def ddpg_initializers(
-    kernel_initializer: Any, last_kernel_initializer: Any
-) -> tuple[Any, Any]:
+    kernel_initializer: utils.Initializer | None,
+    last_kernel_initializer: utils.Initializer | None,
+) -> tuple[utils.Initializer, utils.Initializer]:
     """DDPG's defaults for None: VarianceScaling(1/3, fan_in, uniform) for hidden
     kernels, U(-0.003, 0.003) for the output layer (Lillicrap et al., 2015)."""
     if kernel_initializer is None:
@@ -57,14 +57,14 @@ class ActorNetwork(network.Network):
 
     def __init__(
         self,
-        input_tensor_spec: Any,
-        output_tensor_spec: Any,
-        fc_layer_params: Any = None,
-        dropout_layer_params: Any = None,
-        conv_layer_params: Any = None,
-        activation_fn: Any = tf.keras.activations.relu,
-        kernel_initializer: Any = None,
-        last_kernel_initializer: Any = None,
+        input_tensor_spec: types.NestedTensorSpec,
+        output_tensor_spec: types.NestedTensorSpec,
+        fc_layer_params: utils.FcLayerParams | None = None,
+        dropout_layer_params: utils.DropoutLayerParams | None = None,
+        conv_layer_params: utils.ConvLayerParams | None = None,
+        activation_fn: utils.Activation | None = tf.keras.activations.relu,
+        kernel_initializer: utils.Initializer | None = None,
+        last_kernel_initializer: utils.Initializer | None = None,
         name: str = "ActorNetwork",
     ):
         super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
@@ -103,15 +103,17 @@ class ActorNetwork(network.Network):
 
     def call(
         self,
-        observations: Any,
-        step_type: Any = (),
-        network_state: Any = (),
+        observations: types.NestedTensor,
+        step_type: types.Tensor | tuple = (),
+        network_state: types.NestedTensor = (),
         training: bool = False,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[types.NestedTensor, types.NestedTensor]:
         del step_type
-        output = tf.cast(tf.nest.flatten(observations)[0], tf.float32)
-        for layer in self._mlp_layers:
-            output = layer(output, training=training)
+        output = utils.apply_layers(
+            self._mlp_layers,
+            tf.cast(tf.nest.flatten(observations)[0], tf.float32),
+            training,
+        )
         actions = common.scale_to_spec(output, self._single_action_spec)
         return tf.nest.pack_sequence_as(
             self._output_tensor_spec, [actions]

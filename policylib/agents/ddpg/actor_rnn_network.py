@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import tensorflow as tf
 
 from policylib.networks import network, rnn_utils, utils
 from policylib.specs import tensor_spec
+from policylib.typing import types
 from policylib.utils import common, keras_compat
 
 __all__ = ["ActorRnnNetwork"]
@@ -37,13 +36,13 @@ class ActorRnnNetwork(network.Network):
 
     def __init__(
         self,
-        input_tensor_spec: Any,
-        output_tensor_spec: Any,
-        conv_layer_params: Any = None,
-        input_fc_layer_params: Any = (200, 100),
-        lstm_size: Any = (40,),
-        output_fc_layer_params: Any = (200, 100),
-        activation_fn: Any = tf.keras.activations.relu,
+        input_tensor_spec: types.NestedTensorSpec,
+        output_tensor_spec: types.NestedTensorSpec,
+        conv_layer_params: utils.ConvLayerParams | None = None,
+        input_fc_layer_params: utils.FcLayerParams | None = (200, 100),
+        lstm_size: utils.FcLayerParams | None = (40,),
+        output_fc_layer_params: utils.FcLayerParams | None = (200, 100),
+        activation_fn: utils.Activation | None = tf.keras.activations.relu,
         name: str = "ActorRnnNetwork",
     ):
         if len(tf.nest.flatten(input_tensor_spec)) > 1:
@@ -82,28 +81,26 @@ class ActorRnnNetwork(network.Network):
 
     def call(
         self,
-        observation: Any,
-        step_type: Any = None,
-        network_state: Any = (),
+        observation: types.NestedTensor,
+        step_type: types.Tensor | None = None,
+        network_state: types.NestedTensor = (),
         training: bool = False,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[types.NestedTensor, types.NestedTensor]:
         has_time_dim, observation, (step_type,) = rnn_utils.add_time_dim(
             observation, self.input_tensor_spec, step_type
         )
         squash = utils.BatchSquash(2)
         states = squash.flatten(tf.cast(tf.nest.flatten(observation)[0], tf.float32))
-        for layer in self._input_layers:
-            states = layer(states, training=training)
-        states, network_state = rnn_utils.run_recurrent(
+        states = utils.apply_layers(self._input_layers, states, training)
+        states, network_state = rnn_utils.run_recurrent_squashed(
             self._dynamic_unroll,
-            squash.unflatten(states),
+            self._output_layers,
+            squash,
+            states,
             network_state,
             step_type,
             training,
         )
-        states = squash.flatten(states)
-        for layer in self._output_layers:
-            states = layer(states, training=training)
         actions = []
         for layer, spec in zip(self._action_layers, self._flat_action_spec):
             action = squash.unflatten(

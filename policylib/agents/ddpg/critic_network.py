@@ -6,18 +6,26 @@ encodings are concatenated and a joint MLP ends in one linear unit.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import gin
 import tensorflow as tf
 
 from policylib.agents.ddpg import actor_network
 from policylib.networks import network, utils
+from policylib.typing import types
 
-__all__ = ["CriticNetwork", "check_single_observation_and_action", "critic_encoders"]
+__all__ = [
+    "CriticNetwork",
+    "check_single_observation_and_action",
+    "critic_encoders",
+    "encode_jointly",
+]
 
 
-def check_single_observation_and_action(input_tensor_spec: Any, label: str) -> Any:
+def check_single_observation_and_action(
+    input_tensor_spec: types.NestedTensorSpec, label: str
+) -> tuple[types.NestedTensorSpec, types.NestedTensorSpec]:
     """`(observation_spec, action_spec)` of a critic, each a single spec.
 
     Raises:
@@ -38,11 +46,15 @@ def check_single_observation_and_action(input_tensor_spec: Any, label: str) -> A
 
 
 def critic_encoders(
-    observation_params: tuple[Any, Any, Any],
-    action_params: tuple[Any, Any],
-    joint_params: tuple[Any, Any],
-    activation_fn: Any,
-    kernel_initializer: Any,
+    observation_params: tuple[
+        utils.ConvLayerParams | None,
+        utils.FcLayerParams | None,
+        utils.DropoutLayerParams | None,
+    ],
+    action_params: tuple[utils.FcLayerParams | None, utils.DropoutLayerParams | None],
+    joint_params: tuple[utils.FcLayerParams | None, utils.DropoutLayerParams | None],
+    activation_fn: utils.Activation | None,
+    kernel_initializer: utils.Initializer,
 ) -> tuple[list, list, list]:
     """The observation, action and joint layer stacks of a critic.
 
@@ -73,6 +85,25 @@ def critic_encoders(
     return observation, action, joint
 
 
+def encode_jointly(
+    observation_layers: Sequence[tf.keras.layers.Layer],
+    action_layers: Sequence[tf.keras.layers.Layer],
+    joint_layers: Sequence[tf.keras.layers.Layer],
+    observation: tf.Tensor,
+    action: tf.Tensor,
+    training: bool,
+) -> tf.Tensor:
+    """The joint layers on the concatenated observation and action encodings."""
+    joint = tf.concat(
+        [
+            utils.apply_layers(observation_layers, observation, training),
+            utils.apply_layers(action_layers, action, training),
+        ],
+        -1,
+    )
+    return utils.apply_layers(joint_layers, joint, training)
+
+
 @gin.configurable(module="policylib")
 class CriticNetwork(network.Network):
     """A feed-forward critic: `([B, obs], [B, act]) -> [B]` Q values.
@@ -100,19 +131,19 @@ class CriticNetwork(network.Network):
 
     def __init__(
         self,
-        input_tensor_spec: Any,
-        observation_conv_layer_params: Any = None,
-        observation_fc_layer_params: Any = None,
-        observation_dropout_layer_params: Any = None,
-        action_fc_layer_params: Any = None,
-        action_dropout_layer_params: Any = None,
-        joint_fc_layer_params: Any = None,
-        joint_dropout_layer_params: Any = None,
-        activation_fn: Any = tf.nn.relu,
-        output_activation_fn: Any = None,
-        kernel_initializer: Any = None,
-        last_kernel_initializer: Any = None,
-        last_layer: Any = None,
+        input_tensor_spec: types.NestedTensorSpec,
+        observation_conv_layer_params: utils.ConvLayerParams | None = None,
+        observation_fc_layer_params: utils.FcLayerParams | None = None,
+        observation_dropout_layer_params: utils.DropoutLayerParams | None = None,
+        action_fc_layer_params: utils.FcLayerParams | None = None,
+        action_dropout_layer_params: utils.DropoutLayerParams | None = None,
+        joint_fc_layer_params: utils.FcLayerParams | None = None,
+        joint_dropout_layer_params: utils.DropoutLayerParams | None = None,
+        activation_fn: utils.Activation | None = tf.nn.relu,
+        output_activation_fn: utils.Activation | None = None,
+        kernel_initializer: utils.Initializer | None = None,
+        last_kernel_initializer: utils.Initializer | None = None,
+        last_layer: tf.keras.layers.Layer | None = None,
         name: str = "CriticNetwork",
     ):
         super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
@@ -147,20 +178,19 @@ class CriticNetwork(network.Network):
 
     def call(
         self,
-        inputs: Any,
-        step_type: Any = (),
-        network_state: Any = (),
+        inputs: tuple[types.NestedTensor, types.NestedTensor],
+        step_type: types.Tensor | tuple = (),
+        network_state: types.NestedTensor = (),
         training: bool = False,
-    ) -> tuple[tf.Tensor, Any]:
+    ) -> tuple[tf.Tensor, types.NestedTensor]:
         del step_type
         observations, actions = inputs
-        encoded_observations = tf.cast(tf.nest.flatten(observations)[0], tf.float32)
-        for layer in self._observation_layers:
-            encoded_observations = layer(encoded_observations, training=training)
-        encoded_actions = tf.cast(tf.nest.flatten(actions)[0], tf.float32)
-        for layer in self._action_layers:
-            encoded_actions = layer(encoded_actions, training=training)
-        joint = tf.concat([encoded_observations, encoded_actions], 1)
-        for layer in self._joint_layers:
-            joint = layer(joint, training=training)
+        joint = encode_jointly(
+            self._observation_layers,
+            self._action_layers,
+            self._joint_layers,
+            tf.cast(tf.nest.flatten(observations)[0], tf.float32),
+            tf.cast(tf.nest.flatten(actions)[0], tf.float32),
+            training,
+        )
         return tf.reshape(joint, [-1]), network_state

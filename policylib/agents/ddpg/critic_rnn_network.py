@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gin
 import tensorflow as tf
 
 from policylib.agents.ddpg import actor_network, critic_network
 from policylib.networks import network, rnn_utils, utils
+from policylib.typing import types
 
 __all__ = ["CriticRnnNetwork"]
 
@@ -39,18 +38,18 @@ class CriticRnnNetwork(network.Network):
 
     def __init__(
         self,
-        input_tensor_spec: Any,
-        observation_conv_layer_params: Any = None,
-        observation_fc_layer_params: Any = (200,),
-        action_fc_layer_params: Any = (200,),
-        joint_fc_layer_params: Any = (100,),
-        lstm_size: Any = None,
-        output_fc_layer_params: Any = (200, 100),
-        activation_fn: Any = tf.keras.activations.relu,
-        kernel_initializer: Any = None,
-        last_kernel_initializer: Any = None,
-        rnn_construction_fn: Any = None,
-        rnn_construction_kwargs: Any = None,
+        input_tensor_spec: types.NestedTensorSpec,
+        observation_conv_layer_params: utils.ConvLayerParams | None = None,
+        observation_fc_layer_params: utils.FcLayerParams | None = (200,),
+        action_fc_layer_params: utils.FcLayerParams | None = (200,),
+        joint_fc_layer_params: utils.FcLayerParams | None = (100,),
+        lstm_size: utils.FcLayerParams | None = None,
+        output_fc_layer_params: utils.FcLayerParams | None = (200, 100),
+        activation_fn: utils.Activation | None = tf.keras.activations.relu,
+        kernel_initializer: utils.Initializer | None = None,
+        last_kernel_initializer: utils.Initializer | None = None,
+        rnn_construction_fn: rnn_utils.RnnConstructionFn | None = None,
+        rnn_construction_kwargs: dict[str, object] | None = None,
         name: str = "CriticRnnNetwork",
     ):
         rnn_layer = rnn_utils.recurrent_layer(
@@ -91,11 +90,11 @@ class CriticRnnNetwork(network.Network):
 
     def call(
         self,
-        inputs: Any,
-        step_type: Any = None,
-        network_state: Any = (),
+        inputs: tuple[types.NestedTensor, types.NestedTensor],
+        step_type: types.Tensor | None = None,
+        network_state: types.NestedTensor = (),
         training: bool = False,
-    ) -> tuple[tf.Tensor, Any]:
+    ) -> tuple[tf.Tensor, types.NestedTensor]:
         observation, action = inputs
         has_time_dim, observation, (action, step_type) = rnn_utils.add_time_dim(
             observation, self._observation_spec, action, step_type
@@ -105,23 +104,23 @@ class CriticRnnNetwork(network.Network):
             tf.cast(tf.nest.flatten(observation)[0], tf.float32)
         )
         action = squash.flatten(tf.cast(tf.nest.flatten(action)[0], tf.float32))
-        for layer in self._observation_layers:
-            observation = layer(observation, training=training)
-        for layer in self._action_layers:
-            action = layer(action, training=training)
-        joint = tf.concat([observation, action], -1)
-        for layer in self._joint_layers:
-            joint = layer(joint, training=training)
-        output, network_state = rnn_utils.run_recurrent(
+        joint = critic_network.encode_jointly(
+            self._observation_layers,
+            self._action_layers,
+            self._joint_layers,
+            observation,
+            action,
+            training,
+        )
+        output, network_state = rnn_utils.run_recurrent_squashed(
             self._lstm_network,
-            squash.unflatten(joint),
+            self._output_layers,
+            squash,
+            joint,
             network_state,
             step_type,
             training,
         )
-        output = squash.flatten(output)
-        for layer in self._output_layers:
-            output = layer(output, training=training)
         q_values = squash.unflatten(tf.reshape(output, [-1]))
         if not has_time_dim:
             q_values = tf.squeeze(q_values, axis=1)

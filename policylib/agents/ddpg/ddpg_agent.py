@@ -17,12 +17,11 @@ The critic regresses `Q(s, a)` onto `r + gamma * discount * Q'(s', mu'(s'))`
 from __future__ import annotations
 
 import collections
-from typing import Any
 
 import gin
 import tensorflow as tf
 
-from policylib.agents import actor_critic, tf_agent
+from policylib.agents import actor_critic
 from policylib.base import nest_utils
 from policylib.networks import network
 from policylib.policies import ou_noise_policy
@@ -41,7 +40,7 @@ def mean_loss_over_batch(
     per_example_loss: tf.Tensor,
     time_steps: ts.TimeStep,
     time_step_spec: ts.TimeStep,
-    weights: Any = None,
+    weights: types.Tensor | None = None,
 ) -> tf.Tensor:
     """The weighted mean of a loss; a `[B, T, ...]` loss (RNN) is summed over time."""
     if nest_utils.is_batched_nested_tensors(
@@ -81,6 +80,8 @@ class DdpgAgent(actor_critic.ActorCriticAgent):
       name: the agent's name scope.
     """
 
+    _loss_info_type = DdpgInfo
+
     def __init__(
         self,
         time_step_spec: ts.TimeStep,
@@ -118,66 +119,38 @@ class DdpgAgent(actor_critic.ActorCriticAgent):
             (observation_spec, action_spec),
             "TargetCriticNetwork",
         )
-        self._actor_optimizer = actor_optimizer
-        self._critic_optimizer = critic_optimizer
         self._ou_stddev = ou_stddev
         self._ou_damping = ou_damping
-        self._target_update_tau = target_update_tau
-        self._target_update_period = target_update_period
         self._dqda_clipping = dqda_clipping
-        self._td_errors_loss_fn = td_errors_loss_fn or common.element_wise_huber_loss
-        self._gamma = gamma
-        self._reward_scale_factor = reward_scale_factor
-        self._gradient_clipping = gradient_clipping
-        self._update_target = self._get_target_updater(
-            target_update_tau, target_update_period
+        self._store_training_options(
+            actor_optimizer,
+            critic_optimizer,
+            target_update_tau,
+            target_update_period,
+            td_errors_loss_fn or common.element_wise_huber_loss,
+            gamma,
+            reward_scale_factor,
+            gradient_clipping,
         )
-        policy, collect_policy = actor_critic.deterministic_actor_policies(
+        self._init_deterministic_actor(
             time_step_spec,
             action_spec,
-            actor_network,
             lambda actor: ou_noise_policy.OUNoisePolicy(
                 actor, ou_stddev=ou_stddev, ou_damping=ou_damping, clip=True
             ),
-        )
-        self._init_actor_critic(
-            time_step_spec,
-            action_spec,
-            policy,
-            collect_policy,
-            recurrent_network=actor_network,
             debug_summaries=debug_summaries,
             summarize_grads_and_vars=summarize_grads_and_vars,
             train_step_counter=train_step_counter,
         )
 
-    def _target_pairs(self) -> list[tuple[Any, Any]]:
+    def _target_pairs(self) -> list[tuple[network.Network, network.Network]]:
         return [
             (self._critic_network, self._target_critic_network),
             (self._actor_network, self._target_actor_network),
         ]
 
-    def _train(self, experience: Any, weights: Any = None) -> tf_agent.LossInfo:
-        critic_loss, actor_loss = self._critic_and_actor_losses(
-            experience,
-            weights,
-            training=True,
-            minimize=True,
-            critic_variables=self._critic_network.trainable_variables,
-        )
-        return tf_agent.LossInfo(
-            actor_loss + critic_loss, DdpgInfo(actor_loss, critic_loss)
-        )
-
-    def _loss(
-        self, experience: Any, weights: Any = None, training: bool = False
-    ) -> tf_agent.LossInfo:
-        critic_loss, actor_loss = self._critic_and_actor_losses(
-            experience, weights, training=training, minimize=False
-        )
-        return tf_agent.LossInfo(
-            actor_loss + critic_loss, DdpgInfo(actor_loss, critic_loss)
-        )
+    def _critics(self) -> list[network.Network]:
+        return [self._critic_network]
 
     def critic_loss(
         self,
@@ -189,12 +162,7 @@ class DdpgAgent(actor_critic.ActorCriticAgent):
     ) -> tf.Tensor:
         """The TD loss of the critic against the target networks' estimate.
 
-        Args:
-          time_steps: `[B]` (or `[B, T]` for RNNs) time steps.
-          actions: the actions taken in them.
-          next_time_steps: the time steps that followed.
-          weights: optional `[B]` or scalar weights of the per-example losses.
-          training: passed to the critic (dropout, batch norm).
+        Args: as `ActorCriticAgent.critic_loss`'s.
         """
         with tf.name_scope("critic_loss"):
             target_actions, _ = self._target_actor_network(
@@ -207,9 +175,8 @@ class DdpgAgent(actor_critic.ActorCriticAgent):
                 step_type=next_time_steps.step_type,
                 training=False,
             )
-            td_targets = tf.stop_gradient(
-                self._reward_scale_factor * next_time_steps.reward
-                + self._gamma * next_time_steps.discount * target_q_values
+            td_targets = actor_critic.td_targets(
+                next_time_steps, target_q_values, self._gamma, self._reward_scale_factor
             )
             q_values, _ = self._critic_network(
                 (time_steps.observation, actions),

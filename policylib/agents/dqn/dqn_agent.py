@@ -19,6 +19,7 @@ al., 2015.
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable
 from typing import Any
 
 import gin
@@ -33,6 +34,7 @@ from policylib.policies import (
     epsilon_greedy_policy,
     greedy_policy,
     q_policy,
+    tf_policy,
 )
 from policylib.specs import tensor_spec
 from policylib.trajectories import time_step as ts
@@ -182,7 +184,9 @@ class DqnAgent(tf_agent.TFAgent):
             train_step_counter=train_step_counter,
             training_data_spec=training_data_spec,
         )
-        self._as_transition: Any
+        self._as_transition: (
+            data_converter.AsTransition | data_converter.AsNStepTransition
+        )
         if stateful:
             self._as_transition = data_converter.AsTransition(
                 self.data_context, squeeze_time_dim=False
@@ -203,10 +207,10 @@ class DqnAgent(tf_agent.TFAgent):
     def _setup_policy(
         self,
         time_step_spec: ts.TimeStep,
-        action_spec: Any,
-        boltzmann_temperature: Any,
+        action_spec: types.NestedTensorSpec,
+        boltzmann_temperature: types.Float | None,
         emit_log_probability: bool,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[tf_policy.TFPolicy, tf_policy.TFPolicy]:
         """The greedy policy, the exploring collect policy, and the target's greedy policy."""
         policy = q_policy.QPolicy(
             time_step_spec,
@@ -217,14 +221,7 @@ class DqnAgent(tf_agent.TFAgent):
                 self._observation_and_action_constraint_splitter
             ),
         )
-        if boltzmann_temperature is not None:
-            collect_policy: Any = boltzmann_policy.BoltzmannPolicy(
-                policy, temperature=self._boltzmann_temperature
-            )
-        else:
-            collect_policy = epsilon_greedy_policy.EpsilonGreedyPolicy(
-                policy, epsilon=self._epsilon_greedy
-            )
+        collect_policy = self._exploring(policy, boltzmann_temperature)
         target_policy = q_policy.QPolicy(
             time_step_spec,
             action_spec,
@@ -236,12 +233,27 @@ class DqnAgent(tf_agent.TFAgent):
         self._target_greedy_policy = greedy_policy.GreedyPolicy(target_policy)
         return greedy_policy.GreedyPolicy(policy), collect_policy
 
+    def _exploring(
+        self, policy: tf_policy.TFPolicy, boltzmann_temperature: types.Float | None
+    ) -> tf_policy.TFPolicy:
+        """The collect policy: Boltzmann over `policy` at `boltzmann_temperature`
+        if set, else epsilon-greedy."""
+        if boltzmann_temperature is not None:
+            return boltzmann_policy.BoltzmannPolicy(
+                policy, temperature=boltzmann_temperature
+            )
+        return epsilon_greedy_policy.EpsilonGreedyPolicy(
+            policy, epsilon=self._epsilon_greedy
+        )
+
     def _initialize(self) -> None:
         common.soft_variables_update(
             self._q_network.variables, self._target_q_network.variables, tau=1.0
         )
 
-    def _get_target_updater(self, tau: float = 1.0, period: int = 1) -> Any:
+    def _get_target_updater(
+        self, tau: float = 1.0, period: int = 1
+    ) -> Callable[..., object]:
         """A callable soft-updating the target network every `period` calls."""
         return common.get_target_updater(
             self._q_network, self._target_q_network, tau=tau, period=period
@@ -268,8 +280,12 @@ class DqnAgent(tf_agent.TFAgent):
         return loss_info
 
     def _td_loss(
-        self, q_values: Any, next_q_values: Any, rewards: Any, discounts: Any
-    ) -> tuple[Any, Any]:
+        self,
+        q_values: tf.Tensor,
+        next_q_values: tf.Tensor,
+        rewards: types.Tensor,
+        discounts: types.Tensor,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         td_targets = compute_td_targets(
             next_q_values, rewards=rewards, discounts=discounts
         )
@@ -277,11 +293,11 @@ class DqnAgent(tf_agent.TFAgent):
 
     def _loss(
         self,
-        experience: Any,
+        experience: types.NestedTensor,
         td_errors_loss_fn: types.LossFn | None = None,
         gamma: types.Float = 1.0,
         reward_scale_factor: types.Float = 1.0,
-        weights: Any = None,
+        weights: types.Tensor | None = None,
         training: bool = False,
     ) -> tf_agent.LossInfo:
         """The TD loss of a batch of experience.
@@ -337,7 +353,9 @@ class DqnAgent(tf_agent.TFAgent):
                 aggregated.total_loss, DqnLossInfo(td_loss=td_loss, td_error=td_error)
             )
 
-    def _summarize_losses(self, aggregated: Any, loss_name: str) -> None:
+    def _summarize_losses(
+        self, aggregated: common.AggregatedLosses, loss_name: str
+    ) -> None:
         """Scalar summaries of the weighted loss (as `loss_name`), regularization, total."""
         common.summarize_scalar_dict(
             {
@@ -349,7 +367,13 @@ class DqnAgent(tf_agent.TFAgent):
             name_scope="Losses/",
         )
 
-    def _debug_summary(self, td_error: Any, td_loss: Any, q: Any, next_q: Any) -> None:
+    def _debug_summary(
+        self,
+        td_error: tf.Tensor,
+        td_loss: tf.Tensor,
+        q: tf.Tensor,
+        next_q: tf.Tensor,
+    ) -> None:
         step = self.train_step_counter
         for tag, value in (
             ("td_error", td_error),
@@ -360,7 +384,7 @@ class DqnAgent(tf_agent.TFAgent):
         ):
             common.generate_tensor_summaries(tag, value, step)
 
-    def _network_observation(self, time_steps: ts.TimeStep) -> Any:
+    def _network_observation(self, time_steps: ts.TimeStep) -> types.NestedTensor:
         observation = time_steps.observation
         if self._observation_and_action_constraint_splitter is not None:
             observation, _ = self._observation_and_action_constraint_splitter(
@@ -369,7 +393,7 @@ class DqnAgent(tf_agent.TFAgent):
         return observation
 
     def _compute_q_values(
-        self, time_steps: ts.TimeStep, actions: Any, training: bool = False
+        self, time_steps: ts.TimeStep, actions: types.Tensor, training: bool = False
     ) -> tf.Tensor:
         """`Q(s, a)` of the taken actions."""
         q_values, _ = self._q_network(
@@ -384,14 +408,14 @@ class DqnAgent(tf_agent.TFAgent):
         )
 
     def _compute_next_q_values(
-        self, next_time_steps: ts.TimeStep, info: Any
+        self, next_time_steps: ts.TimeStep, info: types.NestedTensor
     ) -> tf.Tensor:
         """`Q_target(s', a*)`, `a*` greedy under the target network."""
         del info
         return self._next_q_values_under(self._target_greedy_policy, next_time_steps)
 
     def _next_q_values_under(
-        self, greedy: Any, next_time_steps: ts.TimeStep
+        self, greedy: tf_policy.TFPolicy, next_time_steps: ts.TimeStep
     ) -> tf.Tensor:
         """The target network's Q values of the actions `greedy` picks in `next_time_steps`."""
         next_target_q_values, _ = self._target_q_network(
@@ -414,13 +438,13 @@ class DdqnAgent(DqnAgent):
     """Double DQN: the online network picks the next action, the target rates it."""
 
     def _compute_next_q_values(
-        self, next_time_steps: ts.TimeStep, info: Any
+        self, next_time_steps: ts.TimeStep, info: types.NestedTensor
     ) -> tf.Tensor:
         del info
         return self._next_q_values_under(self._policy, next_time_steps)
 
 
-def _num_actions(action_spec: Any) -> int:
+def _num_actions(action_spec: types.NestedTensorSpec) -> int:
     """The number of discrete actions of a single scalar spec with minimum 0.
 
     Raises:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = (
-    "ppo_actor_network",
-    "ppo_agent",
-    "ppo_clip_agent",
-    "ppo_kl_penalty_agent",
-    "ppo_policy",
-    "ppo_utils",
-)
-
-__all__ = [*_MODULES, "PPOAgent", "PPOClipAgent", "PPOKLPenaltyAgent"]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
+__getattr__, __dir__ = lazy_package(
     globals(),
-    _MODULES,
-    {
-        "PPOAgent": "ppo_agent",
-        "PPOClipAgent": "ppo_clip_agent",
-        "PPOKLPenaltyAgent": "ppo_kl_penalty_agent",
-    },
+    modules="""
+        ppo_actor_network ppo_agent ppo_clip_agent ppo_kl_penalty_agent
+        ppo_losses ppo_policy ppo_utils
+    """,
+    attributes="""
+        ppo_agent: PPOAgent
+        ppo_clip_agent: PPOClipAgent
+        ppo_kl_penalty_agent: PPOKLPenaltyAgent
+    """,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -18,6 +18,7 @@ import tensorflow_probability as tfp
 from policylib.keras_layers import bias_layer
 from policylib.networks import nest_map, sequential
 from policylib.networks.normal_projection_network import tanh_squash_to_spec
+from policylib.typing import types
 
 __all__ = ["PPOActorNetwork", "tanh_and_scale_to_spec"]
 
@@ -31,11 +32,19 @@ class PPOActorNetwork:
       seed_stream_class: the seed stream the initializers' seeds come from.
     """
 
-    def __init__(self, seed_stream_class: Any = tfp.util.SeedStream):
+    def __init__(
+        self,
+        seed_stream_class: Callable[
+            ..., Callable[[], int | None]
+        ] = tfp.util.SeedStream,
+    ):
         self.seed_stream_class = seed_stream_class
 
     def create_sequential_actor_net(
-        self, fc_layer_units: Any, action_tensor_spec: Any, seed: int | None = None
+        self,
+        fc_layer_units: Sequence[int],
+        action_tensor_spec: types.BoundedTensorSpec,
+        seed: int | None = None,
     ) -> sequential.Sequential:
         """The actor: `fc_layer_units` tanh layers, then the Normal head.
 
@@ -52,7 +61,7 @@ class PPOActorNetwork:
             value = seed_stream()
             return None if value is None else value % sys.maxsize
 
-        def to_distribution(loc_and_scale: dict) -> Any:
+        def to_distribution(loc_and_scale: dict[str, tf.Tensor]) -> types.Distribution:
             return tfp.distributions.MultivariateNormalDiag(
                 loc=tanh_and_scale_to_spec(loc_and_scale["loc"], action_tensor_spec),
                 scale_diag=tf.math.softplus(loc_and_scale["scale"]),

@@ -31,7 +31,9 @@ _ACTOR_STATE = "actor_network_state"
 _VALUE_STATE = "value_network_state"
 
 
-def _dist_params_spec(actor_network: network.Network, actor_output_spec: Any) -> Any:
+def _dist_params_spec(
+    actor_network: network.Network, actor_output_spec: types.NestedSpec
+) -> types.NestedTensorSpec:
     """The spec of `get_distribution_params` of the actor's distributions.
 
     Raises:
@@ -43,7 +45,7 @@ def _dist_params_spec(actor_network: network.Network, actor_output_spec: Any) ->
             lambda spec: spec.input_params_spec, actor_network.output_spec
         )
 
-    def params_spec(spec: Any) -> Any:
+    def params_spec(spec: object) -> dict[str, types.NestedTensorSpec]:
         if not isinstance(spec, distribution_utils.DistributionSpecV2):
             raise ValueError(
                 "Unexpected output from `actor_network`.  Expected `Distribution` "
@@ -96,7 +98,7 @@ class PPOPolicy(actor_policy.ActorPolicy):
         self._compute_value_and_advantage_in_train = (
             compute_value_and_advantage_in_train
         )
-        info_spec: Any = ()
+        info_spec: types.NestedTensorSpec = ()
         if collect:
             info_spec = {
                 "dist_params": _dist_params_spec(actor_network, actor_output_spec)
@@ -105,7 +107,7 @@ class PPOPolicy(actor_policy.ActorPolicy):
                 info_spec["value_prediction"] = tensor_spec.TensorSpec(
                     shape=[], dtype=tf.float32, name="value_prediction"
                 )
-        policy_state_spec: Any = {}
+        policy_state_spec: dict[str, types.NestedTensorSpec] = {}
         if actor_network.state_spec:
             policy_state_spec[_ACTOR_STATE] = actor_network.state_spec
         if (
@@ -139,7 +141,7 @@ class PPOPolicy(actor_policy.ActorPolicy):
         step_types: types.Tensor,
         value_state: types.NestedTensor | None = None,
         training: bool = False,
-    ) -> tuple[tf.Tensor, Any]:
+    ) -> tuple[tf.Tensor, types.NestedTensor]:
         """`(values, new_value_state)` of (normalized) observations."""
         if self._observation_normalizer:
             observations = self._observation_normalizer.normalize(observations)
@@ -159,7 +161,10 @@ class PPOPolicy(actor_policy.ActorPolicy):
         return variables
 
     def _distribution(
-        self, time_step: ts.TimeStep, policy_state: Any, training: bool = False
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        training: bool = False,
     ) -> policy_step.PolicyStep:
         state = dict(policy_state) if policy_state else {}
         observation = time_step.observation
@@ -172,7 +177,7 @@ class PPOPolicy(actor_policy.ActorPolicy):
             training=training,
         )
         new_state: dict = {_ACTOR_STATE: actor_state}
-        info: Any = ()
+        info: types.NestedTensor = ()
         if self._collect:
             info = {
                 "dist_params": ppo_utils.get_distribution_params(

@@ -7,7 +7,7 @@ The collect policy records each action distribution's tensor parameters
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -80,7 +80,10 @@ def distribution_from_spec(
             spec, new_distribution_params
         )
 
-    def rebuild(leaf_spec: Any, params: Any) -> Any:
+    def rebuild(
+        leaf_spec: distribution_utils.DistributionSpecV2,
+        params: dict[str, types.NestedTensor],
+    ) -> types.Distribution:
         return distribution_utils.make_from_parameters(
             distribution_utils.merge_to_parameters_from_dict(
                 leaf_spec.parameters, params
@@ -109,7 +112,7 @@ def get_distribution_params(
             nested_distribution,
         )
 
-    def tensor_parameters(d: Any) -> dict:
+    def tensor_parameters(d: types.Distribution) -> dict[str, tf.Tensor]:
         renamed = {}
         for key, value in d.parameters.items():
             if not tf.is_tensor(value):
@@ -142,14 +145,21 @@ def nested_kl_divergence(
     return tf.add_n(total)
 
 
-def get_metric_observers(metrics: Sequence[Any]) -> list:
+def get_metric_observers(
+    metrics: Sequence[Callable[[trajectory.Trajectory], object]],
+) -> list[Callable[..., object]]:
     """Driver observers of `(time_step, action, next_time_step, policy_state)`
     that feed each metric the matching `Trajectory`."""
 
-    def observer_for(metric: Any) -> Any:
+    def observer_for(
+        metric: Callable[[trajectory.Trajectory], object],
+    ) -> Callable[..., object]:
         def observe(
-            time_step: Any, action: Any, next_time_step: Any, policy_state: Any
-        ) -> Any:
+            time_step: ts.TimeStep,
+            action: types.NestedTensor,
+            next_time_step: ts.TimeStep,
+            policy_state: types.NestedTensor,
+        ) -> object:
             action_step = policy_step.PolicyStep(action, policy_state, ())
             return metric(
                 trajectory.from_transition(time_step, action_step, next_time_step)
@@ -160,7 +170,7 @@ def get_metric_observers(metrics: Sequence[Any]) -> list:
     return [observer_for(metric) for metric in metrics]
 
 
-def get_learning_rate(optimizer: Any) -> Any:
+def get_learning_rate(optimizer: types.Optimizer) -> Any:
     """The optimizer's learning rate (Keras 2/3 or `tf.compat.v1`), or -1."""
     for attribute in ("learning_rate", "_lr", "_learning_rate"):
         if hasattr(optimizer, attribute):

@@ -9,6 +9,7 @@ import gin
 import tensorflow as tf
 
 from policylib.agents import tf_agent
+from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
@@ -32,7 +33,7 @@ class FixedPolicyAgent(tf_agent.TFAgent):
         self,
         time_step_spec: ts.TimeStep,
         action_spec: types.NestedTensorSpec,
-        policy_class: Callable[..., Any],
+        policy_class: Callable[..., tf_policy.TFPolicy],
         debug_summaries: bool = False,
         summarize_grads_and_vars: bool = False,
         train_step_counter: tf.Variable | None = None,

@@ -15,7 +15,7 @@ full episodes (Williams, 1992).
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gin
@@ -25,8 +25,9 @@ import tensorflow as tf
 from policylib.agents import data_converter, tf_agent
 from policylib.base import nest_utils
 from policylib.networks import network
-from policylib.policies import actor_policy, greedy_policy
+from policylib.policies import actor_policy, greedy_policy, tf_policy
 from policylib.trajectories import time_step as ts
+from policylib.trajectories import trajectory
 from policylib.typing import types
 from policylib.utils import common, summaries, value_ops
 
@@ -50,14 +51,18 @@ class ReinforceAgentLossInfo(
     """The `extra` of a REINFORCE `LossInfo`: each term of the total loss."""
 
 
-def _standard_normalize(values: tf.Tensor, axes: Any = (0,)) -> tf.Tensor:
+def _standard_normalize(values: tf.Tensor, axes: Sequence[int] = (0,)) -> tf.Tensor:
     """`(values - mean) / std` over `axes`."""
     mean, variance = tf.nn.moments(x=values, axes=axes, keepdims=True)
     epsilon = np.finfo(values.dtype.as_numpy_dtype).eps
     return (values - mean) / (tf.sqrt(variance) + epsilon)
 
 
-def _entropy_loss(distributions: Any, spec: Any, weights: Any = None) -> tf.Tensor:
+def _entropy_loss(
+    distributions: types.NestedDistribution,
+    spec: types.NestedTensorSpec,
+    weights: types.Tensor | None = None,
+) -> tf.Tensor:
     """The mean negative entropy (weighted per element when `weights` are given)."""
     with tf.name_scope("entropy_regularization"):
         entropy = -tf.cast(common.entropy(distributions, spec), tf.float32)
@@ -66,7 +71,9 @@ def _entropy_loss(distributions: Any, spec: Any, weights: Any = None) -> tf.Tens
         return tf.reduce_mean(entropy)
 
 
-def _get_initial_policy_state(policy: Any, time_steps: ts.TimeStep) -> Any:
+def _get_initial_policy_state(
+    policy: tf_policy.TFPolicy, time_steps: ts.TimeStep
+) -> types.NestedTensor:
     batch_size = (
         tf.compat.dimension_at_index(time_steps.discount.shape, 0)
         or tf.shape(time_steps.discount)[0]
@@ -153,7 +160,7 @@ class ReinforceAgent(tf_agent.TFAgent):
         )
         self._as_trajectory = data_converter.AsTrajectory(self.data_context)
 
-    def _returns(self, experience: Any) -> tf.Tensor:
+    def _returns(self, experience: trajectory.Trajectory) -> tf.Tensor:
         """Discounted returns `[B, T]`; accumulation restarts after LAST steps."""
         not_last = tf.cast(
             tf.math.not_equal(experience.next_step_type, ts.StepType.LAST), tf.float32
@@ -313,7 +320,9 @@ class ReinforceAgent(tf_agent.TFAgent):
         return -tf.reduce_sum(weighted) / num_episodes
 
     def entropy_regularization_loss(
-        self, actions_distribution: types.NestedDistribution, weights: Any = None
+        self,
+        actions_distribution: types.NestedDistribution,
+        weights: types.Tensor | None = None,
     ) -> types.Tensor:
         """`entropy_regularization` times the mean negative entropy (0 if unset)."""
         if not self._entropy_regularization:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-_MODULES = ("sac_agent", "tanh_normal_projection_network")
-
-__all__ = [*_MODULES, "SacAgent"]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__, globals(), _MODULES, {"SacAgent": "sac_agent"}
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="sac_agent tanh_normal_projection_network",
+    attributes="""
+        sac_agent: SacAgent
+    """,
 )

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable
-from typing import Any
 
 import gin
 import numpy as np
@@ -132,12 +131,7 @@ class SacAgent(actor_critic.ActorCriticAgent):
         tf.Module.__init__(self, name=name)
         self._check_action_spec(action_spec)
         observation_spec = time_step_spec.observation
-        (
-            self._critic_network_1,
-            self._critic_network_2,
-            self._target_critic_network_1,
-            self._target_critic_network_2,
-        ) = actor_critic.twin_critics(
+        self._set_twin_critics(
             critic_network,
             critic_network_2,
             target_critic_network,
@@ -168,22 +162,23 @@ class SacAgent(actor_critic.ActorCriticAgent):
         if target_entropy is None:
             target_entropy = self._get_default_target_entropy(action_spec)
         self._use_log_alpha_in_alpha_loss = use_log_alpha_in_alpha_loss
-        self._target_update_tau = target_update_tau
-        self._target_update_period = target_update_period
         # tf-keras optimizers run as their fused legacy twins, as in TF-Agents.
-        self._actor_optimizer = keras_compat.legacy_optimizer(actor_optimizer)
-        self._critic_optimizer = keras_compat.legacy_optimizer(critic_optimizer)
+        actor_optimizer = keras_compat.legacy_optimizer(actor_optimizer)
+        critic_optimizer = keras_compat.legacy_optimizer(critic_optimizer)
         self._alpha_optimizer = keras_compat.legacy_optimizer(alpha_optimizer)
         self._actor_loss_weight = actor_loss_weight
         self._critic_loss_weight = critic_loss_weight
         self._alpha_loss_weight = alpha_loss_weight
-        self._td_errors_loss_fn = td_errors_loss_fn
-        self._gamma = gamma
-        self._reward_scale_factor = reward_scale_factor
         self._target_entropy = target_entropy
-        self._gradient_clipping = gradient_clipping
-        self._update_target = self._get_target_updater(
-            tau=target_update_tau, period=target_update_period
+        self._store_training_options(
+            actor_optimizer,
+            critic_optimizer,
+            target_update_tau,
+            target_update_period,
+            td_errors_loss_fn,
+            gamma,
+            reward_scale_factor,
+            gradient_clipping,
         )
         self._init_actor_critic(
             time_step_spec,
@@ -196,7 +191,7 @@ class SacAgent(actor_critic.ActorCriticAgent):
             train_step_counter=train_step_counter,
         )
 
-    def _check_action_spec(self, action_spec: Any) -> None:
+    def _check_action_spec(self, action_spec: types.NestedTensorSpec) -> None:
         for path, spec in nest_utils.flatten_with_joined_paths(action_spec):
             if spec.dtype.is_integer:
                 raise NotImplementedError(
@@ -205,24 +200,32 @@ class SacAgent(actor_critic.ActorCriticAgent):
                     f"{action_spec}"
                 )
 
-    def _get_default_target_entropy(self, action_spec: Any) -> float:
+    def _get_default_target_entropy(self, action_spec: types.NestedTensorSpec) -> float:
         """Minus half the total number of action dimensions."""
         dims = [np.prod(spec.shape.as_list()) for spec in tf.nest.flatten(action_spec)]
         return -float(np.sum(dims)) / 2.0
 
-    def _target_pairs(self) -> list[tuple[Any, Any]]:
+    def _target_pairs(self) -> list[tuple[network.Network, network.Network]]:
         return [
             (self._critic_network_1, self._target_critic_network_1),
             (self._critic_network_2, self._target_critic_network_2),
         ]
 
+    def _critics(self) -> list[network.Network]:
+        return [self._critic_network_1, self._critic_network_2]
+
     # ------------------------------------------------------------------------
     # Training
 
-    def _weighted_losses(
-        self, experience: Any, weights: Any, training: bool, minimize: bool
+    def _critic_and_actor_losses(
+        self,
+        experience: types.NestedTensor,
+        weights: types.Tensor | None,
+        training: bool,
+        minimize: bool,
     ) -> tf_agent.LossInfo:
-        """The three weighted losses; with `minimize`, each followed by its step."""
+        """The three weighted losses; with `minimize`, each followed by its
+        step, then the train step count and the target update."""
         time_steps, policy_steps, next_time_steps = self._as_transition(experience)
 
         def critic() -> tf.Tensor:
@@ -251,8 +254,7 @@ class SacAgent(actor_critic.ActorCriticAgent):
             (
                 "critic",
                 critic,
-                self._critic_network_1.trainable_variables
-                + self._critic_network_2.trainable_variables,
+                [v for net in self._critics() for v in net.trainable_variables],
                 self._critic_optimizer,
             ),
             (
@@ -277,6 +279,9 @@ class SacAgent(actor_critic.ActorCriticAgent):
             self.train_step_counter,
             name_scope="Losses",
         )
+        if minimize:
+            self.train_step_counter.assign_add(1)
+            self._update_target()
         return tf_agent.LossInfo(
             loss=losses["critic"] + losses["actor"] + losses["alpha"],
             extra=SacLossInfo(
@@ -286,24 +291,9 @@ class SacAgent(actor_critic.ActorCriticAgent):
             ),
         )
 
-    def _train(self, experience: Any, weights: Any = None) -> tf_agent.LossInfo:
-        loss_info = self._weighted_losses(
-            experience, weights, training=True, minimize=True
-        )
-        self.train_step_counter.assign_add(1)
-        self._update_target()
-        return loss_info
-
-    def _loss(
-        self, experience: Any, weights: Any = None, training: bool = False
-    ) -> tf_agent.LossInfo:
-        return self._weighted_losses(
-            experience, weights, training=training, minimize=False
-        )
-
     def _actions_and_log_probs(
         self, time_steps: ts.TimeStep, training: bool = False
-    ) -> tuple[Any, tf.Tensor]:
+    ) -> tuple[types.NestedTensor, tf.Tensor]:
         """Actions sampled from the actor and their log-probabilities."""
         batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
         policy = self._train_policy if training else self._policy
@@ -327,14 +317,14 @@ class SacAgent(actor_critic.ActorCriticAgent):
         """Both critics' TD losses against the soft target of the target critics.
 
         Args:
-          time_steps: `[B]` (or `[B, T]` for RNNs) time steps.
-          actions: the actions taken in them.
-          next_time_steps: the time steps that followed.
+          time_steps: as in `ActorCriticAgent.critic_loss`.
+          actions: as in `ActorCriticAgent.critic_loss`.
+          next_time_steps: as in `ActorCriticAgent.critic_loss`.
           td_errors_loss_fn: element-wise `loss(td_targets, q_values)`.
-          gamma: discount of future rewards.
+          gamma: the discount.
           reward_scale_factor: rewards are multiplied by this.
-          weights: optional `[B]` or scalar weights of the per-example losses.
-          training: passed to the critics (dropout, batch norm).
+          weights: as in `ActorCriticAgent.critic_loss`.
+          training: as in `ActorCriticAgent.critic_loss`.
 
         Raises:
           ValueError: the actions or time steps do not have the specs' structure.
@@ -347,26 +337,24 @@ class SacAgent(actor_critic.ActorCriticAgent):
                 next_time_steps, training=False
             )
             target_input = (next_time_steps.observation, next_actions)
-            target_q_1, _ = self._target_critic_network_1(
-                target_input, step_type=next_time_steps.step_type, training=False
-            )
-            target_q_2, _ = self._target_critic_network_2(
-                target_input, step_type=next_time_steps.step_type, training=False
+            target_q_1, target_q_2 = actor_critic.q_values_of(
+                (self._target_critic_network_1, self._target_critic_network_2),
+                target_input,
+                next_time_steps.step_type,
+                training=False,
             )
             soft_target_q = (
                 tf.minimum(target_q_1, target_q_2)
                 - tf.exp(self._log_alpha) * next_log_pis
             )
-            td_targets = tf.stop_gradient(
-                reward_scale_factor * next_time_steps.reward
-                + gamma * next_time_steps.discount * soft_target_q
+            td_targets = actor_critic.td_targets(
+                next_time_steps, soft_target_q, gamma, reward_scale_factor
             )
-            inputs = (time_steps.observation, actions)
-            q_1, _ = self._critic_network_1(
-                inputs, step_type=time_steps.step_type, training=training
-            )
-            q_2, _ = self._critic_network_2(
-                inputs, step_type=time_steps.step_type, training=training
+            q_1, q_2 = actor_critic.q_values_of(
+                (self._critic_network_1, self._critic_network_2),
+                (time_steps.observation, actions),
+                time_steps.step_type,
+                training=training,
             )
             per_example = td_errors_loss_fn(td_targets, q_1) + td_errors_loss_fn(
                 td_targets, q_2
@@ -401,12 +389,11 @@ class SacAgent(actor_critic.ActorCriticAgent):
             actions, log_pi = self._actions_and_log_probs(
                 time_steps, training=bool(training)
             )
-            inputs = (time_steps.observation, actions)
-            q_1, _ = self._critic_network_1(
-                inputs, step_type=time_steps.step_type, training=False
-            )
-            q_2, _ = self._critic_network_2(
-                inputs, step_type=time_steps.step_type, training=False
+            q_1, q_2 = actor_critic.q_values_of(
+                (self._critic_network_1, self._critic_network_2),
+                (time_steps.observation, actions),
+                time_steps.step_type,
+                training=False,
             )
             target_q_values = tf.minimum(q_1, q_2)
             per_example = tf.exp(self._log_alpha) * log_pi - target_q_values
@@ -453,7 +440,7 @@ class SacAgent(actor_critic.ActorCriticAgent):
     def _actor_debug_summaries(
         self,
         actor_loss: tf.Tensor,
-        actions: Any,
+        actions: types.NestedTensor,
         log_pi: tf.Tensor,
         target_q_values: tf.Tensor,
         time_steps: ts.TimeStep,

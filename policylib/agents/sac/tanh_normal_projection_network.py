@@ -7,23 +7,24 @@ numerically stable tanh (`distributions.utils.scale_distribution_to_spec`).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import gin
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policylib.distributions import utils as distribution_utils
-from policylib.networks import network
+from policylib.networks import _builders
 from policylib.networks import utils as network_utils
 from policylib.specs import distribution_spec, tensor_spec
+from policylib.typing import types
 from policylib.utils import keras_compat
 
 __all__ = ["TanhNormalProjectionNetwork"]
 
 
 @gin.configurable
-class TanhNormalProjectionNetwork(network.DistributionNetwork):
+class TanhNormalProjectionNetwork(_builders.ProjectionNetwork):
     """A squashed diagonal Normal over one bounded continuous spec.
 
     `call(inputs, outer_rank, training=False, mask=None)`.
@@ -41,9 +42,9 @@ class TanhNormalProjectionNetwork(network.DistributionNetwork):
 
     def __init__(
         self,
-        sample_spec: Any,
-        activation_fn: Any = None,
-        std_transform: Any = tf.exp,
+        sample_spec: types.BoundedTensorSpec,
+        activation_fn: network_utils.Activation | None = None,
+        std_transform: Callable[[tf.Tensor], tf.Tensor] | None = tf.exp,
         name: str = "TanhNormalProjectionNetwork",
     ):
         if len(tf.nest.flatten(sample_spec)) != 1:
@@ -65,29 +66,19 @@ class TanhNormalProjectionNetwork(network.DistributionNetwork):
             name="projection_layer",
         )
 
-    def call(
-        self,
-        inputs: tf.Tensor,
-        outer_rank: int,
-        training: bool = False,
-        mask: Any = None,
-    ) -> tuple[Any, tuple]:
-        network_utils.check_projection_inputs(
-            inputs, self._sample_spec, mask, "TanhNormalProjectionNetwork"
-        )
-        squash = network_utils.BatchSquash(outer_rank)
-        projected = self._projection_layer(squash.flatten(inputs), training=training)
+    def _parameters(self, inputs: tf.Tensor, training: bool) -> dict[str, tf.Tensor]:
+        projected = self._projection_layer(inputs, training=training)
         means, stds = tf.split(projected, num_or_size_splits=2, axis=-1)
         means = tf.reshape(means, [-1] + self._sample_spec.shape.as_list())
         if self._std_transform is not None:
             stds = self._std_transform(stds)
         dtype = self._sample_spec.dtype
-        means = squash.unflatten(tf.cast(means, dtype))
-        stds = squash.unflatten(tf.cast(stds, dtype))
-        return self.output_spec.build_distribution(loc=means, scale_diag=stds), ()
+        return {"loc": tf.cast(means, dtype), "scale_diag": tf.cast(stds, dtype)}
 
 
-def _squashed_normal_spec(sample_spec: Any, network_name: str) -> Any:
+def _squashed_normal_spec(
+    sample_spec: types.BoundedTensorSpec, network_name: str
+) -> distribution_spec.DistributionSpec:
     """The `DistributionSpec` of a squashed `MultivariateNormalDiag(loc, scale_diag)`."""
     input_param_spec = {
         name: tensor_spec.TensorSpec(
@@ -98,7 +89,7 @@ def _squashed_normal_spec(sample_spec: Any, network_name: str) -> Any:
         for name in ("loc", "scale_diag")
     }
 
-    def build(**kwargs: Any) -> Any:
+    def build(**kwargs: tf.Tensor) -> tfp.distributions.Distribution:
         return distribution_utils.scale_distribution_to_spec(
             tfp.distributions.MultivariateNormalDiag(**kwargs), sample_spec
         )

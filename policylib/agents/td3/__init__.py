@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from policylib._lazy import lazy_exports
+from policylib._lazy import lazy_package
 
-__all__ = ["td3_agent", "Td3Agent"]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__, globals(), ("td3_agent",), {"Td3Agent": "td3_agent"}
+__getattr__, __dir__ = lazy_package(
+    globals(),
+    modules="td3_agent",
+    attributes="""
+        td3_agent: Td3Agent
+    """,
 )

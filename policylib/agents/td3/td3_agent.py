@@ -16,12 +16,11 @@ Fujimoto et al., 2018.
 from __future__ import annotations
 
 import collections
-from typing import Any
 
 import gin
 import tensorflow as tf
 
-from policylib.agents import actor_critic, tf_agent
+from policylib.agents import actor_critic
 from policylib.agents.ddpg import ddpg_agent
 from policylib.networks import network
 from policylib.policies import gaussian_policy
@@ -40,31 +39,17 @@ class Td3Info(collections.namedtuple("Td3Info", ("actor_loss", "critic_loss"))):
 class Td3Agent(actor_critic.ActorCriticAgent):
     """A TD3 agent.
 
-    Args:
-      time_step_spec: `TimeStep` of specs of the environment's time steps.
-      action_spec: nest of bounded float action specs.
-      actor_network: `observation -> action` (e.g. `ActorNetwork`).
-      critic_network: `(observation, action) -> Q` (e.g. `CriticNetwork`).
-      actor_optimizer: optimizer of the actor (Keras 2/3 or `tf.compat.v1`).
-      critic_optimizer: optimizer of both critics.
+    Args: as `DdpgAgent`'s (the critic optimizer trains both critics), without
+    the OU noise and `dqda_clipping`, plus:
       exploration_noise_std: scale of the collect policy's Gaussian noise.
       critic_network_2: the second critic (default: a copy of the first).
-      target_actor_network, target_critic_network, target_critic_network_2:
-        the targets (default: copies).
-      target_update_tau: soft-update weight of the targets (1.0: copy).
-      target_update_period: train steps between target updates.
+      target_critic_network_2: its target (default: a copy).
       actor_update_period: train steps between actor updates.
-      td_errors_loss_fn: element-wise `loss(td_targets, q_values)` (Huber).
-      gamma: discount of future rewards.
-      reward_scale_factor: rewards are multiplied by this.
       target_policy_noise: scale of the noise on the target action.
       target_policy_noise_clip: that noise is clipped to `[-c, c]`.
-      gradient_clipping: global-norm clipping of gradients, if set.
-      debug_summaries: write TD error and Q-value summaries.
-      summarize_grads_and_vars: write gradient and variable summaries.
-      train_step_counter: counts train steps (default: the global step).
-      name: the agent's name scope.
     """
+
+    _loss_info_type = Td3Info
 
     def __init__(
         self,
@@ -99,88 +84,56 @@ class Td3Agent(actor_critic.ActorCriticAgent):
         self._target_actor_network = target_networks.create_target_network(
             actor_network, target_actor_network, None, "TargetActorNetwork"
         )
-        (
-            self._critic_network_1,
-            self._critic_network_2,
-            self._target_critic_network_1,
-            self._target_critic_network_2,
-        ) = actor_critic.twin_critics(
+        self._set_twin_critics(
             critic_network,
             critic_network_2,
             target_critic_network,
             target_critic_network_2,
             None,
         )
-        self._actor_optimizer = actor_optimizer
-        self._critic_optimizer = critic_optimizer
         self._exploration_noise_std = exploration_noise_std
-        self._target_update_tau = target_update_tau
-        self._target_update_period = target_update_period
         self._actor_update_period = actor_update_period
-        self._td_errors_loss_fn = td_errors_loss_fn or common.element_wise_huber_loss
-        self._gamma = gamma
-        self._reward_scale_factor = reward_scale_factor
         self._target_policy_noise = target_policy_noise
         self._target_policy_noise_clip = target_policy_noise_clip
-        self._gradient_clipping = gradient_clipping
-        self._update_target = self._get_target_updater(
-            target_update_tau, target_update_period
+        self._store_training_options(
+            actor_optimizer,
+            critic_optimizer,
+            target_update_tau,
+            target_update_period,
+            td_errors_loss_fn or common.element_wise_huber_loss,
+            gamma,
+            reward_scale_factor,
+            gradient_clipping,
         )
-        policy, collect_policy = actor_critic.deterministic_actor_policies(
+        self._init_deterministic_actor(
             time_step_spec,
             action_spec,
-            actor_network,
             lambda actor: gaussian_policy.GaussianPolicy(
                 actor, scale=exploration_noise_std, clip=True
             ),
-        )
-        self._init_actor_critic(
-            time_step_spec,
-            action_spec,
-            policy,
-            collect_policy,
-            recurrent_network=actor_network,
             debug_summaries=debug_summaries,
             summarize_grads_and_vars=summarize_grads_and_vars,
             train_step_counter=train_step_counter,
         )
 
-    def _target_pairs(self) -> list[tuple[Any, Any]]:
+    def _target_pairs(self) -> list[tuple[network.Network, network.Network]]:
         return [
             (self._critic_network_1, self._target_critic_network_1),
             (self._critic_network_2, self._target_critic_network_2),
             (self._actor_network, self._target_actor_network),
         ]
 
-    def _train(self, experience: Any, weights: Any = None) -> tf_agent.LossInfo:
-        critic_loss, actor_loss = self._critic_and_actor_losses(
-            experience,
-            weights,
-            training=True,
-            minimize=True,
-            critic_variables=(
-                self._critic_network_1.trainable_variables
-                + self._critic_network_2.trainable_variables
-            ),
-            actor_apply_when=tf.equal(
-                tf.math.mod(self.train_step_counter, self._actor_update_period), 0
-            ),
-        )
-        return tf_agent.LossInfo(
-            actor_loss + critic_loss, Td3Info(actor_loss, critic_loss)
+    def _critics(self) -> list[network.Network]:
+        return [self._critic_network_1, self._critic_network_2]
+
+    def _actor_update_condition(self) -> types.Bool:
+        return tf.equal(
+            tf.math.mod(self.train_step_counter, self._actor_update_period), 0
         )
 
-    def _loss(
-        self, experience: Any, weights: Any = None, training: bool = False
-    ) -> tf_agent.LossInfo:
-        critic_loss, actor_loss = self._critic_and_actor_losses(
-            experience, weights, training=training, minimize=False
-        )
-        return tf_agent.LossInfo(
-            actor_loss + critic_loss, Td3Info(actor_loss, critic_loss)
-        )
-
-    def _smoothed_target_actions(self, next_time_steps: ts.TimeStep) -> Any:
+    def _smoothed_target_actions(
+        self, next_time_steps: ts.TimeStep
+    ) -> types.NestedTensor:
         """The target actor's actions plus clipped Gaussian noise (not clipped to spec)."""
         target_actions, _ = self._target_actor_network(
             next_time_steps.observation, next_time_steps.step_type, training=False
@@ -205,36 +158,30 @@ class Td3Agent(actor_critic.ActorCriticAgent):
     ) -> tf.Tensor:
         """The sum of both critics' TD losses against the smaller target Q.
 
-        Args:
-          time_steps: `[B]` (or `[B, T]` for RNNs) time steps.
-          actions: the actions taken in them.
-          next_time_steps: the time steps that followed.
-          weights: optional `[B]` or scalar weights of the per-example losses.
-          training: passed to the critics (dropout, batch norm).
+        Args: as `ActorCriticAgent.critic_loss`'s.
         """
         with tf.name_scope("critic_loss"):
             target_input = (
                 next_time_steps.observation,
                 self._smoothed_target_actions(next_time_steps),
             )
-            target_q_1, _ = self._target_critic_network_1(
-                target_input, next_time_steps.step_type, training=False
+            target_q_1, target_q_2 = actor_critic.q_values_of(
+                (self._target_critic_network_1, self._target_critic_network_2),
+                target_input,
+                next_time_steps.step_type,
+                training=False,
             )
-            target_q_2, _ = self._target_critic_network_2(
-                target_input, next_time_steps.step_type, training=False
+            td_targets = actor_critic.td_targets(
+                next_time_steps,
+                tf.minimum(target_q_1, target_q_2),
+                self._gamma,
+                self._reward_scale_factor,
             )
-            td_targets = tf.stop_gradient(
-                self._reward_scale_factor * next_time_steps.reward
-                + self._gamma
-                * next_time_steps.discount
-                * tf.minimum(target_q_1, target_q_2)
-            )
-            inputs = (time_steps.observation, actions)
-            q_1, _ = self._critic_network_1(
-                inputs, time_steps.step_type, training=training
-            )
-            q_2, _ = self._critic_network_2(
-                inputs, time_steps.step_type, training=training
+            q_1, q_2 = actor_critic.q_values_of(
+                (self._critic_network_1, self._critic_network_2),
+                (time_steps.observation, actions),
+                time_steps.step_type,
+                training=training,
             )
             if self._debug_summaries:
                 step = self.train_step_counter

@@ -14,7 +14,6 @@ under `bandits.policies`, and so does policylib.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import gin
 import tensorflow as tf
@@ -24,6 +23,8 @@ from policylib.base import nest_utils
 from policylib.policies import tf_policy
 from policylib.specs import tensor_spec
 from policylib.trajectories import policy_step
+from policylib.trajectories import time_step as ts
+from policylib.typing import types
 
 __all__ = [
     "MIXTURE_AGENT_ID",
@@ -119,13 +120,20 @@ class MixturePolicy(tf_policy.TFPolicy):
         variables = [v for p in self._policies for v in p.variables()]
         return variables + list(self._mixture_distribution.variables)
 
-    def _distribution(self, time_step: Any, policy_state: Any) -> Any:
+    def _distribution(
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor
+    ) -> policy_step.PolicyStep:
         raise NotImplementedError(
             "MixturePolicy has no distribution (a mixture of the policies' "
             "distributions is not computed); use action()."
         )
 
-    def _action(self, time_step: Any, policy_state: Any, seed: Any = None) -> Any:
+    def _action(
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedTensor,
+        seed: types.Seed = None,
+    ) -> policy_step.PolicyStep:
         batch_size = nest_utils.get_outer_shape(time_step, self._time_step_spec)[0]
         choice = tf.cast(
             self._mixture_distribution.sample(batch_size, seed=seed), tf.int32

@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import collections
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from policylib.specs import array_spec
 
+if TYPE_CHECKING:
+    from policylib.typing import types
+
 __all__ = ["decode", "dumps", "encode", "loads"]
+
+# A nest encoded for JSON: a leaf's or a container's dict, or None.
+Encoded: TypeAlias = "dict[str, object] | None"
 
 
 def _known_namedtuples() -> dict[str, type]:
@@ -32,7 +38,7 @@ def _known_namedtuples() -> dict[str, type]:
     return {"TimeStep": time_step.TimeStep, "PolicyStep": policy_step.PolicyStep}
 
 
-def encode(nest: Any, path: str = "") -> Any:
+def encode(nest: types.NestedSpec, path: str = "") -> Encoded:
     """A JSON-ready form of a nest of array (or tensor) specs.
 
     Raises:
@@ -41,7 +47,7 @@ def encode(nest: Any, path: str = "") -> Any:
     if nest is None:
         return None
     if isinstance(nest, array_spec.ArraySpec):
-        leaf: dict[str, Any] = {
+        leaf: dict[str, object] = {
             "spec": type(nest).__name__,
             "shape": [int(d) for d in nest.shape],
             "dtype": np.dtype(nest.dtype).name,
@@ -81,7 +87,7 @@ def encode(nest: Any, path: str = "") -> Any:
     )
 
 
-def decode(data: Any) -> Any:
+def decode(data: Any) -> types.NestedArraySpec:  # JSON as `json.loads` gives it
     """The nest of array specs that `encode` gave `data` for."""
     if data is None:
         return None
@@ -98,8 +104,8 @@ def decode(data: Any) -> Any:
         return array_spec.ArraySpec(shape, dtype, name)
     if "namedtuple" in data:
         fields = {k: decode(v) for k, v in data["fields"].items()}
-        cls: Any = _known_namedtuples().get(data["namedtuple"])
-        if cls is None or tuple(cls._fields) != tuple(fields):
+        cls = _known_namedtuples().get(data["namedtuple"])
+        if cls is None or tuple(getattr(cls, "_fields", ())) != tuple(fields):
             make = collections.namedtuple
             cls = make(data["namedtuple"], list(fields))
         return cls(**fields)
@@ -112,11 +118,11 @@ def decode(data: Any) -> Any:
     raise ValueError(f"spec_json: not an encoded spec nest: {data!r:.200}")
 
 
-def dumps(nest: Any) -> str:
+def dumps(nest: types.NestedSpec) -> str:
     """`encode(nest)` as JSON text."""
     return json.dumps(encode(nest), indent=1)
 
 
-def loads(text: str) -> Any:
+def loads(text: str) -> types.NestedArraySpec:
     """The nest of array specs in JSON `text` (from `dumps`)."""
     return decode(json.loads(text))

@@ -18,18 +18,20 @@ import dataclasses
 import enum
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
-from policylib.base import arg_checks, atomic_dir
-from policylib.errors import NotAPolicyError
+from policylib.export import litert_files
 from policylib.policies import py_policy, saved_graph_ops
+from policylib.policies.saved_policy_dir import check_policy_dir
 
-__all__ = ["POLICY_SPECS_PBTXT", "PolicyKind", "PolicySource", "check_policy_dir"]
+if TYPE_CHECKING:
+    from policylib.policies import tf_policy
 
-# The name of the specs file `PolicySaver` writes (TF-Agents' name).
-POLICY_SPECS_PBTXT = "policy_specs.pbtxt"
-# `tf.saved_model.SAVED_MODEL_FILENAME_PB`, named here to stay TensorFlow-free.
-_SAVED_MODEL_PB = "saved_model.pb"
+__all__ = ["LivePolicy", "PolicyArg", "PolicyKind", "PolicySource"]
+
+LivePolicy: TypeAlias = "py_policy.PyPolicy | tf_policy.TFPolicy"
+# What `evaluate`, `record_episode` and `PolicySource.of` take.
+PolicyArg: TypeAlias = "LivePolicy | str | os.PathLike[str] | PolicySource"
 
 
 class PolicyKind(enum.Enum):
@@ -41,45 +43,7 @@ class PolicyKind(enum.Enum):
     TF_POLICY = "tf_policy"
 
 
-def check_policy_dir(path: str, need_specs: bool = True) -> str:
-    """`path` (or the save a swap left aside) if it looks like a saved policy.
-
-    Args:
-      path: a directory written by `PolicySaver.save`.
-      need_specs: also require `policy_specs.pbtxt` (the specs of the save).
-
-    Returns:
-      The directory to read.
-
-    Raises:
-      NotAPolicyError: the path is missing, not a directory, holds no
-        `saved_model.pb`, or (with `need_specs`) no `policy_specs.pbtxt`.
-    """
-    path = atomic_dir.existing_path(
-        arg_checks.check_path(path, "A saved policy's path")
-    )
-    if "://" in path:
-        return path
-    if not os.path.exists(path):
-        raise NotAPolicyError(f"{path}: no such file or directory.")
-    if not os.path.isdir(path):
-        raise NotAPolicyError(
-            f"{path}: is a file; a saved policy is a directory written by PolicySaver.save."
-        )
-    if not os.path.isfile(os.path.join(path, _SAVED_MODEL_PB)):
-        raise NotAPolicyError(
-            f"{path}: not a SavedModel (no saved_model.pb); a saved policy is a "
-            "directory written by PolicySaver.save."
-        )
-    if need_specs and not os.path.isfile(os.path.join(path, POLICY_SPECS_PBTXT)):
-        raise NotAPolicyError(
-            f"{path}: a SavedModel, but not a policy: it has no {POLICY_SPECS_PBTXT} "
-            "(PolicySaver writes one with the policy's specs)."
-        )
-    return path
-
-
-def _is_tf_policy(value: Any) -> bool:
+def _is_tf_policy(value: object) -> bool:
     # A TFPolicy exists only once its module is imported: answered without
     # importing TensorFlow.
     module = sys.modules.get("policylib.policies.tf_policy")
@@ -100,7 +64,9 @@ class PolicySource:
 
     kind: PolicyKind
     path: str | None = None
-    policy: Any = dataclasses.field(default=None, compare=False, repr=False)
+    policy: LivePolicy | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
     allow_unsafe_ops: bool = False
     # The loaded py policy, once `load` ran: a source is loaded once.
     _loaded: list[py_policy.PyPolicy] = dataclasses.field(
@@ -108,7 +74,7 @@ class PolicySource:
     )
 
     @classmethod
-    def of(cls, policy: Any, allow_unsafe_ops: bool = False) -> PolicySource:
+    def of(cls, policy: PolicyArg, allow_unsafe_ops: bool = False) -> PolicySource:
         """Decides what `policy` is and checks it (files only, no TensorFlow).
 
         Raises:
@@ -119,8 +85,6 @@ class PolicySource:
         if isinstance(policy, PolicySource):
             return policy
         if isinstance(policy, (str, os.PathLike)):
-            from policylib.export import litert_files
-
             path = os.fspath(policy)
             if litert_files.is_export(path):
                 return cls(PolicyKind.LITERT_EXPORT, path=path)
@@ -156,15 +120,15 @@ class PolicySource:
         return self._loaded[0]
 
     def _load(self) -> py_policy.PyPolicy:
-        if self.kind is PolicyKind.PY_POLICY:
+        if isinstance(self.policy, py_policy.PyPolicy):
             return self.policy
-        if self.kind is PolicyKind.TF_POLICY:
+        if self.policy is not None:  # a TF policy
             from policylib.policies import py_tf_eager_policy
 
             return py_tf_eager_policy.PyTFEagerPolicy(self.policy)
         assert self.path is not None
         if self.kind is PolicyKind.LITERT_EXPORT:
-            from policylib.policies import litert_policy
+            from policylib.export import litert_policy
 
             return litert_policy.LiteRTPolicy(self.path)
         from policylib.policies import policy_loader

@@ -15,15 +15,20 @@ policy state of a recurrent policy. The interpreter comes from the optional
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import tree
 
 from policylib.base import arg_checks, extras, native_stderr, nest_utils
 from policylib.export import litert_files
 from policylib.policies import py_policy
 from policylib.trajectories import policy_step
+
+if TYPE_CHECKING:
+    from policylib.trajectories import time_step as ts
+    from policylib.typing import types
 
 __all__ = ["LiteRTPolicy"]
 
@@ -88,7 +93,10 @@ class LiteRTPolicy(py_policy.PyPolicy):
         return self._export_dir
 
     def _action(
-        self, time_step: Any, policy_state: Any, seed: Any = None
+        self,
+        time_step: ts.TimeStep,
+        policy_state: types.NestedArray,
+        seed: types.Seed = None,
     ) -> policy_step.PolicyStep:
         values = tree.flatten(time_step)
         if len(values) != self._num_step_leaves:  # dict observations with extra keys
@@ -138,7 +146,7 @@ class LiteRTPolicy(py_policy.PyPolicy):
         )
         return policy_step.PolicyStep(action, next_state, ())
 
-    def _batch_dims(self, values: list[Any]) -> tuple[int, ...] | None:
+    def _batch_dims(self, values: list[npt.ArrayLike]) -> tuple[int, ...] | None:
         """The one leading batch dim of the inputs, or None if none has one."""
         for value, inner in zip(values, self._inner):
             shape = np.shape(value)

@@ -13,8 +13,7 @@ import tensorflow as tf
 
 from policylib.base import extras
 from policylib.errors import NotAPolicyError
-from policylib.export import litert
-from policylib.policies import litert_policy
+from policylib.export import litert, litert_policy
 from policylib.trajectories import time_step as ts
 from tests.policies import small_policies
 
@@ -90,7 +89,7 @@ def test_missing_extra_names_the_pip_install(export_dir):
                 if name.split(".")[0] == "ai_edge_litert":
                     raise ImportError("blocked " + name)
         sys.meta_path.insert(0, Block())
-        from policylib.policies import litert_policy
+        from policylib.export import litert_policy
         from policylib.base import extras
         try:
             litert_policy.LiteRTPolicy({str(export_dir)!r})

@@ -1,0 +1,189 @@
+"""Every change policylib makes to TensorFlow or Keras, and the one place that makes them.
+
+policylib changes a few process-wide things in TensorFlow and Keras so that
+TF-Agents' saves, code and output habits work unchanged. Each change is a
+`Patch` in `PATCHES` below, whose docstring says what it changes, why, which
+versions need it and what breaks without it. `install(stage)` installs the
+patches of a stage, each once:
+
+- `"import"`: at `import policylib` (`policylib/__init__.py`). These patches
+  wait for TensorFlow (an import hook, a switch read when a class is defined),
+  so `import policylib` itself imports no TensorFlow.
+- `"networks"`: when `policylib.networks.network` is imported, i.e. when a
+  process builds TF-Agents-style networks (Keras is loaded by then anyway).
+
+No other module installs a patch on import. Set `POLICYLIB_NO_TF_PATCHES=1`
+(any value but empty or `0`) before importing policylib to install none:
+TensorFlow and Keras then behave exactly as without policylib, at the costs
+each patch lists under "Without it".
+
+Not patches, so not listed: `policylib.base.lazy_tf.Module`, the base of py
+metrics and NumPy replay storage, becomes `tf.Module` (a policylib class, not
+TensorFlow's, is rebased) once TensorFlow is loaded; the opt-out does not
+touch it, since checkpoints need it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Literal
+
+__all__ = ["OPT_OUT", "PATCHES", "Patch", "install", "installed", "opted_out"]
+
+OPT_OUT = "POLICYLIB_NO_TF_PATCHES"
+
+Stage = Literal["import", "networks"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Patch:
+    """One change to TensorFlow or Keras.
+
+    Attributes:
+      name: a short identifier.
+      stage: when it is installed (see the module docstring).
+      apply: installs it; each is idempotent on its own too.
+      reason: what it changes, why, which versions need it, what breaks
+        without it (the docstring of the function that defines it).
+    """
+
+    name: str
+    stage: Stage
+    apply: Callable[[], None]
+    reason: str
+
+
+def _tensorflow_startup_logs() -> None:
+    """Drops TensorFlow's routine native start-up lines from stderr.
+
+    Changes: a one-shot `sys.meta_path` hook wraps the first import of
+    `tensorflow`, pointing file descriptor 2 at a temporary file while TF
+    loads and lists its devices, then writes back every line that is not
+    routine (`policylib._tf_startup`). Why: TF 2.16+ prints absl lines that no
+    setting hides (`TF_CPP_MIN_LOG_LEVEL` included) and `failed call to cuInit`
+    on every CPU-only machine, filling every command's and notebook's output.
+    Needed for TF 2.16-2.21 (the absl start-up logging); own opt-out
+    `POLICYLIB_TF_STARTUP_LOGS=1`. Without it: those lines show; nothing else.
+    """
+    from policylib import _tf_startup
+
+    _tf_startup.install()
+
+
+def _type_spec_lookup_fallback() -> None:
+    """Lets plain `tf.saved_model.load` decode policy saves' distribution type specs.
+
+    Changes: wraps the private `tensorflow.python.framework.type_spec_registry
+    .lookup` (when that module loads) so that a miss on a `tfp.` or
+    `tf_agents.` name imports policylib's distributions once and looks again
+    (`policylib._load_hook`). Why: a policy SavedModel names the type specs of
+    the distributions it returns; TF decodes a name only once its class is
+    registered, and importing TFP's distributions at `import policylib` costs
+    seconds. Needed for every TF 2.x with TFP auto-composite distributions.
+    Without it: `tf.saved_model.load(path)` of a policy save fails with
+    "No TypeSpec has been registered" unless the user first imports
+    `policylib.policies.saved_policy_files` (policylib's own loaders do).
+    """
+    from policylib import _load_hook
+
+    _load_hook.install()
+
+
+def _tf_agents_type_spec_names() -> None:
+    """Registers policylib's distributions under TF-Agents' type-spec names.
+
+    Changes: as each policylib composite distribution (`MaskedCategorical`,
+    `ShiftedCategorical`, `GumbelSoftmax`, ...) is defined, its type spec is
+    removed from TF's private registry dictionaries under the TFP-derived
+    name (`policylib.distributions.masked....`) and registered as
+    `tf_agents.distributions.masked...._ACTTypeSpec`
+    (`policylib.distributions.type_spec_names`). Why: the registered name is
+    written into every SavedModel; TF-Agents' names make policylib's saves
+    load in TF-Agents and TF-Agents' saves load in policylib. Needed for
+    every TF 2.x / TFP 0.2x (one class, one name). Without it: saves record
+    `policylib.` names, which TF-Agents cannot load, and TF-Agents saves that
+    return these distributions do not load in policylib.
+    """
+    from policylib.distributions import type_spec_names
+
+    type_spec_names.enable()
+
+
+def _saved_model_notices() -> None:
+    """Keeps TensorFlow's routine notices out of policy saves and loads.
+
+    Changes: adds two `logging.Filter`s (absl's "not a valid tf.function
+    parameter name" and tensorflow's "Assets written to"), which drop only
+    while a thread runs a policylib save or load, and, on each save, a
+    `warnings` filter ignoring `nested_structure_coder`'s "Encoding a
+    StructuredValue with type ..._ACTTypeSpec" `UserWarning`
+    (`policylib.base.quiet`). Why: every policy save prints them, and none
+    says anything a user can act on (the warning says loading needs the type
+    registered, which the fallback above ensures). The warning filter stays
+    in the process's filter list, since Python's filters cannot be limited
+    to one thread; it is narrow (that message from that module). Needed for
+    TF 2.x SavedModels of policies. Without it: each save prints these
+    notices (several per save).
+    """
+    from policylib.base import quiet
+
+    quiet.install()
+
+
+def _keras_dense_integer_units() -> None:
+    """Lets Keras 3's `Dense` take NumPy-integer and whole-float unit counts.
+
+    Changes: replaces `tf.keras.layers.Dense.__init__` under Keras 3 with a
+    wrapper that converts a whole-number NumPy or float `units` to `int`
+    (`policylib.utils.keras_compat.accept_numpy_integer_units`); nothing
+    under Keras 2 (tf-keras), where `Dense` does this itself. Why: TF-Agents
+    code and tutorials write `Dense(spec.maximum - spec.minimum + 1)`, a
+    NumPy integer, which Keras 3 (TF 2.16+) rejects ("expected a positive
+    integer"). Why global: the failing call is in the user's code, building
+    a layer before any policylib function sees it, so no narrower scope
+    reaches it; policylib's own networks pass `int`s and need no patch. It is
+    installed only once TF-Agents-style networks are imported, never by
+    `import policylib` alone, and only changes inputs Keras 3 would reject.
+    Without it: such code raises `ValueError` under Keras 3.
+    """
+    from policylib.utils import keras_compat
+
+    keras_compat.accept_numpy_integer_units()
+
+
+def _patch(function: Callable[[], None], stage: Stage) -> Patch:
+    name = function.__name__.lstrip("_")
+    return Patch(name, stage, function, function.__doc__ or "")
+
+
+PATCHES: tuple[Patch, ...] = (
+    _patch(_tensorflow_startup_logs, "import"),
+    _patch(_type_spec_lookup_fallback, "import"),
+    _patch(_tf_agents_type_spec_names, "import"),
+    _patch(_saved_model_notices, "import"),
+    _patch(_keras_dense_integer_units, "networks"),
+)
+
+_installed: list[str] = []
+
+
+def opted_out() -> bool:
+    """Whether `POLICYLIB_NO_TF_PATCHES` asks for no patches."""
+    return os.environ.get(OPT_OUT, "") not in ("", "0")
+
+
+def install(stage: Stage = "import") -> None:
+    """Installs each patch of `stage` once, unless the user opted out."""
+    if opted_out():
+        return
+    for patch in PATCHES:
+        if patch.stage == stage and patch.name not in _installed:
+            patch.apply()
+            _installed.append(patch.name)
+
+
+def installed() -> tuple[str, ...]:
+    """The names of the patches installed in this process, in order."""
+    return tuple(_installed)

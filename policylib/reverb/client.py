@@ -1,0 +1,211 @@
+"""`Client`: inserts, samples and manages the tables of a Reverb server.
+
+A client is made from an address, `Client("localhost:8000")`, as in Reverb.
+It talks to the server through a transport (see `service.Transport`); today
+the transport is the server's own `ReplayService` when the server runs in
+this process, and a remote transport will plug in at `_connect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Union
+
+import numpy as np
+import tree
+
+from policylib.reverb import errors
+from policylib.reverb import service as service_lib
+from policylib.reverb.keys import new_key
+from policylib.reverb.replay_sample import ReplaySample
+from policylib.reverb.reverb_types import TableInfo
+from policylib.reverb.table import Item, SampledItem
+from policylib.reverb.trajectory_writer import TrajectoryWriter
+
+__all__ = ["Client"]
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "")
+
+
+def _port_of(address: str) -> tuple[str, int]:
+    address = address.strip()
+    for prefix in ("dns:///", "ipv4:", "ipv6:", "grpc://"):
+        if address.startswith(prefix):
+            address = address[len(prefix) :]
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"A Reverb server address is 'host:port', got {address!r}.")
+    return host, int(port)
+
+
+class Client:
+    """A client of the Reverb server at `server_address` ("host:port").
+
+    Connecting is lazy, as with Reverb's gRPC channel: the first call that
+    needs the server raises `UnavailableError` if none answers there.
+    """
+
+    def __init__(self, server_address: str) -> None:
+        self._address = server_address
+        self._host, self._port = _port_of(server_address)
+        self._transport: service_lib.Transport | None = None
+        self._signature_cache: dict[str, object] = {}
+
+    def __reduce__(self) -> tuple[type[Client], tuple[str]]:
+        return Client, (self._address,)
+
+    def __repr__(self) -> str:
+        return f"Client(server_address={self._address!r})"
+
+    @property
+    def server_address(self) -> str:
+        return self._address
+
+    def _connect(self) -> service_lib.Transport:
+        if self._transport is None:
+            service = None
+            if self._host in _LOCAL_HOSTS or self._host == _hostname():
+                service = service_lib.find_local(self._port)
+            if service is None:
+                raise errors.UnavailableError(
+                    f"No Reverb server answers at {self._address}: this process "
+                    "runs none at that port, and reaching a server in another "
+                    "process needs policylib.reverb's gRPC transport, which is "
+                    "not available yet."
+                )
+            self._transport = service
+        return self._transport
+
+    # -- Writing ------------------------------------------------------------
+
+    def insert(
+        self,
+        data: object,
+        priorities: Mapping[str, float],
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Inserts `data` as a one-step item into each table of `priorities`.
+
+        Blocks while a table's rate limiter holds the insert; `timeout`
+        (seconds, a policylib addition) bounds the wait per table.
+
+        Raises:
+          ValueError: `priorities` is empty, or `data` does not fit a signature.
+          DeadlineExceededError: a table held the insert past `timeout`.
+        """
+        if not priorities:
+            raise ValueError("priorities must contain at least one item")
+        transport = self._connect()
+        columns = [np.array(leaf)[np.newaxis] for leaf in tree.flatten(data)]
+        key = new_key()
+        episode = (new_key(),)
+        for table, priority in priorities.items():
+            item = Item(key, float(priority), list(columns), episode)
+            transport.insert(table, item, timeout)
+
+    def trajectory_writer(
+        self, num_keep_alive_refs: int, *, validate_items: bool = True
+    ) -> TrajectoryWriter:
+        """A `TrajectoryWriter` whose columns keep `num_keep_alive_refs` steps."""
+        if num_keep_alive_refs < 1:
+            raise ValueError(
+                f"num_keep_alive_refs ({num_keep_alive_refs}) must be a positive integer"
+            )
+        return TrajectoryWriter(
+            self._connect(), num_keep_alive_refs, validate_items=validate_items
+        )
+
+    def writer(self, *args: object, **kwargs: object) -> TrajectoryWriter:
+        """Reverb's legacy `Writer`: not provided; use `trajectory_writer`."""
+        raise NotImplementedError(
+            "policylib.reverb has no legacy Client.writer(); use "
+            "Client.trajectory_writer(num_keep_alive_refs) instead."
+        )
+
+    # -- Sampling -----------------------------------------------------------
+
+    def sample(
+        self,
+        table: str,
+        num_samples: int = 1,
+        *,
+        emit_timesteps: bool = True,
+        unpack_as_table_signature: bool = False,
+        timeout: float | None = None,
+    ) -> Iterator[Union[list[ReplaySample], ReplaySample]]:
+        """Yields `num_samples` samples of `table`, each waiting for the rate limiter.
+
+        With `emit_timesteps` each sample is a list of per-step `ReplaySample`s
+        (one for an item from `insert`); otherwise one `ReplaySample` holding
+        whole columns. Data is the flat list of columns, or nested as the
+        table's signature when `unpack_as_table_signature` is set and the
+        table has one. `timeout` (seconds, a policylib addition) bounds each
+        wait; past it `DeadlineExceededError` is raised.
+        """
+        transport = self._connect()
+        structure = self._signature(table) if unpack_as_table_signature else None
+
+        def unflatten(columns: Sequence[np.ndarray]) -> object:
+            if structure is None:
+                return list(columns)
+            return tree.unflatten_as(structure, list(columns))
+
+        for _ in range(num_samples):
+            sampled: SampledItem = transport.sample(table, 1, timeout)[0]
+            columns = sampled.columns
+            if not emit_timesteps:
+                yield ReplaySample(sampled.info, unflatten(columns))
+                continue
+            lengths = {len(c) if c.ndim else -1 for c in columns}
+            if len(lengths) != 1 or -1 in lengths:
+                raise ValueError("Can't split non timestep trajectory into timesteps.")
+            yield [
+                ReplaySample(sampled.info, unflatten([c[i] for c in columns]))
+                for i in range(lengths.pop())
+            ]
+
+    # -- Managing tables ----------------------------------------------------
+
+    def mutate_priorities(
+        self,
+        table: str,
+        updates: Mapping[int, float] | None = None,
+        deletes: Sequence[int] | None = None,
+    ) -> None:
+        """Deletes `deletes`, then sets the priorities `updates` (unknown keys ignored)."""
+        self._connect().mutate_priorities(
+            table, dict(updates or {}), list(deletes or [])
+        )
+
+    def update_priorities(self, table: str, updates: Mapping[int, float]) -> None:
+        """Sets the priorities in `updates` (unknown keys ignored)."""
+        self.mutate_priorities(table, updates=updates)
+
+    def reset(self, table: str) -> None:
+        """Removes every item of `table` and resets its rate limiter."""
+        self._connect().reset(table)
+
+    def server_info(self, timeout: float | None = None) -> dict[str, TableInfo]:
+        """Each table's `TableInfo`, by name."""
+        infos = self._connect().server_info(timeout)
+        if not self._signature_cache:
+            self._signature_cache = {
+                name: info.signature for name, info in infos.items()
+            }
+        return infos
+
+    def checkpoint(self) -> str:
+        """Makes the server write a checkpoint; returns its path."""
+        return self._connect().checkpoint()
+
+    def _signature(self, table: str) -> object:
+        if table not in self._signature_cache:
+            self._signature_cache[table] = self._connect().signature(table)
+        return self._signature_cache[table]
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()

@@ -1,0 +1,552 @@
+"""`TrajectoryWriter`: append steps, then make items from slices of their history.
+
+    with client.trajectory_writer(num_keep_alive_refs=3) as writer:
+        for step in steps:
+            writer.append({"obs": step.obs, "reward": step.reward})
+            if writer.episode_steps >= 3:
+                writer.create_item("table", priority=1.0, trajectory={
+                    "obs": writer.history["obs"][-3:],
+                    "reward": writer.history["reward"][-2:],
+                })
+        writer.end_episode()
+
+Each leaf of the appended data is a column; each column keeps references to its
+last `num_keep_alive_refs` values. `create_item` stacks the referenced values
+into the item's columns and hands the item to a sender: inserted at once when
+the table lets it, otherwise by a background thread that waits on the table's
+rate limiter, so `create_item` never blocks. `flush` and `end_episode` wait
+until the items are in the table.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Union
+
+import numpy as np
+import tree
+
+from policylib.reverb import errors, signatures
+from policylib.reverb.keys import new_key
+from policylib.reverb.table import Item
+
+if TYPE_CHECKING:
+    from policylib.reverb.service import Transport
+
+__all__ = ["CellRef", "TrajectoryColumn", "TrajectoryWriter"]
+
+# How long the sender waits on a table before it checks whether it was closed.
+_SEND_POLL_S = 0.25
+
+
+class CellRef:
+    """A reference to one appended value; it expires when its column forgets it."""
+
+    __slots__ = ("_alive", "data", "episode_id")
+
+    def __init__(self, data: np.ndarray, episode_id: int) -> None:
+        self.data = data
+        self.episode_id = episode_id
+        self._alive = True
+
+    def expired(self) -> bool:
+        return not self._alive
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+
+_Index = Union[int, slice, Sequence[int]]
+
+
+class TrajectoryColumn:
+    """Some references of one column: a column of an item to be created.
+
+    Args:
+      data_references: the referenced values, in order.
+      squeeze: the item's column is the single value itself, without a time
+        dimension (what an integer index into a history gives).
+      path: the column's path in the appended data (for messages).
+    """
+
+    def __init__(
+        self,
+        data_references: Sequence[CellRef | None],
+        *,
+        squeeze: bool = False,
+        path: str = "",
+    ) -> None:
+        if squeeze and len(data_references) != 1:
+            raise ValueError(
+                f"Columns must contain exactly one data reference when squeeze "
+                f"is set, got {len(data_references)}."
+            )
+        self._refs = list(data_references)
+        self._squeeze = squeeze
+        self._path = path
+
+    @property
+    def is_squeezed(self) -> bool:
+        return self._squeeze
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __iter__(self) -> Iterator[CellRef | None]:
+        return iter(self._refs)
+
+    def __getitem__(self, index: _Index) -> TrajectoryColumn:
+        return _select(self._refs, index, self._path)
+
+    def _checked_refs(self) -> list[CellRef]:
+        if not self._refs:
+            raise ValueError(f"Column {self._path or '<unnamed>'} references no data.")
+        refs: list[CellRef] = []
+        for ref in self._refs:
+            if ref is None:
+                raise ValueError(
+                    f"Column {self._path} references a step that has no value for it."
+                )
+            if ref.expired():
+                raise ValueError(
+                    f"Column {self._path} references data that has expired: it is "
+                    "older than the writer's num_keep_alive_refs steps, or "
+                    "end_episode cleared it."
+                )
+            refs.append(ref)
+        first = refs[0]
+        for ref in refs[1:]:
+            if ref.dtype != first.dtype or ref.shape != first.shape:
+                raise ValueError(
+                    f"Column {self._path} mixes values of dtype/shape "
+                    f"{first.dtype}{list(first.shape)} and {ref.dtype}{list(ref.shape)}."
+                )
+        return refs
+
+    @property
+    def shape(self) -> tuple[int | None, ...]:
+        refs = self._checked_refs()
+        inner = refs[0].shape
+        return inner if self._squeeze else (len(refs), *inner)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._checked_refs()[0].dtype
+
+    def numpy(self) -> np.ndarray:
+        """The column's values: the one value if squeezed, else stacked on axis 0."""
+        refs = self._checked_refs()
+        if self._squeeze:
+            return refs[0].data
+        return np.stack([ref.data for ref in refs])
+
+
+def _select(
+    refs: Sequence[CellRef | None], index: _Index, path: str
+) -> TrajectoryColumn:
+    if isinstance(index, (int, np.integer)):
+        return TrajectoryColumn([refs[index]], squeeze=True, path=path)
+    if isinstance(index, slice):
+        return TrajectoryColumn(list(refs)[index], path=path)
+    return TrajectoryColumn([refs[i] for i in index], path=path)
+
+
+class _ColumnHistory:
+    """The last references of one column, indexable like a list."""
+
+    def __init__(self, path: str, keep: int) -> None:
+        self._path = path
+        self._refs: collections.deque[CellRef | None] = collections.deque()
+        self._keep = keep
+        self.dtype: np.dtype | None = None
+        self.shape: tuple[int, ...] | None = None
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def append(self, ref: CellRef | None) -> None:
+        while len(self._refs) >= self._keep:
+            old = self._refs.popleft()
+            if old is not None:
+                old._alive = False
+        self._refs.append(ref)
+
+    def set_last(self, ref: CellRef) -> None:
+        self._refs[-1] = ref
+
+    @property
+    def can_set_last(self) -> bool:
+        return bool(self._refs) and self._refs[-1] is None
+
+    def set_keep(self, keep: int) -> None:
+        self._keep = keep
+        while len(self._refs) > keep:
+            old = self._refs.popleft()
+            if old is not None:
+                old._alive = False
+
+    def reset(self) -> None:
+        for ref in self._refs:
+            if ref is not None:
+                ref._alive = False
+        self._refs.clear()
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __iter__(self) -> Iterator[CellRef | None]:
+        return iter(self._refs)
+
+    def __getitem__(self, index: _Index) -> TrajectoryColumn:
+        return _select(list(self._refs), index, self._path)
+
+    def __repr__(self) -> str:
+        return f"ColumnHistory(path={self._path!r}, refs={len(self._refs)})"
+
+
+class _Sender:
+    """Gets created items into their tables, in order, without blocking the writer."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._cv = threading.Condition()
+        self._queue: collections.deque[tuple[str, Item]] = collections.deque()
+        self._in_flight = 0
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def submit(self, table: str, item: Item) -> None:
+        with self._cv:
+            self._raise_error()
+            if self._closed:
+                raise RuntimeError("The TrajectoryWriter is closed.")
+            idle = not self._queue and not self._in_flight
+        if idle and self._transport.try_insert(table, item):
+            return
+        with self._cv:
+            self._queue.append((table, item))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="reverb-trajectory-writer", daemon=True
+                )
+                self._thread.start()
+            self._cv.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._closed:
+                    self._cv.wait()
+                if self._closed:
+                    return
+                table, item = self._queue.popleft()
+                self._in_flight = 1
+            try:
+                while True:
+                    try:
+                        self._transport.insert(table, item, _SEND_POLL_S)
+                        break
+                    except errors.DeadlineExceededError:
+                        with self._cv:
+                            if self._closed:
+                                return
+            except BaseException as error:  # Reported by the writer's next call.
+                with self._cv:
+                    self._error = error
+            finally:
+                with self._cv:
+                    self._in_flight = 0
+                    self._cv.notify_all()
+
+    def wait_until(self, num_pending: int, timeout: float | None, what: str) -> None:
+        """Waits until at most `num_pending` items are not yet in their tables."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            while len(self._queue) + self._in_flight > num_pending:
+                self._raise_error()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise errors.DeadlineExceededError(
+                        f"{what} call did not complete within provided timeout of "
+                        f"{timeout} s ({len(self._queue) + self._in_flight} items "
+                        "still wait for their tables' rate limiters)."
+                    )
+                self._cv.wait(remaining)
+            self._raise_error()
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._queue.clear()
+            self._cv.notify_all()
+
+
+def _path_name(path: Sequence[object]) -> str:
+    return "/".join(str(p) for p in path) or "<root>"
+
+
+def _union(a: object, b: object) -> object:
+    """The structure holding every path of `a` and `b` (mappings merge)."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        merged = dict(a)
+        for key, value in b.items():
+            merged[key] = _union(a[key], value) if key in a else value
+        return type(a)(merged) if not isinstance(a, dict) else merged  # type: ignore[call-arg]
+    if a is None:
+        return b
+    if b is None:
+        return a
+    tree.assert_same_structure(a, b, check_types=False)
+    return a
+
+
+class TrajectoryWriter:
+    """Writes steps and items to a server's tables (made by `Client.trajectory_writer`).
+
+    Not thread-safe: one writer per thread, as with Reverb.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        num_keep_alive_refs: int,
+        *,
+        validate_items: bool = True,
+    ) -> None:
+        self._transport = transport
+        self._keep = num_keep_alive_refs
+        self._validate = validate_items
+        self._sender = _Sender(transport)
+        self._structure: object = None
+        self._history: object = None  # `history`, rebuilt when columns are added.
+        # The last appended structure (None leaves) and its leaves' column indices.
+        self._template: tuple[object, list[int]] | None = None
+        self._columns: list[_ColumnHistory] = []
+        self._column_of: dict[tuple, int] = {}
+        self._keep_of: dict[tuple, int] = {}
+        self._last_step_open = False
+        self._episode_steps = 0
+        self._episode_id = new_key()
+        self._signatures: dict[str, signatures.FlatSignature | None] = {}
+
+    def __enter__(self) -> TrajectoryWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc_value: object, traceback: object) -> None:
+        try:
+            if exc_type is None:
+                self.flush()
+        finally:
+            self.close()
+
+    @property
+    def history(self) -> object:
+        """The columns' histories, structured like the appended data."""
+        if not self._columns:
+            raise RuntimeError(
+                "history cannot be accessed before `append` is called at least once."
+            )
+        if self._history is None:
+            paths = [path for path, _ in tree.flatten_with_path(self._structure)]
+            self._history = tree.unflatten_as(
+                self._structure, [self._columns[self._column_of[p]] for p in paths]
+            )
+        return self._history
+
+    @property
+    def episode_steps(self) -> int:
+        """Completed `append` calls since the last `end_episode`."""
+        return self._episode_steps
+
+    def configure(
+        self,
+        path: tuple[Union[int, str], ...],
+        *,
+        num_keep_alive_refs: int,
+        max_chunk_length: int | None = None,
+    ) -> None:
+        """Sets how many references the column at `path` keeps (chunking: n/a)."""
+        del max_chunk_length  # Items are stored whole; there are no chunks.
+        if num_keep_alive_refs < 1:
+            raise ValueError(
+                f"num_keep_alive_refs ({num_keep_alive_refs}) must be >= 1"
+            )
+        path = tuple(path)
+        self._keep_of[path] = num_keep_alive_refs
+        if path in self._column_of:
+            self._columns[self._column_of[path]].set_keep(num_keep_alive_refs)
+
+    def append(self, data: object, *, partial_step: bool = False) -> object:
+        """Appends one step (or part of it); returns a reference per leaf (None for None).
+
+        Raises:
+          ValueError: a leaf's dtype or shape differs from earlier steps of its
+            column, or a field set by an earlier partial append is set again.
+        """
+        self._sender_check()
+        indices, leaves = self._flatten(data)
+        values: dict[int, np.ndarray] = {}
+        for index, leaf in zip(indices, leaves):
+            if leaf is not None:
+                values[index] = self._checked_value(self._columns[index], leaf)
+        if self._last_step_open:
+            for index in values:
+                if not self._columns[index].can_set_last:
+                    raise ValueError(
+                        f"Field {self._columns[index].path} has already been set in "
+                        "the active step by a previous (partial) append call and "
+                        "must be omitted or set to None."
+                    )
+        refs: list[CellRef | None] = [None] * len(self._columns)
+        for index, value in values.items():
+            refs[index] = CellRef(value, self._episode_id)
+        for index, column in enumerate(self._columns):
+            if not self._last_step_open:
+                column.append(refs[index])
+            elif refs[index] is not None:
+                column.set_last(refs[index])  # type: ignore[arg-type]
+        self._last_step_open = partial_step
+        if not partial_step:
+            self._episode_steps += 1
+        return tree.unflatten_as(data, [refs[i] for i in indices])
+
+    def _flatten(self, data: object) -> tuple[list[int], list[object]]:
+        """The column index and value of each leaf of `data`, adding new columns."""
+        if self._template is not None:
+            structure, indices = self._template
+            try:
+                tree.assert_same_structure(structure, data, check_types=True)
+            except (ValueError, TypeError):
+                pass
+            else:  # The common case: the same structure as the last step.
+                return indices, tree.flatten(data)
+        flat = tree.flatten_with_path(data)
+        if any(path not in self._column_of for path, _ in flat):
+            self._structure = _union(
+                self._structure, tree.map_structure(lambda _: None, data)
+            )
+            for path, _ in tree.flatten_with_path(self._structure):
+                if path not in self._column_of:
+                    self._add_column(path)
+            self._history = None
+        indices = [self._column_of[path] for path, _ in flat]
+        self._template = (tree.map_structure(lambda _: None, data), indices)
+        return indices, [leaf for _, leaf in flat]
+
+    def _add_column(self, path: tuple) -> None:
+        column = _ColumnHistory(_path_name(path), self._keep_of.get(path, self._keep))
+        steps = max((len(c) for c in self._columns), default=0)
+        for _ in range(steps):
+            column.append(None)
+        self._column_of[path] = len(self._columns)
+        self._columns.append(column)
+
+    @staticmethod
+    def _checked_value(column: _ColumnHistory, leaf: object) -> np.ndarray:
+        value = np.array(leaf)
+        value.flags.writeable = False
+        if column.dtype is None:
+            column.dtype, column.shape = value.dtype, value.shape
+        elif value.dtype != column.dtype or value.shape != column.shape:
+            raise ValueError(
+                f"Tensor of wrong dtype/shape provided for column {column.path}: got "
+                f"{value.dtype}{list(value.shape)}, expected "
+                f"{column.dtype}{list(column.shape or ())}."
+            )
+        return value
+
+    def create_item(self, table: str, priority: float, trajectory: object) -> None:
+        """Queues an item of `trajectory` (a nest of `TrajectoryColumn`) for `table`.
+
+        Does not wait for the table's rate limiter; `flush` does.
+
+        Raises:
+          TypeError: a leaf of `trajectory` is not a `TrajectoryColumn`.
+          ValueError: a column references expired or missing data, or (with
+            `validate_items`) the item does not fit the table's signature.
+          NotFoundError: the server has no table `table`.
+        """
+        self._sender_check()
+        flat = tree.flatten(trajectory)
+        if not flat or not all(isinstance(c, TrajectoryColumn) for c in flat):
+            raise TypeError(
+                f"All leaves of `trajectory` must be `TrajectoryColumn` but got {trajectory}"
+            )
+        columns = [column.numpy() for column in flat]
+        episodes = {
+            ref.episode_id for column in flat for ref in column if ref is not None
+        }
+        item = Item(new_key(), float(priority), columns, tuple(sorted(episodes)))
+        if self._validate:
+            if table not in self._signatures:
+                self._signatures[table] = signatures.flatten_signature(
+                    self._transport.signature(table)
+                )
+            signatures.check_columns(table, self._signatures[table], columns)
+        self._sender.submit(table, item)
+
+    def flush(
+        self, block_until_num_items: int = 0, timeout_ms: int | None = None
+    ) -> None:
+        """Waits until at most `block_until_num_items` created items are not yet in their tables.
+
+        Raises:
+          ValueError: `block_until_num_items` < 0.
+          DeadlineExceededError: not done within `timeout_ms` (the items stay
+            queued and are still inserted later).
+        """
+        if block_until_num_items < 0:
+            raise ValueError(
+                f"block_until_num_items must be >= 0, got {block_until_num_items}"
+            )
+        timeout = None if timeout_ms is None or timeout_ms < 0 else timeout_ms / 1000
+        self._sender.wait_until(block_until_num_items, timeout, "Flush")
+
+    def end_episode(
+        self, clear_buffers: bool = True, timeout_ms: int | None = None
+    ) -> None:
+        """Waits for every created item, then starts a new episode.
+
+        The episode is reset (and, with `clear_buffers`, the history emptied)
+        even when the wait times out.
+        """
+        timeout = None if timeout_ms is None or timeout_ms < 0 else timeout_ms / 1000
+        try:
+            self._sender.wait_until(0, timeout, "End episode")
+        finally:
+            self._episode_id = new_key()
+            self._episode_steps = 0
+            self._last_step_open = False
+            if clear_buffers:
+                for column in self._columns:
+                    column.reset()
+
+    def close(self) -> None:
+        """Stops the writer; items not yet in their tables are dropped."""
+        self._sender.close()
+
+    def _sender_check(self) -> None:
+        with self._sender._cv:
+            self._sender._raise_error()
