@@ -112,12 +112,16 @@ class HangingEnv(RandomPyEnvironment):
 
 
 def test_hung_worker_is_named_after_the_timeout():
+    # Starting a worker can take longer than 2 s on a loaded machine: the short
+    # limit applies from the call that hangs on.
     env = parallel_py_environment.ParallelPyEnvironment(
-        [functools.partial(HangingEnv, hang=i == 1) for i in range(2)], timeout=2.0
+        [functools.partial(HangingEnv, hang=i == 1) for i in range(2)], timeout=120.0
     )
     try:
         env.reset()
         env.step(np.array([0, 1], np.int32))
+        for worker in env.envs:
+            worker._timeout = 2.0
         start = time.monotonic()
         with pytest.raises(
             EnvironmentWorkerError,

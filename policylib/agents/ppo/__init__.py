@@ -8,7 +8,7 @@ __getattr__, __dir__ = lazy_package(
     globals(),
     modules="""
         ppo_actor_network ppo_agent ppo_clip_agent ppo_kl_penalty_agent
-        ppo_losses ppo_policy ppo_utils
+        ppo_losses ppo_policy ppo_returns ppo_utils
     """,
     attributes="""
         ppo_agent: PPOAgent
