@@ -23,15 +23,20 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Union
 
 import numpy as np
 import tree
 
 from policylib.reverb import errors, signatures
+from policylib.reverb.items import Item
 from policylib.reverb.keys import new_key
-from policylib.reverb.table import Item
+from policylib.reverb.trajectory_columns import (
+    CellRef,
+    TrajectoryColumn,
+    _ColumnHistory,
+)
 
 if TYPE_CHECKING:
     from policylib.reverb.service import Transport
@@ -40,184 +45,6 @@ __all__ = ["CellRef", "TrajectoryColumn", "TrajectoryWriter"]
 
 # How long the sender waits on a table before it checks whether it was closed.
 _SEND_POLL_S = 0.25
-
-
-class CellRef:
-    """A reference to one appended value; it expires when its column forgets it."""
-
-    __slots__ = ("_alive", "data", "episode_id")
-
-    def __init__(self, data: np.ndarray, episode_id: int) -> None:
-        self.data = data
-        self.episode_id = episode_id
-        self._alive = True
-
-    def expired(self) -> bool:
-        return not self._alive
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
-
-    def numpy(self) -> np.ndarray:
-        return self.data
-
-
-_Index = Union[int, slice, Sequence[int]]
-
-
-class TrajectoryColumn:
-    """Some references of one column: a column of an item to be created.
-
-    Args:
-      data_references: the referenced values, in order.
-      squeeze: the item's column is the single value itself, without a time
-        dimension (what an integer index into a history gives).
-      path: the column's path in the appended data (for messages).
-    """
-
-    def __init__(
-        self,
-        data_references: Sequence[CellRef | None],
-        *,
-        squeeze: bool = False,
-        path: str = "",
-    ) -> None:
-        if squeeze and len(data_references) != 1:
-            raise ValueError(
-                f"Columns must contain exactly one data reference when squeeze "
-                f"is set, got {len(data_references)}."
-            )
-        self._refs = list(data_references)
-        self._squeeze = squeeze
-        self._path = path
-
-    @property
-    def is_squeezed(self) -> bool:
-        return self._squeeze
-
-    @property
-    def path(self) -> str:
-        return self._path
-
-    def __len__(self) -> int:
-        return len(self._refs)
-
-    def __iter__(self) -> Iterator[CellRef | None]:
-        return iter(self._refs)
-
-    def __getitem__(self, index: _Index) -> TrajectoryColumn:
-        return _select(self._refs, index, self._path)
-
-    def _checked_refs(self) -> list[CellRef]:
-        if not self._refs:
-            raise ValueError(f"Column {self._path or '<unnamed>'} references no data.")
-        refs: list[CellRef] = []
-        for ref in self._refs:
-            if ref is None:
-                raise ValueError(
-                    f"Column {self._path} references a step that has no value for it."
-                )
-            if ref.expired():
-                raise ValueError(
-                    f"Column {self._path} references data that has expired: it is "
-                    "older than the writer's num_keep_alive_refs steps, or "
-                    "end_episode cleared it."
-                )
-            refs.append(ref)
-        first = refs[0]
-        for ref in refs[1:]:
-            if ref.dtype != first.dtype or ref.shape != first.shape:
-                raise ValueError(
-                    f"Column {self._path} mixes values of dtype/shape "
-                    f"{first.dtype}{list(first.shape)} and {ref.dtype}{list(ref.shape)}."
-                )
-        return refs
-
-    @property
-    def shape(self) -> tuple[int | None, ...]:
-        refs = self._checked_refs()
-        inner = refs[0].shape
-        return inner if self._squeeze else (len(refs), *inner)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._checked_refs()[0].dtype
-
-    def numpy(self) -> np.ndarray:
-        """The column's values: the one value if squeezed, else stacked on axis 0."""
-        refs = self._checked_refs()
-        if self._squeeze:
-            return refs[0].data
-        return np.stack([ref.data for ref in refs])
-
-
-def _select(
-    refs: Sequence[CellRef | None], index: _Index, path: str
-) -> TrajectoryColumn:
-    if isinstance(index, (int, np.integer)):
-        return TrajectoryColumn([refs[index]], squeeze=True, path=path)
-    if isinstance(index, slice):
-        return TrajectoryColumn(list(refs)[index], path=path)
-    return TrajectoryColumn([refs[i] for i in index], path=path)
-
-
-class _ColumnHistory:
-    """The last references of one column, indexable like a list."""
-
-    def __init__(self, path: str, keep: int) -> None:
-        self._path = path
-        self._refs: collections.deque[CellRef | None] = collections.deque()
-        self._keep = keep
-        self.dtype: np.dtype | None = None
-        self.shape: tuple[int, ...] | None = None
-
-    @property
-    def path(self) -> str:
-        return self._path
-
-    def append(self, ref: CellRef | None) -> None:
-        while len(self._refs) >= self._keep:
-            old = self._refs.popleft()
-            if old is not None:
-                old._alive = False
-        self._refs.append(ref)
-
-    def set_last(self, ref: CellRef) -> None:
-        self._refs[-1] = ref
-
-    @property
-    def can_set_last(self) -> bool:
-        return bool(self._refs) and self._refs[-1] is None
-
-    def set_keep(self, keep: int) -> None:
-        self._keep = keep
-        while len(self._refs) > keep:
-            old = self._refs.popleft()
-            if old is not None:
-                old._alive = False
-
-    def reset(self) -> None:
-        for ref in self._refs:
-            if ref is not None:
-                ref._alive = False
-        self._refs.clear()
-
-    def __len__(self) -> int:
-        return len(self._refs)
-
-    def __iter__(self) -> Iterator[CellRef | None]:
-        return iter(self._refs)
-
-    def __getitem__(self, index: _Index) -> TrajectoryColumn:
-        return _select(list(self._refs), index, self._path)
-
-    def __repr__(self) -> str:
-        return f"ColumnHistory(path={self._path!r}, refs={len(self._refs)})"
 
 
 class _Sender:
