@@ -66,7 +66,7 @@ _OBSERVE = """
         "lookup_fallback": getattr(type_spec_registry.lookup, "_policylib_fallback", False),
         "tf_agents_name": tf_agents_name,
         "log_filters": [type(f).__name__ for f in logging.getLogger("absl").filters],
-        "dense_wrapped": hasattr(tf.keras.layers.Dense.__init__, "__wrapped__"),
+        "dense_wrapped": tf.keras.layers.Dense.__init__.__code__.co_filename.endswith("keras_compat.py"),
         "dense_units": dense_units,
         "keras3": keras_compat.is_keras3(),
     }))
