@@ -9,7 +9,6 @@ returned with the policy-gradient loss, not kept on the agent.
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import tensorflow as tf
@@ -43,20 +42,6 @@ class PPOLossInfo(
     )
 ):
     """The `extra` of a PPO `LossInfo` (of the last epoch)."""
-
-
-def _split_shared(
-    first: Iterable[tf.Variable], second: Iterable[tf.Variable]
-) -> tuple[list[tf.Variable], list[tf.Variable], list[tf.Variable]]:
-    """`(only in first, only in second, in both)` of two variable lists."""
-    first, second = list(first), list(second)
-    first_ids = {id(v) for v in first}
-    second_ids = {id(v) for v in second}
-    return (
-        [v for v in first if id(v) not in second_ids],
-        [v for v in second if id(v) not in first_ids],
-        [v for v in first if id(v) in second_ids],
-    )
 
 
 def _zero(name: str) -> tf.Tensor:
@@ -217,7 +202,7 @@ class PPOLossTerms(tf_agent.TFAgent):
         ):
             return _zero("zero_l2_loss")
         with tf.name_scope("l2_regularization"):
-            policy_only, value_only, shared = _split_shared(
+            policy_only, value_only, shared = ppo_utils.split_shared_variables(
                 (v for v in self._actor_net.trainable_variables if "kernel" in v.name),
                 (v for v in self._value_net.trainable_variables if "kernel" in v.name),
             )

@@ -7,7 +7,7 @@ The collect policy records each action distribution's tensor parameters
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -28,6 +28,7 @@ __all__ = [
     "make_timestep_mask",
     "make_trajectory_mask",
     "nested_kl_divergence",
+    "split_shared_variables",
 ]
 
 
@@ -179,3 +180,17 @@ def get_learning_rate(optimizer: types.Optimizer) -> Any:
                 return value()
             return value
     return -1
+
+
+def split_shared_variables(
+    first: Iterable[tf.Variable], second: Iterable[tf.Variable]
+) -> tuple[list[tf.Variable], list[tf.Variable], list[tf.Variable]]:
+    """`(only in first, only in second, in both)` of two variable lists (by identity)."""
+    first, second = list(first), list(second)
+    first_ids = {id(v) for v in first}
+    second_ids = {id(v) for v in second}
+    return (
+        [v for v in first if id(v) not in second_ids],
+        [v for v in second if id(v) not in first_ids],
+        [v for v in first if id(v) in second_ids],
+    )
