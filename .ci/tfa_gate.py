@@ -55,6 +55,9 @@ class Scope:
     exclude: tuple[str, ...] = ()
     min_legacy: float = 0.95
     min_keras3: float = 0.95
+    # Files outside the harness's core scope (`--scope all`), with aliases for
+    # top-level modules their tests import (e.g. `reverb`).
+    aliases: tuple[str, ...] = ()
 
     def holds(self, path: str) -> bool:
         return any(s in path for s in self.include) and not any(
@@ -96,6 +99,7 @@ SCOPES = (
             "agents/random/",
             "agents/behavioral_cloning/",
         ),
+        exclude=("replay_buffers/reverb_", "replay_buffers/rlds"),
         min_keras3=0.93,
     ),
     Scope(
@@ -103,11 +107,31 @@ SCOPES = (
         ("agents/ppo/", "agents/sac/", "agents/td3/", "agents/ddpg/"),
         min_keras3=0.93,
     ),
+    # In progress: policylib.reverb's in-process core exists; the Reverb replay
+    # buffer, its observers, the variable container and `train` do not yet, so
+    # these 128 tests (TF-Agents' own figure on TF 2.15 + dm-reverb 0.14,
+    # baseline_reverb_tf215.txt) fail to import today. The bar is the figure
+    # measured now (0/128); raise it as issue 30 lands, to its 95 % / 93 %.
+    Scope(
+        "issue 30: Reverb replay, variable container, train (in progress)",
+        (
+            "replay_buffers/reverb_",
+            "experimental/distributed/reverb_variable_container",
+            "train/",
+        ),
+        min_legacy=0.0,
+        min_keras3=0.0,
+        aliases=("reverb=policylib.reverb",),
+    ),
 )
 
 
-def run_harness(tfa: str, python: str, out: str, jobs: int) -> dict:
-    patterns = sorted({s for scope in SCOPES for s in scope.include})
+def run_harness(
+    tfa: str, python: str, out: str, jobs: int, scopes: tuple[Scope, ...]
+) -> dict:
+    """One harness run over `scopes`' files (`--scope all` + aliases if they have any)."""
+    patterns = sorted({s for scope in scopes for s in scope.include})
+    aliases = sorted({a for scope in scopes for a in scope.aliases})
     command = [
         sys.executable,
         os.path.abspath(HARNESS),
@@ -122,6 +146,10 @@ def run_harness(tfa: str, python: str, out: str, jobs: int) -> dict:
         "--only",
         *patterns,
     ]
+    if aliases:
+        command += ["--scope", "all"]
+        for alias in aliases:
+            command += ["--alias", alias]
     subprocess.run(command, check=True)
     with open(os.path.join(out, "results.json")) as f:
         return json.load(f)
@@ -153,7 +181,16 @@ def main() -> int:
     parser.add_argument("-n", "--jobs", type=int, default=2)
     args = parser.parse_args()
     legacy = os.environ.get("TF_USE_LEGACY_KERAS", "1") == "1"
-    results = run_harness(args.tfa, args.python, args.out, args.jobs)
+    # Core scopes and the aliased ones run apart: `--scope all` would widen the
+    # core patterns (e.g. "environments/") to files the core baselines leave out.
+    core = tuple(s for s in SCOPES if not s.aliases)
+    aliased = tuple(s for s in SCOPES if s.aliases)
+    results = run_harness(args.tfa, args.python, args.out, args.jobs, core)
+    if aliased:
+        extra = run_harness(
+            args.tfa, args.python, args.out + "-aliased", args.jobs, aliased
+        )
+        results = {**results, "files": results["files"] + extra["files"]}
     mode = "tf-keras" if legacy else "Keras 3"
     print(f"tfa-gate ({mode}):")
     return 0 if gate(results, legacy) else 1
