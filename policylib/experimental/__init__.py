@@ -1,0 +1,1 @@
+"""Experimental parts of TF-Agents' API: `experimental.distributed`."""
