@@ -1,20 +1,20 @@
 """`Client`: inserts, samples and manages the tables of a Reverb server.
 
 A client is made from an address, `Client("localhost:8000")`, as in Reverb.
-It talks to the server through a transport (see `service.Transport`); today
-the transport is the server's own `ReplayService` when the server runs in
-this process, and a remote transport will plug in at `_connect`.
+It talks to the server through a transport (see `service.Transport`): the
+server's own `ReplayService` when that server runs in this process, else a
+gRPC channel (`grpc_client.GrpcTransport`), so a client works alike in the
+server's process and in any other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Union
 
 import numpy as np
 import tree
 
-from policylib.reverb import errors
 from policylib.reverb import service as service_lib
 from policylib.reverb.keys import new_key
 from policylib.reverb.replay_sample import ReplaySample
@@ -38,21 +38,39 @@ def _port_of(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
+# How long a client's first call waits for a remote server, by default.
+DEFAULT_CONNECT_TIMEOUT_S = 30.0
+
+
 class Client:
     """A client of the Reverb server at `server_address` ("host:port").
 
     Connecting is lazy, as with Reverb's gRPC channel: the first call that
-    needs the server raises `UnavailableError` if none answers there.
+    needs the server waits up to `connect_timeout` seconds (a policylib
+    addition, keyword only) for it to answer, then raises `UnavailableError`
+    naming the address. Once connected, a call to a server that is gone fails
+    at once with `UnavailableError`, and so do calls waiting when it goes.
     """
 
-    def __init__(self, server_address: str) -> None:
+    def __init__(
+        self,
+        server_address: str,
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> None:
+        if not connect_timeout > 0:
+            raise ValueError(
+                f"connect_timeout must be a positive number of seconds, got "
+                f"{connect_timeout!r}."
+            )
         self._address = server_address
         self._host, self._port = _port_of(server_address)
+        self._connect_timeout = float(connect_timeout)
         self._transport: service_lib.Transport | None = None
         self._signature_cache: dict[str, object] = {}
 
-    def __reduce__(self) -> tuple[type[Client], tuple[str]]:
-        return Client, (self._address,)
+    def __reduce__(self) -> tuple[Callable[..., Client], tuple[str, float]]:
+        return _make_client, (self._address, self._connect_timeout)
 
     def __repr__(self) -> str:
         return f"Client(server_address={self._address!r})"
@@ -66,14 +84,14 @@ class Client:
             service = None
             if self._host in _LOCAL_HOSTS or self._host == _hostname():
                 service = service_lib.find_local(self._port)
-            if service is None:
-                raise errors.UnavailableError(
-                    f"No Reverb server answers at {self._address}: this process "
-                    "runs none at that port, and reaching a server in another "
-                    "process needs policylib.reverb's gRPC transport, which is "
-                    "not available yet."
+            if service is not None:
+                self._transport = service
+            else:
+                from policylib.reverb import grpc_client
+
+                self._transport = grpc_client.GrpcTransport(
+                    _grpc_target(self._host, self._port), self._connect_timeout
                 )
-            self._transport = service
         return self._transport
 
     # -- Writing ------------------------------------------------------------
@@ -209,3 +227,17 @@ def _hostname() -> str:
     import socket
 
     return socket.gethostname()
+
+
+def _grpc_target(host: str, port: int) -> str:
+    """The gRPC target for host and port (IPv6 literals bracketed, no host: local)."""
+    if host in ("", "0.0.0.0"):
+        host = "localhost"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+def _make_client(server_address: str, connect_timeout: float) -> Client:
+    """Rebuilds a pickled client (a new connection in the new process)."""
+    return Client(server_address, connect_timeout=connect_timeout)

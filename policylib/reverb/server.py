@@ -1,14 +1,14 @@
-"""`Server`: hosts tables (in this process for now) and restores checkpoints.
+"""`Server`: hosts tables, serves them over gRPC and restores checkpoints.
 
-`Server(tables, port)` serves the clients of this process that connect to
-`localhost:<port>` or call `localhost_client()`. Serving other processes
-needs the gRPC transport, which is not built yet.
+`Server(tables, port)` listens with gRPC on all interfaces at `port`, for
+clients in other processes or on other hosts (`grpc_server`). Clients of its
+own process that connect to `localhost:<port>` (or `localhost_client()`) call
+its `ReplayService` directly, without serializing anything.
 """
 
 from __future__ import annotations
 
 import collections
-import socket
 import threading
 from collections.abc import Sequence
 
@@ -20,24 +20,21 @@ from policylib.reverb.table import Table
 __all__ = ["Server", "Table"]
 
 
-def _unused_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("localhost", 0))
-        return int(sock.getsockname()[1])
-
-
 class Server:
     """A Reverb server holding `tables`.
 
     Args:
       tables: the tables to host (at least one, names unique).
-      port: the port clients connect to; None picks an unused one.
+      port: the port it listens on (all interfaces); None picks an unused one.
       checkpointer: where `Client.checkpoint()` writes; its latest checkpoint
         (if any) is loaded into the tables now. None: a temporary directory is
         used on the first checkpoint request.
 
     Raises:
-      ValueError: no tables, or two with one name.
+      ValueError: no tables, or two with one name, or this process already
+        runs a server at `port`.
+      UnavailableError: `port` cannot be listened on (e.g. another process
+        uses it).
     """
 
     def __init__(
@@ -54,16 +51,18 @@ class Server:
             raise ValueError(
                 f"Multiple items in tables have the same name: {', '.join(duplicates)}"
             )
-        self._port = _unused_port() if port is None else int(port)
-        if service_lib.find_local(self._port) is not None:
+        if port is not None and service_lib.find_local(int(port)) is not None:
             raise ValueError(
-                f"A Reverb server of this process already uses port {self._port}."
+                f"A Reverb server of this process already uses port {port}."
             )
-        self._service = service_lib.ReplayService(
-            tables, checkpointer, address=f"localhost:{self._port}"
-        )
-        self.restored_from = self._service.restore_latest()
+        from policylib.reverb import grpc_server
+
         self._stopped = threading.Event()
+        self._service = service_lib.ReplayService(tables, checkpointer)
+        self.restored_from = self._service.restore_latest()
+        self._grpc = grpc_server.GrpcServer(self._service, int(port or 0))
+        self._port = self._grpc.port
+        self._service.address = f"localhost:{self._port}"
         service_lib.register_local(self._port, self._service)
 
     @property
@@ -81,11 +80,16 @@ class Server:
         return Client(f"localhost:{self._port}")
 
     def stop(self) -> None:
-        """Stops serving: blocked calls raise CancelledError, new clients find nothing."""
+        """Stops serving: blocked calls raise CancelledError, new calls UnavailableError."""
+        self._stop(grace=1.0)
+
+    def _stop(self, grace: float | None) -> None:
+        """`grace`: seconds for remote calls to finish (None: cut them at once)."""
         if not self._stopped.is_set():
+            self._stopped.set()
             self._service.close()
             service_lib.unregister_local(self._port, self._service)
-            self._stopped.set()
+            self._grpc.stop(grace)
 
     def wait(self) -> None:
         """Blocks until `stop()` is called (from another thread)."""
@@ -98,8 +102,9 @@ class Server:
         self.stop()
 
     def __del__(self) -> None:
-        if hasattr(self, "_stopped"):
-            self.stop()
+        # No grace: a grace period starts a thread, which interpreter exit forbids.
+        if hasattr(self, "_grpc"):
+            self._stop(grace=None)
 
     def __repr__(self) -> str:
         return f"Server(port={self._port}, tables={sorted(self._service.tables)})"

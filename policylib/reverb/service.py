@@ -1,15 +1,17 @@
 """`ReplayService`: the operations a Reverb server offers, on its tables.
 
-A `Server` owns one service; clients reach it through a transport with the
-same methods. The in-process transport is the service itself (looked up by
-port in this process); a remote transport (gRPC) will call these same methods
-on the server's side, so tables, limits, errors and timeouts behave alike.
+A `Server` owns one service; clients reach it through a `Transport` with the
+same methods. In the server's own process the transport is the service itself
+(looked up by port); in other processes it is `grpc_client.GrpcTransport`,
+whose calls `grpc_server` turns into these same method calls on the server's
+side, so tables, rate limits, errors and timeouts behave alike.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -33,6 +35,12 @@ class Transport(Protocol):
     def insert(self, table: str, item: Item, timeout: float | None = None) -> None: ...
 
     def try_insert(self, table: str, item: Item) -> bool: ...
+
+    def insert_batch(
+        self, items: Sequence[tuple[str, Item]], timeout: float | None = None
+    ) -> int:
+        """Inserts items in order; how many went in (see `ReplayService.insert_batch`)."""
+        ...
 
     def sample(
         self, table: str, num_samples: int, timeout: float | None = None
@@ -67,7 +75,12 @@ class ReplayService:
 
     @property
     def address(self) -> str:
+        """Where clients reach the service (named in errors)."""
         return self._address
+
+    @address.setter
+    def address(self, address: str) -> None:
+        self._address = address
 
     @property
     def tables(self) -> dict[str, Table]:
@@ -88,6 +101,35 @@ class ReplayService:
 
     def try_insert(self, table: str, item: Item) -> bool:
         return self.table(table).try_insert_or_assign(item)
+
+    def insert_batch(
+        self, items: Sequence[tuple[str, Item]], timeout: float | None = None
+    ) -> int:
+        """Inserts (table, item) pairs in order; returns how many went in.
+
+        Every item is checked (table exists, signature, priority) before any is
+        inserted, so a bad item raises with nothing inserted. Then each insert
+        waits for its table's rate limiter; `timeout` bounds the whole call,
+        and when it runs out the items inserted so far stay and their count is
+        returned (fewer than `len(items)` only then). `timeout=0` inserts what
+        the rate limiters let through without waiting.
+
+        Raises:
+          NotFoundError: a table is not on this server.
+          ValueError: an item does not fit its table's signature.
+          CancelledError: the server stopped while an insert waited.
+        """
+        resolved = [(self.table(name), item) for name, item in items]
+        for table, item in resolved:
+            table.check_item(item)
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        for done, (table, item) in enumerate(resolved):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            try:
+                table.insert_or_assign(item, remaining)
+            except errors.DeadlineExceededError:
+                return done
+        return len(resolved)
 
     def sample(
         self, table: str, num_samples: int, timeout: float | None = None

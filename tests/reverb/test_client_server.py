@@ -106,7 +106,7 @@ def test_a_missing_table_is_named_with_those_there_are() -> None:
 
 
 def test_an_address_without_a_server_says_so() -> None:
-    client = reverb.Client("localhost:1")
+    client = reverb.Client("localhost:1", connect_timeout=1)
     with pytest.raises(
         reverb.errors.UnavailableError, match="No Reverb server answers at localhost:1"
     ):
@@ -142,4 +142,4 @@ def test_sample_timeout_and_stop_unblock_waiting_clients() -> None:
     thread.join(30.0)
     assert len(caught) == 1 and isinstance(caught[0], reverb.errors.CancelledError)
     with pytest.raises(reverb.errors.UnavailableError):
-        reverb.Client(f"localhost:{server.port}").server_info()
+        reverb.Client(f"localhost:{server.port}", connect_timeout=1).server_info()
