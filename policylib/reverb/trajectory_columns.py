@@ -87,29 +87,31 @@ class TrajectoryColumn:
         return _select(self._refs, index, self._path)
 
     def _checked_refs(self) -> list[CellRef]:
-        if not self._refs:
+        refs = self._refs
+        if not refs:
             raise ValueError(f"Column {self._path or '<unnamed>'} references no data.")
-        refs: list[CellRef] = []
-        for ref in self._refs:
+        for ref in refs:
             if ref is None:
                 raise ValueError(
                     f"Column {self._path} references a step that has no value for it."
                 )
-            if ref.expired():
+            if not ref._alive:
                 raise ValueError(
                     f"Column {self._path} references data that has expired: it is "
                     "older than the writer's num_keep_alive_refs steps, or "
                     "end_episode cleared it."
                 )
-            refs.append(ref)
-        first = refs[0]
-        for ref in refs[1:]:
-            if ref.dtype != first.dtype or ref.shape != first.shape:
-                raise ValueError(
-                    f"Column {self._path} mixes values of dtype/shape "
-                    f"{first.dtype}{list(first.shape)} and {ref.dtype}{list(ref.shape)}."
-                )
-        return refs
+        if len(refs) > 1:
+            first = refs[0].data  # type: ignore[union-attr]
+            dtype, shape = first.dtype, first.shape
+            for ref in refs:
+                data = ref.data  # type: ignore[union-attr]
+                if data.dtype != dtype or data.shape != shape:
+                    raise ValueError(
+                        f"Column {self._path} mixes values of dtype/shape "
+                        f"{dtype}{list(shape)} and {data.dtype}{list(data.shape)}."
+                    )
+        return refs  # type: ignore[return-value]
 
     @property
     def shape(self) -> tuple[int | None, ...]:
@@ -126,16 +128,23 @@ class TrajectoryColumn:
         refs = self._checked_refs()
         if self._squeeze:
             return refs[0].data
-        return np.stack([ref.data for ref in refs])
+        first = refs[0].data
+        if first.dtype.kind == "O":  # np.array could look inside the objects.
+            return np.stack([ref.data for ref in refs])
+        # Values of one dtype and shape: np.array stacks them, faster than np.stack.
+        return np.array([ref.data for ref in refs], dtype=first.dtype)
 
 
 def _select(
     refs: Sequence[CellRef | None], index: _Index, path: str
 ) -> TrajectoryColumn:
+    if isinstance(index, slice):
+        positions = range(*index.indices(len(refs)))
+        if 4 * len(positions) < len(refs):  # A few cells: index them (cheap at ends).
+            return TrajectoryColumn([refs[i] for i in positions], path=path)
+        return TrajectoryColumn(list(refs)[index], path=path)
     if isinstance(index, (int, np.integer)):
         return TrajectoryColumn([refs[index]], squeeze=True, path=path)
-    if isinstance(index, slice):
-        return TrajectoryColumn(list(refs)[index], path=path)
     return TrajectoryColumn([refs[i] for i in index], path=path)
 
 
@@ -187,7 +196,7 @@ class _ColumnHistory:
         return iter(self._refs)
 
     def __getitem__(self, index: _Index) -> TrajectoryColumn:
-        return _select(list(self._refs), index, self._path)
+        return _select(self._refs, index, self._path)
 
     def __repr__(self) -> str:
         return f"ColumnHistory(path={self._path!r}, refs={len(self._refs)})"

@@ -12,10 +12,17 @@
 
 Each leaf of the appended data is a column; each column keeps references to its
 last `num_keep_alive_refs` values. `create_item` stacks the referenced values
-into the item's columns and hands the item to a sender: inserted at once when
-the table lets it, otherwise by a background thread that waits on the table's
-rate limiter, so `create_item` never blocks. `flush` and `end_episode` wait
-until the items are in the table.
+into the item's columns and hands the item to a sender: with the server in
+this process it goes in at once when the table lets it; otherwise a background
+thread sends the queued items, in batches where the transport has
+`insert_batch` (one round trip per batch to a remote server), waiting on the
+tables' rate limiters, so `create_item` never blocks. `flush` and
+`end_episode` wait until the items are in their tables; an error of the
+sender is raised by the writer's next call.
+
+Per step the cost is kept small: a structure seen before is flattened by
+dm-tree's C code and rebuilt by a compiled builder (`structure_builder`), and a
+column of a few steps is stacked with one `np.array` call.
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Union
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import tree
@@ -41,17 +48,30 @@ from policylib.reverb.trajectory_columns import (
 if TYPE_CHECKING:
     from policylib.reverb.service import Transport
 
-__all__ = ["CellRef", "TrajectoryColumn", "TrajectoryWriter"]
+__all__ = ["CellRef", "TrajectoryColumn", "TrajectoryWriter", "structure_builder"]
 
 # How long the sender waits on a table before it checks whether it was closed.
 _SEND_POLL_S = 0.25
+# The most queued items the sender hands to `Transport.insert_batch` at once.
+_MAX_BATCH = 512
 
 
 class _Sender:
-    """Gets created items into their tables, in order, without blocking the writer."""
+    """Gets created items into their tables, in order, without blocking the writer.
+
+    With the server in this process an item goes straight into its table when
+    nothing is queued before it and its rate limiter lets it in. Otherwise it
+    waits in a queue that a background thread drains: in batches through the
+    transport's `insert_batch` where the transport has one (one call per batch
+    for a remote server), else item by item.
+    """
 
     def __init__(self, transport: Transport) -> None:
+        from policylib.reverb.service import ReplayService
+
         self._transport = transport
+        self._local = isinstance(transport, ReplayService)
+        self._insert_batch = getattr(transport, "insert_batch", None)
         self._cv = threading.Condition()
         self._queue: collections.deque[tuple[str, Item]] = collections.deque()
         self._in_flight = 0
@@ -70,7 +90,7 @@ class _Sender:
             if self._closed:
                 raise RuntimeError("The TrajectoryWriter is closed.")
             idle = not self._queue and not self._in_flight
-        if idle and self._transport.try_insert(table, item):
+        if idle and self._local and self._transport.try_insert(table, item):
             return
         with self._cv:
             self._queue.append((table, item))
@@ -88,17 +108,16 @@ class _Sender:
                     self._cv.wait()
                 if self._closed:
                     return
-                table, item = self._queue.popleft()
-                self._in_flight = 1
+                count = min(len(self._queue), _MAX_BATCH if self._insert_batch else 1)
+                batch = [self._queue.popleft() for _ in range(count)]
+                self._in_flight = count
             try:
-                while True:
-                    try:
-                        self._transport.insert(table, item, _SEND_POLL_S)
-                        break
-                    except errors.DeadlineExceededError:
-                        with self._cv:
-                            if self._closed:
-                                return
+                if self._insert_batch is not None and len(batch) > 1:
+                    self._send_batch(batch)
+                else:
+                    for table, item in batch:
+                        if not self._send_one(table, item):
+                            return
             except BaseException as error:  # Reported by the writer's next call.
                 with self._cv:
                     self._error = error
@@ -106,6 +125,49 @@ class _Sender:
                 with self._cv:
                     self._in_flight = 0
                     self._cv.notify_all()
+
+    def _send_one(self, table: str, item: Item) -> bool:
+        """Inserts one item, polling for `close`; returns False if closed first."""
+        while True:
+            try:
+                self._transport.insert(table, item, _SEND_POLL_S)
+            except errors.DeadlineExceededError:
+                with self._cv:
+                    if self._closed:
+                        return False
+                continue
+            with self._cv:
+                self._in_flight -= 1
+                self._cv.notify_all()
+            return True
+
+    def _send_batch(self, batch: list[tuple[str, Item]]) -> None:
+        """Inserts `batch` in order through `insert_batch`, resuming after timeouts.
+
+        A batch the server refuses as a whole (a bad item is checked before any
+        goes in) is sent item by item instead, so the good items still arrive
+        and the error names the bad one.
+        """
+        assert self._insert_batch is not None
+        while batch:
+            try:
+                done = self._insert_batch(batch, _SEND_POLL_S)
+            except (ValueError, TypeError, errors.NotFoundError):
+                for table, item in batch:
+                    try:
+                        if not self._send_one(table, item):
+                            return
+                    except BaseException as error:
+                        with self._cv:  # The first error is the one reported.
+                            self._error = self._error or error
+                            self._in_flight -= 1
+                return
+            batch = batch[done:]
+            with self._cv:
+                self._in_flight = len(batch)
+                self._cv.notify_all()
+                if batch and self._closed:
+                    return
 
     def wait_until(self, num_pending: int, timeout: float | None, what: str) -> None:
         """Waits until at most `num_pending` items are not yet in their tables."""
@@ -149,6 +211,49 @@ def _union(a: object, b: object) -> object:
     return a
 
 
+def structure_builder(template: object) -> Callable[[list], object]:
+    """A function making nests shaped like `template` from their flat leaves.
+
+    Equivalent to `tree.unflatten_as(template, leaves)` (same leaf order),
+    but the walk over `template` is done once: lists, tuples, namedtuples and
+    dicts are rebuilt by closures; other nests fall back to dm-tree.
+    """
+    make = _compile(template)
+    if make is None:
+        return lambda leaves: tree.unflatten_as(template, leaves)
+    return lambda leaves: make(iter(leaves))
+
+
+def _compile(template: object) -> Callable[[Iterator], object] | None:
+    """A rebuilder of `template` from an iterator of leaves, or None if unsupported."""
+    if not tree.is_nested(template):
+        return next
+    kind = type(template)
+    if isinstance(template, tuple) and hasattr(template, "_fields"):
+        subs = [_compile(child) for child in template]
+        if any(sub is None for sub in subs):
+            return None
+        return lambda it: kind(*[sub(it) for sub in subs])  # type: ignore[misc]
+    if kind is tuple or kind is list:
+        subs = [_compile(child) for child in template]  # type: ignore[attr-defined]
+        if any(sub is None for sub in subs):
+            return None
+        return lambda it: kind(sub(it) for sub in subs)  # type: ignore[misc]
+    if kind is dict:
+        keys = sorted(template)  # type: ignore[call-overload]  # dm-tree's order.
+        subs = [_compile(template[key]) for key in keys]  # type: ignore[index]
+        if any(sub is None for sub in subs):
+            return None
+        order = list(template)  # type: ignore[call-overload]
+
+        def build_dict(it: Iterator) -> object:
+            values = {key: sub(it) for key, sub in zip(keys, subs)}  # type: ignore[misc]
+            return {key: values[key] for key in order}
+
+        return build_dict
+    return None
+
+
 class TrajectoryWriter:
     """Writes steps and items to a server's tables (made by `Client.trajectory_writer`).
 
@@ -169,7 +274,7 @@ class TrajectoryWriter:
         self._structure: object = None
         self._history: object = None  # `history`, rebuilt when columns are added.
         # The last appended structure (None leaves) and its leaves' column indices.
-        self._template: tuple[object, list[int]] | None = None
+        self._template: tuple[object, list[int], Callable[[list], object]] | None = None
         self._columns: list[_ColumnHistory] = []
         self._column_of: dict[tuple, int] = {}
         self._keep_of: dict[tuple, int] = {}
@@ -189,8 +294,8 @@ class TrajectoryWriter:
             self.close()
 
     @property
-    def history(self) -> object:
-        """The columns' histories, structured like the appended data."""
+    def history(self) -> Any:
+        """The columns' histories, structured like the appended data (any nest)."""
         if not self._columns:
             raise RuntimeError(
                 "history cannot be accessed before `append` is called at least once."
@@ -225,7 +330,7 @@ class TrajectoryWriter:
         if path in self._column_of:
             self._columns[self._column_of[path]].set_keep(num_keep_alive_refs)
 
-    def append(self, data: object, *, partial_step: bool = False) -> object:
+    def append(self, data: object, *, partial_step: bool = False) -> Any:
         """Appends one step (or part of it); returns a reference per leaf (None for None).
 
         Raises:
@@ -233,7 +338,31 @@ class TrajectoryWriter:
             column, or a field set by an earlier partial append is set again.
         """
         self._sender_check()
-        indices, leaves = self._flatten(data)
+        indices, leaves, build = self._flatten(data)
+        episode = self._episode_id
+        columns = self._columns
+        if not self._last_step_open and len(indices) == len(columns):
+            # The common case: a whole step with every column, no partial step
+            # open. Each column gets its value (or None) in one pass.
+            checked = self._checked_value
+            values = [
+                None if leaf is None else checked(columns[index], leaf)
+                for index, leaf in zip(indices, leaves)
+            ]  # All checked before any column changes.
+            refs = [None if v is None else CellRef(v, episode) for v in values]
+            for index, ref in zip(indices, refs):
+                columns[index].append(ref)
+        else:
+            refs = self._append_slow(indices, leaves)
+        self._last_step_open = partial_step
+        if not partial_step:
+            self._episode_steps += 1
+        return build(refs)
+
+    def _append_slow(
+        self, indices: list[int], leaves: list[object]
+    ) -> list[CellRef | None]:
+        """`append` when a partial step is open or the data lacks some columns."""
         values: dict[int, np.ndarray] = {}
         for index, leaf in zip(indices, leaves):
             if leaf is not None:
@@ -254,21 +383,24 @@ class TrajectoryWriter:
                 column.append(refs[index])
             elif refs[index] is not None:
                 column.set_last(refs[index])  # type: ignore[arg-type]
-        self._last_step_open = partial_step
-        if not partial_step:
-            self._episode_steps += 1
-        return tree.unflatten_as(data, [refs[i] for i in indices])
+        return [refs[i] for i in indices]
 
-    def _flatten(self, data: object) -> tuple[list[int], list[object]]:
-        """The column index and value of each leaf of `data`, adding new columns."""
+    def _flatten(
+        self, data: object
+    ) -> tuple[list[int], list[object], Callable[[list], object]]:
+        """Each leaf's column index and value, and a builder of `data`'s structure.
+
+        New leaves get new columns. The builder makes a nest shaped like `data`
+        from a flat list (as `tree.unflatten_as`, compiled once per structure).
+        """
         if self._template is not None:
-            structure, indices = self._template
+            structure, indices, build = self._template
             try:
                 tree.assert_same_structure(structure, data, check_types=True)
             except (ValueError, TypeError):
                 pass
             else:  # The common case: the same structure as the last step.
-                return indices, tree.flatten(data)
+                return indices, tree.flatten(data), build
         flat = tree.flatten_with_path(data)
         if any(path not in self._column_of for path, _ in flat):
             self._structure = _union(
@@ -279,8 +411,10 @@ class TrajectoryWriter:
                     self._add_column(path)
             self._history = None
         indices = [self._column_of[path] for path, _ in flat]
-        self._template = (tree.map_structure(lambda _: None, data), indices)
-        return indices, [leaf for _, leaf in flat]
+        template = tree.map_structure(lambda _: None, data)
+        build = structure_builder(template)
+        self._template = (template, indices, build)
+        return indices, [leaf for _, leaf in flat], build
 
     def _add_column(self, path: tuple) -> None:
         column = _ColumnHistory(_path_name(path), self._keep_of.get(path, self._keep))
@@ -321,11 +455,14 @@ class TrajectoryWriter:
             raise TypeError(
                 f"All leaves of `trajectory` must be `TrajectoryColumn` but got {trajectory}"
             )
-        columns = [column.numpy() for column in flat]
-        episodes = {
-            ref.episode_id for column in flat for ref in column if ref is not None
-        }
-        item = Item(new_key(), float(priority), columns, tuple(sorted(episodes)))
+        columns = [column.numpy() for column in flat]  # Checks every reference.
+        episodes = {ref.episode_id for column in flat for ref in column._refs}
+        item = Item(
+            new_key(),
+            float(priority),
+            columns,
+            tuple(episodes) if len(episodes) == 1 else tuple(sorted(episodes)),
+        )
         if self._validate:
             if table not in self._signatures:
                 self._signatures[table] = signatures.flatten_signature(
@@ -375,5 +512,7 @@ class TrajectoryWriter:
         self._sender.close()
 
     def _sender_check(self) -> None:
-        with self._sender._cv:
-            self._sender._raise_error()
+        """Raises the sender's error, if any (read without the lock first: cheap)."""
+        if self._sender._error is not None:
+            with self._sender._cv:
+                self._sender._raise_error()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -81,9 +79,3 @@ def test_hashed_buffer_stores_each_frame_once_and_survives_a_checkpoint(
     )
     with pytest.raises(ValueError, match="spec of a trajectory"):
         py_hashed_replay_buffer.PyHashedReplayBuffer(SPEC, capacity=2)
-
-
-@pytest.mark.parametrize("module", ["reverb_replay_buffer", "reverb_utils"])
-def test_reverb_modules_name_the_replacement(module) -> None:
-    with pytest.raises(ImportError, match="TFUniformReplayBuffer"):
-        importlib.import_module(f"policylib.replay_buffers.{module}")
