@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -16,6 +17,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tf_agents_0_19"
 # What each notebook's run must print (its last results).
 EXPECTED = {
+    "dqn_actor_learner.ipynb": "over 10 episodes (CartPole-v1)",
     "dqn_cartpole.ipynb": "Average return over 20 held-out episodes",
     "policies_tutorial.ipynb": "after the update: live policy",
     "sac_pendulum.ipynb": "Average return over 10 held-out episodes",
@@ -75,6 +77,37 @@ def test_dqn_notebook_runs_a_short_training(tmp_path, monkeypatch) -> None:
     outputs = _run("dqn_cartpole.ipynb", tmp_path)
     assert EXPECTED["dqn_cartpole.ipynb"] in outputs
     assert os.path.isdir(tmp_path / "dqn_cartpole_policy")
+
+
+def test_dqn_actor_learner_notebook_runs_a_short_training(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("DQN_AL_ITERATIONS", "300")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # The notebook runs the `policylib` command: this interpreter's, as if activated.
+    bin_dir = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    outputs = _run("dqn_actor_learner.ipynb", tmp_path)
+    assert "Traceback" not in outputs
+    assert "items in the table: 999" in outputs
+    assert "train step 250: 250 env steps, average return" in outputs
+    assert (
+        "latest checkpoint: policies/checkpoints/policy_checkpoint_0000000250"
+        in outputs
+    )
+    assert EXPECTED["dqn_actor_learner.ipynb"] in outputs
+    run_dir = tmp_path / "dqn_actor_learner_run"
+    assert (run_dir / "policies" / "greedy_policy" / "saved_model.pb").is_file()
+    assert (tmp_path / "dqn_actor_learner_policy" / "saved_model.pb").is_file()
+
+
+def test_dqn_actor_learner_notebook_saved_outputs_show_a_learned_policy() -> None:
+    """The committed outputs are a full run whose saved greedy policy averages >= 400."""
+    text = "".join(text for _, text in _saved_texts("dqn_actor_learner.ipynb"))
+    mean = float(text.split("Mean return: ")[1].split()[0])
+    assert "over 10 episodes (CartPole-v1)" in text
+    assert mean >= 400
 
 
 def test_sac_notebook_runs_a_short_training(tmp_path, monkeypatch) -> None:

@@ -70,14 +70,19 @@ def load(
         `render_mode` here (or in the registration), an environment that can
         render 'rgb_array' is made with it, so `render()` returns a frame as
         in TF-Agents; pass `render_mode=None` (or 'human') to choose another.
-      render_kwargs: kept for TF-Agents signatures (Gymnasium's `render()`
-        takes no arguments).
+      render_kwargs: a 'render_mode' here goes to `gymnasium.make` (as in
+        TF-Agents' newer `suite_gymnasium`) unless `gym_kwargs` has one; the
+        rest is kept for TF-Agents signatures (Gymnasium's `render()` takes
+        no arguments).
       seed: seeds the first reset (and the action space).
 
     Raises:
       gymnasium.error.Error: the id is not registered (Gymnasium's message).
     """
     gym_kwargs = dict(gym_kwargs or {})
+    render_kwargs = dict(render_kwargs or {})
+    if "render_mode" in render_kwargs:
+        gym_kwargs.setdefault("render_mode", render_kwargs.pop("render_mode"))
     gym_spec = gymnasium.spec(environment_name)
     if max_episode_steps is None:
         max_episode_steps = gym_spec.max_episode_steps

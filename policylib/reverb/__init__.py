@@ -9,14 +9,19 @@ Reverb's names and semantics:
 * `Server(tables, port, checkpointer)`, `Client("host:port")` with `insert`,
   `sample`, `mutate_priorities`, `update_priorities`, `reset`, `server_info`,
   `checkpoint` and `trajectory_writer`;
-* `TrajectoryWriter`, `ReplaySample`, `SampleInfo`, `checkpointers`, `errors`.
+* `TrajectoryWriter`, `ReplaySample`, `SampleInfo`, `checkpointers`, `errors`;
+* TensorFlow's side: `TrajectoryDataset`, `TimestepDataset`, `ReplayDataset`
+  (`tf.data` datasets, module `datasets`) and `TFClient` (ops, module
+  `tf_client`).
 
-Today a server serves the clients of its own process; the gRPC transport
-that serves other processes and the `tf.data` datasets come next.
-Nothing here imports TensorFlow.
+Importing this package does not import TensorFlow: the TensorFlow names
+are loaded on first access.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from policylib.reverb import checkpointers, errors, item_selectors, rate_limiters
 from policylib.reverb import item_selectors as selectors
@@ -27,16 +32,45 @@ from policylib.reverb.reverb_types import TableInfo
 from policylib.reverb.server import Server, Table
 from policylib.reverb.trajectory_writer import TrajectoryColumn, TrajectoryWriter
 
+# Names whose modules import TensorFlow: loaded on first access.
+_TF_NAMES = {
+    "ReplayDataset": "datasets",
+    "TFClient": "tf_client",
+    "TimestepDataset": "datasets",
+    "TrajectoryDataset": "datasets",
+    "datasets": None,
+    "tf_client": None,
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _TF_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name = _TF_NAMES[name]
+    module = importlib.import_module(f"{__name__}.{module_name or name}")
+    value = module if module_name is None else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_TF_NAMES))
+
+
 __all__ = [
     "Client",
     "DeadlineExceededError",
+    "ReplayDataset",
     "ReplaySample",
     "ReverbError",
     "SampleInfo",
     "Server",
     "Table",
+    "TFClient",
     "TableInfo",
+    "TimestepDataset",
     "TrajectoryColumn",
+    "TrajectoryDataset",
     "TrajectoryWriter",
     "checkpointers",
     "errors",

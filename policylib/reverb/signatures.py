@@ -84,8 +84,14 @@ def check_columns(
             f"table's signature has {len(flat_signature)} leaves ({paths})."
         )
     for column, (path, spec, dtype, shape) in zip(columns, flat_signature):
+        # A one-step item may match step-wise (Reverb's rule for `insert`).
+        step_match = column.ndim > 0 and column.shape[0] == 1
         if not (
-            _dtype_matches(dtype, column.dtype) and _shape_matches(shape, column.shape)
+            _dtype_matches(dtype, column.dtype)
+            and (
+                _shape_matches(shape, column.shape)
+                or (step_match and _shape_matches(shape, column.shape[1:]))
+            )
         ):
             raise ValueError(
                 f"An item for table {table!r} does not match the table's "

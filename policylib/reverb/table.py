@@ -323,10 +323,18 @@ class Table:
     def sample_batch(
         self, num_samples: int, timeout: float | None = None
     ) -> list[SampledItem]:
-        """Samples `num_samples` items one after another, sharing one timeout."""
-        deadline = _deadline(timeout)
+        """Samples up to `num_samples` items (Reverb's flexible batch).
+
+        Waits up to `timeout` for the first sample; then takes more only while
+        the rate limiter lets them through without waiting, so a batch never
+        holds items back that a waiting consumer could already use.
+        """
         with self._lock:
-            return [self._sample_locked(deadline, timeout) for _ in range(num_samples)]
+            batch = [self._sample_locked(_deadline(timeout), timeout)]
+            limiter, items, take = self._limiter, self._items, self._take_locked
+            while len(batch) < num_samples and items and limiter.can_sample(1):
+                batch.append(take())
+            return batch
 
     def _sample_locked(
         self, deadline: float | None, timeout: float | None
@@ -338,22 +346,25 @@ class Table:
             timeout,
             "sample",
         )
+        sampled = self._take_locked()
+        self._insert_ready.notify_all()
+        return sampled
+
+    def _take_locked(self) -> SampledItem:
+        """Samples one item the rate limiter allows now (the caller notifies inserters)."""
         key, probability = self._sampler.sample()
         item = self._items[key]
         if item.times_sampled == 0:
             self._num_unique_samples += 1
         item.times_sampled += 1
+        # Positional: the fields are key, probability, table_size, priority
+        # and times_sampled (faster than keywords, per sampled item).
         info = SampleInfo(
-            key=key,
-            probability=probability,
-            table_size=len(self._items),
-            priority=item.priority,
-            times_sampled=item.times_sampled,
+            key, probability, len(self._items), item.priority, item.times_sampled
         )
         self._limiter.samples += 1
         if 0 < self._max_times_sampled <= item.times_sampled:
             self._delete_locked(key)
-        self._insert_ready.notify_all()
         return SampledItem(info, item.columns)
 
     def mutate_items(

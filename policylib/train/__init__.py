@@ -12,11 +12,12 @@ from policylib._lazy import lazy_package
 __getattr__, __dir__ = lazy_package(
     globals(),
     modules="""
-        actor interval_trigger learner ppo_learner step_per_second_tracker
-        triggers utils
+        actor interval_trigger learner ppo_learner ppo_learner_test_utils
+        step_per_second_tracker triggers utils
     """,
     attributes="""
         actor: Actor
         learner: Learner
+        ppo_learner: PPOLearner
     """,
 )
