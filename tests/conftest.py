@@ -33,6 +33,7 @@ ONE_KERAS_MODE = (
     "test_notebooks.py",
     "test_readme.py",
     "test_examples.py",
+    "test_actor_learner_jobs.py",
     "test_doc_commands.py",
     "test_docs.py",
     "test_tf_startup.py",

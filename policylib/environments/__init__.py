@@ -11,7 +11,7 @@ __getattr__, __dir__ = lazy_package(
     modules="""
         batched_py_environment gym_wrapper parallel_py_environment
         py_environment random_py_environment random_tf_environment suite_gym
-        suite_gymnasium test_envs tf_environment tf_py_environment tf_wrappers
+        suite_gymnasium suite_mujoco test_envs tf_environment tf_py_environment tf_wrappers
         trajectory_replay utils wrappers
     """,
     attributes="""

@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import gin
 import tensorflow as tf
 
 from policylib.drivers import py_driver
@@ -35,6 +36,7 @@ def _unique(items: Sequence[Any]) -> list[Any]:
     return out
 
 
+@gin.configurable
 class Actor:
     """Steps a policy in an environment for a fixed number of steps or episodes per `run`.
 

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import gin
 import tensorflow as tf
 
 from policylib.agents import tf_agent
@@ -53,6 +54,7 @@ ExperienceAndSampleInfo = tuple[types.NestedTensor, Any]
 Trigger = Callable[..., None]
 
 
+@gin.configurable
 class Learner(tf.Module):
     """Runs an agent's train steps on a dataset, with checkpoints, summaries and triggers.
 

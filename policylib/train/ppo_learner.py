@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import gin
 import tensorflow as tf
 
 from policylib.agents.ppo import ppo_agent
@@ -45,6 +46,7 @@ def _frames_in(reward: tf.Tensor) -> tf.Tensor:
     return shape[0] * shape[1] if rank > 1 else shape[0]
 
 
+@gin.configurable
 class PPOLearner:
     """Trains a `PPOAgent` on freshly collected data, with normalization and minibatching.
 

@@ -381,7 +381,9 @@ def deepcopy_layer(layer: Any) -> Any:
     did not: a `Lambda` of a local function cannot be named in a config (it is
     rebuilt around the same function), and weights whose stored shape differs
     from the variable's (a bias made by `constant_initializer([[0]])`) do not
-    load back; such a layer is copied unbuilt, from its config.
+    load back, and a layer class not registered as Keras-serializable (say
+    `NestFlatten`) cannot be found by name; such a layer is copied unbuilt,
+    from its config.
     """
     if isinstance(layer, tf.keras.layers.Lambda):
         return copy_layer_from_config(layer)
@@ -389,7 +391,7 @@ def deepcopy_layer(layer: Any) -> Any:
         return copy.deepcopy(layer)
     try:
         return copy.deepcopy(layer)
-    except ValueError:
+    except (ValueError, TypeError):
         return copy_layer_from_config(layer)
 
 

@@ -7,10 +7,28 @@ import logging
 # `compat.v2`: the module TF-Agents' scripts and tests patch (`tf.compat.v2.distribute`
 # is a module object of its own, not `tf.distribute`).
 import tensorflow.compat.v2 as tf
+from absl import flags
 
 __all__ = ["get_strategy"]
 
 _log = logging.getLogger(__name__)
+
+
+def _define_flags() -> None:
+    """Defines `--tpu` and `--use_gpu`, which TF-Agents' training scripts read.
+
+    Skipped for a flag some other module has already defined, so importing
+    this next to TF-Agents (or twice under another name) does not clash.
+    """
+    if "tpu" not in flags.FLAGS:
+        flags.DEFINE_string("tpu", None, "Address of the TPU to train on.")
+    if "use_gpu" not in flags.FLAGS:
+        flags.DEFINE_bool(
+            "use_gpu", False, "Train with a MirroredStrategy over local GPUs."
+        )
+
+
+_define_flags()
 
 
 def get_strategy(tpu: str | bool | None, use_gpu: bool) -> tf.distribute.Strategy:

@@ -66,3 +66,12 @@ def test_tpu_strategy_is_built_from_the_resolver():
     make.assert_called_once_with(tpu="addr")
     connect.assert_called_once_with(resolver)
     initialize.assert_called_once_with(resolver)
+
+
+def test_flags_read_by_training_scripts_are_defined_once():
+    from absl import flags
+
+    assert flags.FLAGS["tpu"].default is None
+    assert flags.FLAGS["use_gpu"].default is False
+    strategy_utils._define_flags()  # again: an existing flag is left alone
+    assert flags.FLAGS["use_gpu"].default is False
