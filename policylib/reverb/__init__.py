@@ -6,13 +6,17 @@ Reverb's names and semantics:
 
 * `Table` (and `Table.queue` / `Table.stack`), `selectors` (`item_selectors`),
   `rate_limiters` with Reverb's blocking rules and timeouts;
-* `Server(tables, port, checkpointer)`, `Client("host:port")` with `insert`,
-  `sample`, `mutate_priorities`, `update_priorities`, `reset`, `server_info`,
-  `checkpoint` and `trajectory_writer`;
-* `TrajectoryWriter`, `ReplaySample`, `SampleInfo`, `checkpointers`, `errors`;
-* TensorFlow's side: `TrajectoryDataset`, `TimestepDataset`, `ReplayDataset`
-  (`tf.data` datasets, module `datasets`) and `TFClient` (ops, module
-  `tf_client`).
+* `Server(tables, port, checkpointer)`: clients of its own process call its
+  tables directly; other processes and hosts reach it over gRPC with
+  `Client("host:port", connect_timeout=...)`;
+* `Client` with `insert`, `sample`, `mutate_priorities`, `update_priorities`,
+  `reset`, `server_info`, `checkpoint`, `trajectory_writer` and the legacy
+  `writer` (`Writer`);
+* `TrajectoryWriter`, `ReplaySample`, `SampleInfo`, `checkpointers` (also as
+  `platform.checkpointers_lib`), `errors`;
+* TensorFlow's side: the `tf.data` datasets `TrajectoryDataset`,
+  `TimestepDataset` and `ReplayDataset` (module `datasets`) and `TFClient`
+  (graph ops, module `tf_client`).
 
 Importing this package does not import TensorFlow: the TensorFlow names
 are loaded on first access.
@@ -23,7 +27,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from policylib.reverb import checkpointers, errors, item_selectors, rate_limiters
+from policylib.reverb import (
+    checkpointers,
+    errors,
+    item_selectors,
+    platform,
+    rate_limiters,
+)
 from policylib.reverb import item_selectors as selectors
 from policylib.reverb.client import Client
 from policylib.reverb.errors import DeadlineExceededError, ReverbError
@@ -31,6 +41,7 @@ from policylib.reverb.replay_sample import ReplaySample, SampleInfo
 from policylib.reverb.reverb_types import TableInfo
 from policylib.reverb.server import Server, Table
 from policylib.reverb.trajectory_writer import TrajectoryColumn, TrajectoryWriter
+from policylib.reverb.writer import Writer
 
 # Names whose modules import TensorFlow: loaded on first access.
 _TF_NAMES = {
@@ -72,9 +83,11 @@ __all__ = [
     "TrajectoryColumn",
     "TrajectoryDataset",
     "TrajectoryWriter",
+    "Writer",
     "checkpointers",
     "errors",
     "item_selectors",
+    "platform",
     "rate_limiters",
     "selectors",
 ]

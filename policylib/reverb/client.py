@@ -21,6 +21,7 @@ from policylib.reverb.replay_sample import ReplaySample
 from policylib.reverb.reverb_types import TableInfo
 from policylib.reverb.table import Item, SampledItem
 from policylib.reverb.trajectory_writer import TrajectoryWriter
+from policylib.reverb.writer import Writer
 
 __all__ = ["Client"]
 
@@ -134,12 +135,41 @@ class Client:
             self._connect(), num_keep_alive_refs, validate_items=validate_items
         )
 
-    def writer(self, *args: object, **kwargs: object) -> TrajectoryWriter:
-        """Reverb's legacy `Writer`: not provided; use `trajectory_writer`."""
-        raise NotImplementedError(
-            "policylib.reverb has no legacy Client.writer(); use "
-            "Client.trajectory_writer(num_keep_alive_refs) instead."
-        )
+    def writer(
+        self,
+        max_sequence_length: int,
+        delta_encoded: bool = False,
+        chunk_length: int | None = None,
+        max_in_flight_items: int | None = 25,
+    ) -> Writer:
+        """Reverb's legacy `Writer`, keeping the last `max_sequence_length` steps.
+
+        Prefer `trajectory_writer`. `delta_encoded` and `chunk_length` are
+        checked but have no effect (items are stored whole). At most
+        `max_in_flight_items` created items (None: no limit) wait for their
+        tables before `create_item` waits too.
+
+        Raises:
+          ValueError: `max_sequence_length` < 1, `chunk_length` outside
+            [1, max_sequence_length], or `max_in_flight_items` < 1.
+        """
+        del delta_encoded  # Nothing is compressed.
+        if max_sequence_length < 1:
+            raise ValueError(
+                f"max_sequence_length ({max_sequence_length}) must be a positive integer"
+            )
+        if chunk_length is not None and not 1 <= chunk_length <= max_sequence_length:
+            raise ValueError(
+                f"chunk_length ({chunk_length}) must be a positive integer <= "
+                f"max_sequence_length ({max_sequence_length})"
+            )
+        if max_in_flight_items is None:
+            max_in_flight_items = 1_000_000
+        if max_in_flight_items < 1:
+            raise ValueError(
+                f"max_in_flight_items ({max_in_flight_items}) must be a positive integer"
+            )
+        return Writer(self._connect(), max_sequence_length, max_in_flight_items)
 
     # -- Sampling -----------------------------------------------------------
 

@@ -244,7 +244,26 @@ def _check_signature(stream: _Stream) -> None:
 
 
 def _sample(stream: _Stream, count: int) -> list[SampledItem]:
-    """Up to `count` items; [] when the rate limiter timeout ran out."""
+    """Up to `count` items; [] when the rate limiter timeout ran out.
+
+    Also [] (the stream ends quietly, no traceback logged by TensorFlow) when
+    the server was stopped: its table cancelled the sample, or, for a stream
+    that already got items, the server went away.
+    """
+    try:
+        return _sample_or_raise(stream, count)
+    except errors.CancelledError:
+        if _STREAMS.shutting_down:
+            raise
+        return []
+    except errors.UnavailableError:
+        if not stream.fetched:
+            raise  # Never reached the server: the address is likely wrong.
+        return []
+
+
+def _sample_or_raise(stream: _Stream, count: int) -> list[SampledItem]:
+    """`_sample`, raising when the server was stopped."""
     spec = stream.spec
     transport = stream.client._connect()
     deadline = None if spec.timeout_s is None else time.monotonic() + spec.timeout_s

@@ -285,7 +285,14 @@ class GrpcServer:
     def port(self) -> int:
         return self._port
 
-    def stop(self, grace: float | None = 1.0) -> None:
-        """Stops accepting calls; running ones get `grace` seconds to finish."""
-        self._server.stop(grace).wait(None if grace is None else grace + 5.0)
+    def stop(self, grace: float | None = 1.0, *, wait: bool = True) -> None:
+        """Stops accepting calls; running ones get `grace` seconds to finish.
+
+        With `wait=False` this returns at once (gRPC finishes on its own
+        thread; a None `grace` counts as 0): what `Server.__del__` needs.
+        """
+        if wait:
+            self._server.stop(grace).wait(None if grace is None else grace + 5.0)
+        else:
+            self._server.stop(grace or 0.0)
         self._pool.shutdown()

@@ -8,8 +8,11 @@ its `ReplayService` directly, without serializing anything.
 
 from __future__ import annotations
 
+import atexit
 import collections
+import sys
 import threading
+import weakref
 from collections.abc import Sequence
 
 from policylib.reverb import checkpointers as checkpointers_lib
@@ -18,6 +21,22 @@ from policylib.reverb.client import Client
 from policylib.reverb.table import Table
 
 __all__ = ["Server", "Table"]
+
+# Servers not yet stopped (weakly: a dropped server is still collected).
+_LIVE: weakref.WeakSet[Server] = weakref.WeakSet()
+
+
+def _stop_live_servers() -> None:
+    """At interpreter exit, stops the servers never stopped, cutting their calls.
+
+    Runs while gRPC's threads still run, so the process exits at once instead
+    of hanging in a server's `__del__` (also after an uncaught exception).
+    """
+    for server in list(_LIVE):
+        server._stop(grace=None)
+
+
+atexit.register(_stop_live_servers)
 
 
 class Server:
@@ -64,6 +83,7 @@ class Server:
         self._port = self._grpc.port
         self._service.address = f"localhost:{self._port}"
         service_lib.register_local(self._port, self._service)
+        _LIVE.add(self)
 
     @property
     def port(self) -> int:
@@ -83,13 +103,14 @@ class Server:
         """Stops serving: blocked calls raise CancelledError, new calls UnavailableError."""
         self._stop(grace=1.0)
 
-    def _stop(self, grace: float | None) -> None:
+    def _stop(self, grace: float | None, *, wait: bool = True) -> None:
         """`grace`: seconds for remote calls to finish (None: cut them at once)."""
         if not self._stopped.is_set():
             self._stopped.set()
+            _LIVE.discard(self)
             self._service.close()
             service_lib.unregister_local(self._port, self._service)
-            self._grpc.stop(grace)
+            self._grpc.stop(grace, wait=wait)
 
     def wait(self) -> None:
         """Blocks until `stop()` is called (from another thread)."""
@@ -102,9 +123,16 @@ class Server:
         self.stop()
 
     def __del__(self) -> None:
-        # No grace: a grace period starts a thread, which interpreter exit forbids.
-        if hasattr(self, "_grpc"):
-            self._stop(grace=None)
+        # Never blocks: gRPC's stop waits for its serving thread, which cannot
+        # run while the interpreter finalizes (the `_stop_live_servers` exit
+        # hook has stopped live servers by then), nor if this runs on it.
+        if not hasattr(self, "_grpc") or self._stopped.is_set():
+            return
+        if sys.is_finalizing():
+            self._stopped.set()
+            self._service.close()
+            return
+        self._stop(grace=0.0, wait=False)
 
     def __repr__(self) -> str:
         return f"Server(port={self._port}, tables={sorted(self._service.tables)})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -278,3 +279,18 @@ def test_item_batches_stack_and_broadcast_info(server: reverb.Server) -> None:
     assert batch.data["y"].shape == (8, 2, 3)
     assert batch.info.key.shape == (8, 2)
     np.testing.assert_array_equal(batch.info.key[:, 0], batch.info.key[:, 1])
+
+
+def test_stopping_the_server_ends_a_waiting_dataset_quietly() -> None:
+    server = reverb.Server([reverb.Table.queue("queue", 10)])
+    _write(server, "queue", 1)
+    dataset = reverb.TrajectoryDataset(_address(server), "queue", _DTYPES, _SHAPES, 2)
+    iterator = iter(dataset)
+    first = next(iterator)  # The stream is open; the next fetch waits.
+    assert first.data["x"].numpy().tolist() == [0.0, 1.0]
+    stopper = threading.Timer(0.3, server.stop)
+    stopper.start()
+    try:
+        assert list(iterator) == []  # Ends instead of raising CancelledError.
+    finally:
+        stopper.join()

@@ -125,6 +125,22 @@ def test_trajectory_writer_and_insert_batch(client: reverb.Client) -> None:
     assert got == list(range(10))
 
 
+def test_legacy_writer_over_grpc(client: reverb.Client) -> None:
+    with client.writer(2, max_in_flight_items=3) as writer:
+        for step in range(6):
+            writer.append([np.full((2,), step, np.int32)])
+            writer.create_item("queue", min(step + 1, 2), 1.0)
+    got = [s.data[0] for s in _samples(client, "queue", 6, emit_timesteps=False)]
+    assert [item[:, 0].tolist() for item in got] == [
+        [0],
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [3, 4],
+        [4, 5],
+    ]
+
+
 def test_missing_table_names_the_tables(client: reverb.Client) -> None:
     with pytest.raises(
         errors.NotFoundError,
