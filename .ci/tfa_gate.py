@@ -132,20 +132,29 @@ SCOPES = (
         ("agents/ppo/", "agents/sac/", "agents/td3/", "agents/ddpg/"),
         min_keras3=0.93,
     ),
-    # In progress: policylib.reverb's in-process core exists; the Reverb replay
-    # buffer, its observers, the variable container and `train` do not yet, so
-    # these 128 tests (TF-Agents' own figure on TF 2.15 + dm-reverb 0.14,
-    # baseline_reverb_tf215.txt) fail to import today. The bar is the figure
-    # measured now (0/128); raise it as issue 30 lands, to its 95 % / 93 %.
+    # TF-Agents' Reverb tests (baseline_reverb_tf215.txt: what TF-Agents passes on
+    # its own TF 2.15 + dm-reverb 0.14 stack), against policylib.reverb under the
+    # `reverb` alias. Keras-independent: run under Keras 3 only. Measured 66/70; the
+    # 4 failures call int() on a 1x1 array, which NumPy 2 refuses.
     Scope(
-        "issue 30: Reverb replay, variable container, train (in progress)",
+        "issue 30: Reverb replay buffer, observers, variable container",
         (
             "replay_buffers/reverb_",
             "experimental/distributed/reverb_variable_container",
-            "train/",
         ),
-        min_legacy=0.0,
-        min_keras3=0.0,
+        min_legacy=0.95,
+        min_keras3=0.93,
+        aliases=("reverb=policylib.reverb",),
+    ),
+    # The Actor-Learner library. tf-keras: 58/58 measured. Keras 3: 16 learner
+    # tests expect every optimizer variable to change after a step (Keras 3's
+    # learning rate is one) and 2 call optimizer.variables(); the bar is today's
+    # figure until issue 30 settles them.
+    Scope(
+        "issue 30: train (Actor, Learner, PPOLearner, utils)",
+        ("train/",),
+        min_legacy=0.95,
+        min_keras3=0.65,
         aliases=("reverb=policylib.reverb",),
     ),
 )
@@ -182,6 +191,9 @@ def run_harness(
         str(jobs),
         "--out",
         out,
+        # TF-Agents' learner_test alone takes ~570 s under tf-keras on 2 cores.
+        "--timeout",
+        "1200",
         "--only",
         *patterns,
     ]
