@@ -207,11 +207,19 @@ def run_harness(
 
 
 def keras_dependent_files(tfa: str, scopes: tuple[Scope, ...]) -> list[str]:
-    """The wheel's test files in `scopes` that are not Keras-independent."""
+    """The wheel's test files in `scopes` that are not Keras-independent.
+
+    Named as the harness names them: relative to the `tf_agents` package, without
+    `.py` (its `--only` matches substrings of those names).
+    """
     import zipfile
 
     with zipfile.ZipFile(tfa) as wheel:
-        names = [n for n in wheel.namelist() if n.endswith("_test.py")]
+        names = [
+            n.removeprefix("tf_agents/")
+            for n in wheel.namelist()
+            if n.startswith("tf_agents/") and n.endswith("_test.py")
+        ]
     return sorted(
         name.removesuffix(".py")
         for name in names

@@ -21,7 +21,6 @@ leaf. This module imports TensorFlow; `policylib.reverb` loads it lazily.
 
 from __future__ import annotations
 
-import atexit
 import collections
 import dataclasses
 import enum
@@ -35,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 import tree
 
+from policylib.reverb import _exiting as exiting
 from policylib.reverb import errors
 from policylib.reverb.client import Client
 from policylib.reverb.items import SampledItem
@@ -98,7 +98,6 @@ class _Streams:
         self._lock = threading.Lock()
         self._streams: collections.OrderedDict[int, _Stream] = collections.OrderedDict()
         self._ids = itertools.count(1)
-        self.shutting_down = False
 
     def open(self, stream: _Stream) -> int:
         with self._lock:
@@ -121,11 +120,6 @@ class _Streams:
 
 
 _STREAMS = _Streams()
-
-
-@atexit.register
-def _stop_streams() -> None:
-    _STREAMS.shutting_down = True
 
 
 def _tuples_for_lists(structure: Any) -> Any:
@@ -204,6 +198,7 @@ def _open_stream(server_address: bytes, table: bytes, spec: _FetchSpec) -> np.in
     stream = _Stream(
         client=Client(_text(server_address)),
         spec=dataclasses.replace(spec, table=_text(table)),
+        ended=exiting.is_set(),  # no new waits once the interpreter exits
     )
     return np.int64(_STREAMS.open(stream))
 
@@ -248,13 +243,11 @@ def _sample(stream: _Stream, count: int) -> list[SampledItem]:
 
     Also [] (the stream ends quietly, no traceback logged by TensorFlow) when
     the server was stopped: its table cancelled the sample, or, for a stream
-    that already got items, the server went away.
+    that already got items, the server went away, or the interpreter is exiting.
     """
     try:
         return _sample_or_raise(stream, count)
     except errors.CancelledError:
-        if _STREAMS.shutting_down:
-            raise
         return []
     except errors.UnavailableError:
         if not stream.fetched:
@@ -268,7 +261,7 @@ def _sample_or_raise(stream: _Stream, count: int) -> list[SampledItem]:
     transport = stream.client._connect()
     deadline = None if spec.timeout_s is None else time.monotonic() + spec.timeout_s
     while True:
-        if _STREAMS.shutting_down:
+        if exiting.is_set():
             raise errors.CancelledError("The interpreter is exiting.")
         wait = _POLL_S
         if deadline is not None:
@@ -423,7 +416,22 @@ def _info_columns(
 
 
 def _fetch(stream_id: np.int64) -> list[np.ndarray]:
-    """The next batch of a stream's items; empty arrays once the stream ended."""
+    """The next batch of a stream's items; empty arrays once the stream ended.
+
+    A stream ends quietly (no error) when the interpreter starts exiting, so
+    that no tf.data thread still waits in here when Python finalizes.
+    """
+    with exiting.guarded():
+        try:
+            return _fetch_guarded(stream_id)
+        except errors.CancelledError:
+            stream = _STREAMS.get(int(stream_id))
+            if not exiting.is_set() or stream is None:
+                raise
+            return _empty_outputs(stream.spec)
+
+
+def _fetch_guarded(stream_id: np.int64) -> list[np.ndarray]:
     stream = _STREAMS.get(int(stream_id))
     if stream is None:
         raise errors.CancelledError(
@@ -431,7 +439,7 @@ def _fetch(stream_id: np.int64) -> list[np.ndarray]:
             f"{_MAX_STREAMS} dataset iterators were open at once."
         )
     spec = stream.spec
-    if stream.ended:
+    if stream.ended or exiting.is_set():
         return _empty_outputs(spec)
     if not stream.checked_signature:
         _check_signature(stream)

@@ -20,6 +20,7 @@ from typing import NoReturn
 
 import grpc  # type: ignore[import-untyped]
 
+from policylib.reverb import _exiting as exiting
 from policylib.reverb import errors, wire
 from policylib.reverb.items import Item, SampledItem
 from policylib.reverb.reverb_types import TableInfo
@@ -93,15 +94,27 @@ class GrpcTransport:
             if self._connected:
                 return
             ready = grpc.channel_ready_future(self._channel)
-            try:
-                ready.result(timeout=self._connect_timeout)
-            except grpc.FutureTimeoutError:
-                ready.cancel()
-                raise errors.UnavailableError(
-                    f"No Reverb server answers at {self._address}: none answered "
-                    f"within {self._connect_timeout} s (Client(..., "
-                    "connect_timeout=) sets this wait)."
-                ) from None
+            deadline = time.monotonic() + self._connect_timeout
+            while True:
+                # Waits in slices, so a wait on a tf.data thread ends at exit.
+                remaining = deadline - time.monotonic()
+                try:
+                    ready.result(timeout=max(0.0, min(exiting.SLICE_S, remaining)))
+                    break
+                except grpc.FutureTimeoutError:
+                    if exiting.is_set():
+                        ready.cancel()
+                        raise errors.CancelledError(
+                            f"Connecting to {self._address} was cancelled: the "
+                            "interpreter is exiting."
+                        ) from None
+                    if remaining <= 0:
+                        ready.cancel()
+                        raise errors.UnavailableError(
+                            f"No Reverb server answers at {self._address}: none "
+                            f"answered within {self._connect_timeout} s (Client(..., "
+                            "connect_timeout=) sets this wait)."
+                        ) from None
             self._connected = True
 
     def _call(

@@ -35,6 +35,47 @@ def test_exit_with_a_live_server_does_not_hang(ending: str, returncode: int) -> 
     assert result.returncode == returncode, result.stderr
 
 
+# A dataset iterator whose prefetch thread is still sampling when the script
+# ends: after `server.stop()`, `repeat()` opens a new stream that waits for the
+# gone server; without a server stop, the sample waits for the rate limiter.
+# Either wait must end at exit, or finalizing the iterator waits forever.
+_PREFETCHING_DATASET = """
+import numpy as np
+import tensorflow as tf
+from policylib import reverb
+server = reverb.Server([reverb.Table.queue("q", 10)])
+address = f"localhost:{server.port}"
+client = reverb.Client(address)
+for i in range(3):
+    client.insert(np.int32(i), {"q": 1.0})
+dataset = reverb.TimestepDataset(
+    address, "q", tf.int32, tf.TensorShape([]), max_in_flight_samples_per_worker=1,
+    rate_limiter_timeout_ms=TIMEOUT_MS,
+).repeat().prefetch(2)
+iterator = iter(dataset)
+print(int(next(iterator).data), flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    "timeout_ms, ending",
+    [(1000, "server.stop()"), (-1, ""), (-1, "server.stop()")],
+)
+def test_exit_with_a_prefetching_dataset_does_not_hang(
+    timeout_ms: int, ending: str
+) -> None:
+    script = _PREFETCHING_DATASET.replace("TIMEOUT_MS", str(timeout_ms)) + ending
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=90,  # A hang fails here instead of stalling the suite.
+    )
+    assert result.stdout.strip() == "0", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+
+
 def test_platform_checkpointers_lib_is_reverbs_path(tmp_path: Path) -> None:
     checkpointer = reverb.platform.checkpointers_lib.DefaultCheckpointer(
         path=str(tmp_path)
