@@ -160,26 +160,52 @@ SCOPES = (
 )
 
 
-def run_harness(
-    tfa: str,
-    python: str,
-    out: str,
-    jobs: int,
-    scopes: tuple[Scope, ...],
-    skip_keras_independent: bool,
-) -> dict:
-    """One harness run over `scopes`' files (`--scope all` + aliases if they have any).
+def _harness_module():
+    """The harness as a module, for its own test-file selection (`select`)."""
+    import importlib.util
 
-    With `skip_keras_independent` the files of `KERAS_INDEPENDENT` are left
-    out: the patterns passed to `--only` are the scope patterns narrowed to
-    the remaining files of the wheel.
+    spec = importlib.util.spec_from_file_location("tfa_compat", HARNESS)
+    assert spec and spec.loader, HARNESS
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def gate_files(tfa: str, skip_keras_independent: bool) -> list[str]:
+    """The wheel's test files the scopes hold, named as the harness names them.
+
+    Names are relative to the `tf_agents` package, without `.py`. A scope
+    without aliases takes only files of the harness's core selection (its
+    baseline covers those); aliased scopes take any file. With
+    `skip_keras_independent` the files of `KERAS_INDEPENDENT` are left out.
     """
-    patterns = sorted({s for scope in scopes for s in scope.include})
-    if skip_keras_independent:
-        patterns = keras_dependent_files(tfa, scopes)
-        if not patterns:
-            return {"files": []}
-    aliases = sorted({a for scope in scopes for a in scope.aliases})
+    import zipfile
+
+    with zipfile.ZipFile(tfa) as wheel:
+        names = [
+            n.removeprefix("tf_agents/")
+            for n in wheel.namelist()
+            if n.startswith("tf_agents/") and n.endswith("_test.py")
+        ]
+    harness = _harness_module()
+    core = set(harness.select(names, harness.TESTS_IN_SCOPE))
+    chosen = []
+    for name in sorted(names):
+        if skip_keras_independent and keras_independent(name):
+            continue
+        if any(s.holds(name) and (s.aliases or name in core) for s in SCOPES):
+            chosen.append(name.removesuffix(".py"))
+    return chosen
+
+
+def run_harness(tfa: str, python: str, out: str, jobs: int, files: list[str]) -> dict:
+    """One harness run over `files` (all scopes at once, so its workers stay busy).
+
+    `--scope all` with every scope's aliases; `--only` gets the exact names. The
+    harness matches them as substrings, so the results are cut back to `files`
+    (e.g. "metrics/tf_metrics_test" also picks the bandit file of that name).
+    """
+    aliases = sorted({a for scope in SCOPES for a in scope.aliases})
     command = [
         sys.executable,
         os.path.abspath(HARNESS),
@@ -194,37 +220,19 @@ def run_harness(
         # TF-Agents' learner_test alone takes ~570 s under tf-keras on 2 cores.
         "--timeout",
         "1200",
+        "--scope",
+        "all",
         "--only",
-        *patterns,
+        *files,
     ]
-    if aliases:
-        command += ["--scope", "all"]
-        for alias in aliases:
-            command += ["--alias", alias]
+    for alias in aliases:
+        command += ["--alias", alias]
     subprocess.run(command, check=True)
     with open(os.path.join(out, "results.json")) as f:
-        return json.load(f)
-
-
-def keras_dependent_files(tfa: str, scopes: tuple[Scope, ...]) -> list[str]:
-    """The wheel's test files in `scopes` that are not Keras-independent.
-
-    Named as the harness names them: relative to the `tf_agents` package, without
-    `.py` (its `--only` matches substrings of those names).
-    """
-    import zipfile
-
-    with zipfile.ZipFile(tfa) as wheel:
-        names = [
-            n.removeprefix("tf_agents/")
-            for n in wheel.namelist()
-            if n.startswith("tf_agents/") and n.endswith("_test.py")
-        ]
-    return sorted(
-        name.removesuffix(".py")
-        for name in names
-        if any(scope.holds(name) for scope in scopes) and not keras_independent(name)
-    )
+        results = json.load(f)
+    wanted = {f"tf_agents/{f}.py" for f in files}
+    results["files"] = [r for r in results["files"] if r["file"] in wanted]
+    return results
 
 
 def gate(results: dict, legacy: bool) -> bool:
@@ -256,16 +264,8 @@ def main() -> int:
     parser.add_argument("-n", "--jobs", type=int, default=2)
     args = parser.parse_args()
     legacy = os.environ.get("TF_USE_LEGACY_KERAS", "1") == "1"
-    # Core scopes and the aliased ones run apart: `--scope all` would widen the
-    # core patterns (e.g. "environments/") to files the core baselines leave out.
-    core = tuple(s for s in SCOPES if not s.aliases)
-    aliased = tuple(s for s in SCOPES if s.aliases)
-    results = run_harness(args.tfa, args.python, args.out, args.jobs, core, legacy)
-    if aliased:
-        extra = run_harness(
-            args.tfa, args.python, args.out + "-aliased", args.jobs, aliased, legacy
-        )
-        results = {**results, "files": results["files"] + extra["files"]}
+    files = gate_files(args.tfa, skip_keras_independent=legacy)
+    results = run_harness(args.tfa, args.python, args.out, args.jobs, files)
     mode = "tf-keras" if legacy else "Keras 3"
     print(f"tfa-gate ({mode}):")
     return 0 if gate(results, legacy) else 1
