@@ -153,6 +153,27 @@ def _keras_dense_integer_units() -> None:
     keras_compat.accept_numpy_integer_units()
 
 
+def _keras_callable_optimizer_variables() -> None:
+    """Makes Keras 3's `optimizer.variables` callable, as tf-keras's is.
+
+    Changes: under Keras 3, the `variables` property of Keras' base optimizer
+    returns a list subclass (`keras_compat.OptimizerVariables`) that is the
+    same list and can also be called; the call returns what tf-keras's
+    `optimizer.variables()` returns (without the learning-rate variable,
+    which tf-keras does not list). Nothing under Keras 2 (tf-keras), whose
+    `variables` already is a callable list. Why: TF-Agents code and tests
+    written for tf-keras call `optimizer.variables()` (e.g. `train/learner_test`
+    compares optimizer variables across checkpoints), and Keras 3 (TF 2.16+)
+    made it a plain list. Why global: the calls are in the user's code, on
+    optimizers the user built. Installed with TF-Agents-style networks, like
+    the `Dense` patch; a list in every other respect.
+    Without it: `optimizer.variables()` raises "'list' object is not callable".
+    """
+    from policylib.utils import keras_compat
+
+    keras_compat.callable_optimizer_variables()
+
+
 def _patch(function: Callable[[], None], stage: Stage) -> Patch:
     name = function.__name__.lstrip("_")
     return Patch(name, stage, function, function.__doc__ or "")
@@ -164,6 +185,7 @@ PATCHES: tuple[Patch, ...] = (
     _patch(_tf_agents_type_spec_names, "import"),
     _patch(_saved_model_notices, "import"),
     _patch(_keras_dense_integer_units, "networks"),
+    _patch(_keras_callable_optimizer_variables, "networks"),
 )
 
 _installed: list[str] = []

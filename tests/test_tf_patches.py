@@ -99,6 +99,26 @@ def test_opt_out_installs_no_patch():
     assert seen["dense_units"] == (None if seen["keras3"] else 3)
 
 
+def test_optimizer_variables_can_be_called_as_in_tf_keras():
+    import tensorflow as tf
+
+    from policylib.networks import network  # noqa: F401 - installs "networks"
+    from policylib.utils import keras_compat
+
+    variable = tf.Variable([1.0, 2.0])
+    optimizer = tf.keras.optimizers.Adam(1e-3)
+    optimizer.apply_gradients([(tf.constant([1.0, 1.0]), variable)])
+    called = optimizer.variables()
+    names = sorted(v.name.split("/")[-1].split(":")[0] for v in called)
+    # Adam's step count and its two slots, in either Keras; never the learning rate.
+    assert len(called) == 3, names
+    assert not any("learning_rate" in n for n in names), names
+    if keras_compat.is_keras3():
+        # As a list it is Keras 3's own, learning rate included.
+        assert len(optimizer.variables) == 4
+        assert isinstance(optimizer.variables, list)
+
+
 def test_every_patch_says_why():
     assert len({p.name for p in _tf_patches.PATCHES}) == len(_tf_patches.PATCHES)
     for patch in _tf_patches.PATCHES:

@@ -331,6 +331,50 @@ def accept_numpy_integer_units() -> None:
     _PATCHED_UNITS.append(True)
 
 
+class OptimizerVariables(list):
+    """A Keras 3 optimizer's `variables` list that can also be called, as in tf-keras.
+
+    As a list it is Keras 3's `optimizer.variables` unchanged. Called, it is
+    tf-keras's `optimizer.variables()`: the same variables without the learning
+    rate, which tf-keras keeps out of that list (Keras 3 tracks it as an
+    optimizer variable).
+    """
+
+    def __init__(self, variables: Iterable[Any], learning_rate: Any) -> None:
+        super().__init__(variables)
+        self._learning_rate = learning_rate
+
+    def __call__(self) -> list[Any]:
+        return [v for v in self if v is not self._learning_rate]
+
+
+_PATCHED_OPTIMIZER_VARIABLES: list[bool] = []
+
+
+def callable_optimizer_variables() -> None:
+    """Lets code written for tf-keras call `optimizer.variables()` under Keras 3.
+
+    tf-keras optimizers answer `variables()` (a callable list); Keras 3 made
+    `variables` a plain-list property, so TF-Agents code and tests that call
+    it raise "'list' object is not callable". The property now returns an
+    `OptimizerVariables`. Nothing changes under Keras 2. Idempotent.
+    """
+    if not is_keras3() or _PATCHED_OPTIMIZER_VARIABLES:
+        return
+    from keras.src.optimizers import base_optimizer
+
+    original = base_optimizer.BaseOptimizer.variables
+
+    def variables(self: Any) -> OptimizerVariables:
+        return OptimizerVariables(
+            original.fget(self), getattr(self, "_learning_rate", None)
+        )
+
+    variables.__doc__ = original.__doc__
+    base_optimizer.BaseOptimizer.variables = property(variables)
+    _PATCHED_OPTIMIZER_VARIABLES.append(True)
+
+
 def _whole_number(value: Any) -> Any:
     """`int(value)` for a non-bool whole number given as NumPy or float; else `value`."""
     if isinstance(value, (bool, int, np.bool_)):
