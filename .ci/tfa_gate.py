@@ -146,15 +146,15 @@ SCOPES = (
         min_keras3=0.93,
         aliases=("reverb=policylib.reverb",),
     ),
-    # The Actor-Learner library. tf-keras: 58/58 measured. Keras 3: 16 learner
-    # tests expect every optimizer variable to change after a step (Keras 3's
-    # learning rate is one) and 2 call optimizer.variables(); the bar is today's
-    # figure until issue 30 settles them.
+    # The Actor-Learner library. tf-keras: 58/58 measured. Keras 3: 50/58 (learner
+    # 15/23, with optimizer.variables() callable): the 8 failures are the PPO
+    # learner's optimizer variables not restored from a checkpoint under Keras 3
+    # (an open defect of issue 30); the bar is today's figure.
     Scope(
         "issue 30: train (Actor, Learner, PPOLearner, utils)",
         ("train/",),
         min_legacy=0.95,
-        min_keras3=0.65,
+        min_keras3=0.85,
         aliases=("reverb=policylib.reverb",),
     ),
 )
