@@ -18,6 +18,7 @@ from policylib.train.utils import spec_utils, train_utils
 
 def _random_actor(**kwargs):
     env = suite_gym.load("CartPole-v0")
+    env.seed(0)
     policy = random_py_policy.RandomPyPolicy(
         env.time_step_spec(), env.action_spec(), seed=1
     )
@@ -33,7 +34,10 @@ def test_steps_per_run_feeds_observers_and_metrics():
     )
     for _ in range(4):
         test_actor.run()
-    assert len(seen) == 12
+    # Observers also see the boundary step after an episode ends, which is
+    # not counted as an env step (as in TF-Agents' drivers).
+    boundaries = sum(bool(t.is_boundary()) for t in seen)
+    assert len(seen) == 12 + boundaries
     steps = next(
         m for m in test_actor.metrics if isinstance(m, py_metrics.EnvironmentSteps)
     )
