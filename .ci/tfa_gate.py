@@ -132,7 +132,8 @@ SCOPES = (
         ("agents/ppo/", "agents/sac/", "agents/td3/", "agents/ddpg/"),
         min_keras3=0.93,
     ),
-    # TF-Agents' Reverb tests (baseline_reverb_tf215.txt: what TF-Agents passes on
+    # TF-Agents' Reverb tests, which exercise policylib/reverb/ through TF-Agents' own
+    # modules (baseline_reverb_tf215.txt: what TF-Agents passes on
     # its own TF 2.15 + dm-reverb 0.14 stack), against policylib.reverb under the
     # `reverb` alias. Keras-independent: run under Keras 3 only. Measured 66/70; the
     # 4 failures call int() on a 1x1 array, which NumPy 2 refuses.
