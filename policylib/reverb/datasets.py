@@ -198,7 +198,6 @@ def _open_stream(server_address: bytes, table: bytes, spec: _FetchSpec) -> np.in
     stream = _Stream(
         client=Client(_text(server_address)),
         spec=dataclasses.replace(spec, table=_text(table)),
-        ended=exiting.is_set(),  # no new waits once the interpreter exits
     )
     return np.int64(_STREAMS.open(stream))
 
