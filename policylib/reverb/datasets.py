@@ -72,9 +72,10 @@ class _FetchSpec:
     max_samples: int
     layout: _Layout
     sequence_length: int | None = None
-    # Exact batches: a fetch returns whole batches `[k, batch_size, ...]`,
-    # sampling until it holds `sample_ahead` items (a multiple of batch_size);
-    # a stream that times out drops the items short of a whole batch.
+    # Exact batches: a fetch returns whole batches `[k, batch_size, ...]`: it
+    # waits for one batch and takes up to `sample_ahead` items (a multiple of
+    # batch_size) that the rate limiter allows at once; a stream that times
+    # out drops the items short of a whole batch.
     exact: bool = False
     sample_ahead: int = 0
 
@@ -336,12 +337,43 @@ def _check_item(spec: _FetchSpec, item: SampledItem) -> tuple[tuple[int, ...], .
     return tuple(shapes)
 
 
+def _join_packed(spec: _FetchSpec, items: list[SampledItem]) -> list[np.ndarray] | None:
+    """The items' columns stacked from their packed records; None if that cannot be.
+
+    Applies when every item was packed in this process with one layout (the
+    usual case: a table of same-shaped trajectories). The first item is
+    checked against `spec`; the rest share its layout, so they pass too.
+    """
+    first = items[0].packed
+    if first is None or spec.layout is _Layout.TIMESTEPS:
+        return None
+    layout = first.layout
+    records = []
+    for item in items:
+        packed = item.packed
+        if packed is None or packed.layout is not layout:
+            return None
+        records.append(packed.data)
+    _check_item(spec, items[0])  # Raises, naming the leaf, if it does not fit.
+    rows = np.frombuffer(b"".join(records), np.uint8).reshape(len(items), -1)
+    joined, offset = [], 0
+    for dtype, shape in layout:
+        size = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        column = np.ascontiguousarray(rows[:, offset : offset + size])
+        joined.append(column.view(dtype).reshape((len(items), *shape)))
+        offset += size
+    return joined
+
+
 def _join(spec: _FetchSpec, items: list[SampledItem]) -> list[np.ndarray] | None:
     """The items' data columns joined per leaf and checked; None if shapes differ.
 
     Stacked into `[n, ...]`, or for TIMESTEPS concatenated along time. The
     checks look at each leaf once per batch, not once per item.
     """
+    packed = _join_packed(spec, items)
+    if packed is not None:
+        return packed
     width = len(spec.np_dtypes)
     if any(len(item.columns) != width for item in items):
         for item in items:
@@ -470,7 +502,10 @@ def _fetch_guarded(stream_id: np.int64) -> list[np.ndarray]:
 def _fetch_exact(stream: _Stream, stream_id: int) -> list[np.ndarray]:
     """Whole batches, `[k, batch_size, ...]` (see `_FetchSpec.exact`); k=0 at the end."""
     spec = stream.spec
-    while len(stream.held) < spec.sample_ahead:
+    # Wait for one whole batch only; each sample takes up to `sample_ahead`
+    # items that the rate limiter allows now (a flexible batch), so a limiter
+    # that lets one batch through is never waited on for more.
+    while len(stream.held) < spec.batch_size:
         got = _sample(stream, spec.sample_ahead - len(stream.held))
         if not got:
             stream.ended = True
@@ -621,10 +656,11 @@ def item_batches(
     batch whose items differ in shape is split. With `broadcast_info` the info
     fields are repeated along the items' first (time) dimension, `[n, T]`.
     With `sample_ahead` > 0 every batch has exactly `batch_size` items: a
-    Python call samples `sample_ahead` items (rounded up to whole batches) and
-    returns them as whole batches; `max_samples` is then ignored and a stream
-    that times out drops an incomplete batch. This is what `TrajectoryDataset` unbatches; replay buffers that want whole
-    batches use it directly.
+    Python call waits for one batch, takes up to `sample_ahead` items (rounded
+    up to whole batches) that the rate limiter allows at once, and returns
+    them as whole batches; `max_samples` is then ignored and a stream that
+    times out drops an incomplete batch. This is what `TrajectoryDataset`
+    unbatches; replay buffers that want whole batches use it directly.
     """
     _check_args(batch_size, -1, -1, rate_limiter_timeout_ms, max_samples)
     layout = _Layout.SEQUENCES if broadcast_info else _Layout.ITEMS

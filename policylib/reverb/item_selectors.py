@@ -54,6 +54,11 @@ class ItemSelector(abc.ABC):
     def sample(self) -> tuple[int, float]:
         """Returns (key, probability of selecting it); the selector is non-empty."""
 
+    def sample_many(self, count: int) -> list[tuple[int, float]]:
+        """`count` independent `sample()`s, with no change to the keys between them."""
+        sample = self.sample
+        return [sample() for _ in range(count)]
+
     @abc.abstractmethod
     def clear(self) -> None:
         """Removes every key."""
@@ -122,6 +127,12 @@ class Uniform(ItemSelector):
     def sample(self) -> tuple[int, float]:
         size = len(self._keys)
         return self._keys[int(self._rng.random() * size)], 1.0 / size
+
+    def sample_many(self, count: int) -> list[tuple[int, float]]:
+        # The same draws as `count` calls of sample(), in one comprehension.
+        keys, random, size = self._keys, self._rng.random, len(self._keys)
+        probability = 1.0 / size
+        return [(keys[int(random() * size)], probability) for _ in range(count)]
 
     def clear(self) -> None:
         self._keys.clear()

@@ -3,13 +3,48 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import numpy as np
 
 from policylib.reverb import item_selectors
 from policylib.reverb.replay_sample import SampleInfo
 
-__all__ = ["Item", "SampledItem", "TableState"]
+__all__ = ["Item", "PackedColumns", "SampledItem", "TableState", "pack_columns"]
+
+# One (dtype, shape) tuple per column: what a packed record's bytes hold.
+Layout = tuple[tuple[np.dtype, tuple[int, ...]], ...]
+
+
+class PackedColumns:
+    """An item's columns as one byte string, for stacking many items at once.
+
+    Stacking a batch of items column by column costs a NumPy call per column;
+    joining their packed records is one `bytes.join`, and each column is then
+    a strided view of the result. `layout` is interned: items whose columns
+    have the same dtypes and shapes share one layout object, so a batch is
+    checked for uniformity with `is`.
+    """
+
+    __slots__ = ("data", "layout")
+
+    def __init__(self, layout: Layout, data: bytes) -> None:
+        self.layout = layout
+        self.data = data
+
+
+_LAYOUTS: dict[Layout, Layout] = {}
+_LAYOUTS_LOCK = threading.Lock()
+
+
+def pack_columns(columns: list[np.ndarray]) -> PackedColumns | None:
+    """`columns` packed (C order), or None when a column holds Python objects."""
+    if any(column.dtype.hasobject for column in columns):
+        return None
+    layout: Layout = tuple((column.dtype, column.shape) for column in columns)
+    with _LAYOUTS_LOCK:
+        layout = _LAYOUTS.setdefault(layout, layout)
+    return PackedColumns(layout, b"".join(column.tobytes() for column in columns))
 
 
 @dataclasses.dataclass
@@ -30,6 +65,10 @@ class Item:
     columns: list[np.ndarray]
     episode_ids: tuple[int, ...] = ()
     times_sampled: int = 0
+    # `columns` packed, made on the item's first sample (columns never change).
+    packed: PackedColumns | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclasses.dataclass
@@ -53,8 +92,14 @@ class TableState:
 class SampledItem:
     """A sampled item's columns and its `SampleInfo`."""
 
-    __slots__ = ("columns", "info")
+    __slots__ = ("columns", "info", "packed")
 
-    def __init__(self, info: SampleInfo, columns: list[np.ndarray]) -> None:
+    def __init__(
+        self,
+        info: SampleInfo,
+        columns: list[np.ndarray],
+        packed: PackedColumns | None = None,
+    ) -> None:
         self.info = info
         self.columns = columns
+        self.packed = packed  # Set for items sampled in this process.

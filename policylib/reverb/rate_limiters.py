@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import sys
 from typing import Union
 
@@ -170,6 +171,17 @@ class RateLimiterState:
             return False
         diff = self.inserts * lim.samples_per_insert - self.samples - num_samples
         return diff >= lim.min_diff
+
+    def samples_allowed(self, at_most: int) -> int:
+        """How many of `at_most` more samples may proceed now (no deletes between)."""
+        lim = self.limiter
+        if self.inserts - self.deletes < lim.min_size_to_sample:
+            return 0
+        # can_sample(n) holds for every n <= headroom.
+        headroom = self.inserts * lim.samples_per_insert - self.samples - lim.min_diff
+        if headroom >= at_most:
+            return at_most
+        return max(0, math.floor(headroom))
 
     def reset(self) -> None:
         self.inserts = self.samples = self.deletes = 0

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from policylib.reverb import errors, item_selectors, rate_limiters, signatures
-from policylib.reverb.items import Item, SampledItem, TableState
+from policylib.reverb.items import Item, SampledItem, TableState, pack_columns
 from policylib.reverb.replay_sample import SampleInfo
 from policylib.reverb.reverb_types import RateLimiterInfo, TableInfo
 
@@ -331,9 +331,12 @@ class Table:
         """
         with self._lock:
             batch = [self._sample_locked(_deadline(timeout), timeout)]
-            limiter, items, take = self._limiter, self._items, self._take_locked
-            while len(batch) < num_samples and items and limiter.can_sample(1):
-                batch.append(take())
+            limiter, items = self._limiter, self._items
+            if self._max_times_sampled > 0:  # A sample may delete an item.
+                while len(batch) < num_samples and items and limiter.can_sample(1):
+                    batch.append(self._take_locked())
+            elif items:
+                self._take_many_locked(limiter.samples_allowed(num_samples - 1), batch)
             return batch
 
     def _sample_locked(
@@ -365,7 +368,35 @@ class Table:
         self._limiter.samples += 1
         if 0 < self._max_times_sampled <= item.times_sampled:
             self._delete_locked(key)
-        return SampledItem(info, item.columns)
+        packed = item.packed
+        if packed is None:
+            packed = item.packed = pack_columns(item.columns)
+        return SampledItem(info, item.columns, packed)
+
+    def _take_many_locked(self, count: int, out: list[SampledItem]) -> None:
+        """`_take_locked` `count` times, for tables that never delete on sampling.
+
+        The rate limiter allowed all `count` at once; this loop is the hot path
+        of a dataset's flexible batch, so it keeps to local names.
+        """
+        items, size = self._items, len(self._items)
+        new_tuple = tuple.__new__  # SampleInfo(...) without its slower __new__.
+        unique = 0
+        for key, probability in self._sampler.sample_many(count):
+            item = items[key]
+            if item.times_sampled == 0:
+                unique += 1
+            item.times_sampled += 1
+            packed = item.packed
+            if packed is None:
+                packed = item.packed = pack_columns(item.columns)
+            info = new_tuple(
+                SampleInfo,
+                (key, probability, size, item.priority, item.times_sampled),
+            )
+            out.append(SampledItem(info, item.columns, packed))
+        self._num_unique_samples += unique
+        self._limiter.samples += count
 
     def mutate_items(
         self, updates: Mapping[int, float] = {}, deletes: Iterable[int] = ()

@@ -294,3 +294,88 @@ def test_stopping_the_server_ends_a_waiting_dataset_quietly() -> None:
         assert list(iterator) == []  # Ends instead of raising CancelledError.
     finally:
         stopper.join()
+
+
+def test_items_of_mixed_dtypes_stack_column_by_column() -> None:
+    """Batches stacked from packed records equal the items' columns, per leaf."""
+    dtypes = {"flag": tf.bool, "pixels": tf.uint8, "value": tf.float64}
+    shapes = {"flag": [2], "pixels": [2, 2, 3], "value": [2]}
+    table = reverb.Table(
+        "mixed",
+        sampler=reverb.selectors.Uniform(seed=3),
+        remover=reverb.selectors.Fifo(),
+        max_size=100,
+        rate_limiter=reverb.rate_limiters.MinSize(1),
+    )
+    rng = np.random.default_rng(0)
+    steps = [
+        {
+            "flag": np.bool_(t % 3 == 0),
+            "pixels": rng.integers(0, 255, (2, 3), dtype=np.uint8),
+            "value": np.float64(t),
+        }
+        for t in range(12)
+    ]
+    with reverb.Server([table]) as running:
+        with running.localhost_client().trajectory_writer(2) as writer:
+            for step in steps:
+                writer.append(step)
+                if writer.episode_steps >= 2:
+                    item = {k: v[-2:] for k, v in writer.history.items()}
+                    writer.create_item("mixed", 1.0, item)
+        batches = reverb.datasets.item_batches(
+            f"localhost:{running.port}",
+            "mixed",
+            dtypes,
+            shapes,
+            4,
+            broadcast_info=True,
+            sample_ahead=8,
+        )
+        for sample in batches.take(6):
+            assert sample.data["pixels"].shape == (4, 2, 2, 3)
+            for row in range(4):
+                last = int(sample.data["value"][row, -1])  # The item's last step.
+                for name, dtype in dtypes.items():
+                    want = np.stack([steps[last - 1][name], steps[last][name]])
+                    got = sample.data[name][row].numpy()
+                    assert got.dtype == dtype.as_numpy_dtype
+                    np.testing.assert_array_equal(got, want)
+
+
+def test_exact_batches_wait_for_one_batch_not_for_the_whole_fetch() -> None:
+    """A limiter that allows one batch now yields it at once (Reverb's flexible batch).
+
+    The dataset asks for three batches per fetch; the table lets exactly one
+    batch through until more is inserted, so waiting for all three would
+    block until the rate-limiter timeout.
+    """
+    table = reverb.Table(
+        "limited",
+        sampler=reverb.selectors.Uniform(seed=0),
+        remover=reverb.selectors.Fifo(),
+        max_size=100,
+        # One sample per insert, none ahead: sampling needs samples <= inserts.
+        rate_limiter=reverb.rate_limiters.RateLimiter(1.0, 1, 0.0, 1e9),
+    )
+    with reverb.Server([table]) as running:
+        _write(running, "limited", 4)
+        batches = reverb.datasets.item_batches(
+            f"localhost:{running.port}",
+            "limited",
+            _DTYPES,
+            _SHAPES,
+            4,
+            rate_limiter_timeout_ms=20_000,
+            broadcast_info=True,
+            sample_ahead=12,
+        )
+        iterator = iter(batches)
+        got: list[object] = []
+        reader = threading.Thread(target=lambda: got.append(next(iterator)))
+        reader.start()
+        reader.join(timeout=10)
+        assert got, "the first batch waited for more than the limiter allowed"
+        assert set(got[0].data["x"][:, 0].numpy().tolist()) <= {0, 1, 2, 3}
+        _write(running, "limited", 4)  # Four more samples allowed: one more batch.
+        assert next(iterator).data["x"].shape == (4, 2)

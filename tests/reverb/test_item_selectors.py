@@ -130,3 +130,17 @@ def test_options_rebuild_an_equal_empty_selector() -> None:
         assert rebuilt.options() == selector.options()
         assert len(rebuilt) == 0
     assert repr(sel.Prioritized(0.6)) == "Prioritized(priority_exponent=0.6)"
+
+
+@pytest.mark.parametrize(
+    "make", [sel.Uniform, sel.Prioritized], ids=["uniform", "prio"]
+)
+def test_sample_many_draws_what_repeated_samples_draw(make) -> None:
+    def filled() -> sel.ItemSelector:
+        selector = make(seed=5) if make is sel.Uniform else make(1.0, seed=5)
+        for key in range(1, 30):
+            selector.insert(key, float(key))
+        return selector
+
+    one_by_one = filled()
+    assert filled().sample_many(40) == [one_by_one.sample() for _ in range(40)]

@@ -145,3 +145,24 @@ def test_deletes_bring_the_table_back_below_min_size() -> None:
     assert table.can_sample(1)
     table.mutate_items(deletes=[1])
     assert not table.can_sample(1)
+
+
+@pytest.mark.parametrize(
+    "limiter",
+    [
+        rate_limiters.MinSize(3),
+        rate_limiters.SampleToInsertRatio(2.0, 2, 4.0),
+        rate_limiters.RateLimiter(0.5, 1, -1.5, 10.0),
+    ],
+    ids=["min_size", "ratio", "fractional"],
+)
+def test_samples_allowed_is_the_largest_count_can_sample_accepts(limiter) -> None:
+    state = rate_limiters.RateLimiterState(limiter)
+    for inserts, samples in [(0, 0), (2, 0), (3, 0), (5, 3), (8, 9), (20, 30)]:
+        state.inserts, state.samples = inserts, samples
+        allowed = state.samples_allowed(50)
+        assert 0 <= allowed <= 50
+        if allowed:
+            assert state.can_sample(allowed)
+        if allowed < 50:
+            assert not state.can_sample(allowed + 1)
