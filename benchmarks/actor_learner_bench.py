@@ -34,10 +34,12 @@ import os
 import platform
 import pstats
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 # isort: off
 import policylib  # noqa: F401  (before TensorFlow: keeps its start-up log lines off stderr)
@@ -46,20 +48,23 @@ import tensorflow as tf
 # isort: on
 
 from policylib import reverb
-from policylib.agents.dqn import dqn_agent
 from policylib.drivers import dynamic_step_driver
 from policylib.environments import suite_gym, tf_py_environment
-from policylib.networks import q_network
 from policylib.policies import py_tf_eager_policy, random_py_policy, random_tf_policy
 from policylib.replay_buffers import (
     reverb_replay_buffer,
     reverb_utils,
     tf_uniform_replay_buffer,
 )
-from policylib.specs import tensor_spec
 from policylib.train import actor, learner, triggers
 from policylib.train.utils import train_utils
 from policylib.utils import common
+
+# The example jobs' agent (examples/dqn_actor_learner/dqn_jobs.py): the tutorial's DQN.
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1] / "examples" / "dqn_actor_learner")
+)
+import dqn_jobs  # noqa: E402
 
 BATCH_SIZE = 64
 SEQUENCE_LENGTH = 2
@@ -117,34 +122,12 @@ def _parts(
     }
 
 
-def _agent(env_time_step_spec, env_action_spec, train_step: tf.Variable):
-    """The tutorial's DQN agent, identical in both set-ups."""
-    time_step_spec = tensor_spec.from_spec(env_time_step_spec)
-    action_spec = tensor_spec.from_spec(env_action_spec)
-    agent = dqn_agent.DqnAgent(
-        time_step_spec,
-        action_spec,
-        q_network=q_network.QNetwork(
-            time_step_spec.observation, action_spec, fc_layer_params=(100,)
-        ),
-        optimizer=tf.keras.optimizers.Adam(learning_rate=1e-3),
-        epsilon_greedy=0.1,
-        target_update_tau=0.05,
-        target_update_period=5,
-        gamma=0.99,
-        td_errors_loss_fn=common.element_wise_squared_loss,
-        train_step_counter=train_step,
-    )
-    agent.initialize()
-    return agent
-
-
 def actor_learner_setup(root_dir: str, seed: int) -> Setup:
     """Actor/Learner on an in-process `policylib.reverb` server."""
     env = suite_gym.load("CartPole-v1")
     env.seed(seed)
     train_step = train_utils.create_train_step()
-    agent = _agent(env.time_step_spec(), env.action_spec(), train_step)
+    agent = dqn_jobs.make_agent(train_step)  # The same agent in both set-ups.
     table = reverb.Table(
         TABLE,
         max_size=100_000,
@@ -222,7 +205,7 @@ def drivers_setup(seed: int) -> Setup:
     py_env.seed(seed)
     env = tf_py_environment.TFPyEnvironment(py_env)
     train_step = train_utils.create_train_step()
-    agent = _agent(py_env.time_step_spec(), py_env.action_spec(), train_step)
+    agent = dqn_jobs.make_agent(train_step)
     buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
         agent.collect_data_spec, batch_size=env.batch_size, max_length=100_000
     )

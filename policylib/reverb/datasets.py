@@ -28,7 +28,7 @@ import itertools
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import tensorflow as tf
@@ -686,30 +686,16 @@ def item_batches(
     return dataset.unbatch() if sample_ahead > 0 else dataset
 
 
-class TrajectoryDataset(_ReverbDataset):
-    """Samples whole items (trajectories) from a table, one element per item.
+_ItemDatasetT = TypeVar("_ItemDatasetT", bound="_ItemStreamDataset")
 
-    Args:
-      server_address: "host:port" of the Reverb server (a string or a scalar
-        string tensor).
-      table: the table to sample (a string or a scalar string tensor).
-      dtypes: nest of dtypes of an item's data.
-      shapes: nest of shapes of an item's data (time dimension included), of
-        the same structure; dims may be None.
-      max_in_flight_samples_per_worker: the most items one sampling call
-        fetches (2-3x the batch size is a good value).
-      num_workers_per_iterator: accepted for Reverb compatibility; each
-        iterator samples from one stream (see the module docstring).
-      max_samples_per_stream: accepted for Reverb compatibility (one server:
-        streams need no rebalancing).
-      rate_limiter_timeout_ms: how long a sample may wait for the rate limiter
-        before the dataset ends; -1 waits forever.
-      max_samples: the dataset ends after this many samples; -1: never.
 
-    Raises:
-      ValueError: `dtypes` and `shapes` differ in structure, or an argument is
-        out of range.
+class _ItemStreamDataset(_ReverbDataset):
+    """A dataset of one sampling stream, laid out per `_LAYOUT` (subclasses set it).
+
+    Its arguments are documented on `TrajectoryDataset`.
     """
+
+    _LAYOUT: ClassVar[_Layout]
 
     def __init__(
         self,
@@ -740,13 +726,13 @@ class TrajectoryDataset(_ReverbDataset):
             max_in_flight_samples_per_worker,
             rate_limiter_timeout_ms,
             max_samples,
-            _Layout.ITEMS,
+            self._LAYOUT,
         )
         super().__init__(batches.unbatch())
 
     @classmethod
     def from_table_signature(
-        cls,
+        cls: type[_ItemDatasetT],
         server_address: str,
         table: str,
         max_in_flight_samples_per_worker: int,
@@ -755,8 +741,8 @@ class TrajectoryDataset(_ReverbDataset):
         rate_limiter_timeout_ms: int = -1,
         get_signature_timeout_secs: float | None = None,
         max_samples: int = -1,
-    ) -> TrajectoryDataset:
-        """A dataset whose dtypes and shapes are the table's signature (a whole item).
+    ) -> _ItemDatasetT:
+        """A dataset whose dtypes and shapes are the table's signature.
 
         Raises:
           ValueError: the server has no such table, or it has no signature.
@@ -779,73 +765,48 @@ class TrajectoryDataset(_ReverbDataset):
         )
 
 
-class TimestepDataset(_ReverbDataset):
+class TrajectoryDataset(_ItemStreamDataset):
+    """Samples whole items (trajectories) from a table, one element per item.
+
+    `from_table_signature` reads dtypes and shapes from the table's signature
+    (a whole item).
+
+    Args:
+      server_address: "host:port" of the Reverb server (a string or a scalar
+        string tensor).
+      table: the table to sample (a string or a scalar string tensor).
+      dtypes: nest of dtypes of an item's data.
+      shapes: nest of shapes of an item's data (time dimension included), of
+        the same structure; dims may be None.
+      max_in_flight_samples_per_worker: the most items one sampling call
+        fetches (2-3x the batch size is a good value).
+      num_workers_per_iterator: accepted for Reverb compatibility; each
+        iterator samples from one stream (see the module docstring).
+      max_samples_per_stream: accepted for Reverb compatibility (one server:
+        streams need no rebalancing).
+      rate_limiter_timeout_ms: how long a sample may wait for the rate limiter
+        before the dataset ends; -1 waits forever.
+      max_samples: the dataset ends after this many samples; -1: never.
+
+    Raises:
+      ValueError: `dtypes` and `shapes` differ in structure, or an argument is
+        out of range.
+    """
+
+    _LAYOUT = _Layout.ITEMS
+
+
+class TimestepDataset(_ItemStreamDataset):
     """Samples items and emits their timesteps one by one (Reverb's legacy dataset).
 
     An element is one timestep of an item: `data` has the structure of
     `dtypes` and the per-step `shapes`; `info` is the item's (scalars), the
     same for each of its steps. Nothing marks where an item ends. Arguments
-    are those of `TrajectoryDataset`.
+    are those of `TrajectoryDataset`; `from_table_signature` reads the
+    per-step signature.
     """
 
-    def __init__(
-        self,
-        server_address: str | tf.Tensor,
-        table: str | tf.Tensor,
-        dtypes: Any,
-        shapes: Any,
-        max_in_flight_samples_per_worker: int,
-        num_workers_per_iterator: int = -1,
-        max_samples_per_stream: int = -1,
-        rate_limiter_timeout_ms: int = -1,
-        max_samples: int = -1,
-    ) -> None:
-        _check_args(
-            max_in_flight_samples_per_worker,
-            num_workers_per_iterator,
-            max_samples_per_stream,
-            rate_limiter_timeout_ms,
-            max_samples,
-        )
-        batches, _ = _build(
-            server_address,
-            table,
-            dtypes,
-            shapes,
-            max_in_flight_samples_per_worker,
-            rate_limiter_timeout_ms,
-            max_samples,
-            _Layout.TIMESTEPS,
-        )
-        super().__init__(batches.unbatch())
-
-    @classmethod
-    def from_table_signature(
-        cls,
-        server_address: str,
-        table: str,
-        max_in_flight_samples_per_worker: int,
-        num_workers_per_iterator: int = -1,
-        max_samples_per_stream: int = -1,
-        rate_limiter_timeout_ms: int = -1,
-        get_signature_timeout_secs: float | None = None,
-        max_samples: int = -1,
-    ) -> TimestepDataset:
-        """A dataset whose per-step dtypes and shapes are the table's signature."""
-        dtypes, shapes = _signature_specs(
-            server_address, table, get_signature_timeout_secs
-        )
-        return cls(
-            server_address,
-            table,
-            dtypes,
-            shapes,
-            max_in_flight_samples_per_worker,
-            num_workers_per_iterator=num_workers_per_iterator,
-            max_samples_per_stream=max_samples_per_stream,
-            rate_limiter_timeout_ms=rate_limiter_timeout_ms,
-            max_samples=max_samples,
-        )
+    _LAYOUT = _Layout.TIMESTEPS
 
 
 class ReplayDataset(_ReverbDataset):

@@ -151,9 +151,20 @@ def test_invalid_iterations_and_missing_dataset(tmp_path):
         bare.run()
 
 
-def test_mirrored_strategy_on_cpu(tmp_path):
+@pytest.fixture(scope="module")
+def mirrored() -> tf.distribute.MirroredStrategy:
+    """One MirroredStrategy over two logical CPUs for the whole module.
+
+    Each strategy numbers its collective ops from the same start, so two
+    strategies in one process would reuse instance keys for tensors of other
+    shapes (TensorFlow aborts with "Shape mismatch in the collective instance").
+    """
     cpus = tf.config.list_logical_devices("CPU")
-    strategy = tf.distribute.MirroredStrategy([d.name for d in cpus[:2]])
+    return tf.distribute.MirroredStrategy([d.name for d in cpus[:2]])
+
+
+def test_mirrored_strategy_on_cpu(tmp_path, mirrored):
+    strategy = mirrored
     test_learner, agent = _build(str(tmp_path), strategy)
     assert test_learner.strategy is strategy
     before = [v.numpy() for v in agent.collect_policy.variables()]
@@ -182,19 +193,16 @@ def _optimizer_values(agent: object) -> list[np.ndarray]:
     return [np.array(v.numpy()) for v in variables]
 
 
-@pytest.mark.parametrize("mirrored", [False, True], ids=["default", "mirrored"])
-def test_ppo_learner_resumes_with_the_checkpointed_adam_state(tmp_path, mirrored):
+@pytest.mark.parametrize("use_mirrored", [False, True], ids=["default", "mirrored"])
+def test_ppo_learner_resumes_with_the_checkpointed_adam_state(
+    tmp_path, use_mirrored, mirrored
+):
     """Every Adam slot of a restored PPO learner holds the checkpoint's value.
 
     Under Keras 3 the optimizer creates its slots lazily; a restore that ran
     before they existed would leave them at zero and restart Adam's moments.
     """
-    cpus = tf.config.list_logical_devices("CPU")
-    strategy = (
-        tf.distribute.MirroredStrategy([d.name for d in cpus[:2]])
-        if mirrored
-        else tf.distribute.get_strategy()
-    )
+    strategy = mirrored if use_mirrored else tf.distribute.get_strategy()
     env = tf_py_environment.TFPyEnvironment(suite_gym.load("CartPole-v0"))
 
     def build(root: str) -> learner.Learner:
