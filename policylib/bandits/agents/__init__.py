@@ -1,0 +1,1 @@
+"""Bandit agents (TF-Agents' `bandits.agents`)."""

@@ -1,0 +1,1 @@
+"""Bandit agents examples (TF-Agents' `bandits.agents.examples`)."""

@@ -1,0 +1,1 @@
+"""Driver helpers for bandits (single-step episodes)."""

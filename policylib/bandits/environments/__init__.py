@@ -1,0 +1,1 @@
+"""Bandit environments (TF-Agents' `bandits.environments`)."""

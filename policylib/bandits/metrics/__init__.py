@@ -1,0 +1,1 @@
+"""Bandit metrics (TF-Agents' `bandits.metrics`)."""

@@ -1,0 +1,1 @@
+"""Bandit networks (TF-Agents' `bandits.networks`)."""
