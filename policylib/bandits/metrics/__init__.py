@@ -1,1 +1,7 @@
-"""Bandit metrics (TF-Agents' `bandits.metrics`)."""
+"""Bandit metrics: regret, suboptimal arms, constraint violations, distance from greedy."""
+
+from __future__ import annotations
+
+from policylib._lazy import lazy_package
+
+__getattr__, __dir__ = lazy_package(globals(), modules="tf_metrics")

@@ -1,1 +1,1 @@
-"""Bandit agents examples (TF-Agents' `bandits.agents.examples`)."""
+"""Bandit examples (TF-Agents' `bandits.agents.examples`): the v2 trainer."""

@@ -1,1 +1,1 @@
-"""Bandit agents examples v2 (TF-Agents' `bandits.agents.examples.v2`)."""
+"""The bandit examples' trainer, at the path TF-Agents' scripts and tutorials import."""
