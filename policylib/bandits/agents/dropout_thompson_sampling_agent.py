@@ -33,6 +33,8 @@ class DropoutThompsonSamplingAgent(
 ):
     """A reward-prediction agent exploring through permanent dropout.
 
+    Arguments not listed here are `GreedyRewardPredictionAgent`'s.
+
     Args:
       time_step_spec: `TimeStep` of specs of the environment's time steps.
       action_spec: one scalar bounded int spec with minimum 0.
@@ -43,7 +45,6 @@ class DropoutThompsonSamplingAgent(
         (default); False: after every hidden layer.
       heteroscedastic: build a `HeteroscedasticQNetwork`, which also
         predicts each arm's reward variance and weighs the loss by it.
-      The other arguments are `GreedyRewardPredictionAgent`'s.
 
     Raises:
       ValueError: as `GreedyRewardPredictionAgent`, or `network_layers` is

@@ -504,13 +504,17 @@ class LinearBanditAgent(tf_agent.TFAgent):
         weights: types.Tensor | None = None,
         training: bool = False,
     ) -> tf_agent.LossInfo:
-        """Mean squared error of `theta`'s predictions for the taken actions."""
+        """Mean squared error of `theta`'s predictions for the taken actions (0 if none)."""
         del training
         reward, action, context, _ = self._process_experience(experience)
         context, reward = self._maybe_apply_per_example_weight(context, reward, weights)
         theta_for_action = tf.gather(self._theta, action)
         predicted = tf.reduce_sum(context * theta_for_action, axis=-1)
-        loss = tf.reduce_mean(tf.square(reward - predicted))
+        # Zero, not NaN, for an empty batch (e.g. a mixture's unused sub-agent).
+        loss = tf.math.divide_no_nan(
+            tf.reduce_sum(tf.square(reward - predicted)),
+            tf.cast(tf.size(reward), self._dtype),
+        )
         self.compute_summaries(loss)
         return tf_agent.LossInfo(loss, extra=())
 

@@ -150,6 +150,8 @@ class MixtureAgent(tf_agent.TFAgent, metaclass=abc.ABCMeta):
         spec = self._time_step_spec
 
         def flat(value: types.NestedTensor, value_spec: Any) -> Any:
+            if not tf.nest.flatten(value):  # E.g. an info without fields.
+                return value
             return nest_utils.flatten_multi_batched_nested_tensors(value, value_spec)[0]
 
         info = experience.policy_info

@@ -29,6 +29,8 @@ __all__ = ["NeuralBoltzmannAgent"]
 class NeuralBoltzmannAgent(greedy_reward_prediction_agent.GreedyRewardPredictionAgent):
     """A reward-prediction agent whose policy explores with Boltzmann sampling.
 
+    Arguments not listed here are `GreedyRewardPredictionAgent`'s.
+
     Args:
       temperature: softmax temperature, a float or a callable returning one
         (lower: greedier).
@@ -37,7 +39,6 @@ class NeuralBoltzmannAgent(greedy_reward_prediction_agent.GreedyRewardPrediction
         needs `num_samples_list`.
       num_samples_list: per-arm sample counters (one in total with per-arm
         features), updated by `train`; used by Boltzmann-Gumbel only.
-      The other arguments are `GreedyRewardPredictionAgent`'s.
 
     Raises:
       ValueError: as `GreedyRewardPredictionAgent`.

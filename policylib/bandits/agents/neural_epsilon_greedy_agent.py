@@ -27,14 +27,14 @@ class NeuralEpsilonGreedyAgent(
 ):
     """A reward-prediction agent whose policy explores epsilon-greedily.
 
+    Arguments not listed here are `GreedyRewardPredictionAgent`'s. Only greedy
+    choices respect `constraints`; random ones respect just the action mask.
+
     Args:
       epsilon: probability of playing a uniformly random arm instead of the
         greedy one: a float in [0, 1] or a callable returning one.
       info_fields_to_inherit_from_greedy: policy info fields reported from
         the greedy step even when the random arm was played.
-      The other arguments are `GreedyRewardPredictionAgent`'s. Only greedy
-      choices respect `constraints`; random ones respect just the action
-      mask.
 
     Raises:
       ValueError: as `GreedyRewardPredictionAgent`, or `epsilon` is a number

@@ -30,6 +30,8 @@ __all__ = ["NeuralFalconAgent"]
 class NeuralFalconAgent(greedy_reward_prediction_agent.GreedyRewardPredictionAgent):
     """A reward-prediction agent whose policy samples arms as FALCON does.
 
+    Arguments not listed here are `GreedyRewardPredictionAgent`'s.
+
     Args:
       num_samples_list: int `tf.Variable`s counting the training samples,
         one per arm (one in total with per-arm features); updated by `train`,
@@ -41,7 +43,6 @@ class NeuralFalconAgent(greedy_reward_prediction_agent.GreedyRewardPredictionAge
         [0, 1]) on the probability of playing a non-greedy arm; it replaces
         `exploitation_coefficient`, and is met on a best-effort basis when
         there is too little data.
-      The other arguments are `GreedyRewardPredictionAgent`'s.
 
     Raises:
       ValueError: as `GreedyRewardPredictionAgent`.

@@ -93,19 +93,18 @@ class BanditPyEnvironment(py_environment.PyEnvironment):
             ) from None
 
     def _conform_reward(self, reward: Any) -> Any:
-        """Casts the reward leaves to the reward spec's dtypes (float64 -> float32).
+        """The reward as arrays of the reward spec's dtypes (lists, float64 -> float32).
 
         A reward whose structure differs from the spec is returned as arrays,
         uncast: plain Python use does not need it to match.
         """
         spec = self.reward_spec()
         try:
-            nest.assert_same_structure(reward, spec)
+            return nest.map_structure_up_to(
+                spec, lambda s, r: np.asarray(r, dtype=s.dtype), spec, reward
+            )
         except (TypeError, ValueError):
             return nest.map_structure(np.asarray, reward)
-        return nest.map_structure(
-            lambda r, s: np.asarray(r, dtype=s.dtype), reward, spec
-        )
 
     def _batched_actions(
         self, action: types.NestedArray, num_actions: int | None = None

@@ -102,8 +102,7 @@ class DriftingLinearEnvironment(nsse.NonStationaryStochasticEnvironment):
     """A `NonStationaryStochasticEnvironment` with `DriftingLinearDynamics`.
 
     Args:
-      observation_distribution, observation_to_reward_distribution,
-      drift_distribution, additive_reward_distribution: see
+      observation_distribution, observation_to_reward_distribution, drift_distribution, additive_reward_distribution: see
         `DriftingLinearDynamics`.
     """
 

@@ -93,8 +93,7 @@ class PiecewiseStochasticEnvironment(nsse.NonStationaryStochasticEnvironment):
     """A `NonStationaryStochasticEnvironment` with `PiecewiseStationaryDynamics`.
 
     Args:
-      observation_distribution, interval_distribution,
-      observation_to_reward_distribution, additive_reward_distribution: see
+      observation_distribution, interval_distribution, observation_to_reward_distribution, additive_reward_distribution: see
         `PiecewiseStationaryDynamics`.
     """
 

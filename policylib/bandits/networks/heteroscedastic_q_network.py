@@ -41,9 +41,8 @@ class HeteroscedasticQNetwork(_builders.EncoderThenHead, network.Network):
     Args:
       input_tensor_spec: nest of observation specs.
       action_spec: one bounded discrete spec of shape `()` or `(1,)`.
-      preprocessing_layers, preprocessing_combiner, conv_layer_params,
-        fc_layer_params, dropout_layer_params, activation_fn,
-        kernel_initializer, batch_squash, dtype: see `EncodingNetwork`.
+      preprocessing_layers, preprocessing_combiner, conv_layer_params, fc_layer_params, dropout_layer_params, activation_fn, kernel_initializer, batch_squash, dtype: see
+        `EncodingNetwork`.
       min_variance: smallest variance predicted (positive).
       max_variance: largest variance predicted (at least `min_variance`).
       name: network name.

@@ -18,4 +18,3 @@ __getattr__, __dir__ = lazy_package(
         neural_linucb_policy policy_utilities reward_prediction_base_policy
     """,
 )
-

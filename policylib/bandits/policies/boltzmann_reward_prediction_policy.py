@@ -45,9 +45,8 @@ class BoltzmannRewardPredictionPolicy(
     """Samples from the softmax of predicted rewards (or Boltzmann-Gumbel).
 
     Args:
-      time_step_spec, action_spec, reward_network,
-        observation_and_action_constraint_splitter, accepts_per_arm_features,
-        constraints, emit_policy_info, name: see `RewardPredictionBasePolicy`.
+      time_step_spec, action_spec, reward_network, observation_and_action_constraint_splitter, accepts_per_arm_features, constraints, emit_policy_info, name: see
+        `RewardPredictionBasePolicy`.
       temperature: a float, or a callable returning one (e.g. a decaying
         schedule read at every step).
       boltzmann_gumbel_exploration_constant: positive `C` of Boltzmann-Gumbel

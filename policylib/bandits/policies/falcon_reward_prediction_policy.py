@@ -92,9 +92,8 @@ class FalconRewardPredictionPolicy(
     """Samples actions by the FALCON distribution over predicted rewards.
 
     Args:
-      time_step_spec, action_spec, reward_network,
-        observation_and_action_constraint_splitter, accepts_per_arm_features,
-        constraints, emit_policy_info, name: see `RewardPredictionBasePolicy`.
+      time_step_spec, action_spec, reward_network, observation_and_action_constraint_splitter, accepts_per_arm_features, constraints, emit_policy_info, name: see
+        `RewardPredictionBasePolicy`.
       exploitation_coefficient: a float or a callable returning one (at least
         0): larger values make the greedy action more likely. Ignored when
         `max_exploration_probability_hint` is set.

@@ -234,14 +234,21 @@ class LinearBanditPolicy(tf_policy.TFPolicy):
         self._num_models = 1 if accepts_per_arm_features else self._num_actions
         self._check_model_lists()
 
+        context_spec: Any = time_step_spec.observation
         if observation_and_action_constraint_splitter is not None:
-            context_spec, _ = observation_and_action_constraint_splitter(
-                time_step_spec.observation
-            )
-        else:
-            context_spec = time_step_spec.observation
+            context_spec, _ = observation_and_action_constraint_splitter(context_spec)
         self._global_context_dim, self._arm_context_dim = context_dims_from_spec(
             context_spec, accepts_per_arm_features
+        )
+        # The size of each observed global context (before the bias feature);
+        # None for a scalar context.
+        global_spec = (
+            context_spec[bandit_spec_utils.GLOBAL_FEATURE_KEY]
+            if accepts_per_arm_features
+            else context_spec
+        )
+        self._observed_global_dim = (
+            self._global_context_dim if global_spec.shape.rank == 1 else None
         )
         if add_bias:
             self._global_context_dim += 1  # The constant 1 feature.
@@ -406,6 +413,39 @@ class LinearBanditPolicy(tf_policy.TFPolicy):
 
     # ------------------------------------------------------------------------
     # Acting
+
+    def _checked_inputs(
+        self, time_step: ts.TimeStep, policy_state: types.NestedTensor, caller: str
+    ) -> tuple[ts.TimeStep, types.NestedTensor]:
+        # A context of the wrong size is the likeliest input mistake: report it
+        # in bandit terms before the generic spec check does.
+        self._check_global_observation_size(time_step.observation)
+        return super()._checked_inputs(time_step, policy_state, caller)
+
+    def _check_global_observation_size(self, observation: Any) -> None:
+        if self._observed_global_dim is None:
+            return
+        if self._observation_and_action_constraint_splitter is not None:
+            observation, _ = self._observation_and_action_constraint_splitter(
+                observation
+            )
+        if self._accepts_per_arm_features:
+            if not isinstance(observation, dict):
+                return  # The spec check names the structure mismatch.
+            observation = observation.get(bandit_spec_utils.GLOBAL_FEATURE_KEY)
+        shape = getattr(observation, "shape", None)
+        if shape is None:
+            return
+        shape = tf.TensorShape(shape)
+        if shape.rank is None or shape.rank < 1:
+            return
+        size = tf.compat.dimension_value(shape[-1])
+        if size is not None and size != self._observed_global_dim:
+            expected = [None, self._observed_global_dim]
+            raise ValueError(
+                f"Global observation shape is expected to be {expected}. Got "
+                f"{shape.as_list()}."
+            )
 
     def _split_observation(
         self, observation: Any

@@ -73,7 +73,7 @@ def test_dropout_placement() -> None:
         _agent(network_layers=(8, 8, 8), dropout_only_top_layer=False)._reward_network
     )
     assert (len(top_only), len(everywhere)) == (1, 3)
-    assert all(layer.permanent for layer in top_only + everywhere)
+    assert all(layer.get_config()["permanent"] for layer in top_only + everywhere)
 
 
 def test_heteroscedastic_agent_trains() -> None:

@@ -73,7 +73,7 @@ def test_mixture_moves_to_the_learning_agent():
         [learner, stuck], forgetting=0.9, max_inverse_temperature=10.0
     )
     time_step = ts.restart(tf.zeros([20]), 20)
-    for i in range(40):
+    for i in range(15):
         step = agent.collect_policy.action(time_step, seed=i)
         action = step.action.numpy()
         reward = (rng.uniform(size=20) < means[action]).astype(np.float32)

@@ -327,3 +327,13 @@ def test_bad_arguments_are_named():
             use_eigendecomp=True,
             variable_collection=lba.LinearBanditVariableCollection(DIM, NUM_ACTIONS),
         )
+
+
+def test_an_empty_batch_changes_nothing_and_has_zero_loss():
+    agent = lba.LinearBanditAgent(UCB, TS_SPEC, ACTION_SPEC)
+    x, a, r = _data(seed=10)
+    agent.train(_experience(x, a, r))
+    before = [v.numpy() for v in agent.cov_matrix]
+    loss = agent.train(_experience(x[:0], a[:0], r[:0]))
+    assert loss.loss.numpy() == 0.0
+    np.testing.assert_array_equal(agent.cov_matrix, before)

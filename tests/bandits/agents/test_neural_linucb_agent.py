@@ -203,3 +203,18 @@ def test_bad_arguments():
     agent, _ = _agent(5, optimizer=None)
     with pytest.raises(ValueError, match="optimizer is undefined"):
         agent.train(_experience(*_batch()))
+
+
+def test_checkpoint_restores_networks_and_linucb_statistics(tmp_path):
+    agent, encoder = _agent(1)
+    agent.train(_experience(*_batch()))
+    agent.train(_experience(*_batch()))
+    checkpoint = tf.train.Checkpoint(agent=agent)
+    path = checkpoint.save(str(tmp_path / "ckpt"))
+    saved = [v.numpy().copy() for v in agent.variables]
+    agent.train(_experience(*_batch()))
+    agent._reward_layer.kernel.assign(tf.zeros_like(agent._reward_layer.kernel))
+    encoder.trainable_variables[0].assign(tf.zeros_like(encoder.trainable_variables[0]))
+    checkpoint.restore(path)
+    for variable, value in zip(agent.variables, saved):
+        np.testing.assert_array_equal(variable.numpy(), value)

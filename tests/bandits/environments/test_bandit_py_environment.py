@@ -114,3 +114,16 @@ def test_nested_actions_become_arrays_and_must_match_the_spec():
         ValueError, match="does not match the structure of the action spec"
     ):
         env.step({"a": 1})
+
+
+class _ListRewardBandit(_CountingBandit):
+    def _apply_action(self, action):
+        return [float(a) for a in action]
+
+
+def test_list_rewards_become_one_float32_array():
+    env = _ListRewardBandit(batch_size=2)
+    env.reset()
+    reward = env.step([1, 3]).reward
+    assert isinstance(reward, np.ndarray) and reward.dtype == np.float32
+    np.testing.assert_array_equal(reward, [1.0, 3.0])

@@ -320,3 +320,15 @@ def test_bad_arguments_are_named():
             TS_SPEC,
             accepts_per_arm_features=True,
         )
+
+
+def test_a_context_of_the_wrong_size_is_named():
+    covs, datas = _models(dim=DIM + 1)
+    policy = _policy(covs, datas, add_bias=True)  # Observed contexts have DIM features.
+    with pytest.raises(ValueError, match=r"expected to be \[None, 2\]\. Got \[4, 3\]"):
+        policy.action(ts.restart(tf.zeros([4, 3]), 4))
+    per_arm, _, _ = _per_arm_policy()
+    obs = _per_arm_observation(2, num_actions=[4, 4])
+    obs["global"] = np.zeros((2, 5), np.float32)
+    with pytest.raises(ValueError, match=r"expected to be \[None, 2\]\. Got \[2, 5\]"):
+        per_arm.action(ts.restart(tf.nest.map_structure(tf.constant, obs), 2))

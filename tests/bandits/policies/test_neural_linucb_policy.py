@@ -106,7 +106,7 @@ def test_switch_variable_is_read_at_every_call():
     linucb = policy.action(time_step)
     assert not np.allclose(linucb.info.predicted_rewards_mean.numpy(), X @ kernel)
     # Traced once, the tf.cond still follows the variable.
-    traced = tf.function(policy.action)
+    traced = tf.function(policy.action, autograph=False)
     np.testing.assert_array_equal(
         traced(time_step).action.numpy(), linucb.action.numpy()
     )

@@ -21,7 +21,6 @@ from absl import logging
 
 from policylib.bandits.replay_buffers import bandit_replay_buffer
 from policylib.drivers import dynamic_step_driver
-from policylib.eval import metric_utils
 from policylib.metrics import export_utils, tf_metrics
 from policylib.policies import policy_saver
 from policylib.typing import types
@@ -78,7 +77,7 @@ def set_expected_shape(experience: types.NestedTensor, num_steps: int) -> None:
 
 
 def _export(step: Any, metrics: Sequence[Any]) -> None:
-    metric_utils.log_metrics(metrics)
+    tf_metrics.log_metrics(metrics)
     export_utils.export_metrics(step=step, metrics=metrics)
     for metric in metrics:
         metric.tf_summaries(train_step=step)
