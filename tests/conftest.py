@@ -3,6 +3,11 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# A worker that ran the gRPC replay tests later forks ffmpeg (video tests) and other
+# children; gRPC's fork handlers then run in each child before its exec, which has
+# held up ffmpeg past imageio's 10 s wait under load. No test needs gRPC in a forked
+# child (servers start as new processes), so the handlers are off.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
