@@ -6,7 +6,10 @@ finalizes, the waiting thread can never take the interpreter lock back, and
 the main thread, destroying the dataset's iterator, waits for that thread
 forever: the process hangs at exit. So every such call runs inside
 `guarded()`, waits in short slices that check `is_set()`, and at exit
-`_drain` sets the flag and waits (bounded) until no guarded call is left.
+`_drain` sets the flag and waits (bounded) until no guarded call is left and
+none has run for `_QUIET_S`: a pipeline that just saw its stream end (e.g.
+under `repeat()`) makes one or two more quick calls before it ends, and a
+call that starts once Python is finalizing hangs the same way.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from collections.abc import Iterator
 _DRAIN_S = 5.0
 # The longest single wait a guarded call makes before looking at the flag again.
 SLICE_S = 0.25
+# How long no guarded call must have run before the exit handler returns.
+_QUIET_S = 0.5
 
 _exiting = threading.Event()
 _in_flight = 0
+_last_call_end = float("-inf")
 _idle = threading.Condition()
 
 
@@ -36,7 +42,7 @@ def is_set() -> bool:
 @contextlib.contextmanager
 def guarded() -> Iterator[None]:
     """Counts the enclosed call as in flight until it returns or raises."""
-    global _in_flight
+    global _in_flight, _last_call_end
     with _idle:
         _in_flight += 1
     try:
@@ -44,6 +50,7 @@ def guarded() -> Iterator[None]:
     finally:
         with _idle:
             _in_flight -= 1
+            _last_call_end = time.monotonic()
             _idle.notify_all()
 
 
@@ -52,5 +59,8 @@ def _drain() -> None:
     _exiting.set()
     deadline = time.monotonic() + _DRAIN_S
     with _idle:
-        while _in_flight and time.monotonic() < deadline:
-            _idle.wait(SLICE_S)
+        while time.monotonic() < deadline:
+            quiet_for = time.monotonic() - _last_call_end
+            if not _in_flight and quiet_for >= _QUIET_S:
+                return
+            _idle.wait(SLICE_S if _in_flight else _QUIET_S - quiet_for)

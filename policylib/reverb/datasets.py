@@ -196,6 +196,13 @@ def _text(value: bytes | np.ndarray) -> str:
 
 
 def _open_stream(server_address: bytes, table: bytes, spec: _FetchSpec) -> np.int64:
+    with exiting.guarded():  # Counts as activity for the exit handler's quiet wait.
+        return _open_stream_guarded(server_address, table, spec)
+
+
+def _open_stream_guarded(
+    server_address: bytes, table: bytes, spec: _FetchSpec
+) -> np.int64:
     stream = _Stream(
         client=Client(_text(server_address)),
         spec=dataclasses.replace(spec, table=_text(table)),

@@ -40,6 +40,8 @@ def test_exit_with_a_live_server_does_not_hang(ending: str, returncode: int) -> 
 # gone server; without a server stop, the sample waits for the rate limiter.
 # Either wait must end at exit, or finalizing the iterator waits forever.
 _PREFETCHING_DATASET = """
+import faulthandler
+faulthandler.dump_traceback_later(75, exit=True)  # A hang shows every thread's stack.
 import numpy as np
 import tensorflow as tf
 from policylib import reverb
