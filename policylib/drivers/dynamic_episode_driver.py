@@ -87,7 +87,10 @@ class DynamicEpisodeDriver(WhileLoopDriver):
             time_step = self.env.reset()
         if policy_state is None:
             policy_state = self.policy.get_initial_state(self.env.batch_size)
-        counts = lambda t: tf.cast(t.is_boundary(), tf.int32)  # noqa: E731
+        if self.bandit_env:  # Every trajectory is a whole episode.
+            counts = lambda t: tf.ones_like(t.step_type, tf.int32)  # noqa: E731
+        else:
+            counts = lambda t: tf.cast(t.is_boundary(), tf.int32)  # noqa: E731
         if episodes_per_env is not None:
             quota = tf.constant(episodes_per_env, tf.int32)
             return run_loop(

@@ -9,14 +9,34 @@ import tensorflow as tf
 
 from policylib.base import arg_checks, nest_utils
 from policylib.drivers import driver
-from policylib.environments import tf_environment
+from policylib.environments import tf_environment, tf_py_environment, wrappers
 from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
 from policylib.typing import types
 from policylib.utils import common
 
-__all__ = ["DynamicStepDriver", "WhileLoopDriver", "run_loop"]
+__all__ = ["DynamicStepDriver", "WhileLoopDriver", "is_bandit_env", "run_loop"]
+
+
+def is_bandit_env(env: object) -> bool:
+    """Whether `env`, under any `TFPyEnvironment` and wrappers, is a bandit environment.
+
+    A bandit environment's every step is LAST (a one-step episode), so the
+    drivers give each trajectory a FIRST step type and count every step, as
+    TF-Agents does. Bandit environments say so with a class attribute
+    `one_step_episodes = True` (the drivers sit below `policylib.bandits`).
+    """
+    seen: set[int] = set()
+    while id(env) not in seen:
+        seen.add(id(env))
+        if getattr(type(env), "one_step_episodes", False) is True:
+            return True
+        if isinstance(env, tf_py_environment.TFPyEnvironment):
+            env = env.pyenv
+        elif isinstance(env, wrappers.PyEnvironmentBaseWrapper):
+            env = env.wrapped_env()
+    return False
 
 
 def run_loop(
@@ -41,6 +61,11 @@ def run_loop(
         action_step = drv.policy.action(time_step, policy_state)
         with tf.control_dependencies(tf.nest.flatten(time_step)):
             next_time_step = drv.env.step(action_step.action)
+        if drv.bandit_env:  # Each step is a whole episode: it starts FIRST.
+            first = tf.fill(tf.shape(time_step.step_type), ts.StepType.FIRST)
+            time_step = time_step._replace(
+                step_type=tf.cast(first, time_step.step_type.dtype)
+            )
         traj = trajectory.from_transition(time_step, action_step, next_time_step)
         shown = traj if observed is None else observed(traj, counter)
         results = drv._observe(shown, (time_step, action_step, next_time_step))
@@ -83,6 +108,8 @@ class WhileLoopDriver(driver.Driver[tf_environment.TFEnvironment, tf_policy.TFPo
         driver.check_tf_env_and_policy(owner, env, policy)
         arg_checks.check_int(count, count_name, minimum=0, owner=owner)
         super().__init__(env, policy, observers, transition_observers)
+        # One-step episodes (see `is_bandit_env`), fixed at construction.
+        self.bandit_env = is_bandit_env(env)
         self._run_fn = common.function_in_tf1()(self._run)
 
     # Each driver's loop, keyword arguments as its `run`.

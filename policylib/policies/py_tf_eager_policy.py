@@ -419,7 +419,7 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         """Runs one step of zeros, so that a broken load fails now, not mid-episode."""
         outer = self._fixed_batch_size or 1
         time_step = tf.nest.map_structure(
-            lambda s: np.zeros((outer,) + tuple(s.shape), s.dtype), self._time_step_spec
+            lambda s: _zeros((outer,) + tuple(s.shape), s.dtype), self._time_step_spec
         )
         state = tf.nest.map_structure(
             lambda s: tf.zeros((outer,) + tuple(s.shape), s.dtype),
@@ -498,3 +498,11 @@ class SavedModelPyTFEagerPolicy(PyTFEagerPolicyBase):
         if name.startswith("__") or name == "_policy":
             raise AttributeError(name)
         return getattr(self._policy, name)
+
+
+def _zeros(shape: tuple[int, ...], dtype: tf.DType) -> np.ndarray:
+    """A NumPy array of `dtype`'s zero: empty bytes for strings (np.zeros gives 0s)."""
+    dtype = tf.as_dtype(dtype)
+    if dtype == tf.string:
+        return np.full(shape, b"", dtype=object)
+    return np.zeros(shape, dtype.as_numpy_dtype)

@@ -23,6 +23,7 @@ __all__ = [
     "PolicyInfo",
     "bandit_policy_uniform_mask",
     "check_no_mask_with_arm_features",
+    "checked_info_fields",
     "create_bandit_policy_type_tensor_spec",
     "create_chosen_arm_features_info_spec",
     "get_model_index",
@@ -47,6 +48,33 @@ class InfoFields:
     PREDICTED_REWARDS_SAMPLED = "predicted_rewards_sampled"
     BANDIT_POLICY_TYPE = "bandit_policy_type"
     CHOSEN_ARM_FEATURES = "chosen_arm_features"
+
+
+_INFO_FIELDS = frozenset(
+    value for name, value in vars(InfoFields).items() if not name.startswith("_")
+)
+
+
+def checked_info_fields(emit_policy_info: Sequence[str] | str) -> tuple[str, ...]:
+    """A bandit policy's `emit_policy_info` as a tuple of known `InfoFields` names.
+
+    A bare name stands for itself alone: TF-Agents' example scripts pass
+    `emit_policy_info=InfoFields.PREDICTED_REWARDS_MEAN`, which TF-Agents
+    accepts (it tests `name in emit_policy_info`).
+
+    Raises:
+      ValueError: an unknown name.
+    """
+    if isinstance(emit_policy_info, str):
+        emit_policy_info = (emit_policy_info,)
+    fields = tuple(emit_policy_info)
+    unknown = [field for field in fields if field not in _INFO_FIELDS]
+    if unknown:
+        raise ValueError(
+            f"emit_policy_info has unknown fields {unknown}; known fields: "
+            f"{sorted(_INFO_FIELDS)}."
+        )
+    return fields
 
 
 class PolicyInfo(NamedTuple):

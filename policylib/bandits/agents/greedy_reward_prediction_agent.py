@@ -297,7 +297,7 @@ class GreedyRewardPredictionAgent(tf_agent.TFAgent):
                     predictions.log_variance, actions
                 )
                 sample_weights = sample_weights * 0.5 * tf.exp(-log_variance)
-                loss += 0.5 * tf.reduce_mean(log_variance)
+                loss += 0.5 * _mean(log_variance)
             else:
                 predicted = predictions
             played = common.index_with_actions(predicted, actions)
@@ -306,7 +306,7 @@ class GreedyRewardPredictionAgent(tf_agent.TFAgent):
                 smoothness = tf.reduce_sum(
                     tf.matmul(predicted, self._laplacian_matrix) * predicted, axis=-1
                 )
-                loss += self._laplacian_smoothing_weight * tf.reduce_mean(
+                loss += self._laplacian_smoothing_weight * _mean(
                     smoothness * sample_weights
                 )
             # Reduced here rather than by the loss function: weights of
@@ -316,7 +316,7 @@ class GreedyRewardPredictionAgent(tf_agent.TFAgent):
                 played,
                 reduction=tf.compat.v1.losses.Reduction.NONE,
             )
-            loss += tf.reduce_mean(per_example * sample_weights)
+            loss += _mean(per_example * sample_weights)
         return loss
 
     def _loss(
@@ -514,3 +514,14 @@ def _checked_laplacian(
             "must sum to 0",
         )
     return matrix
+
+
+def _mean(values: tf.Tensor) -> tf.Tensor:
+    """The mean of `values`, 0 when there are none.
+
+    A mixture agent trains each sub-agent on the rounds its policy played, so
+    a sub-agent's batch can be empty; a plain mean would make its loss NaN.
+    """
+    values = tf.convert_to_tensor(values)
+    count = tf.cast(tf.size(values), values.dtype)
+    return tf.math.divide_no_nan(tf.reduce_sum(values), count)

@@ -16,7 +16,7 @@ how an action is rewarded (`_apply_action`):
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -38,6 +38,10 @@ class BanditPyEnvironment(py_environment.PyEnvironment):
         reward; None means a float32 scalar.
       name: the environment's name.
     """
+
+    # Every step ends a one-step episode (the drivers read this: see
+    # `policylib.drivers.dynamic_step_driver.is_bandit_env`).
+    one_step_episodes: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import operator
+from typing import ClassVar
 
 import tensorflow as tf
 
@@ -55,6 +56,10 @@ class BanditTFEnvironment(tf_environment.TFEnvironment):
       ValueError: no `time_step_spec`, or a `batch_size` that is not a
         positive int.
     """
+
+    # Every step ends a one-step episode (the drivers read this: see
+    # `policylib.drivers.dynamic_step_driver.is_bandit_env`).
+    one_step_episodes: ClassVar[bool] = True
 
     def __init__(
         self,

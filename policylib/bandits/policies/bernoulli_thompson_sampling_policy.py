@@ -100,7 +100,7 @@ class BernoulliThompsonSamplingPolicy(tf_policy.TFPolicy):
             )
         self._alpha = list(alpha)
         self._beta = list(beta)
-        self._emit_policy_info = tuple(emit_policy_info)
+        self._emit_policy_info = policy_utilities.checked_info_fields(emit_policy_info)
 
         per_arm = tensor_spec.TensorSpec([self._num_actions], tf.float32)
         info_spec = policy_utilities.PolicyInfo(

@@ -262,7 +262,7 @@ class LinearBanditPolicy(tf_policy.TFPolicy):
                 f"dtype of `data_vector` ({self._dtype.name})."
             )
         self._theta = theta
-        self._emit_policy_info = tuple(emit_policy_info)
+        self._emit_policy_info = policy_utilities.checked_info_fields(emit_policy_info)
         info_spec = self._info_spec(time_step_spec.observation)
         super().__init__(
             time_step_spec=time_step_spec,

@@ -165,7 +165,7 @@ class NeuralLinUCBPolicy(tf_policy.TFPolicy):
         self._dtype = tf.as_dtype(first_data.dtype)
         self._accepts_per_arm_features = accepts_per_arm_features
         self._distributed_use_reward_layer = distributed_use_reward_layer
-        self._emit_policy_info = tuple(emit_policy_info)
+        self._emit_policy_info = policy_utilities.checked_info_fields(emit_policy_info)
 
         context_spec: Any
         if observation_and_action_constraint_splitter is not None:

@@ -34,34 +34,6 @@ from policylib.typing import types
 
 __all__ = ["RewardPredictionBasePolicy"]
 
-_INFO_FIELDS = frozenset(
-    value
-    for name, value in vars(policy_utilities.InfoFields).items()
-    if not name.startswith("_")
-)
-
-
-def _checked_emit_policy_info(emit_policy_info: Sequence[str]) -> tuple[str, ...]:
-    """`emit_policy_info` as a tuple of known `InfoFields` names.
-
-    Raises:
-      ValueError: a bare string (not a sequence of names) or an unknown name.
-    """
-    if isinstance(emit_policy_info, (str, bytes)):
-        raise ValueError(
-            "emit_policy_info must be a sequence of field names, e.g. "
-            f"('{policy_utilities.InfoFields.PREDICTED_REWARDS_MEAN}',); got the "
-            f"string {emit_policy_info!r}."
-        )
-    fields = tuple(emit_policy_info)
-    unknown = [field for field in fields if field not in _INFO_FIELDS]
-    if unknown:
-        raise ValueError(
-            f"emit_policy_info has unknown fields {unknown}; known fields: "
-            f"{sorted(_INFO_FIELDS)}."
-        )
-    return fields
-
 
 def _checked_action_spec(action_spec: types.NestedTensorSpec) -> Any:
     """The single bounded integer action leaf of `action_spec`.
@@ -134,7 +106,7 @@ class RewardPredictionBasePolicy(tf_policy.TFPolicy, metaclass=abc.ABCMeta):
         )
         time_step_spec = tensor_spec.from_spec(time_step_spec)
         action_spec = _checked_action_spec(tensor_spec.from_spec(action_spec))
-        emit_policy_info = _checked_emit_policy_info(emit_policy_info)
+        emit_policy_info = policy_utilities.checked_info_fields(emit_policy_info)
         self._expected_num_actions = (
             int(action_spec.maximum) - int(action_spec.minimum) + 1
         )

@@ -94,6 +94,16 @@ def test_loss_is_the_mean_squared_error_of_the_played_arms() -> None:
     )
 
 
+def test_an_empty_batch_trains_with_a_zero_loss() -> None:
+    # A mixture agent hands a sub-agent only the rounds its policy played,
+    # which can be none: the loss must be 0, not NaN (train checks for NaN).
+    agent = _agent()
+    empty = _experience(X[:0], A[:0], R[:0])
+    assert float(agent.loss(empty).loss) == 0.0
+    assert float(agent.train(empty).loss) == 0.0
+    assert int(agent.train_step_counter.numpy()) == 1
+
+
 def test_custom_error_loss_fn_gets_unreduced_losses() -> None:
     agent = _agent(error_loss_fn=tf.compat.v1.losses.absolute_difference)
     played = _predictions()[np.arange(4), A]

@@ -184,6 +184,15 @@ def test_acts_inside_tf_function():
     assert action.shape == (3,) and action.dtype == tf.int32
 
 
+def test_a_bare_field_name_is_one_field():
+    # TF-Agents' example scripts pass one name, not a tuple.
+    policy = UniformOverAllowed(
+        ts.time_step_spec(OBS), ACT, _net(), emit_policy_info="predicted_rewards_mean"
+    )
+    info = policy.action(ts.restart(tf.constant(X), 3)).info
+    assert info.predicted_rewards_mean.shape == (3, 3)
+
+
 def test_bad_arguments():
     tss = ts.time_step_spec(OBS)
     with pytest.raises(NotImplementedError, match="single BoundedTensorSpec; got 2"):
@@ -196,8 +205,8 @@ def test_bad_arguments():
         UniformOverAllowed(
             tss, tensor_spec.BoundedTensorSpec((2,), tf.int32, 0, 2), _net()
         )
-    with pytest.raises(ValueError, match="sequence of field names.*got the string"):
-        UniformOverAllowed(tss, ACT, _net(), emit_policy_info="predicted_rewards_mean")
+    with pytest.raises(ValueError, match=r"unknown fields \['predicted_reward'\]"):
+        UniformOverAllowed(tss, ACT, _net(), emit_policy_info="predicted_reward")
     with pytest.raises(ValueError, match=r"unknown fields \['predicted_reward'\]"):
         UniformOverAllowed(tss, ACT, _net(), emit_policy_info=("predicted_reward",))
     spec = bandit_spec_utils.create_per_arm_observation_spec(2, 3, 3)

@@ -1,0 +1,176 @@
+"""TF-Agents' bandit example scripts (`bandits/agents/examples/v2`) run on policylib.
+
+Each script is read from TF-Agents 0.19 at run time (never copied here; see
+`tests/test_tfa_examples.py` for where from), renamed to import policylib,
+given a two-loop budget (`TRAINING_LOOPS = 2`) and run in a subprocess, once
+per value of its `--agent` flag (one process per script: the agents share one
+TensorFlow start-up). Each run must leave the trainer's checkpoint after two
+loops and a saved policy that policylib loads and acts with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from policylib.utils import keras_compat
+from tests.test_tfa_examples import REPO, _source, _tail, renamed
+
+TIMEOUT_S = 600
+EXAMPLES_DIR = "bandits/agents/examples/v2"
+
+
+@dataclasses.dataclass(frozen=True)
+class BanditExample:
+    """A script and the flag settings to run it with (one run per entry)."""
+
+    script: str
+    runs: tuple[dict[str, str], ...]
+    # The script asks the trainer to save the policy (save_policy=True).
+    saves_policy: bool = True
+    # Why the script cannot run under Keras 3 (None: it runs in both modes).
+    not_on_keras3: str | None = None
+
+
+def _agents(*names: str, **extra: str) -> tuple[dict[str, str], ...]:
+    return tuple({"agent": name, **extra} for name in names)
+
+
+EXAMPLES = {
+    "stationary_linear": BanditExample(
+        "train_eval_stationary_linear.py",
+        _agents("LinUCB", "LinTS", "epsGreedy", "Mix", "Boltzmann", "BoltzmannGumbel"),
+    ),
+    "per_arm_stationary_linear": BanditExample(
+        "train_eval_per_arm_stationary_linear.py",
+        _agents("LinUCB", "LinTS", "epsGreedy", "NeuralLinUCB")
+        + _agents("epsGreedy", network="dotproduct"),
+    ),
+    "wheel": BanditExample(
+        "train_eval_wheel.py", _agents("LinUCB", "LinTS", "epsGreedy", "random", "Mix")
+    ),
+    "drifting_linear": BanditExample(
+        "train_eval_drifting_linear.py", _agents("LinUCB", "LinTS")
+    ),
+    "piecewise_linear": BanditExample(
+        "train_eval_piecewise_linear.py", _agents("LinUCB", "LinTS")
+    ),
+    "bernoulli": BanditExample(
+        "train_eval_bernoulli.py", _agents("BernTS"), saves_policy=False
+    ),
+    "structured_linear": BanditExample(
+        "train_eval_structured_linear.py", _agents("LinUCB", "LinTS", "epsGreedy")
+    ),
+    # Not --agent=epsGreedy: the script tests `FLAGS.agent == 'epsGredy'`, so
+    # that run never builds an agent (UnboundLocalError on TF-Agents itself).
+    "sparse_features": BanditExample(
+        "train_eval_sparse_features.py",
+        _agents("NeuralLinUCB"),
+        not_on_keras3="the script builds tf.keras.layers.DenseFeatures (feature "
+        "columns), which Keras 3 removed",
+    ),
+}
+
+# Runs the renamed script's `main` once per flag setting, each in its own root_dir,
+# then loads the newest saved policy with policylib and takes one action.
+_RUNNER = """
+import importlib.util, json, os, sys
+from absl import flags
+import tensorflow as tf
+
+script, root, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+spec = importlib.util.spec_from_file_location("bandit_example", script)
+example = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(example)
+flags.FLAGS(["bandit_example"])
+
+from policylib.policies import py_tf_eager_policy
+from policylib.specs import tensor_spec
+
+for index, settings in enumerate(runs):
+    root_dir = os.path.join(root, str(index))
+    for name, value in settings.items():
+        setattr(flags.FLAGS, name, value)  # validated like a command-line flag
+    flags.FLAGS.root_dir = root_dir
+    example.main([])
+    latest = tf.train.latest_checkpoint(root_dir)
+    saved = sorted(d for d in os.listdir(root_dir) if d.startswith("policy_"))
+    action = []
+    if saved:  # The newest saved policy loads and acts.
+        policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
+            os.path.join(root_dir, saved[-1]), load_specs_from_pbtxt=True
+        )
+        time_step = tensor_spec.sample_spec_nest(
+            policy.time_step_spec, outer_dims=(1,), seed=index
+        )
+        observed = tf.nest.map_structure(lambda t: t.numpy(), time_step)
+        action = policy.action(observed).action.tolist()
+    print(json.dumps({"settings": settings, "checkpoint": latest, "saved": saved,
+                      "action": action}), flush=True)
+"""
+
+
+def test_renamed_budget_replaces_only_the_training_loops_constant() -> None:
+    text = "TRAINING_LOOPS = 2000\nSTEPS_PER_LOOP = 2\nx = TRAINING_LOOPS\n"
+    assert _short(text).splitlines() == [
+        "TRAINING_LOOPS = 2",
+        "STEPS_PER_LOOP = 2",
+        "x = TRAINING_LOOPS",
+    ]
+
+
+def _short(text: str) -> str:
+    shortened, count = re.subn(
+        r"^TRAINING_LOOPS = \d+$", "TRAINING_LOOPS = 2", text, flags=re.MULTILINE
+    )
+    assert count == 1, "the script no longer sets TRAINING_LOOPS on one line"
+    return shortened
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_tf_agents_bandit_example_trains_and_saves(name: str, tmp_path: Path) -> None:
+    source = _source()
+    if isinstance(source, str):
+        pytest.skip(source)
+    example = EXAMPLES[name]
+    if example.not_on_keras3 and keras_compat.is_keras3():
+        pytest.skip(f"tf-keras only: {example.not_on_keras3}")
+    script = tmp_path / example.script
+    script.write_text(_short(renamed(source.read(f"{EXAMPLES_DIR}/{example.script}"))))
+    runner = tmp_path / "run_example.py"
+    runner.write_text(_RUNNER)
+    root = tmp_path / "root"
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        CUDA_VISIBLE_DEVICES="",
+        PYTHONHASHSEED="0",
+    )
+    command = [sys.executable, str(runner), str(script), str(root)]
+    command.append(json.dumps(list(example.runs)))
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"{example.script} ran past {TIMEOUT_S}s:\n{_tail(e.stderr)}")
+    assert done.returncode == 0, (
+        f"{example.script} (from {source.where}) exited {done.returncode}:\n"
+        f"{_tail(done.stderr)}"
+    )
+    results = [json.loads(line) for line in done.stdout.splitlines() if line[:1] == "{"]
+    assert [r["settings"] for r in results] == list(example.runs)
+    saves = 1 if example.saves_policy else 0  # saved after the first loop
+    for result in results:
+        assert result["checkpoint"] and result["checkpoint"].endswith("-2"), result
+        assert len(result["saved"]) == saves, result
+        assert len(result["action"]) == saves, result
