@@ -102,7 +102,7 @@ def test_py_policies_environments_and_metrics_run_without_tensorflow():
         """
     )
     assert "RESULT 3" in out.stdout, out.stderr[-3000:]
-    assert "ERROR action: time_step.observation has shape [3]" in out.stdout
+    assert "ERROR action: time_step.observation has shape (3,)" in out.stdout
     assert "LOADED []" in out.stdout
 
 

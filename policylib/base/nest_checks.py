@@ -91,7 +91,7 @@ def _numpy_leaf_problem(
     outer_rank = len(shape) - len(inner)
     if outer_rank < 0 or shape[outer_rank:] != inner:
         return (
-            f"has shape {list(shape)}; expected [outer dims] + {list(inner)} for {spec}",
+            f"has shape {shape}; expected (outer dims) + {inner} for {spec}",
             None,
         )
     return None, shape[:outer_rank]
@@ -181,7 +181,8 @@ def _leaf_problem(
     outer_rank = shape.rank - inner.rank
     if outer_rank < 0 or not shape[outer_rank:].is_compatible_with(inner):
         return (
-            f"has shape {shape.as_list()}; expected [outer dims] + {inner.as_list()} for {spec}",
+            f"has shape {tuple(shape.as_list())}; expected (outer dims) + "
+            f"{tuple(inner.as_list())} for {spec}",
             None,
         )
     return None, shape[:outer_rank]

@@ -51,7 +51,7 @@ def test_batched_and_unbatched_time_steps(export_dir):
 
 def test_bad_time_steps_are_named(export_dir):
     policy = litert_policy.LiteRTPolicy(export_dir)
-    with pytest.raises(ValueError, match=r"time_step\.observation has shape \[3\]"):
+    with pytest.raises(ValueError, match=r"time_step\.observation has shape \(3,\)"):
         policy.action(_step(np.zeros(3)))
     with pytest.raises(ValueError, match=r"observation has dtype int64"):
         policy.action(_step(np.zeros(4))._replace(observation=np.zeros(4, np.int64)))

@@ -69,12 +69,12 @@ BAD_TF_TIME_STEPS = {
     "observation shape": (
         ts.restart(tf.ones((2, 5)), 2),
         ValueError,
-        rf"time_step\.observation has shape \[2, 5\]; expected \[outer dims\] \+ \[4\] for {OBS_SPEC_TEXT}",
+        rf"time_step\.observation has shape \(2, 5\); expected \(outer dims\) \+ \(4,\) for {OBS_SPEC_TEXT}",
     ),
     "NumPy observation shape": (
         GOOD._replace(observation=np.ones((2, 3), np.float32)),
         ValueError,
-        r"time_step\.observation has shape \[2, 3\]",
+        r"time_step\.observation has shape \(2, 3\)",
     ),
     "observation dtype": (
         GOOD._replace(observation=tf.ones((2, 4), tf.int32)),
@@ -162,7 +162,7 @@ BAD_PY_TIME_STEPS = {
     "observation shape": (
         A_GOOD._replace(observation=np.zeros((2, 5), np.float32)),
         ValueError,
-        r"time_step\.observation has shape \[2, 5\]; expected \[outer dims\] \+ \[4\]",
+        r"time_step\.observation has shape \(2, 5\); expected \(outer dims\) \+ \(4,\)",
     ),
     "string observation": (
         A_GOOD._replace(observation=np.array([list("abcd")] * 2)),
