@@ -663,16 +663,20 @@ def _compute_theta(
     eig_matrices: Sequence[Any] | None,
     tikhonov_weight: types.Float,
 ) -> tf.Tensor:
-    """`[num_models, d]`: `(A_k + lambda I)^-1 b_k` for each model `k`."""
-    thetas = []
-    for k, (cov, data) in enumerate(zip(cov_matrices, data_vectors)):
-        data = tf.convert_to_tensor(data)
-        solved = lin_policy.regularized_solve(
-            cov,
-            data[:, tf.newaxis],
-            tikhonov_weight,
-            eig_vals[k] if eig_vals is not None else None,
-            eig_matrices[k] if eig_matrices is not None else None,
-        )
-        thetas.append(solved[:, 0])
-    return tf.stack(thetas, axis=0)
+    """`[num_models, d]`: `(A_k + lambda I)^-1 b_k` for each model `k` (one solve)."""
+    data = tf.stack([tf.convert_to_tensor(d) for d in data_vectors])
+    dtype = data.dtype
+
+    def stacked(values: Sequence[Any] | None) -> tf.Tensor | None:
+        if not values:
+            return None
+        return tf.stack([tf.convert_to_tensor(v, dtype=dtype) for v in values])
+
+    solved = lin_policy.regularized_solve(
+        stacked(cov_matrices),
+        data[..., tf.newaxis],
+        tikhonov_weight,
+        stacked(eig_vals),
+        stacked(eig_matrices),
+    )
+    return solved[..., 0]

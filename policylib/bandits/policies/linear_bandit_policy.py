@@ -112,8 +112,10 @@ def regularized_solve(
 ) -> tf.Tensor:
     """`(A + tikhonov_weight * I)^-1 rhs` for a model's `A` and `rhs` `[d, n]`.
 
-    With `eig_vals`/`eig_matrix` (`A = Q diag(e) Q^T`) the solve is two
-    matmuls; otherwise it runs conjugate gradients on the regularized `A`.
+    Also for a stack of models at once: `A` `[m, d, d]` and `rhs` `[m, d, n]`
+    (eigen-pairs `[m, d]` and `[m, d, d]`). With `eig_vals`/`eig_matrix`
+    (`A = Q diag(e) Q^T`) the solve is two matmuls; otherwise it runs
+    conjugate gradients on the regularized `A`.
     """
     rhs = tf.convert_to_tensor(rhs)
     if eig_matrix is not None and eig_vals is not None:
@@ -122,14 +124,21 @@ def regularized_solve(
             tf.convert_to_tensor(eig_vals, dtype=rhs.dtype) + tikhonov_weight
         )
         return tf.matmul(
-            q, inv_vals[:, tf.newaxis] * tf.matmul(q, rhs, transpose_a=True)
+            q, inv_vals[..., tf.newaxis] * tf.matmul(q, rhs, transpose_a=True)
         )
     a_mat = tf.convert_to_tensor(cov_matrix, dtype=rhs.dtype)
-    dim = tf.shape(a_mat)[0]
+    dim = tf.shape(a_mat)[-1]
     regularized = a_mat + tf.cast(tikhonov_weight, rhs.dtype) * tf.eye(
         dim, dtype=rhs.dtype
     )
+    if regularized.shape.rank == 3:
+        return linalg.batch_conjugate_gradient(regularized, rhs)
     return linalg.conjugate_gradient(regularized, rhs)
+
+
+def _stacked(values: Sequence[Any], dtype: tf.DType) -> tf.Tensor:
+    """The models' variables (or tensors) as one `[num_models, ...]` tensor."""
+    return tf.stack([tf.convert_to_tensor(v, dtype=dtype) for v in values])
 
 
 def _as_list(value: Any, name: str, kind: str) -> list[Any]:
@@ -401,15 +410,20 @@ class LinearBanditPolicy(tf_policy.TFPolicy):
             variance = tf.reduce_sum(tf.transpose(flat) * a_inv_x, axis=0)
             shape = [-1, self._num_actions]
             return tf.reshape(mean, shape), tf.reshape(variance, shape)
+        # Every arm's model in one batched solve (one set of ops, not one per arm).
         x_t = tf.transpose(global_observation)  # [d, batch]
-        means, variances = [], []
-        for arm in range(self._num_actions):
-            a_inv_x = self._solve(arm, x_t)
-            means.append(
-                tf.linalg.matvec(a_inv_x, self._data_vector[arm], transpose_a=True)
-            )
-            variances.append(tf.reduce_sum(x_t * a_inv_x, axis=0))
-        return tf.stack(means, axis=-1), tf.stack(variances, axis=-1)
+        models = len(self._cov_matrix)
+        a_inv_x = regularized_solve(  # [arms, d, batch]
+            _stacked(self._cov_matrix, x_t.dtype),
+            tf.tile(x_t[tf.newaxis], [models, 1, 1]),
+            self._tikhonov_weight,
+            _stacked(self._eig_vals, x_t.dtype) if self._use_eigendecomp else None,
+            _stacked(self._eig_matrix, x_t.dtype) if self._use_eigendecomp else None,
+        )
+        data = _stacked(self._data_vector, x_t.dtype)  # [arms, d]
+        means = tf.einsum("adb,ad->ba", a_inv_x, data)
+        variances = tf.einsum("db,adb->ba", x_t, a_inv_x)
+        return means, variances
 
     # ------------------------------------------------------------------------
     # Acting

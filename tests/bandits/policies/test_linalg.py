@@ -22,6 +22,26 @@ def test_conjugate_gradient_solves_several_right_hand_sides(dtype):
     np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-4, atol=1e-4)
 
 
+def test_batch_conjugate_gradient_matches_one_solve_per_system():
+    a = np.stack([_spd(5, seed) for seed in range(3)])
+    b = np.random.default_rng(4).normal(size=(3, 5, 2))
+    b[1, :, 0] = 0.0  # A column solved from the start stays at zero.
+    x = linalg.batch_conjugate_gradient(a, b).numpy()
+    assert x.shape == (3, 5, 2)
+    for i in range(3):
+        np.testing.assert_array_equal(x[i], linalg.conjugate_gradient(a[i], b[i]))
+        np.testing.assert_allclose(x[i], np.linalg.solve(a[i], b[i]), rtol=1e-8)
+
+
+def test_batch_conjugate_gradient_names_bad_shapes():
+    with pytest.raises(ValueError, match=r"must have rank 3; got shapes \(5, 5\)"):
+        linalg.batch_conjugate_gradient(_spd(5, 0), np.ones((5, 2)))
+    with pytest.raises(
+        ValueError, match=r"do not match; got shapes \(2, 5, 5\) and \(3, 5, 1\)"
+    ):
+        linalg.batch_conjugate_gradient(np.ones((2, 5, 5)), np.ones((3, 5, 1)))
+
+
 def test_conjugate_gradient_keeps_a_zero_column_at_zero():
     a = _spd(4, 2)
     b = np.zeros((4, 2))

@@ -27,7 +27,13 @@ def _setup(seed: int = 0):
     )
     env = tf_py_environment.TFPyEnvironment(py_env)
     agent = lin_ucb_agent.LinearUCBAgent(
-        env.time_step_spec(), env.action_spec(), alpha=0.1, dtype=tf.float32
+        env.time_step_spec(),
+        env.action_spec(),
+        alpha=0.1,
+        dtype=tf.float32,
+        # Its own counter: the default (the global step) is shared by the
+        # tests that run in this process.
+        train_step_counter=tf.Variable(0, dtype=tf.int64),
     )
     regret = bandit_metrics.RegretMetric(
         functools.partial(eu.tf_compute_optimal_reward, per_action_reward_fns=fns)
