@@ -17,6 +17,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tf_agents_0_19"
 # What each notebook's run must print (its last results).
 EXPECTED = {
+    "bandits.ipynb": "served actions equal the live greedy policy's in 500 of 500 rounds",
     "dqn_actor_learner.ipynb": "over 10 episodes (CartPole-v1)",
     "dqn_cartpole.ipynb": "Average return over 20 held-out episodes",
     "policies_tutorial.ipynb": "after the update: live policy",
@@ -108,6 +109,43 @@ def test_dqn_actor_learner_notebook_saved_outputs_show_a_learned_policy() -> Non
     mean = float(text.split("Mean return: ")[1].split()[0])
     assert "over 10 episodes (CartPole-v1)" in text
     assert mean >= 400
+
+
+def test_bandits_notebook_runs_a_short_budget(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BANDIT_LOOPS", "40")
+    monkeypatch.setenv("BANDIT_PER_ARM_LOOPS", "20")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    outputs = _run("bandits.ipynb", tmp_path)
+    assert "Traceback" not in outputs
+    assert "cumulative regret after 40 rounds" in outputs
+    assert outputs.count("sub-linear: True") == 2  # LinUCB and LinTS, seeded
+    assert "trained 20 loops" in outputs
+    assert EXPECTED["bandits.ipynb"] in outputs
+    assert (tmp_path / "bandit_per_arm_policy" / "saved_model.pb").is_file()
+    assert _has_checkpoint(tmp_path / "bandit_per_arm_run")
+
+
+def _has_checkpoint(directory: Path) -> bool:
+    return any(p.name.startswith("ckpt-") for p in directory.iterdir())
+
+
+def test_bandits_notebook_saved_outputs_show_sub_linear_regret() -> None:
+    """The committed outputs are a full, seeded run: LinUCB's and LinTS's second
+    half adds less regret than the first, and the per-arm policy mostly picks
+    the best item."""
+    text = "".join(t for _, t in _saved_texts("bandits.ipynb"))
+    halves = re.findall(
+        r"(LinUCB|LinTS): the first (\d+) rounds add ([\d.]+) regret, the last "
+        r"(\d+) add ([\d.]+); sub-linear: True",
+        text,
+    )
+    assert [h[0] for h in halves] == ["LinUCB", "LinTS"], text
+    for _, _, first, _, second in halves:
+        assert float(second) < float(first)
+    best = float(re.search(r"best of 6 items in ([\d.]+)%", text)[1])
+    assert best >= 80.0
+    assert any(kind == "display_data" for kind, _ in _saved_texts("bandits.ipynb"))
 
 
 def test_sac_notebook_runs_a_short_training(tmp_path, monkeypatch) -> None:

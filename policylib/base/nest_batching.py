@@ -230,17 +230,20 @@ def flatten_multi_batched_nested_tensors(
     first = _nest.flatten(tensors)[0]
     outer_shape = tf.shape(first)[:outer_rank]
 
+    # No annotated locals below: AutoGraph (this runs inside tf.function) cannot
+    # convert a function whose annotated name is assigned in a branch.
     def _flatten(t: types.Tensor, spec: types.TensorSpec) -> types.Tensor:
         inner = spec_shape(spec)
+        sparse = isinstance(t, tf.SparseTensor)
         if inner.is_fully_defined():
-            new_shape: list[int] | tf.Tensor = [-1] + inner.as_list()
+            new_shape = [-1] + inner.as_list()
+        elif sparse:
+            new_shape = tf.concat(
+                [[-1], tf.shape(t, out_type=tf.int64)[outer_rank:]], 0
+            )
         else:
             new_shape = tf.concat([[-1], tf.shape(t)[outer_rank:]], 0)
-        if isinstance(t, tf.SparseTensor):
-            if not isinstance(new_shape, list):
-                new_shape = tf.concat(
-                    [[-1], tf.shape(t, out_type=tf.int64)[outer_rank:]], 0
-                )
+        if sparse:
             return tf.sparse.reshape(t, new_shape)
         return tf.reshape(t, new_shape)
 

@@ -267,9 +267,11 @@ class RewardPredictionBasePolicy(tf_policy.TFPolicy, metaclass=abc.ABCMeta):
                 lambda features: tf.zeros_like(features[:, 0, ...]),
                 time_step.observation[bandit_spec_utils.PER_ARM_FEATURE_KEY],
             )
-            policy_info: Any = policy_utilities.PerArmPolicyInfo(
+            # (Returned from each branch: AutoGraph cannot convert an
+            # annotated name assigned in both.)
+            per_arm_info = policy_utilities.PerArmPolicyInfo(
                 chosen_arm_features=placeholder, **info
             )
-        else:
-            policy_info = policy_utilities.PolicyInfo(**info)
+            return policy_step.PolicyStep(distribution, policy_state, per_arm_info)
+        policy_info = policy_utilities.PolicyInfo(**info)
         return policy_step.PolicyStep(distribution, policy_state, policy_info)
