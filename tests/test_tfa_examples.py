@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import os
 import re
+import signal
 import subprocess
 import sys
 import zipfile
@@ -207,14 +208,7 @@ def _run_example(example: Example, tmp_path: Path) -> Path:
         PYTHONHASHSEED="0",
     )
     try:
-        done = subprocess.run(
-            command,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=TIMEOUT_S,
-        )
+        done = run_showing_stacks(command, cwd=tmp_path, env=env, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired as e:
         pytest.fail(
             f"{example.script} (from {source.where}) ran past {TIMEOUT_S}s:\n"
@@ -225,6 +219,41 @@ def _run_example(example: Example, tmp_path: Path) -> Path:
         f"{done.returncode}:\n{_tail(done.stderr)}"
     )
     return root_dir
+
+
+def run_showing_stacks(
+    command: list[str], *, cwd: Path | None = None, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess:
+    """`subprocess.run` capturing text; a child still running after `timeout` s
+    gets SIGABRT first, so that (with PYTHONFAULTHANDLER) its stderr ends with
+    every thread's stack: a hang in CI then says where it waited.
+
+    Raises:
+      subprocess.TimeoutExpired: the child ran past `timeout`; its output so
+        far, stacks included, is on the exception.
+    """
+    env = dict(env, PYTHONFAULTHANDLER="1")
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        try:
+            out, err = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGABRT)
+            try:
+                out, err = child.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                out, err = child.communicate()
+            raise subprocess.TimeoutExpired(
+                command, timeout, output=out, stderr=err
+            ) from None
+    return subprocess.CompletedProcess(command, child.returncode, out, err)
 
 
 def _tail(text: str | bytes | None, size: int = 4000) -> str:
@@ -319,3 +348,12 @@ def test_helpers_of_an_example_are_written_as_a_package(tmp_path) -> None:
         f"{EXAMPLES_PACKAGE}/a/b",
     ):
         assert (tmp_path / package / "__init__.py").is_file()
+
+
+def test_a_child_past_its_timeout_shows_where_it_waited() -> None:
+    child = "import time\ndef waiting_here():\n    time.sleep(60)\nwaiting_here()"
+    with pytest.raises(subprocess.TimeoutExpired) as e:
+        run_showing_stacks([sys.executable, "-c", child], env={}, timeout=2)
+    assert "waiting_here" in e.value.stderr
+    done = run_showing_stacks([sys.executable, "-c", "print('hi')"], env={}, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "hi\n")

@@ -21,7 +21,13 @@ from pathlib import Path
 import pytest
 
 from policylib.utils import keras_compat
-from tests.test_tfa_examples import REPO, _source, _tail, renamed
+from tests.test_tfa_examples import (
+    REPO,
+    _source,
+    _tail,
+    renamed,
+    run_showing_stacks,
+)
 
 TIMEOUT_S = 600
 EXAMPLES_DIR = "bandits/agents/examples/v2"
@@ -171,9 +177,7 @@ def test_tf_agents_bandit_example_trains_and_saves(name: str, tmp_path: Path) ->
     command = [sys.executable, str(runner), str(script), str(root)]
     command.append(json.dumps(runs))
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=TIMEOUT_S
-        )
+        done = run_showing_stacks(command, env=env, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"{example.script} ran past {TIMEOUT_S}s:\n{_tail(e.stderr)}")
     assert done.returncode == 0, (
