@@ -665,18 +665,11 @@ def _compute_theta(
 ) -> tf.Tensor:
     """`[num_models, d]`: `(A_k + lambda I)^-1 b_k` for each model `k` (one solve)."""
     data = tf.stack([tf.convert_to_tensor(d) for d in data_vectors])
-    dtype = data.dtype
-
-    def stacked(values: Sequence[Any] | None) -> tf.Tensor | None:
-        if not values:
-            return None
-        return tf.stack([tf.convert_to_tensor(v, dtype=dtype) for v in values])
-
     solved = lin_policy.regularized_solve(
-        stacked(cov_matrices),
+        lin_policy.stacked_models(cov_matrices, data.dtype),
         data[..., tf.newaxis],
         tikhonov_weight,
-        stacked(eig_vals),
-        stacked(eig_matrices),
+        lin_policy.stacked_models(eig_vals, data.dtype),
+        lin_policy.stacked_models(eig_matrices, data.dtype),
     )
     return solved[..., 0]

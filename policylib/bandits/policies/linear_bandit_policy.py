@@ -136,8 +136,14 @@ def regularized_solve(
     return linalg.conjugate_gradient(regularized, rhs)
 
 
-def _stacked(values: Sequence[Any], dtype: tf.DType) -> tf.Tensor:
-    """The models' variables (or tensors) as one `[num_models, ...]` tensor."""
+def stacked_models(values: Sequence[Any] | None, dtype: tf.DType) -> tf.Tensor | None:
+    """The models' variables (or tensors) as one `[num_models, ...]` tensor.
+
+    None when there are none (e.g. no eigendecomposition is kept), so the
+    result goes straight to `regularized_solve`.
+    """
+    if not values:
+        return None
     return tf.stack([tf.convert_to_tensor(v, dtype=dtype) for v in values])
 
 
@@ -414,13 +420,17 @@ class LinearBanditPolicy(tf_policy.TFPolicy):
         x_t = tf.transpose(global_observation)  # [d, batch]
         models = len(self._cov_matrix)
         a_inv_x = regularized_solve(  # [arms, d, batch]
-            _stacked(self._cov_matrix, x_t.dtype),
+            stacked_models(self._cov_matrix, x_t.dtype),
             tf.tile(x_t[tf.newaxis], [models, 1, 1]),
             self._tikhonov_weight,
-            _stacked(self._eig_vals, x_t.dtype) if self._use_eigendecomp else None,
-            _stacked(self._eig_matrix, x_t.dtype) if self._use_eigendecomp else None,
+            stacked_models(
+                self._eig_vals if self._use_eigendecomp else None, x_t.dtype
+            ),
+            stacked_models(
+                self._eig_matrix if self._use_eigendecomp else None, x_t.dtype
+            ),
         )
-        data = _stacked(self._data_vector, x_t.dtype)  # [arms, d]
+        data = stacked_models(self._data_vector, x_t.dtype)  # [arms, d]
         means = tf.einsum("adb,ad->ba", a_inv_x, data)
         variances = tf.einsum("db,adb->ba", x_t, a_inv_x)
         return means, variances
