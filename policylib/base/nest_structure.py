@@ -41,6 +41,59 @@ def _diagram(structure: types.Nested, expand_composites: bool = False) -> object
         return structure
 
 
+def _kind(value: object) -> str:
+    if isinstance(value, Mapping):
+        return f"a mapping with keys {sorted(value, key=str)}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return "a leaf" if not is_nested(value) else f"a {type(value).__name__}"
+
+
+def first_difference(nest1: object, nest2: object, path: str = "") -> str | None:
+    """Where two nests first part, in words (`'observation: keys [...] vs [...]'`).
+
+    Walks mappings, namedtuples, lists and tuples; None when no difference is
+    found at that level of detail (e.g. attrs classes), so callers keep their
+    full diagram. Saves the reader comparing two printed nests by eye.
+    """
+    where = path or "the top level"
+    if not is_nested(nest1) and not is_nested(nest2):
+        return None
+    if isinstance(nest1, Mapping) and isinstance(nest2, Mapping):
+        keys1, keys2 = set(nest1), set(nest2)
+        if keys1 != keys2:
+            only2 = sorted(keys2 - keys1, key=str)
+            only1 = sorted(keys1 - keys2, key=str)
+            parts = [f"missing {only2}"] if only2 else []
+            parts += [f"unexpected {only1}"] if only1 else []
+            return (
+                f"{where}: keys {sorted(keys1, key=str)} vs {sorted(keys2, key=str)}, "
+                + ", ".join(parts)
+            )
+        for key in sorted(keys1, key=str):
+            found = first_difference(nest1[key], nest2[key], _join(path, key))
+            if found:
+                return found
+        return None
+    sequences = (list, tuple)
+    if isinstance(nest1, sequences) and isinstance(nest2, sequences):
+        if len(nest1) != len(nest2):
+            return f"{where}: {_kind(nest1)} vs {_kind(nest2)}"
+        fields = getattr(nest1, "_fields", None) or range(len(nest1))
+        for name, a, b in zip(fields, nest1, nest2):
+            found = first_difference(a, b, _join(path, name))
+            if found:
+                return found
+        return None
+    if is_nested(nest1) != is_nested(nest2):
+        return f"{where}: {_kind(nest1)} vs {_kind(nest2)}"
+    return None
+
+
+def _join(path: str, name: object) -> str:
+    return f"{path}/{name}" if path else str(name)
+
+
 def assert_same_structure(
     nest1: types.Nested,
     nest2: types.Nested,
@@ -74,9 +127,15 @@ def assert_same_structure(
                 expand_composites=expand_composites,
             )
     except (TypeError, ValueError) as e:
-        prefix = message or "The two structures do not match"
+        head = f"{message or 'The two structures do not match'}:\n"
+        try:
+            where = first_difference(nest1, nest2)
+        except Exception:  # noqa: BLE001 - a hint only; the diagrams follow anyway
+            where = None
+        if where:
+            head += f"  first difference at {where}\n"
         raise type(e)(
-            f"{prefix}:\n  {_diagram(nest1, expand_composites)}\nvs.\n  "
+            f"{head}  {_diagram(nest1, expand_composites)}\nvs.\n  "
             f"{_diagram(nest2, expand_composites)}\nValues:\n  {nest1}\nvs.\n  {nest2}.\n"
             f"Details: {e}"
         ) from e

@@ -1,4 +1,5 @@
 import collections
+import re
 
 import numpy as np
 import pytest
@@ -103,7 +104,11 @@ def test_tile_batch_repeats_rows_in_place():
 def test_flatten_with_joined_paths_and_structure_errors():
     paths = [p for p, _ in nest_utils.flatten_with_joined_paths({"b": [1, 2], "a": 0})]
     assert paths == ["a", "b/0", "b/1"]
-    with pytest.raises(ValueError, match=r"do not match:\n  \[\., \.\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"do not match:\n  first difference at the top level: a list of 2 vs a list "
+        r"of 3\n  \[\., \.\]",
+    ):
         nest_utils.assert_same_structure([1, 2], [1, 2, 3])
 
 
@@ -173,3 +178,26 @@ def test_both_import_paths_offer_every_name():
     for name in TF_AGENTS_NAMES + list(nest_utils.__all__):
         value = getattr(nest_utils, name)
         assert any(getattr(part, name, None) is value for part in parts), name
+
+
+def test_structure_errors_name_the_first_difference() -> None:
+    from policylib.base import nest_structure
+
+    spec = {"global": 1, "per_arm": 2}
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "first difference at observation: keys ['global'] vs ['global', 'per_arm'], "
+            "missing ['per_arm']"
+        ),
+    ):
+        nest_structure.assert_same_structure(
+            {"observation": {"global": 1}}, {"observation": spec}
+        )
+    assert nest_structure.first_difference((1, (2, 3)), (1, (2,))) == (
+        "1: a tuple of 2 vs a tuple of 1"
+    )
+    assert nest_structure.first_difference([1, {"a": 1}], [1, 5]) == (
+        "1: a mapping with keys ['a'] vs a leaf"
+    )
+    assert nest_structure.first_difference({"a": 1}, {"a": 2}) is None

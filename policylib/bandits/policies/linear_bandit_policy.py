@@ -453,10 +453,12 @@ class LinearBanditPolicy(tf_policy.TFPolicy):
             observation, _ = self._observation_and_action_constraint_splitter(
                 observation
             )
+        path = "time_step.observation"
         if self._accepts_per_arm_features:
             if not isinstance(observation, dict):
                 return  # The spec check names the structure mismatch.
             observation = observation.get(bandit_spec_utils.GLOBAL_FEATURE_KEY)
+            path += f"/{bandit_spec_utils.GLOBAL_FEATURE_KEY}"
         shape = getattr(observation, "shape", None)
         if shape is None:
             return
@@ -468,7 +470,8 @@ class LinearBanditPolicy(tf_policy.TFPolicy):
             expected = [None, self._observed_global_dim]
             raise ValueError(
                 f"Global observation shape is expected to be {expected}. Got "
-                f"{shape.as_list()}."
+                f"{shape.as_list()}. ({path}: the agent's context dimension is "
+                f"{self._observed_global_dim}, the observation's {size}.)"
             )
 
     def _split_observation(
