@@ -280,6 +280,11 @@ def test_inspect_tf_agents_saves(capsys, name):
         assert "Policy state spec:\n  (none)" not in out
     if name == "dict_obs_actor":
         assert re.search(r"^  observation/\w+: shape=", out, re.M)
+    if name == "per_arm_greedy":  # a bandit with per-arm features
+        assert "  observation/global: shape=(3,) dtype=float32\n" in out
+        assert "  observation/per_arm: shape=(4, 2) dtype=float32\n" in out
+        assert "  chosen_arm_features: shape=(2,) dtype=float32\n" in out
+        assert "0/observation/per_arm: float32[?, 4, 2]" in out
 
 
 def test_inspect_the_shipped_policy(capsys):

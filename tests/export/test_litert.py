@@ -176,7 +176,10 @@ FIXTURES = os.path.join(
 )
 
 
-@pytest.mark.parametrize("name", ["greedy_q", "rnn_q", "actor", "dict_obs_actor"])
+@pytest.mark.parametrize(
+    "name",
+    ["greedy_q", "rnn_q", "actor", "dict_obs_actor", "lin_ucb", "per_arm_greedy"],
+)
 def test_tf_agents_saved_policies_export_and_act_as_recorded(tmp_path, name):
     """SavedModels written by TF-Agents 0.19 export; actions match those it recorded."""
     path = litert.export(os.path.join(FIXTURES, name), tmp_path / name)
