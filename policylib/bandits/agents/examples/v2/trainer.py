@@ -25,6 +25,7 @@ from policylib.metrics import export_utils, tf_metrics
 from policylib.policies import policy_saver
 from policylib.replay_buffers import tf_uniform_replay_buffer
 from policylib.typing import types
+from policylib.utils import common
 
 __all__ = [
     "AGENT_CHECKPOINT_NAME",
@@ -96,18 +97,23 @@ def _get_training_loop(
     Each driver run adds `steps` steps per environment to `replay_buffer`;
     training then reads the buffer in order, one `[batch_size, steps]` batch
     per train step, and the buffer is cleared for the next loop.
+
+    The driver's `run` and `agent.train` are traced once (`common.function`);
+    TF-Agents ran both eagerly, op by op, ~10x slower on its example set-ups.
     """
+    run_driver = common.function(driver.run)
+    train = common.function(agent.train)
 
     def training_loop(train_step: int, metrics: Sequence[Any]) -> None:
         for run in range(async_steps_per_loop):
-            driver.run()
+            run_driver()
             _export(train_step * async_steps_per_loop + run, metrics)
         batches = _loop_batches(
             replay_buffer, driver.env.batch_size, steps, async_steps_per_loop
         )
         for run, experience in enumerate(batches):
             set_expected_shape(experience, steps)
-            loss_info = agent.train(experience)
+            loss_info = train(experience)
             export_utils.export_metrics(
                 step=train_step * async_steps_per_loop + run,
                 metrics=[],
