@@ -10,5 +10,8 @@ from policylib._lazy import lazy_package
 
 __getattr__, __dir__ = lazy_package(
     globals(),
-    modules="agents drivers environments metrics networks policies replay_buffers specs",
+    modules=(
+        "agents drivers environments metrics multi_objective networks policies "
+        "replay_buffers specs"
+    ),
 )
