@@ -231,10 +231,51 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         policy_state = nest_utils.prune_extra_keys(
             self._policy_state_spec, policy_state
         )
+        time_step = self._with_masks_cast(time_step)
         _assert_fits(time_step, self._time_step_spec, caller, "time_step")
         if common.safe_has_state(policy_state) or caller == "distribution":
             _assert_fits(policy_state, self._policy_state_spec, caller, "policy_state")
         return time_step, policy_state
+
+    def _with_masks_cast(self, time_step: ts.TimeStep) -> ts.TimeStep:
+        """`time_step` with any 0/1 action mask cast to its spec's dtype.
+
+        Masks come as floats or bools as often as in the spec's integer dtype
+        (TF-Agents' bandit tests pass float masks for an int32 spec, and TF-Agents
+        does not check dtypes); the policies only compare a mask with zero, so
+        a mask of another numeric dtype is cast here rather than refused. Every
+        other leaf keeps the exact dtype check.
+        """
+        masks = self.__dict__.get("_mask_leaf_indices")
+        if masks is None:  # found once: the specs and splitter do not change
+            masks = _mask_leaves(
+                self._time_step_spec.observation,
+                self._observation_and_action_constraint_splitter,
+            )
+            self.__dict__["_mask_leaf_indices"] = masks
+        if not masks:
+            return time_step
+        specs = tf.nest.flatten(self._time_step_spec.observation)
+        try:
+            leaves = tf.nest.flatten(time_step.observation)
+        except (AttributeError, TypeError):
+            return time_step
+        if len(leaves) != len(specs):
+            return time_step  # the structure check names the mismatch
+        changed = False
+        for i in masks:
+            dtype = getattr(leaves[i], "dtype", None)
+            if dtype is None or not hasattr(leaves[i], "shape"):
+                continue
+            dtype = tf.as_dtype(dtype)
+            numeric = dtype.is_bool or dtype.is_integer or dtype.is_floating
+            if numeric and dtype != specs[i].dtype:
+                leaves[i] = tf.cast(leaves[i], specs[i].dtype)
+                changed = True
+        if not changed:
+            return time_step
+        observation = tf.nest.pack_sequence_as(time_step.observation, leaves)
+        return time_step._replace(observation=observation)
 
     def _check_step(self, step: policy_step.PolicyStep) -> None:
         nest_utils.assert_same_structure(
@@ -305,6 +346,26 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     def _get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
         outer = None if batch_size is None else [batch_size]
         return tensor_spec.zero_spec_nest(self._policy_state_spec, outer_dims=outer)
+
+
+def _mask_leaves(
+    observation_spec: types.NestedTensorSpec, splitter: types.Splitter
+) -> tuple[int, ...]:
+    """Indices (in `tf.nest.flatten` order) of the observation leaves that are masks.
+
+    Found by applying the splitter to the spec itself, which works for splitters
+    that select parts of the observation (`lambda o: (o[0], o[1])`, dict
+    lookups); a splitter that computes instead gives no mask leaves.
+    """
+    if splitter is None:
+        return ()
+    try:
+        _, mask_spec = splitter(observation_spec)
+        wanted = {id(s) for s in tf.nest.flatten(mask_spec)}
+    except Exception:  # noqa: BLE001 - a computing splitter: no leniency, no harm
+        return ()
+    flat = tf.nest.flatten(observation_spec)
+    return tuple(i for i, spec in enumerate(flat) if id(spec) in wanted)
 
 
 def _assert_fits(
