@@ -232,6 +232,7 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
             self._policy_state_spec, policy_state
         )
         time_step = self._with_masks_cast(time_step)
+        time_step = _with_scalar_reward_broadcast(time_step, self._time_step_spec)
         _assert_fits(time_step, self._time_step_spec, caller, "time_step")
         if common.safe_has_state(policy_state) or caller == "distribution":
             _assert_fits(policy_state, self._policy_state_spec, caller, "policy_state")
@@ -346,6 +347,37 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
     def _get_initial_state(self, batch_size: types.Int | None) -> types.NestedTensor:
         outer = None if batch_size is None else [batch_size]
         return tensor_spec.zero_spec_nest(self._policy_state_spec, outer_dims=outer)
+
+
+def _with_scalar_reward_broadcast(
+    time_step: ts.TimeStep, time_step_spec: ts.TimeStep
+) -> ts.TimeStep:
+    """`time_step` with a scalar-per-row reward broadcast to a vector reward spec.
+
+    `ts.restart(observation, batch_size)` (TF-Agents' idiom, without its
+    `reward_spec` argument) gives a `[batch_size]` reward even where the spec has
+    one entry per objective. Acting never reads the reward, and TF-Agents does
+    not check its shape, so such a reward stands for every objective here;
+    training still requires the spec's shape.
+    """
+    spec = time_step_spec.reward
+    reward = time_step.reward
+    if (
+        not isinstance(spec, tf.TypeSpec)
+        or spec.shape.rank is None
+        or spec.shape.rank == 0
+        or not spec.shape.is_fully_defined()
+        or not tf.is_tensor(reward)
+        or not tf.is_tensor(time_step.step_type)
+        or reward.shape.rank is None
+        or reward.shape.rank != time_step.step_type.shape.rank
+    ):
+        return time_step
+    target = tf.concat([tf.shape(reward), spec.shape.as_list()], axis=0)
+    expanded = tf.reshape(
+        reward, tf.concat([tf.shape(reward), [1] * spec.shape.rank], 0)
+    )
+    return time_step._replace(reward=tf.broadcast_to(expanded, target))
 
 
 def _mask_leaves(

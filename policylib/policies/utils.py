@@ -114,7 +114,7 @@ def get_num_actions_from_tensor_spec(action_spec: types.BoundedTensorSpec) -> in
     """The number of actions of a scalar integer bounded spec starting at 0."""
     if action_spec.shape.rank != 0:
         raise ValueError(
-            f"Action spec must be a scalar, got shape {action_spec.shape}."
+            f"Action spec must be a scalar; got shape {action_spec.shape}."
         )
     if action_spec.dtype not in (tf.int32, tf.int64):
         raise ValueError(

@@ -12,7 +12,8 @@ __getattr__, __dir__ = lazy_package(
     globals(),
     modules="""
         bernoulli_thompson_sampling_agent dropout_thompson_sampling_agent examples
-        exp3_agent exp3_mixture_agent greedy_reward_prediction_agent lin_ucb_agent
+        exp3_agent exp3_mixture_agent greedy_multi_objective_neural_agent
+        greedy_reward_prediction_agent lin_ucb_agent
         linear_bandit_agent linear_thompson_sampling_agent mixture_agent
         neural_boltzmann_agent neural_epsilon_greedy_agent neural_falcon_agent
         neural_linucb_agent static_mixture_agent utils

@@ -13,6 +13,7 @@ __getattr__, __dir__ = lazy_package(
     modules="""
         bernoulli_thompson_sampling_policy boltzmann_reward_prediction_policy
         categorical_policy constraints falcon_reward_prediction_policy
+        greedy_multi_objective_neural_policy
         greedy_reward_prediction_policy lin_ucb_policy linalg linear_bandit_policy
         linear_thompson_sampling_policy loss_utils mixture_policy
         neural_linucb_policy policy_utilities reward_prediction_base_policy
