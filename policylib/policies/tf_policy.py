@@ -360,18 +360,21 @@ def _with_scalar_reward_broadcast(
     not check its shape, so such a reward stands for every objective here;
     training still requires the spec's shape.
     """
-    spec = time_step_spec.reward
-    reward = time_step.reward
+    spec = getattr(time_step_spec, "reward", None)
+    reward = getattr(time_step, "reward", None)
+    step_type = getattr(time_step, "step_type", None)
     if (
-        not isinstance(spec, tf.TypeSpec)
+        not isinstance(time_step, ts.TimeStep)
+        or not isinstance(spec, tf.TypeSpec)
         or spec.shape.rank is None
         or spec.shape.rank == 0
         or not spec.shape.is_fully_defined()
         or not tf.is_tensor(reward)
-        or not tf.is_tensor(time_step.step_type)
-        or reward.shape.rank is None
-        or reward.shape.rank != time_step.step_type.shape.rank
+        or not tf.is_tensor(step_type)
     ):
+        return time_step
+    assert reward is not None and step_type is not None  # tensors, checked above
+    if reward.shape.rank is None or reward.shape.rank != step_type.shape.rank:
         return time_step
     target = tf.concat([tf.shape(reward), spec.shape.as_list()], axis=0)
     expanded = tf.reshape(
