@@ -65,6 +65,20 @@ KERAS_INDEPENDENT = (
     "train/utils/spec_utils_test",
     "train/utils/strategy_utils_test",
     "bandits/multi_objective/multi_objective_scalarizer_test",
+    # Bandits without networks: linear, EXP3, Bernoulli Thompson sampling,
+    # mixtures, linear algebra, and the trainer (run with an EXP3 agent).
+    "bandits/agents/bernoulli_thompson_sampling_agent_test",
+    "bandits/agents/examples/v2/trainer_test",
+    "bandits/agents/exp3_agent_test",
+    "bandits/agents/exp3_mixture_agent_test",
+    "bandits/agents/linear_bandit_agent_test",
+    "bandits/policies/bernoulli_thompson_sampling_policy_test",
+    "bandits/policies/categorical_policy_test",
+    "bandits/policies/linalg_test",
+    "bandits/policies/linear_bandit_policy_test",
+    "bandits/policies/loss_utils_test",
+    "bandits/policies/mixture_policy_test",
+    "bandits/policies/policy_utilities_test",
 )
 
 

@@ -25,8 +25,9 @@ def _seed_everything():
 # Keras 3 (TensorFlow's default); the tf-keras run skips them. They are NumPy and
 # environment code, the Reverb-style replay service, Ray and TensorFlow start-up
 # plumbing around SavedModels, and what a reader runs as pasted (notebooks, README,
-# docs, examples), which a reader runs with the default Keras. Everything that builds
-# or trains Keras layers (networks, policies, agents, saving, export) runs in both.
+# docs, examples), which a reader runs with the default Keras, and bandits without
+# networks. Everything that builds or trains Keras layers (networks, policies,
+# agents, saving, export) runs in both.
 ONE_KERAS_MODE = (
     "base/",
     "specs/",
@@ -43,6 +44,28 @@ ONE_KERAS_MODE = (
     "test_docs.py",
     "test_tf_startup.py",
     "test_layers.py",
+    "metrics/",
+    "replay_buffers/",
+    "distributions/",
+    # Bandits without networks (environments, metrics, linear, EXP3, Bernoulli,
+    # mixtures, linear algebra, scalarizers).
+    "bandits/environments/",
+    "bandits/metrics/",
+    "bandits/drivers/",
+    "bandits/multi_objective/",
+    "bandits/agents/test_bernoulli_thompson_sampling_agent.py",
+    "bandits/agents/test_exp3_agent.py",
+    "bandits/agents/test_exp3_mixture_agent.py",
+    "bandits/agents/test_lin_ucb_agent.py",
+    "bandits/agents/test_mixture_agent.py",
+    "bandits/agents/test_static_mixture_agent.py",
+    "bandits/policies/test_bernoulli_thompson_sampling_policy.py",
+    "bandits/policies/test_categorical_policy.py",
+    "bandits/policies/test_linalg.py",
+    "bandits/policies/test_linear_bandit_policy.py",
+    "bandits/policies/test_linear_thompson_sampling_policy.py",
+    "bandits/policies/test_loss_utils.py",
+    "bandits/policies/test_mixture_policy.py",
 )
 _TESTS = os.path.dirname(os.path.abspath(__file__))
 
