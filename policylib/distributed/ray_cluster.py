@@ -8,9 +8,14 @@
         evaluate(..., backend="ray", ray_address=head.address)
 
 A process already connected (`ray.init` called by the user) is used as is and
-left connected. Otherwise `connect` joins the cluster at `address`, or starts
-a local Ray for the block when `address` is None, and disconnects (stopping
-what it started) when the block ends.
+left connected. Otherwise `connect` joins the cluster at `address` and stays
+connected for the rest of the process (as `ray.init` would), so that later
+blocks for the same address reuse the connection; `disconnect()` closes it, as
+does joining another address, stopping that head with `local_head`, or the
+process's exit. Connecting and disconnecting again and again in one process is
+what Ray handles worst: a driver's I/O thread has crashed the whole process
+(SIGSEGV in `_raylet.so`) just after a `ray.shutdown`. When `address` is None,
+`connect` starts a local Ray for the block and stops it when the block ends.
 
 A Ray that serves this machine alone stays on 127.0.0.1. Ray rewrites a
 loopback address to the machine's network address (so that other nodes can
@@ -21,6 +26,7 @@ joins a head at a loopback address, and `local_head` starts its head in it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import importlib
@@ -55,6 +61,9 @@ LOOPBACK = "127.0.0.1"
 # Ray's single-machine switch: "0" makes it take 127.0.0.1 as this node's
 # address instead of the machine's network address (ray_constants).
 _SINGLE_MACHINE_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+# The cluster address `connect` joined and stays connected to (None: none).
+_kept_address: str | None = None
+_kept_address_exit_hook: list[bool] = []
 
 
 def require_ray(feature: str = "Ray backends") -> ModuleType:
@@ -92,16 +101,19 @@ def connect(address: str | None, num_cpus: int | None = None) -> Iterator[Module
       MissingExtraError: Ray is not installed.
       ConnectionError: nothing answers at `address`.
     """
+    global _kept_address
     ray = require_ray()
+    address = address or os.environ.get("RAY_ADDRESS") or None
     if ray.is_initialized():
-        yield ray
-        return
+        if _kept_address is None or _kept_address == address:
+            yield ray  # the user's connection, or the one kept for `address`
+            return
+        disconnect()  # kept for another cluster
     options: dict[str, Any] = {
         "include_dashboard": False,
         "log_to_driver": False,
         "configure_logging": False,
     }
-    address = address or os.environ.get("RAY_ADDRESS") or None
     local = address is None
     try:
         with _single_machine(ray, local or _is_loopback(address or "")):
@@ -121,10 +133,31 @@ def connect(address: str | None, num_cpus: int | None = None) -> Iterator[Module
             f"No Ray cluster answers at {address!r}: start one with "
             f"`ray start --head --port PORT` and pass its HOST:PORT ({e})."
         ) from e
+    if not local:
+        if not _kept_address_exit_hook:
+            atexit.register(disconnect)
+            _kept_address_exit_hook.append(True)
+        _kept_address = address
+        yield ray
+        return
     try:
         yield ray
     finally:
-        _shutdown(ray, wait=local)
+        _shutdown(ray, wait=True)
+
+
+def disconnect() -> None:
+    """Closes the connection `connect` kept to a cluster; a no-op without one.
+
+    A connection the user opened with `ray.init` is never closed here.
+    """
+    global _kept_address
+    if _kept_address is None:
+        return
+    _kept_address = None
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        _shutdown(ray, wait=False)
 
 
 def _shutdown(ray: ModuleType, wait: bool) -> None:
@@ -337,6 +370,8 @@ def local_head(
             )
         yield head
     finally:
+        if _kept_address == head.address:
+            disconnect()  # before its head goes, not after
         if started.poll() is None:
             started.kill()
             started.wait()

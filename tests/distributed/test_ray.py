@@ -53,6 +53,23 @@ def saved_policy(tmp_path_factory):
     return str(path)
 
 
+def test_one_connection_per_cluster_is_kept_until_disconnect(saved_policy, ray_head):
+    import ray
+
+    from policylib.distributed import ray_cluster
+
+    kwargs = dict(num_workers=1, backend="ray", ray_address=ray_head, progress=False)
+    first = evaluate(saved_policy, "CartPole-v1", 2, seed=0, **kwargs)
+    assert ray.is_initialized()  # kept: the next call joins no cluster again
+    job = ray.get_runtime_context().get_job_id()
+    again = evaluate(saved_policy, "CartPole-v1", 2, seed=0, **kwargs)
+    assert ray.get_runtime_context().get_job_id() == job
+    assert again.returns == first.returns
+    ray_cluster.disconnect()
+    assert not ray.is_initialized()
+    ray_cluster.disconnect()  # nothing kept: a no-op
+
+
 def test_serial_processes_and_ray_give_the_same_returns(saved_policy, ray_head):
     kwargs = dict(seed=0, progress=False)
     serial = evaluate(saved_policy, "CartPole-v1", 100, **kwargs)
