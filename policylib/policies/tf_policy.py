@@ -231,15 +231,43 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         policy_state = nest_utils.prune_extra_keys(
             self._policy_state_spec, policy_state
         )
-        time_step = self._with_masks_cast(time_step)
-        time_step = _with_scalar_reward_broadcast(time_step, self._time_step_spec)
+        masks, vector_reward = self._input_leniency()
+        if masks:
+            time_step = self._with_masks_cast(time_step, masks)
+        if vector_reward is not None:
+            time_step = _with_scalar_reward_broadcast(time_step, vector_reward)
         _assert_fits(time_step, self._time_step_spec, caller, "time_step")
         if common.safe_has_state(policy_state) or caller == "distribution":
             _assert_fits(policy_state, self._policy_state_spec, caller, "policy_state")
         return time_step, policy_state
 
-    def _with_masks_cast(self, time_step: ts.TimeStep) -> ts.TimeStep:
-        """`time_step` with any 0/1 action mask cast to its spec's dtype.
+    def _input_leniency(self) -> tuple[tuple[int, ...], tf.TensorSpec | None]:
+        """`(mask leaf indices, vector reward spec or None)`: what `_checked_inputs`
+        adapts before its checks. Found on the first call and kept (the specs and
+        splitter never change), so a policy with neither pays one lookup per call.
+        """
+        leniency = self.__dict__.get("_input_leniency_cache")
+        if leniency is None:
+            reward = self._time_step_spec.reward
+            vector = (
+                isinstance(reward, tf.TypeSpec)
+                and reward.shape.rank
+                and reward.shape.is_fully_defined()
+            )
+            leniency = (
+                _mask_leaves(
+                    self._time_step_spec.observation,
+                    self._observation_and_action_constraint_splitter,
+                ),
+                reward if vector else None,
+            )
+            self.__dict__["_input_leniency_cache"] = leniency
+        return leniency
+
+    def _with_masks_cast(
+        self, time_step: ts.TimeStep, masks: tuple[int, ...]
+    ) -> ts.TimeStep:
+        """`time_step` with the 0/1 action masks (leaves `masks`) in their spec's dtype.
 
         Masks come as floats or bools as often as in the spec's integer dtype
         (TF-Agents' bandit tests pass float masks for an int32 spec, and TF-Agents
@@ -247,15 +275,6 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
         a mask of another numeric dtype is cast here rather than refused. Every
         other leaf keeps the exact dtype check.
         """
-        masks = self.__dict__.get("_mask_leaf_indices")
-        if masks is None:  # found once: the specs and splitter do not change
-            masks = _mask_leaves(
-                self._time_step_spec.observation,
-                self._observation_and_action_constraint_splitter,
-            )
-            self.__dict__["_mask_leaf_indices"] = masks
-        if not masks:
-            return time_step
         specs = tf.nest.flatten(self._time_step_spec.observation)
         try:
             leaves = tf.nest.flatten(time_step.observation)
@@ -350,9 +369,9 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
 
 
 def _with_scalar_reward_broadcast(
-    time_step: ts.TimeStep, time_step_spec: ts.TimeStep
+    time_step: ts.TimeStep, reward_spec: tf.TensorSpec
 ) -> ts.TimeStep:
-    """`time_step` with a scalar-per-row reward broadcast to a vector reward spec.
+    """`time_step` with a scalar-per-row reward broadcast to the vector `reward_spec`.
 
     `ts.restart(observation, batch_size)` (TF-Agents' idiom, without its
     `reward_spec` argument) gives a `[batch_size]` reward even where the spec has
@@ -360,27 +379,17 @@ def _with_scalar_reward_broadcast(
     not check its shape, so such a reward stands for every objective here;
     training still requires the spec's shape.
     """
-    spec = getattr(time_step_spec, "reward", None)
-    reward = getattr(time_step, "reward", None)
-    step_type = getattr(time_step, "step_type", None)
-    if (
-        not isinstance(time_step, ts.TimeStep)
-        or not isinstance(spec, tf.TypeSpec)
-        or spec.shape.rank is None
-        or spec.shape.rank == 0
-        or not spec.shape.is_fully_defined()
-        or not tf.is_tensor(reward)
-        or not tf.is_tensor(step_type)
-    ):
+    if not isinstance(time_step, ts.TimeStep):
+        return time_step  # the structure check names what it is
+    reward, step_type = time_step.reward, time_step.step_type
+    if not (tf.is_tensor(reward) and tf.is_tensor(step_type)):
         return time_step
-    assert reward is not None and step_type is not None  # tensors, checked above
     if reward.shape.rank is None or reward.shape.rank != step_type.shape.rank:
         return time_step
-    target = tf.concat([tf.shape(reward), spec.shape.as_list()], axis=0)
-    expanded = tf.reshape(
-        reward, tf.concat([tf.shape(reward), [1] * spec.shape.rank], 0)
-    )
-    return time_step._replace(reward=tf.broadcast_to(expanded, target))
+    ones = [1] * reward_spec.shape.rank
+    column = tf.reshape(reward, tf.concat([tf.shape(reward), ones], 0))
+    target = tf.concat([tf.shape(reward), reward_spec.shape.as_list()], 0)
+    return time_step._replace(reward=tf.broadcast_to(column, target))
 
 
 def _mask_leaves(

@@ -234,6 +234,21 @@ def create_chosen_arm_features_info_spec(
     return tensor_spec.remove_outer_dims_nest(arm_spec, 1)
 
 
+def bandit_info_spec(
+    fields: Mapping[str, Any], time_step_spec: Any, accepts_per_arm_features: bool
+) -> Any:
+    """`PolicyInfo(**fields)`, or with per-arm features `PerArmPolicyInfo` that
+    also holds the spec of the chosen arm's features."""
+    if not accepts_per_arm_features:
+        return PolicyInfo(**fields)
+    return PerArmPolicyInfo(
+        chosen_arm_features=create_chosen_arm_features_info_spec(
+            time_step_spec.observation
+        ),
+        **fields,
+    )
+
+
 def check_no_mask_with_arm_features(
     accepts_per_arm_features: bool,
     observation_and_action_constraint_splitter: types.Splitter,

@@ -34,7 +34,7 @@ from policylib.policies import utils as policy_utilities
 from policylib.specs import bandit_spec_utils
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import common
+from policylib.utils import common, keras_compat
 
 __all__ = ["GreedyMultiObjectiveNeuralAgent"]
 
@@ -170,14 +170,12 @@ class GreedyMultiObjectiveNeuralAgent(tf_agent.TFAgent):
             tf.compat.v1.variables_initializer(list(self.variables))
 
     def _variables_to_train(self) -> list[tf.Variable]:
-        variables: list[tf.Variable] = []
-        seen: set[int] = set()
-        for network in self._objective_networks:
-            for variable in network.trainable_variables:
-                if id(variable) not in seen:
-                    seen.add(id(variable))
-                    variables.append(variable)
-        return variables
+        """The objective networks' trainable variables, each once (shared layers)."""
+        return keras_compat.tf_variables(
+            v
+            for network in self._objective_networks
+            for v in network.trainable_variables
+        )
 
     def _train(
         self, experience: types.NestedTensor, weights: types.Tensor | None = None

@@ -158,14 +158,8 @@ class GreedyMultiObjectiveNeuralPolicy(tf_policy.TFPolicy):
                 else ()
             ),
         }
-        if not self._accepts_per_arm_features:
-            return policy_utilities.PolicyInfo(**info)
-        assert time_step_spec is not None  # checked in __init__
-        return policy_utilities.PerArmPolicyInfo(
-            chosen_arm_features=policy_utilities.create_chosen_arm_features_info_spec(
-                time_step_spec.observation
-            ),
-            **info,
+        return policy_utilities.bandit_info_spec(
+            info, time_step_spec, self._accepts_per_arm_features
         )
 
     @property

@@ -148,13 +148,8 @@ class RewardPredictionBasePolicy(tf_policy.TFPolicy, metaclass=abc.ABCMeta):
                 else ()
             ),
         }
-        if not self._accepts_per_arm_features:
-            return policy_utilities.PolicyInfo(**info)
-        return policy_utilities.PerArmPolicyInfo(
-            chosen_arm_features=policy_utilities.create_chosen_arm_features_info_spec(
-                time_step_spec.observation
-            ),
-            **info,
+        return policy_utilities.bandit_info_spec(
+            info, time_step_spec, self._accepts_per_arm_features
         )
 
     @property
