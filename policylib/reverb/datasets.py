@@ -196,7 +196,19 @@ def _text(value: bytes | np.ndarray) -> str:
 
 
 def _open_stream(server_address: bytes, table: bytes, spec: _FetchSpec) -> np.int64:
+    """A new sampling stream's id; fails once the interpreter is exiting.
+
+    A stream that ends at exit ends quietly (`_fetch`), but a pipeline that
+    opens another stream whenever one ends (`Counter().flat_map(...)`, as
+    TF-Agents' PPOLearner builds) would call in here without end, and a call
+    that starts while Python finalizes never returns. An error instead goes
+    into the prefetch buffer, whose thread then waits outside Python.
+    """
     with exiting.guarded():  # Counts as activity for the exit handler's quiet wait.
+        if exiting.is_set():
+            raise errors.CancelledError(
+                "The interpreter is exiting: no new sampling stream is opened."
+            )
         return _open_stream_guarded(server_address, table, spec)
 
 

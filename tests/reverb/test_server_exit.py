@@ -39,6 +39,9 @@ def test_exit_with_a_live_server_does_not_hang(ending: str, returncode: int) -> 
 # ends: after `server.stop()`, `repeat()` opens a new stream that waits for the
 # gone server; without a server stop, the sample waits for the rate limiter.
 # Either wait must end at exit, or finalizing the iterator waits forever.
+# `Counter().flat_map(...)` (TF-Agents' PPOLearner) opens a new stream each
+# time one ends, without end: streams opened at exit must fail rather than end,
+# or the prefetch thread calls into Python while it finalizes.
 _PREFETCHING_DATASET = """
 import faulthandler
 faulthandler.dump_traceback_later(75, exit=True)  # A hang shows every thread's stack.
@@ -50,23 +53,36 @@ address = f"localhost:{server.port}"
 client = reverb.Client(address)
 for i in range(3):
     client.insert(np.int32(i), {"q": 1.0})
-dataset = reverb.TimestepDataset(
-    address, "q", tf.int32, tf.TensorShape([]), max_in_flight_samples_per_worker=1,
-    rate_limiter_timeout_ms=TIMEOUT_MS,
-).repeat().prefetch(2)
+def stream(_=None):
+    return reverb.TimestepDataset(
+        address, "q", tf.int32, tf.TensorShape([]), max_in_flight_samples_per_worker=1,
+        rate_limiter_timeout_ms=TIMEOUT_MS,
+    )
+dataset = PIPELINE.prefetch(2)
 iterator = iter(dataset)
 print(int(next(iterator).data), flush=True)
 """
 
 
+_REPEAT = "stream().repeat()"
+_COUNTER = "tf.data.experimental.Counter().flat_map(stream)"
+
+
 @pytest.mark.parametrize(
-    "timeout_ms, ending",
-    [(1000, "server.stop()"), (-1, ""), (-1, "server.stop()")],
+    "pipeline, timeout_ms, ending",
+    [
+        (_REPEAT, 1000, "server.stop()"),
+        (_REPEAT, -1, ""),
+        (_REPEAT, -1, "server.stop()"),
+        (_COUNTER, -1, ""),
+        (_COUNTER, 1000, "server.stop()"),
+    ],
 )
 def test_exit_with_a_prefetching_dataset_does_not_hang(
-    timeout_ms: int, ending: str
+    pipeline: str, timeout_ms: int, ending: str
 ) -> None:
-    script = _PREFETCHING_DATASET.replace("TIMEOUT_MS", str(timeout_ms)) + ending
+    script = _PREFETCHING_DATASET.replace("TIMEOUT_MS", str(timeout_ms))
+    script = script.replace("PIPELINE", pipeline) + ending
     result = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
