@@ -201,18 +201,24 @@ SCOPES = (
         min_keras3=0.93,
         outside_core=True,
     ),
-    # Bandits II so far: multi-objective (scalarizers, agent, policy) and FALCON
-    # (ranking and the data-set environments are still to come). FALCON
-    # misses two sampling/convergence checks whose figures depend on the random
-    # stream (e.g. 293-300 of 1000 draws where the test asks for more than 300),
-    # so the bar is 93% in both modes until Bandits II is done.
+    # Bandits II: ranking (environment, policy, agent), multi-objective
+    # (scalarizers, agent, policy), FALCON and the data-set environments
+    # (classification, dataset utilities). FALCON misses two sampling/convergence
+    # checks whose figures depend on the random stream (e.g. 293-300 of 1000 draws
+    # where the test asks for more than 300); under tf-keras one ranking-agent case
+    # trains a 0.1-rate SGD on inputs up to 100 and diverges to NaN from its random
+    # initialisation (TF-Agents' own agent diverges on the same set-up for other
+    # seeds), so the bar is 93% in both modes.
     Scope(
-        "issue 32: multi-objective bandits, FALCON",
+        "issue 32: ranking, multi-objective, FALCON and data-set bandits",
         (
             "bandits/multi_objective/",
             "bandits/agents/greedy_multi_objective",
             "bandits/policies/greedy_multi_objective",
             "falcon",
+            "ranking",
+            "classification_environment",
+            "dataset_utilities",
         ),
         min_legacy=0.93,
         min_keras3=0.93,

@@ -16,6 +16,6 @@ __getattr__, __dir__ = lazy_package(
         greedy_reward_prediction_agent lin_ucb_agent
         linear_bandit_agent linear_thompson_sampling_agent mixture_agent
         neural_boltzmann_agent neural_epsilon_greedy_agent neural_falcon_agent
-        neural_linucb_agent static_mixture_agent utils
+        neural_linucb_agent ranking_agent static_mixture_agent utils
     """,
 )

@@ -16,6 +16,7 @@ __getattr__, __dir__ = lazy_package(
         greedy_multi_objective_neural_policy
         greedy_reward_prediction_policy lin_ucb_policy linalg linear_bandit_policy
         linear_thompson_sampling_policy loss_utils mixture_policy
-        neural_linucb_policy policy_utilities reward_prediction_base_policy
+        neural_linucb_policy policy_utilities ranking_policy
+        reward_prediction_base_policy
     """,
 )
