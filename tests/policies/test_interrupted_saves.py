@@ -22,7 +22,7 @@ from tests.policies import interrupted_save_child as child
 
 CHILD = Path(__file__).with_name("interrupted_save_child.py")
 ROOT = Path(__file__).resolve().parents[2]
-POINTS = 4  # kill points per kind of save, spread over the whole save
+POINTS = 3  # kill points per kind of save, spread over the whole save
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("TF_USE_LEGACY_KERAS") == "1",

@@ -296,7 +296,7 @@ class RankingAgent(tf_agent.TFAgent):
     def _variables_to_train(self) -> list[tf.Variable]:
         return list(self._scoring_network.trainable_variables)
 
-    def _targets(self, reward: types.NestedTensor) -> tf.Tensor:
+    def _targets(self, reward: Any) -> tf.Tensor:
         """`[batch_size, num_slots]` training targets from the flat reward."""
         if self._feedback_model == FeedbackModel.CASCADING:
             return compute_score_tensor_for_cascading(
@@ -328,8 +328,8 @@ class RankingAgent(tf_agent.TFAgent):
 
     def _unbiased_weights(
         self,
-        reward: types.NestedTensor,
-        observation: types.NestedTensor,
+        reward: Any,
+        observation: Any,
         weights: types.Tensor | None,
     ) -> tf.Tensor:
         """`[batch_size, num_slots]` weights before the positional correction."""
@@ -361,8 +361,8 @@ class RankingAgent(tf_agent.TFAgent):
 
     def _construct_sample_weights(
         self,
-        reward: types.NestedTensor,
-        observation: types.NestedTensor,
+        reward: Any,
+        observation: Any,
         weights: types.Tensor | None,
     ) -> tf.Tensor:
         """`[batch_size, num_slots]` training weights, positional bias included.
@@ -379,16 +379,17 @@ class RankingAgent(tf_agent.TFAgent):
 
     def _loss(
         self,
-        experience: types.NestedTensor,
+        experience: trajectory.Trajectory,
         weights: types.Tensor | None = None,
         training: bool = False,
     ) -> tf_agent.LossInfo:
         """The weighted mean error of the network's slot scores on `experience`."""
+        spec: trajectory.Trajectory = self.training_data_spec  # type: ignore[assignment]
         observation, _ = nest_utils.flatten_multi_batched_nested_tensors(
-            experience.observation, self.training_data_spec.observation
+            experience.observation, spec.observation
         )
         reward, _ = nest_utils.flatten_multi_batched_nested_tensors(
-            experience.reward, self.training_data_spec.reward
+            experience.reward, spec.reward
         )
         targets = self._targets(reward)
         slot_weights = self._unbiased_weights(reward, observation, weights)
@@ -411,7 +412,7 @@ class RankingAgent(tf_agent.TFAgent):
         return tf_agent.LossInfo(loss, extra=())
 
     def _train(
-        self, experience: types.NestedTensor, weights: types.Tensor | None = None
+        self, experience: trajectory.Trajectory, weights: types.Tensor | None = None
     ) -> tf_agent.LossInfo:
         # No check_numerics here, as in TF-Agents: the targets' scale is the
         # user's (score vectors), and a diverging loss is reported, not raised.

@@ -72,7 +72,7 @@ def _stable_scores(logits: tf.Tensor) -> tf.Tensor:
     return tf.exp(logits - tf.stop_gradient(row_max))
 
 
-class PenalizedPlackettLuce(tfd.PlackettLuce):
+class PenalizedPlackettLuce(tfp.distributions.PlackettLuce):
     """Plackett-Luce drawn slot by slot, re-scoring the remaining items each time.
 
     Subclasses define `_penalizer_fn(logits, features, slots)`, which returns
@@ -173,7 +173,7 @@ class CosinePenalizedPlackettLuce(PenalizedPlackettLuce):
         return logits - self._penalty_mixture_coefficient * penalty
 
 
-class NoPenaltyPlackettLuce(tfd.PlackettLuce):
+class NoPenaltyPlackettLuce(tfp.distributions.PlackettLuce):
     """Plackett-Luce over `exp(logits)`, keeping the first `num_slots` items.
 
     `log_prob` scores a slate of `num_slots` items: the probability of drawing
