@@ -129,5 +129,9 @@ class TFMultiMetricStepMetric(TFStepMetric):
 
     def _named_results(self) -> list[tuple[tuple[str, ...], types.NestedTensor]]:
         results = tf.nest.flatten(self.result())
+        if len(results) == 1 and results[0].shape.rank:
+            # One vector result (e.g. the average return of a vector reward):
+            # each entry is its own scalar summary, as in TF-Agents.
+            results = tf.unstack(results[0])
         names = self._result_names(len(results))
         return [((name,), result) for name, result in zip(names, results)]

@@ -262,7 +262,18 @@ def _step(
             if nest.is_nested(reward)
             else _as_array(reward, _np_dtype_of(reward), "reward")
         )
-        outer = tuple(outer_dims) if outer_dims is not None else _np_outer_shape(reward)
+        if outer_dims is not None:
+            outer = tuple(outer_dims)
+        elif helper == "termination":
+            # As TF-Agents: the batch is the reward's first dim, so a vector
+            # reward per entry (a bandit's score per slot) keeps [B] steps.
+            outer = (
+                tuple(np.shape(nest.flatten(reward)[0]))[:1]
+                if nest.flatten(reward)
+                else ()
+            )
+        else:
+            outer = _np_outer_shape(reward)
         step_type = np.tile(step_constant, outer) if outer else step_constant
         discount = _as_array(discount, what="discount")
         if discount.ndim == 0 and outer:

@@ -5,7 +5,9 @@ Each script is read from TF-Agents 0.19 at run time (never copied here; see
 given a two-loop budget (`TRAINING_LOOPS = 2`) and run in a subprocess, once
 per value of its `--agent` flag (one process per script: the agents share one
 TensorFlow start-up). Each run must leave the trainer's checkpoint after two
-loops and a saved policy that policylib loads and acts with.
+loops and a saved policy that policylib loads and acts with. The data-set
+scripts (covertype, mushroom, MovieLens) read small files written here in each
+data set's real format.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from policylib.utils import keras_compat
@@ -43,6 +47,13 @@ class BanditExample:
     saves_policy: bool = True
     # Why the script cannot run under Keras 3 (None: it runs in both modes).
     not_on_keras3: str | None = None
+    # Writes the data files the script reads into a directory; returns the flags
+    # that name them (added to every run).
+    data: Callable[[Path], dict[str, str]] | None = None
+    # Every run builds a Keras network (so all of them repeat under tf-keras).
+    neural: bool = False
+    # Module constants set smaller than the script's (e.g. the batch size).
+    constants: tuple[tuple[str, int], ...] = ()
 
 
 # Agents with a Keras reward network. The others (linear, Thompson sampling,
@@ -54,6 +65,48 @@ NEURAL_AGENTS = frozenset(
 
 def _agents(*names: str, **extra: str) -> tuple[dict[str, str], ...]:
     return tuple({"agent": name, **extra} for name in names)
+
+
+def _covertype(directory: Path) -> dict[str, str]:
+    """covtype.data: 54 integer features, then the cover type 1..7 (comma-separated)."""
+    rng = np.random.default_rng(0)
+    rows = [
+        ",".join(map(str, rng.integers(0, 3000, 54))) + f",{row % 7 + 1}"
+        for row in range(70)
+    ]
+    path = directory / "covtype.data"
+    path.write_text("\n".join(rows) + "\n")
+    return {"covertype_csv": str(path)}
+
+
+# agaricus-lepiota.data lines: edible (e) / poisonous (p), then 22 letters.
+_MUSHROOMS = (
+    "p,x,s,n,t,p,f,c,n,k,e,e,s,s,w,w,p,w,o,p,k,s,u",
+    "e,x,s,y,t,a,f,c,b,k,e,c,s,s,w,w,p,w,o,p,n,n,g",
+    "e,b,s,w,t,l,f,c,b,n,e,c,s,s,w,w,p,w,o,p,n,n,m",
+    "p,x,y,w,t,p,f,c,n,n,e,e,s,s,w,w,p,w,o,p,k,s,u",
+    "e,x,s,g,f,n,f,w,b,k,t,e,s,s,w,w,p,w,o,e,n,a,g",
+)
+
+
+def _mushroom(directory: Path) -> dict[str, str]:
+    path = directory / "agaricus-lepiota.data"
+    path.write_text("\n".join(_MUSHROOMS * 8) + "\n")
+    return {"mushroom_csv": str(path)}
+
+
+def _movielens(directory: Path) -> dict[str, str]:
+    """MovieLens 100K's u.data: user, movie, rating, timestamp (tab-separated)."""
+    rng = np.random.default_rng(0)
+    lines = [
+        f"{user}\t{movie}\t{rng.integers(1, 6)}\t{881250949 + user * 100 + movie}"
+        for user in range(1, 41)
+        for movie in range(1, 31)
+        if rng.random() < 0.6
+    ]
+    path = directory / "u.data"
+    path.write_text("\n".join(lines) + "\n")
+    return {"data_path": str(path)}
 
 
 EXAMPLES = {
@@ -89,7 +142,39 @@ EXAMPLES = {
         not_on_keras3="the script builds tf.keras.layers.DenseFeatures (feature "
         "columns), which Keras 3 removed",
     ),
+    "dqn": BanditExample("train_eval_dqn.py", ({},), neural=True),
+    "ranking": BanditExample(
+        "train_eval_ranking.py",
+        (
+            {"policy_type": "cosine_distance"},
+            {
+                "policy_type": "no_penalty",
+                "click_model": "distance_based",
+                "bias_type": "exponent",
+                "bias_severity": "1.2",
+            },
+            {"env_type": "exp_pos_bias", "policy_type": "descending_scores"},
+        ),
+        saves_policy=False,
+        neural=True,
+        constants=(("BATCH_SIZE", 16), ("NUM_ITEMS", 101)),
+    ),
+    "covertype": BanditExample(
+        "train_eval_covertype.py",
+        _agents("LinUCB", "LinTS", "epsGreedy"),
+        data=_covertype,
+    ),
+    "mushroom": BanditExample(
+        "train_eval_mushroom.py", _agents("LinUCB", "LinTS"), data=_mushroom
+    ),
+    "movielens": BanditExample(
+        "train_eval_movielens.py",
+        _agents("LinUCB", "epsGreedy", "DropoutTS")
+        + _agents("LinUCB", "epsGreedy", per_arm="true"),
+        data=_movielens,
+    ),
 }
+
 
 # Runs the renamed script's `main` once per flag setting, each in its own root_dir,
 # then loads the newest saved policy with policylib and takes one action.
@@ -110,7 +195,7 @@ from policylib.specs import tensor_spec
 for index, settings in enumerate(runs):
     root_dir = os.path.join(root, str(index))
     for name, value in settings.items():
-        setattr(flags.FLAGS, name, value)  # validated like a command-line flag
+        flags.FLAGS[name].parse(value)  # parsed as on the command line
     flags.FLAGS.root_dir = root_dir
     example.main([])
     latest = tf.train.latest_checkpoint(root_dir)
@@ -139,12 +224,14 @@ def test_renamed_budget_replaces_only_the_training_loops_constant() -> None:
     ]
 
 
-def _short(text: str) -> str:
-    shortened, count = re.subn(
-        r"^TRAINING_LOOPS = \d+$", "TRAINING_LOOPS = 2", text, flags=re.MULTILINE
-    )
-    assert count == 1, "the script no longer sets TRAINING_LOOPS on one line"
-    return shortened
+def _short(text: str, constants: tuple[tuple[str, int], ...] = ()) -> str:
+    """`text` with two training loops and `constants` (name, value) set."""
+    for name, value in (("TRAINING_LOOPS", 2), *constants):
+        text, count = re.subn(
+            rf"^{name} = \d+$", f"{name} = {value}", text, flags=re.MULTILINE
+        )
+        assert count == 1, f"the script no longer sets {name} on one line"
+    return text
 
 
 @pytest.mark.slow
@@ -159,14 +246,22 @@ def test_tf_agents_bandit_example_trains_and_saves(name: str, tmp_path: Path) ->
         if example.not_on_keras3:
             pytest.skip(f"tf-keras only: {example.not_on_keras3}")
     else:
-        runs = [run for run in runs if run["agent"] in NEURAL_AGENTS]
+        runs = [
+            run for run in runs if example.neural or run.get("agent") in NEURAL_AGENTS
+        ]
         if not runs:
             pytest.skip("no Keras network in these runs: they run under Keras 3 only")
     script = tmp_path / example.script
-    script.write_text(_short(renamed(source.read(f"{EXAMPLES_DIR}/{example.script}"))))
+    text = renamed(source.read(f"{EXAMPLES_DIR}/{example.script}"))
+    script.write_text(_short(text, example.constants))
     runner = tmp_path / "run_example.py"
     runner.write_text(_RUNNER)
     root = tmp_path / "root"
+    if example.data is not None:
+        data_dir = tmp_path / "data"
+        data_dir.mkdir()
+        files = example.data(data_dir)
+        runs = [{**files, **run} for run in runs]
     env = dict(
         os.environ,
         PYTHONPATH=str(REPO),

@@ -138,7 +138,13 @@ class GreedyRewardPredictionAgent(tf_agent.TFAgent):
             )
         output_spec = reward_network.create_variables(network_observation_spec)
         self._heteroscedastic = _is_heteroscedastic(output_spec)
-        if not accepts_per_arm_features:
+        # A per-arm network scores one arm per row (its output spec is [1], as in
+        # TF-Agents) even where the agent is not told about per-arm features
+        # (TF-Agents' MovieLens script does that): only check plain networks.
+        per_arm_input = isinstance(network_observation_spec, dict) and (
+            bandit_spec_utils.PER_ARM_FEATURE_KEY in network_observation_spec
+        )
+        if not accepts_per_arm_features and not per_arm_input:
             _check_reward_output(output_spec, self._num_actions, self._heteroscedastic)
         self._reward_network = reward_network
         self._optimizer = optimizer

@@ -72,6 +72,14 @@ def _stable_scores(logits: tf.Tensor) -> tf.Tensor:
     return tf.exp(logits - tf.stop_gradient(row_max))
 
 
+def _slate_parameter_properties() -> dict:
+    """Tensor parameters of the slate distributions; the rest are Python values."""
+    return dict(
+        features=tfp.util.ParameterProperties(event_ndims=2),
+        logits=tfp.util.ParameterProperties(event_ndims=1),
+    )
+
+
 class PenalizedPlackettLuce(tfp.distributions.PlackettLuce):
     """Plackett-Luce drawn slot by slot, re-scoring the remaining items each time.
 
@@ -96,11 +104,18 @@ class PenalizedPlackettLuce(tfp.distributions.PlackettLuce):
         penalty_mixture_coefficient: how much the penalty weighs against the
           logits (0: no penalty).
         """
+        parameters = dict(locals())
         self._features = tf.convert_to_tensor(features)
         self._num_slots = num_slots
         self._penalty_mixture_coefficient = penalty_mixture_coefficient
         self._logits = tf.convert_to_tensor(logits)
         super().__init__(scores=_stable_scores(self._logits))
+        # TFP rebuilds distributions from these (copy, slicing, CompositeTensor).
+        self._parameters = parameters
+
+    @classmethod
+    def _parameter_properties(cls, dtype: Any, num_classes: Any = None) -> dict:
+        return _slate_parameter_properties()
 
     @property
     def num_slots(self) -> int:
@@ -188,15 +203,20 @@ class NoPenaltyPlackettLuce(tfp.distributions.PlackettLuce):
         penalty_mixture_coefficient: float = 1.0,
     ) -> None:
         """Args:
-        features: unused (the samplers share one signature).
+        features: unused (the samplers share one signature); may be None.
         num_slots: how many items a sample holds.
         logits: `[batch_size, num_items]` unnormalized log-probabilities.
         penalty_mixture_coefficient: unused.
         """
-        del features, penalty_mixture_coefficient
+        parameters = dict(locals())
         self._num_slots = num_slots
         self._logits = tf.convert_to_tensor(logits)
         super().__init__(scores=_stable_scores(self._logits))
+        self._parameters = parameters
+
+    @classmethod
+    def _parameter_properties(cls, dtype: Any, num_classes: Any = None) -> dict:
+        return _slate_parameter_properties()
 
     @property
     def num_slots(self) -> int:
