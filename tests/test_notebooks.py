@@ -18,6 +18,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tf_agents_0_19"
 # What each notebook's run must print (its last results).
 EXPECTED = {
     "bandits.ipynb": "served actions equal the live greedy policy's in 500 of 500 rounds",
+    "bandits_ranking.ipynb": "train steps",
     "dqn_actor_learner.ipynb": "over 10 episodes (CartPole-v1)",
     "dqn_cartpole.ipynb": "Average return over 20 held-out episodes",
     "policies_tutorial.ipynb": "after the update: live policy",
@@ -146,6 +147,33 @@ def test_bandits_notebook_saved_outputs_show_sub_linear_regret() -> None:
     best = float(re.search(r"best of 6 items in ([\d.]+)%", text)[1])
     assert best >= 80.0
     assert any(kind == "display_data" for kind, _ in _saved_texts("bandits.ipynb"))
+
+
+def test_ranking_notebook_runs_a_short_budget(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RANKING_LOOPS", "30")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    outputs = _run("bandits_ranking.ipynb", tmp_path)
+    assert "Traceback" not in outputs
+    assert "trained 30 loops, 30 train steps" in outputs
+    for name in ("trained", "random slates", "best slates (knowing W)"):
+        assert f"{name}: click rate over the last 6 rounds" in outputs
+
+
+def test_ranking_notebook_saved_outputs_beat_random_slates() -> None:
+    """The committed outputs are a full, seeded run: the trained slates get more
+    clicks than random ones, and fewer than the best slates."""
+    text = "".join(t for _, t in _saved_texts("bandits_ranking.ipynb"))
+    rates = dict(
+        re.findall(r"(.+): click rate over the last \d+ rounds ([\d.]+)%", text)
+    )
+    trained, random, best = (
+        float(rates[k]) for k in ("trained", "random slates", "best slates (knowing W)")
+    )
+    assert random + 3.0 < trained < best, rates
+    assert any(
+        kind == "display_data" for kind, _ in _saved_texts("bandits_ranking.ipynb")
+    )
 
 
 def test_sac_notebook_runs_a_short_training(tmp_path, monkeypatch) -> None:
