@@ -43,6 +43,7 @@ ONE_KERAS_MODE = (
     "test_doc_commands.py",
     "test_docs.py",
     "test_tf_startup.py",
+    "test_ci_tfa_zygote.py",
     "test_layers.py",
     "metrics/",
     "replay_buffers/",
