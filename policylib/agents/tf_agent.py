@@ -232,9 +232,11 @@ class TFAgent(tf.Module):
         variables_to_train: Iterable[tf.Variable],
         tape: tf.GradientTape,
         optimizer: types.Optimizer | None,
+        check_numerics: bool = True,
     ) -> None:
-        """One optimizer step on `loss`: checked for NaN, gradients clipped by
-        `self._gradient_clipping` (if set) and summarized if asked.
+        """One optimizer step on `loss`: checked for NaN (unless `check_numerics`
+        is False), gradients clipped by `self._gradient_clipping` (if set) and
+        summarized if asked.
 
         Raises:
           ValueError: there are no variables to train, or no optimizer.
@@ -244,7 +246,8 @@ class TFAgent(tf.Module):
                 f"{type(self).__name__}: the optimizer is undefined (None); pass one "
                 "to the agent's constructor to train."
             )
-        tf.debugging.check_numerics(loss, "Loss is inf or nan")
+        if check_numerics:
+            tf.debugging.check_numerics(loss, "Loss is inf or nan")
         variables_to_train = list(variables_to_train)
         if not variables_to_train:
             raise ValueError("No variables in the agent's network.")

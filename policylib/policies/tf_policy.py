@@ -336,7 +336,8 @@ class TFPolicy(tf.Module, policy_specs.PolicySpecs, metaclass=abc.ABCMeta):
 
         from policylib.distributions import reparameterized_sampling
 
-        seed_stream = tfp.util.SeedStream(seed=seed, salt="policylib_tf_policy")
+        # TF-Agents' salt: a seeded `action` samples what TF-Agents samples.
+        seed_stream = tfp.util.SeedStream(seed=seed, salt="tf_agents_tf_policy")
         step = self._distribution(time_step=time_step, policy_state=policy_state)
         actions = tf.nest.map_structure(
             lambda d: reparameterized_sampling.sample(d, seed=seed_stream()),

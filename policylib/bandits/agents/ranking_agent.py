@@ -36,7 +36,7 @@ from policylib.specs import bandit_spec_utils
 from policylib.trajectories import policy_step, trajectory
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
-from policylib.utils import eager_utils, nest_utils
+from policylib.utils import nest_utils
 
 __all__ = [
     "CHOSEN_INDEX",
@@ -424,11 +424,12 @@ class RankingAgent(tf_agent.TFAgent):
                 tf.compat.v2.summary.scalar(
                     name="loss", data=loss_info.loss, step=self.train_step_counter
                 )
-        gradients = tape.gradient(loss_info.loss, variables_to_train)
-        grads_and_vars = list(zip(gradients, variables_to_train))
-        if self.summarize_grads_and_vars:
-            eager_utils.add_variables_summaries(grads_and_vars, self.train_step_counter)
-            eager_utils.add_gradients_summaries(grads_and_vars, self.train_step_counter)
-        self._optimizer.apply_gradients(grads_and_vars)
+        self._apply_gradients(
+            loss_info.loss,
+            variables_to_train,
+            tape,
+            self._optimizer,
+            check_numerics=False,
+        )
         self.train_step_counter.assign_add(1)
         return loss_info
