@@ -174,3 +174,16 @@ def test_bad_configurations_are_named():
         agent._construct_sample_weights(
             {ranking_agent.CHOSEN_INDEX: tf.constant([1])}, {}, None
         )
+
+
+def test_a_diverging_loss_is_returned_not_raised():
+    # As TF-Agents: the ranking agent skips the NaN check the other agents make
+    # (score vectors are on the user's scale); the loss says what happened.
+    agent = _agent(
+        tensor_spec.TensorSpec([3], tf.float32),
+        feedback_model=ranking_agent.FeedbackModel.SCORE_VECTOR,
+    )
+    observation = {GLOBAL: tf.zeros([2, 2]), PER_ARM: tf.zeros([2, 3, 3])}
+    reward = tf.constant([[np.nan, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    loss = agent.train(_experience(observation, reward)).loss
+    assert np.isnan(float(loss))
