@@ -28,6 +28,7 @@ kills that child's process group.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -97,11 +98,12 @@ def _recv_request(sock: socket.socket) -> tuple[dict, list[int]]:
 # Server
 
 
+@dataclasses.dataclass
 class _Child:
     """One request: the launcher's connection and the forked child's pid."""
 
-    def __init__(self, conn: socket.socket, pid: int):
-        self.conn, self.pid = conn, pid
+    conn: socket.socket
+    pid: int
 
 
 def serve(path: str) -> None:
