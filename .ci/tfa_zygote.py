@@ -39,6 +39,7 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Sequence
 
 # Imported before forking: what every TF-Agents test file loads anyway.
 PRELOAD = (
@@ -67,7 +68,7 @@ def _import_time_env(env: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _send_msg(sock: socket.socket, payload: dict, fds: list[int] = ()) -> None:
+def _send_msg(sock: socket.socket, payload: dict, fds: Sequence[int] = ()) -> None:
     data = json.dumps(payload).encode()
     message = _HEADER.pack(len(data)) + data
     if fds:
@@ -84,6 +85,18 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
             raise EOFError
         chunks += chunk
     return chunks
+
+
+def _recv_msg(sock: socket.socket) -> dict:
+    (length,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
+    return json.loads(_recv_exact(sock, length))
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _recv_request(sock: socket.socket) -> tuple[dict, list[int]]:
@@ -162,16 +175,10 @@ def serve(path: str) -> None:
                 child = children.pop(key.fd)
                 selector.unregister(child.conn)
                 child.conn.close()
-                try:
-                    os.killpg(child.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill_group(child.pid)
         _reap(children, selector)
     for child in children.values():
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill_group(child.pid)
 
 
 def _reap(children: dict[int, _Child], selector: selectors.BaseSelector) -> None:
@@ -223,7 +230,7 @@ def _become(request: dict, fds: list[int], base_path: list[str]) -> None:
         np.random.seed()
         sys.argv = ["pytest", *request["args"]]
         try:
-            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+            runpy.run_module("pytest", run_name="__main__", alter_sys=True)
             code = 0
         except SystemExit as exit_:
             code = (
@@ -270,24 +277,18 @@ def launch(python: str, socket_path: str) -> None:
     if args[:2] != ["-m", "pytest"] or not os.path.exists(socket_path):
         os.execv(python, [python, *args])
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    request = {"args": args[2:], "cwd": os.getcwd(), "env": dict(os.environ)}
     try:
         sock.connect(socket_path)
-        request = {
-            "module": "pytest",
-            "args": args[2:],
-            "cwd": os.getcwd(),
-            "env": dict(os.environ),
-        }
         _send_msg(sock, request, [0, 1, 2])
-        reply = json.loads(_recv_exact(sock, _HEADER.unpack(_recv_exact(sock, 4))[0]))
-    except (OSError, EOFError):
-        os.execv(python, [python, *args])
-    if reply.get("fallback"):
+    except OSError:  # no server: nothing was started, run the real interpreter
         os.execv(python, [python, *args])
     try:
-        length = _HEADER.unpack(_recv_exact(sock, 4))[0]
-        status = json.loads(_recv_exact(sock, length))["status"]
-    except EOFError:
+        reply = _recv_msg(sock)
+        if reply.get("fallback"):
+            os.execv(python, [python, *args])
+        status = _recv_msg(sock)["status"]
+    except (OSError, EOFError):
         sys.exit(1)  # the server went away
     if os.WIFSIGNALED(status):
         signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
