@@ -22,6 +22,7 @@ _SUBPACKAGES = (
     "environments",
     "errors",
     "eval",
+    "experimental",
     "export",
     "keras_layers",
     "metrics",
@@ -31,9 +32,11 @@ _SUBPACKAGES = (
     "reverb",
     "specs",
     "system",
+    "train",
     "trajectories",
     "typing",
     "utils",
+    "version",
 )
 
 __all__ = ["__version__", *_SUBPACKAGES]

@@ -39,6 +39,47 @@ def _simplify(values: np.ndarray) -> np.ndarray:
     return np.array(first, dtype=values.dtype) if np.all(values == first) else values
 
 
+def _from_old_gym(space: Any) -> gymnasium.Space:
+    """The Gymnasium space equal to a gym 0.26 space (other spaces unchanged).
+
+    Users still hold environments written for gym 0.26, the last gym release
+    (TF-Agents' own tests build them). Its spaces have Gymnasium's fields but
+    are other classes, so they are rebuilt once, here, and everything after
+    this reads Gymnasium spaces only.
+    """
+    if not type(space).__module__.startswith("gym."):
+        return space
+    kind = type(space).__name__
+    if kind == "Discrete":
+        return spaces.Discrete(int(space.n), start=int(getattr(space, "start", 0)))
+    if kind == "Box":
+        return spaces.Box(space.low, space.high, space.shape, space.dtype)
+    if kind == "MultiDiscrete":
+        return spaces.MultiDiscrete(space.nvec, dtype=space.dtype)
+    if kind == "MultiBinary":
+        return spaces.MultiBinary(space.n)
+    if kind == "Tuple":
+        return spaces.Tuple([_from_old_gym(s) for s in space.spaces])
+    if kind == "Dict":
+        return spaces.Dict({k: _from_old_gym(s) for k, s in space.spaces.items()})
+    raise ValueError(
+        f"The gym space {space!r} ({kind}) has no spec equivalent; supported: "
+        "Box, Discrete, MultiDiscrete, MultiBinary, Tuple, Dict."
+    )
+
+
+def _gymnasium_dtype_map(
+    dtype_map: dict[type, npt.DTypeLike] | None,
+) -> dict[type, npt.DTypeLike]:
+    """`dtype_map` with gym 0.26 space classes as keys replaced by Gymnasium's."""
+    converted: dict[type, npt.DTypeLike] = {}
+    for cls, dtype in (dtype_map or {}).items():
+        if cls.__module__.startswith("gym."):
+            cls = getattr(spaces, cls.__name__, cls)
+        converted[cls] = dtype
+    return converted
+
+
 def spec_from_gym_space(
     space: gymnasium.Space,
     dtype_map: dict[type, npt.DTypeLike] | None = None,
@@ -61,7 +102,8 @@ def spec_from_gym_space(
     Raises:
       ValueError: the space type has no spec equivalent (Text, Graph, ...).
     """
-    dtype_map = dtype_map or {}
+    space = _from_old_gym(space)
+    dtype_map = _gymnasium_dtype_map(dtype_map)
 
     def child(sub_space: gymnasium.Space, key: str) -> types.NestedArraySpec:
         return spec_from_gym_space(
@@ -117,8 +159,11 @@ def spec_from_gym_space(
 class GymWrapper(py_environment.PyEnvironment):
     """Runs a Gymnasium environment as a `PyEnvironment`.
 
+    Environments written for gym 0.26 (the last gym, whose `reset`/`step`
+    Gymnasium kept) are taken too: their spaces are read as Gymnasium's.
+
     Args:
-      gym_env: the Gymnasium environment.
+      gym_env: the Gymnasium (or gym 0.26) environment.
       discount: the discount of non-terminal steps (and of truncated LAST steps).
       spec_dtype_map: space class -> dtype for the specs (see
         `spec_from_gym_space`).
@@ -157,8 +202,9 @@ class GymWrapper(py_environment.PyEnvironment):
         self._steps = 0
         self._discount = np.float32(discount)
         self._match_obs_space_dtype = match_obs_space_dtype
+        self._observation_space = _from_old_gym(gym_env.observation_space)
         self._observation_spec = spec_from_gym_space(
-            gym_env.observation_space,
+            self._observation_space,
             spec_dtype_map,
             simplify_box_bounds,
             "observation",
@@ -166,7 +212,9 @@ class GymWrapper(py_environment.PyEnvironment):
         self._action_spec = spec_from_gym_space(
             gym_env.action_space, spec_dtype_map, simplify_box_bounds, "action"
         )
-        self._scalar_action = isinstance(gym_env.action_space, spaces.Discrete)
+        self._scalar_action = isinstance(
+            _from_old_gym(gym_env.action_space), spaces.Discrete
+        )
         self._action_leaves = nest_utils.flatten_with_joined_paths(self._action_spec)
         self._discrete_bounds = _plain_discrete_action(self._action_spec)
         self._render_kwargs = render_kwargs or {}
@@ -280,7 +328,7 @@ class GymWrapper(py_environment.PyEnvironment):
             )
 
     def _check_observation(self, observation: types.NestedArray, when: str) -> None:
-        space = self._gym_env.observation_space
+        space = self._observation_space
         if _fits(space, observation):
             return
         where = _outside(space, observation, "observation")

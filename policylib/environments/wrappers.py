@@ -28,7 +28,9 @@ __all__ = [
     "ActionDiscretizeWrapper",
     "ActionOffsetWrapper",
     "ActionRepeat",
+    "ExtraDisabledActionsWrapper",
     "FixedLength",
+    "FlattenActionWrapper",
     "FlattenObservationsWrapper",
     "GoalReplayEnvWrapper",
     "HistoryWrapper",
@@ -317,11 +319,12 @@ class ActionOffsetWrapper(PyEnvironmentBaseWrapper):
             )
         if not isinstance(spec, array_spec.BoundedArraySpec):
             raise ValueError(
-                f"ActionOffsetWrapper needs a bounded action spec; got {spec}."
+                f"ActionOffsetWrapper works with bounded action specs only; got {spec}."
             )
         if not np.issubdtype(spec.dtype, np.integer):
             raise ValueError(
-                f"ActionOffsetWrapper needs a discrete action spec; got {spec}."
+                "ActionOffsetWrapper works with discrete action specs only "
+                f"(an integer dtype); got {spec}."
             )
 
     def _bounded_spec(self) -> array_spec.BoundedArraySpec:
@@ -339,6 +342,157 @@ class ActionOffsetWrapper(PyEnvironmentBaseWrapper):
 
     def _step(self, action: types.NestedArray) -> ts.TimeStep:
         return self._env.step(action + self._bounded_spec().minimum)
+
+
+@gin.configurable
+class FlattenActionWrapper(PyEnvironmentBaseWrapper):
+    """Takes one flat vector action for a nest of scalar and vector action specs.
+
+    The flat spec concatenates the leaves in `tf.nest` order (a scalar leaf
+    takes one entry); it is bounded when every leaf is, with the leaves'
+    bounds side by side. `step` cuts the vector back into the nest.
+
+    Args:
+      env: the environment to wrap.
+      flat_dtype: the flat spec's dtype; needed when the leaves' dtypes differ.
+      handle_auto_reset: let this wrapper (not `env`) reset after LAST steps.
+
+    Raises:
+      ValueError: a leaf has more than one dim, or the leaves' dtypes differ
+        and `flat_dtype` is not given.
+    """
+
+    def __init__(
+        self,
+        env: py_environment.PyEnvironment,
+        flat_dtype: npt.DTypeLike | None = None,
+        handle_auto_reset: bool = False,
+    ):
+        super().__init__(env, handle_auto_reset)
+        leaves = nest_utils.flatten_with_joined_paths(env.action_spec())
+        for path, spec in leaves:
+            if len(spec.shape) > 1:
+                raise ValueError(
+                    "FlattenActionWrapper: ActionSpec shapes should all have ndim "
+                    f"<= 1; action{'/' + path if path else ''} has shape {spec.shape}."
+                )
+        dtypes = {np.dtype(spec.dtype) for _, spec in leaves}
+        if flat_dtype is None and len(dtypes) > 1:
+            raise ValueError(
+                "FlattenActionWrapper: all action_spec dtypes must match, or "
+                f"`flat_dtype` should be set; got {sorted(str(d) for d in dtypes)}."
+            )
+        self._leaf_specs = [spec for _, spec in leaves]
+        self._sizes = [
+            int(spec.shape[0]) if spec.shape else 1 for spec in self._leaf_specs
+        ]
+        dtype = np.dtype(flat_dtype) if flat_dtype is not None else dtypes.pop()
+        shape = (sum(self._sizes),)
+        if all(
+            isinstance(spec, array_spec.BoundedArraySpec) for spec in self._leaf_specs
+        ):
+            bounded = cast(list[array_spec.BoundedArraySpec], self._leaf_specs)
+            self._flat_spec: array_spec.ArraySpec = array_spec.BoundedArraySpec(
+                shape,
+                dtype,
+                minimum=np.concatenate(
+                    [
+                        np.broadcast_to(s.minimum, (n,))
+                        for s, n in zip(bounded, self._sizes)
+                    ]
+                ),
+                maximum=np.concatenate(
+                    [
+                        np.broadcast_to(s.maximum, (n,))
+                        for s, n in zip(bounded, self._sizes)
+                    ]
+                ),
+                name="FlattenedActionSpec",
+            )
+        else:
+            self._flat_spec = array_spec.ArraySpec(
+                shape, dtype, name="FlattenedActionSpec"
+            )
+
+    def action_spec(self) -> types.NestedArraySpec:
+        return self._flat_spec
+
+    def _step(self, action: types.NestedArray) -> ts.TimeStep:
+        flat = np.asarray(action)
+        if flat.shape[-1:] != self._flat_spec.shape:
+            raise ValueError(
+                f"FlattenActionWrapper: action has shape {flat.shape}; expected "
+                f"{self._flat_spec.shape}."
+            )
+        pieces = []
+        start = 0
+        for spec, size in zip(self._leaf_specs, self._sizes):
+            piece = flat[..., start : start + size]
+            if not spec.shape:
+                piece = piece[..., 0]
+            pieces.append(np.asarray(piece, dtype=spec.dtype))
+            start += size
+        return self._env.step(nest.pack_sequence_as(self._env.action_spec(), pieces))
+
+
+@gin.configurable
+class ExtraDisabledActionsWrapper(PyEnvironmentBaseWrapper):
+    """Adds `num_extra_actions` actions that an action mask always disables.
+
+    The action range grows by `num_extra_actions`; the observation becomes
+    `(observation, mask)`, the mask int64 with 1 for each original action and
+    0 for each extra one (batched environments get one mask row per entry).
+    Useful to give environments with different action counts one action spec.
+
+    Args:
+      env: an environment with a bounded scalar (or batched scalar) action.
+      num_extra_actions: how many disabled actions to add.
+      handle_auto_reset: let this wrapper (not `env`) reset after LAST steps.
+
+    Raises:
+      ValueError: the action spec is not a bounded array spec.
+    """
+
+    def __init__(
+        self,
+        env: py_environment.PyEnvironment,
+        num_extra_actions: int,
+        handle_auto_reset: bool = False,
+    ):
+        super().__init__(env, handle_auto_reset)
+        spec = env.action_spec()
+        if not isinstance(spec, array_spec.BoundedArraySpec):
+            raise ValueError(
+                "ExtraDisabledActionsWrapper needs a single bounded action spec; "
+                f"got {spec}."
+            )
+        self._action_spec = array_spec.BoundedArraySpec(
+            spec.shape,
+            spec.dtype,
+            minimum=spec.minimum,
+            maximum=spec.maximum + num_extra_actions,
+        )
+        num_actions = int(np.max(spec.maximum - spec.minimum)) + 1
+        mask = np.array([1] * num_actions + [0] * num_extra_actions, dtype=np.int64)
+        self._mask_spec = array_spec.ArraySpec(mask.shape, np.int64)
+        self._mask = np.stack([mask] * (self.batch_size or 1)) if self.batched else mask
+
+    def action_spec(self) -> types.NestedArraySpec:
+        return self._action_spec
+
+    def observation_spec(self) -> types.NestedArraySpec:
+        return (self._env.observation_spec(), self._mask_spec)
+
+    def _masked(self, time_step: ts.TimeStep) -> ts.TimeStep:
+        return time_step._replace(
+            observation=(time_step.observation, self._mask.copy())
+        )
+
+    def _reset(self) -> ts.TimeStep:
+        return self._masked(self._env.reset())
+
+    def _step(self, action: types.NestedArray) -> ts.TimeStep:
+        return self._masked(self._env.step(action))
 
 
 @gin.configurable

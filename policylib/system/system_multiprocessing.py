@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import ast
 import multiprocessing
+import multiprocessing.pool
 import os
 import sys
 import types
@@ -28,6 +29,8 @@ import cloudpickle
 import gin
 
 __all__ = [
+    "GinStateSaver",
+    "ImportHooksStateSaver",
     "MainModuleNotGuardedError",
     "StateSaver",
     "enable_interactive_mode",
@@ -52,19 +55,74 @@ class StateSaver(metaclass=abc.ABCMeta):
 
 
 class GinStateSaver(StateSaver):
-    """Sends the parent's gin bindings to workers."""
+    """Sends the parent's gin bindings to workers.
 
-    def collect_state(self) -> str:
-        return gin.config_str()
+    A binding parses only once its configurable is registered, and a fresh
+    worker has not imported the modules that register them yet, so the state
+    also names those modules and the worker imports them first.
+    """
 
-    def restore_state(self, state: str) -> None:
+    def collect_state(self) -> tuple[list[str], str]:
+        from gin import config as gin_config
+
+        modules = set()
+        for _, selector in gin_config._CONFIG:  # noqa: SLF001 - gin has no public view
+            configurable = gin_config._REGISTRY.get_match(selector)  # noqa: SLF001
+            module = getattr(configurable, "module", None)
+            if module and module not in ("__main__", "__mp_main__"):
+                modules.add(module)
+        return sorted(modules), gin.config_str()
+
+    def restore_state(self, state: tuple[list[str], str]) -> None:
+        import importlib
+
+        modules, bindings = state
+        for module in modules:
+            importlib.import_module(module)
         with gin.unlock_config():
-            gin.parse_config(state)
+            gin.parse_config(bindings)
+
+
+class ImportHooksStateSaver(StateSaver):
+    """Sends the parent's own `sys.meta_path` finders to workers.
+
+    A forked worker inherits every import hook of its parent; a ``forkserver``
+    or ``spawn`` worker starts with only those that site-packages installs.
+    Without this, a worker cannot import a module that the parent reaches
+    through a hook it installed at run time (an import alias, a package
+    served from an archive), and fails when it unpickles a function from such
+    a module. Finders that cannot be pickled are left out; the worker keeps
+    its own finders and adds only those of a class it does not have.
+    """
+
+    def collect_state(self) -> list[bytes]:
+        hooks = []
+        for finder in sys.meta_path:
+            if isinstance(finder, type):
+                continue  # importlib's own finders are classes; workers have them
+            try:
+                hooks.append(cloudpickle.dumps(finder))
+            except Exception:  # noqa: BLE001, S112 - a finder that cannot travel
+                continue
+        return hooks
+
+    def restore_state(self, state: list[bytes]) -> None:
+        present = {type(f) for f in sys.meta_path}
+        received = []
+        for blob in state:
+            try:
+                finder = cloudpickle.loads(blob)
+            except Exception:  # noqa: BLE001, S112 - its module is missing here
+                continue
+            if type(finder) not in present:
+                received.append(finder)
+        sys.meta_path[:0] = received
 
 
 _R = TypeVar("_R")
 
-_STATE_SAVERS: list[StateSaver] = [GinStateSaver()]
+# Import hooks first: the modules that gin's bindings need may come through them.
+_STATE_SAVERS: list[StateSaver] = [ImportHooksStateSaver(), GinStateSaver()]
 _INITIALIZED = [False]
 
 
@@ -267,6 +325,18 @@ class _Context:
             args=tuple(args),
             kwargs=kwargs or {},
             daemon=daemon,
+        )
+
+    def Pool(  # noqa: N802 - multiprocessing's name
+        self,
+        processes: int | None = None,
+        initializer: Callable[..., object] | None = None,
+        initargs: Sequence[object] = (),
+        maxtasksperchild: int | None = None,
+    ) -> multiprocessing.pool.Pool:
+        """A process pool whose workers start through `Process` (with state)."""
+        return multiprocessing.pool.Pool(
+            processes, initializer, tuple(initargs), maxtasksperchild, context=self
         )
 
     def __getattr__(self, name: str) -> Any:

@@ -205,3 +205,15 @@ def test_good_arguments_still_run():
     assert np.isfinite(result["AverageReturn"])
     driver = py_driver.PyDriver(PY_ENV, PY_POLICY, None, max_steps=3)
     driver.run(PY_ENV.reset())
+
+
+def test_a_policy_without_a_time_step_spec_runs_in_any_environment():
+    """TF-Agents' `RandomPyPolicy(time_step_spec=None, ...)`: only actions are checked."""
+    policy = random_py_policy.RandomPyPolicy(None, ACT, seed=0)
+    result = metric_utils.compute([RETURN()], PY_ENV, policy, num_episodes=2)
+    assert np.isfinite(result["AverageReturn"])
+    wrong_action = random_py_policy.RandomPyPolicy(
+        None, array_spec.BoundedArraySpec((2,), np.int64, 0, 1)
+    )
+    with pytest.raises(ValueError, match="action_spec does not match"):
+        py_driver.PyDriver(PY_ENV, wrong_action, None, max_steps=3)

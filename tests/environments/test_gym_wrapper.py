@@ -138,3 +138,27 @@ def test_render_mode_mismatch_explains_fix():
     env.reset()
     with pytest.raises(ValueError, match="render_mode"):
         env.render("rgb_array")
+
+
+def test_a_gym_0_26_environment_is_wrapped_with_its_spaces_read_as_gymnasiums():
+    """Users still hold gym 0.26 environments (TF-Agents' tests build them)."""
+    gym = pytest.importorskip("gym")
+    # gym's own step checker calls np.bool8, which NumPy 2 removed.
+    env = gym_wrapper.GymWrapper(gym.make("CartPole-v1", disable_env_checker=True))
+    assert env.action_spec() == array_spec.BoundedArraySpec(
+        (), np.int64, 0, 1, name="action"
+    )
+    assert env.observation_spec().shape == (4,)
+    env.seed(3)
+    first = env.reset()
+    assert first.is_first()
+    step = env.step(np.array(1, np.int64))
+    assert step.reward == 1.0 and step.observation.shape == (4,)
+    dict_space = gym.spaces.Dict(
+        {"k": gym.spaces.MultiDiscrete([3, 4]), "b": gym.spaces.MultiBinary(2)}
+    )
+    spec = gym_wrapper.spec_from_gym_space(
+        dict_space, dtype_map={gym.spaces.MultiDiscrete: np.int64}
+    )
+    assert spec["k"].dtype == np.int64 and spec["k"].maximum.tolist() == [2, 3]
+    assert spec["b"].shape == (2,)

@@ -218,3 +218,51 @@ def test_goal_replay_wrapper_keeps_the_goal_of_the_episode():
     np.testing.assert_array_equal(env.step(np.int32(0)).observation, [1, 2, 3, 4, 3])
     with pytest.raises(TypeError):
         wrappers.GoalReplayEnvWrapper(_Recorder(array_spec.ArraySpec((), np.int32)))
+
+
+OBS_SPEC = array_spec.ArraySpec((1,), np.float32)
+
+
+class _EchoActionEnv(RandomPyEnvironment):
+    """Records the action each step gets."""
+
+    def _step(self, action):
+        self.last_action = action
+        return super()._step(action)
+
+
+def test_flatten_action_wrapper_splits_the_vector_back_into_the_nest():
+    spec = {
+        "a": array_spec.BoundedArraySpec((), np.float32, -1.0, 1.0),
+        "b": array_spec.BoundedArraySpec((2,), np.float32, [0.0, 1.0], [2.0, 3.0]),
+    }
+    env = _EchoActionEnv(array_spec.ArraySpec((1,), np.float32), spec, seed=0)
+    flat = wrappers.FlattenActionWrapper(env)
+    got = flat.action_spec()
+    assert got.shape == (3,)
+    np.testing.assert_array_equal(got.minimum, [-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(got.maximum, [1.0, 2.0, 3.0])
+    flat.reset()
+    flat.step(np.array([0.5, 1.5, 2.5], np.float32))
+    assert env.last_action["a"].shape == () and env.last_action["a"] == 0.5
+    np.testing.assert_array_equal(env.last_action["b"], [1.5, 2.5])
+    with pytest.raises(ValueError, match=r"expected \(3,\)"):
+        flat.step(np.zeros(4, np.float32))
+    mixed = {**spec, "c": array_spec.BoundedArraySpec((), np.int32, 0, 3)}
+    with pytest.raises(ValueError, match="dtypes must match"):
+        wrappers.FlattenActionWrapper(RandomPyEnvironment(OBS_SPEC, mixed))
+    assert wrappers.FlattenActionWrapper(
+        RandomPyEnvironment(OBS_SPEC, mixed), flat_dtype=np.float32
+    ).action_spec().dtype == np.float32
+
+
+def test_extra_disabled_actions_wrapper_masks_the_added_actions():
+    action = array_spec.BoundedArraySpec((), np.int32, 2, 4)
+    env = RandomPyEnvironment(OBS_SPEC, action, batch_size=2, seed=0)
+    wrapped = wrappers.ExtraDisabledActionsWrapper(env, 2)
+    assert wrapped.action_spec().maximum == 6
+    observation, mask = wrapped.reset().observation
+    np.testing.assert_array_equal(mask, [[1, 1, 1, 0, 0]] * 2)
+    assert wrapped.observation_spec()[1].shape == (5,)
+    _, mask = wrapped.step(np.array([2, 4], np.int32)).observation
+    np.testing.assert_array_equal(mask, [[1, 1, 1, 0, 0]] * 2)

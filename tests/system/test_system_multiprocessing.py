@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import gin
 import pytest
 
 from policylib.system import system_multiprocessing as smp
@@ -69,3 +70,48 @@ def test_scripts(tmp_path, tail: str, starts: int | None) -> None:
         assert done.returncode == 1
         assert "MainModuleNotGuardedError" in done.stderr
         assert "line 13" in done.stderr and "script.py" in done.stderr
+
+
+def test_pool_workers_see_the_parents_import_hooks() -> None:
+    """A forkserver worker unpickles a function from a hook-served module.
+
+    Without the parent's hooks the worker fails to unpickle the task and
+    multiprocessing's pool waits for it for ever; the timeout turns that
+    into a failure within a minute.
+    """
+    import importlib
+
+    from tests.system import _hooked_import
+
+    finder = _hooked_import.HookedModuleFinder()
+    sys.meta_path.insert(0, finder)
+    try:
+        module = importlib.import_module(_hooked_import.NAME)
+        with smp.get_context("forkserver").Pool(2) as pool:
+            got = pool.map_async(module.square, [1, 2, 3]).get(timeout=60)
+        assert got == [1, 4, 9]
+    finally:
+        sys.meta_path.remove(finder)
+        sys.modules.pop(_hooked_import.NAME, None)
+
+
+def test_pool_workers_get_the_parents_gin_bindings() -> None:
+    import gin
+
+    with gin.unlock_config():
+        gin.parse_config("policylib_test_pool_value.x = 5")
+    try:
+        with smp.get_context("forkserver").Pool(1) as pool:
+            got = pool.apply_async(_bound_value).get(timeout=60)
+        assert got == 5
+    finally:
+        gin.clear_config()
+
+
+@gin.configurable("policylib_test_pool_value")
+def _pool_value(x: int = 0) -> int:
+    return x
+
+
+def _bound_value() -> int:
+    return _pool_value()
