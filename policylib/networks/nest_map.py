@@ -16,8 +16,17 @@ __all__ = ["NestFlatten", "NestMap"]
 class NestFlatten(tf.keras.layers.Layer):
     """Flattens a nest into a list (e.g. as a combiner before `Concatenate`)."""
 
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        # Its input may hold Python numbers, which Keras 3 refuses positionally.
+        keras_compat.accept_policy_call_arguments(self)
+
     def call(self, inputs: Any) -> list:
-        return tf.nest.flatten(inputs)
+        # Python and NumPy leaves become tensors, as tf-keras converts layer inputs.
+        return [
+            leaf if tf.is_tensor(leaf) else tf.convert_to_tensor(leaf)
+            for leaf in tf.nest.flatten(inputs)
+        ]
 
 
 class NestMap(network.Network):
@@ -41,7 +50,24 @@ class NestMap(network.Network):
             if not isinstance(layer, tf.keras.layers.Layer):
                 raise TypeError(f"NestMap expects Keras layers, saw: {layer!r}")
         if input_spec is not None:
-            nest_utils.assert_shallow_structure(nested_layers, input_spec)
+            _check_structure(
+                nested_layers,
+                input_spec,
+                "`nested_layers` and `input_spec` do not have matching structures",
+            )
+            flat_specs = nest_utils.flatten_up_to(nested_layers, input_spec)
+        else:
+            flat_specs = [None] * len(flat_layers)
+        # A bare Keras RNN layer runs inside a one-layer Sequential (which wraps
+        # it in RNNWrapper), so its state is that Sequential's: `(rnn_state,)`,
+        # as in TF-Agents.
+        flat_layers = [
+            sequential.Sequential([layer], spec)
+            if isinstance(layer, tf.keras.layers.RNN)
+            else layer
+            for layer, spec in zip(flat_layers, flat_specs)
+        ]
+        nested_layers = tf.nest.pack_sequence_as(nested_layers, flat_layers)
         flat_states = [network.get_state_spec(layer) for layer in flat_layers]
         state_spec = tf.nest.pack_sequence_as(
             nested_layers, [sequential.as_tuples(s) for s in flat_states]
@@ -71,6 +97,11 @@ class NestMap(network.Network):
     def call(
         self, inputs: Any, network_state: Any = (), **kwargs: Any
     ) -> tuple[Any, Any]:
+        _check_structure(
+            keras_compat.untracked(self._nested_layers),
+            inputs,
+            "`self.nested_layers` and `inputs` do not have matching structures",
+        )
         flat_inputs = nest_utils.flatten_up_to(self._nested_layers, inputs)
         if self.state_spec == () or not nest_utils.has_tensors(network_state):
             flat_states: list = [()] * len(self._flat_layers)
@@ -90,3 +121,11 @@ class NestMap(network.Network):
         if self.state_spec == ():
             return output_nest, ()
         return output_nest, tf.nest.pack_sequence_as(structure, new_states)
+
+
+def _check_structure(layers: Any, values: Any, message: str) -> None:
+    """Raises TypeError(`message` + where they part) unless `values` fits `layers`."""
+    try:
+        nest_utils.assert_shallow_structure(layers, values)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{message}: {e}") from None

@@ -246,6 +246,15 @@ class Network(tf.keras.layers.Layer):
     # ------------------------------------------------------------------------
     # Calling
 
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> None:
+        """No Keras mask on outputs: a network's `mask=` is an action mask.
+
+        Keras would attach it to the outputs as a sequence mask (and fails on
+        an output leaf that is None, such as an empty state).
+        """
+        del inputs, previous_mask
+        return None
+
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """Checks inputs and state against the specs, calls `call`, checks its state.
 

@@ -1,8 +1,9 @@
-"""A Sequential holding NestMap / NestFlatten copies (as SAC's twin critics need)."""
+"""NestMap and NestFlatten: copies in a Sequential (SAC's twin critics), RNN leaves, errors."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from policylib.networks import nest_map, sequential
@@ -58,3 +59,36 @@ def test_nest_flatten_flattens_in_nest_order() -> None:
     out = layer({"b": tf.constant([2.0]), "a": tf.constant([1.0])})
     assert [t.numpy().tolist() for t in out] == [[1.0], [2.0]]
     assert isinstance(sequential.copy_layer(layer), nest_map.NestFlatten)
+
+
+def test_a_bare_lstm_leaf_keeps_its_state_as_a_one_layer_sequential() -> None:
+    net = nest_map.NestMap(
+        {
+            "a": tf.keras.layers.LSTM(3, return_state=True, return_sequences=True),
+            "b": tf.keras.layers.Dense(2),
+        }
+    )
+    spec = {"a": tf.TensorSpec((4,), tf.float32), "b": tf.TensorSpec((5,), tf.float32)}
+    net.create_variables(spec)
+    ((h_spec, c_spec),) = net.state_spec["a"]
+    assert h_spec.shape == c_spec.shape == (3,)
+    assert net.state_spec["b"] == ()
+    inputs = {"a": tf.ones((2, 4)), "b": tf.ones((2, 5))}
+    out, state = net(inputs, network_state=net.get_initial_state(2))
+    assert out["a"].shape == (2, 3) and out["b"].shape == (2, 2)
+    assert state["a"][0][0].shape == (2, 3)
+
+
+def test_mismatched_structures_are_named() -> None:
+    with pytest.raises(TypeError, match="`nested_layers` and `input_spec`"):
+        nest_map.NestMap(
+            [tf.keras.layers.Dense(2)], input_spec={"x": tf.TensorSpec((1,))}
+        )
+    net = nest_map.NestMap([tf.keras.layers.Dense(2)])
+    with pytest.raises(TypeError, match="`self.nested_layers` and `inputs`"):
+        net({"x": tf.ones((1, 1))})
+
+
+def test_nest_flatten_takes_python_numbers() -> None:
+    got = nest_map.NestFlatten()({"a": 1, "b": 2.0})
+    assert [int(t.numpy()) for t in got] == [1, 2]

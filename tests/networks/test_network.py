@@ -122,3 +122,23 @@ def test_call_without_training_argument_accepts_policy_keywords():
         tf.ones([2, 4]), step_type=None, network_state=(), training=True
     )
     assert outputs.shape == (2, 3) and state == ()
+
+
+def test_an_action_mask_is_not_attached_to_outputs_as_a_keras_mask() -> None:
+    """Keras 3 would set the `mask=` argument on every output leaf (None ones fail)."""
+    from policylib.networks import network as network_lib
+
+    class PassMask(network_lib.Network):
+        def call(
+            self,
+            observation,
+            step_type=None,
+            network_state=(),
+            training=False,
+            mask=None,
+        ):
+            return (observation, None), network_state
+
+    out, _ = PassMask()(tf.ones((2, 3)), mask=tf.ones((2, 4), tf.int32))
+    assert out[1] is None
+    assert getattr(out[0], "_keras_mask", None) is None
