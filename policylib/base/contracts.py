@@ -32,9 +32,18 @@ def assert_members_are_not_overridden(
       instance: the object being constructed.
       allowlist: public members subclasses may override.
       denylist: if given, only these members are protected.
+
+    Raises:
+      ValueError: a member is overridden, or both lists are given (one says
+        what is free, the other what is protected: together they contradict).
     """
+    if allowlist and denylist:
+        raise ValueError(
+            "assert_members_are_not_overridden takes an allowlist or a denylist, not "
+            f"both; got allowlist={tuple(allowlist)}, denylist={tuple(denylist)}."
+        )
     if denylist:
-        protected = [m for m in denylist if m not in allowlist]
+        protected = list(denylist)
     else:
         protected = [m for m in _public_members(base_cls) if m not in allowlist]
     instance_type = type(instance)

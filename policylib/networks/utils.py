@@ -111,7 +111,11 @@ def check_projection_inputs(
 
 
 class BatchSquash:
-    """Merges `batch_dims` outer dims into one (and back), for layers wanting `[B, ...]`."""
+    """Merges `batch_dims` outer dims into one (and back), for layers wanting `[B, ...]`.
+
+    Takes `tf.Tensor`s and `tf.SparseTensor`s (the latter reshaped with
+    `tf.sparse.reshape`, whose static shape stays unknown inside a graph).
+    """
 
     def __init__(self, batch_dims: int):
         if batch_dims < 0:
@@ -119,9 +123,15 @@ class BatchSquash:
         self._batch_dims = batch_dims
         self._original_shape = None
 
-    def flatten(self, tensor: tf.Tensor) -> tf.Tensor:
+    def flatten(self, tensor: Any) -> Any:
         if self._batch_dims == 1:
             return tensor
+        if isinstance(tensor, tf.SparseTensor):
+            self._original_shape = tensor.dense_shape
+            return tf.sparse.reshape(
+                tensor,
+                tf.concat([[-1], tensor.dense_shape[self._batch_dims :]], axis=0),
+            )
         self._original_shape = tf.shape(tensor)
         inner = tensor.shape[self._batch_dims :]
         if inner.is_fully_defined():
@@ -136,16 +146,20 @@ class BatchSquash:
             )
         return reshaped
 
-    def unflatten(self, tensor: tf.Tensor) -> tf.Tensor:
+    def unflatten(self, tensor: Any) -> Any:
         if self._batch_dims == 1:
             return tensor
         if self._original_shape is None:
             raise ValueError("BatchSquash.unflatten called before flatten.")
+        outer = self._original_shape[: self._batch_dims]
+        if isinstance(tensor, tf.SparseTensor):
+            return tf.sparse.reshape(
+                tensor,
+                tf.concat([tf.cast(outer, tf.int64), tensor.dense_shape[1:]], axis=0),
+            )
         return tf.reshape(
             tensor,
-            tf.concat(
-                [self._original_shape[: self._batch_dims], tf.shape(tensor)[1:]], axis=0
-            ),
+            tf.concat([tf.cast(outer, tf.int32), tf.shape(tensor)[1:]], axis=0),
         )
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from policylib.typing import types
-from policylib.utils import common, summaries
+from policylib.utils import common, keras_compat, summaries
 
 __all__ = [
     "Future",
@@ -175,6 +175,17 @@ def clip_gradient_norms_fn(max_norm: float) -> Callable:
     return functools.partial(clip_gradient_norms, max_norm=max_norm)
 
 
+def _for_optimizer(optimizer: Any, variables: Sequence[Any]) -> list:
+    """`variables` as `optimizer` updates them.
+
+    A TF1 optimizer (`tf.compat.v1.train`) takes tf.Variables; Keras 3 layers
+    hold Keras variables that wrap them.
+    """
+    if isinstance(optimizer, tf.compat.v1.train.Optimizer):
+        return [keras_compat.tf_variable(v) for v in variables]
+    return list(variables)
+
+
 def create_train_step(
     loss: types.NestedTensor | Callable[[], types.NestedTensor],
     optimizer: tf.compat.v1.train.Optimizer,
@@ -251,6 +262,7 @@ def create_train_step(
     elif callable(variables_to_train):
         variables_to_train = variables_to_train()
     flat_variables = tf.nest.flatten(variables_to_train)
+    flat_variables = _for_optimizer(optimizer, flat_variables)
     grads = tape.gradient(total_loss_value, flat_variables)
     grads_and_vars = list(zip(grads, flat_variables))
     if transform_grads_fn:
@@ -305,6 +317,7 @@ def create_train_op(
                 raise ValueError(f"{variable.name} is not trainable.")
     if not variables_to_train:
         raise ValueError("create_train_op: there are no variables to train.")
+    variables_to_train = _for_optimizer(optimizer, variables_to_train)
     grads = optimizer.compute_gradients(
         total_loss,
         variables_to_train,

@@ -180,3 +180,15 @@ def test_frozen_layers_are_not_trainable_variables():
     copy = net.copy()
     copy.create_variables()
     assert all(a is not b for a, b in zip(copy.variables, net.variables))
+
+
+def test_batch_squash_round_trips_a_sparse_tensor():
+    from policylib.networks import utils as network_utils
+
+    dense = tf.reshape(tf.range(2 * 3 * 4, dtype=tf.float32), (2, 3, 4))
+    squash = network_utils.BatchSquash(2)
+    flat = squash.flatten(tf.sparse.from_dense(dense))
+    assert isinstance(flat, tf.SparseTensor)
+    assert flat.dense_shape.numpy().tolist() == [6, 4]
+    back = tf.sparse.to_dense(squash.unflatten(flat))
+    np.testing.assert_array_equal(back.numpy(), dense.numpy())

@@ -31,6 +31,10 @@ def test_assert_members_are_not_overridden():
     ):
         common.assert_members_are_not_overridden(_Base, _Bad())
     common.assert_members_are_not_overridden(_Base, _Bad(), allowlist=("public",))
+    with pytest.raises(ValueError, match="an allowlist or a denylist, not both"):
+        common.assert_members_are_not_overridden(
+            _Base, _Good(), allowlist=("public",), denylist=("other",)
+        )
 
 
 def test_soft_variables_update():

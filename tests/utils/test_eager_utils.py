@@ -31,3 +31,18 @@ def test_clip_gradient_norms():
     clipped = eager_utils.clip_gradient_norms(grads, 1.0)
     np.testing.assert_allclose(clipped[0][0], [0.6, 0.8], rtol=1e-6)
     assert clipped[1] == (None, "w")
+
+
+def test_a_tf1_optimizer_trains_a_keras_layers_variables():
+    """Keras 3 layers hold Keras variables; TF1 optimizers update their tf.Variables."""
+    layer = tf.keras.layers.Dense(1, kernel_initializer="ones", use_bias=False)
+    inputs = tf.ones((4, 2))
+    layer(inputs)
+    loss = eager_utils.Future(lambda: tf.reduce_mean(tf.square(layer(inputs))))
+    optimizer = tf.compat.v1.train.GradientDescentOptimizer(0.1)
+    first = eager_utils.create_train_step(
+        loss, optimizer, variables_to_train=lambda: layer.trainable_variables
+    )
+    second = loss()
+    assert float(first) == 4.0
+    assert float(second) < float(first)
