@@ -174,6 +174,28 @@ def _keras_callable_optimizer_variables() -> None:
     keras_compat.callable_optimizer_variables()
 
 
+def _tf1_rnn_cells_from_tf_keras() -> None:
+    """Serves `tf.compat.v1.nn.rnn_cell` from tf-keras under Keras 3.
+
+    Changes: under Keras 3, the `rnn_cell` attribute of TensorFlow's
+    `tf.compat.v1.nn` (and its `sys.modules` entry) becomes a lazy module that
+    imports tf-keras's TF1 cells (`LSTMCell`, `GRUCell`, `MultiRNNCell`, ...)
+    on first use (`keras_compat.route_tf1_rnn_cells_to_tf_keras`); nothing
+    under Keras 2 or without tf-keras. Why: TensorFlow looks those names up
+    through `tf.keras`, and Keras 3 (TF 2.16+) has none, so TF1-style code
+    that `DynamicUnroll` and `tf.compat.v1.nn.dynamic_rnn` still run (TF-Agents'
+    `dynamic_unroll_layer` tests, older recurrent networks) raises before it
+    starts. tf-keras is installed with policylib (TFP needs it). Why global:
+    the lookup is in the user's code. Installed with networks: a process that
+    only imports `policylib.keras_layers` (below `_tf_patches` in the layers)
+    does not get it. Without it: `tf.compat.v1.nn.rnn_cell.
+    LSTMCell(...)` raises "`LSTMCell` is not available with Keras 3".
+    """
+    from policylib.utils import keras_compat
+
+    keras_compat.route_tf1_rnn_cells_to_tf_keras()
+
+
 def _patch(function: Callable[[], None], stage: Stage) -> Patch:
     name = function.__name__.lstrip("_")
     return Patch(name, stage, function, function.__doc__ or "")
@@ -186,6 +208,7 @@ PATCHES: tuple[Patch, ...] = (
     _patch(_saved_model_notices, "import"),
     _patch(_keras_dense_integer_units, "networks"),
     _patch(_keras_callable_optimizer_variables, "networks"),
+    _patch(_tf1_rnn_cells_from_tf_keras, "networks"),
 )
 
 _installed: list[str] = []

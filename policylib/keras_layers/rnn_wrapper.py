@@ -49,16 +49,30 @@ class RNNWrapper(tf.keras.layers.Layer):
     def __init__(self, layer: tf.keras.layers.Layer, **kwargs: Any):
         if not isinstance(layer, tf.keras.layers.RNN):
             raise TypeError(
-                f"RNNWrapper needs a tf.keras.layers.RNN layer, got {layer}."
+                "RNNWrapper needs a tf.keras.layers.RNN layer (LSTM, GRU, RNN(cell)), "
+                f"got {type(layer).__name__}: {layer}."
             )
         config = layer.get_config()
         for option in ("return_state", "return_sequences"):
             if not config.get(option, False):
                 raise NotImplementedError(
-                    f"RNNWrapper needs an RNN layer created with {option}=True: {layer}."
+                    f"RNNWrapper cannot wrap a Keras RNN layer with {option}==False "
+                    f"(expected {option}=True): {layer}."
                 )
         super().__init__(**kwargs)
         self._layer = layer
+
+    @property
+    def variables(self) -> list[Any]:
+        """The wrapped layer's variables, less Keras 3's seeds of unused dropout.
+
+        Keras 3 also lists the state of each RNN cell's dropout seed generator,
+        even with no dropout; without it the variables are what Keras 2 (and
+        TF-Agents) report: an LSTM's kernel, recurrent kernel and bias.
+        `trainable_variables` and `non_trainable_variables` follow this list.
+        """
+        idle = {id(v) for v in keras_compat.idle_dropout_seed_states(self._layer)}
+        return [v for v in super().variables if id(v) not in idle]
 
     @property
     def cell(self) -> tf.keras.layers.Layer:

@@ -18,7 +18,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
+import importlib.util
 import inspect
+import sys
+import types
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,6 +38,7 @@ __all__ = [
     "input_only_sequential_key",
     "copy_layer_from_config",
     "deepcopy_layer",
+    "idle_dropout_seed_states",
     "is_keras_layer",
     "accept_policy_call_arguments",
     "new_layer",
@@ -44,6 +49,7 @@ __all__ = [
     "legacy_optimizer",
     "lstm_initial_state",
     "rnn_layer_initial_state",
+    "route_tf1_rnn_cells_to_tf_keras",
     "safe_layer_name",
     "tf_variable",
     "tf_variables",
@@ -129,11 +135,99 @@ def safe_layer_name(name: str | None) -> str | None:
 
 
 def lstm_initial_state(cell: Any, batch_size: Any, dtype: tf.DType) -> Any:
-    """Zero state of an RNN cell (Keras 3's `get_initial_state` takes no dtype)."""
-    if is_keras3():
+    """Zero state of an RNN cell of `dtype`.
+
+    Keras 3's cells take no `dtype` in `get_initial_state` (their state is cast
+    after); Keras 2 cells, TF1 cells and custom cells written for them do, and
+    may need it (a TF1 `LSTMCell` refuses `dtype=None`).
+    """
+    if is_keras3() and not _takes_argument(cell.get_initial_state, "dtype"):
         state = cell.get_initial_state(batch_size=batch_size)
         return tf.nest.map_structure(lambda s: tf.cast(s, dtype), state)
     return cell.get_initial_state(batch_size=batch_size, dtype=dtype)
+
+
+def _takes_argument(function: Any, name: str) -> bool:
+    """Whether `function` accepts a keyword argument `name` (or any, via `**kwargs`)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def idle_dropout_seed_states(layer: Any) -> list[Any]:
+    """The seed-generator variables of `layer`'s RNN cells that have no dropout.
+
+    Every Keras 3 RNN cell (`LSTMCell`, `GRUCell`, `SimpleRNNCell`) keeps a
+    seed generator for its dropout masks, and Keras 3 lists its state among
+    the layer's `variables` even when both dropout rates are 0 and it is never
+    read. Keras 2 has no such variable, so TF-Agents code that counts an
+    LSTM's variables (kernel, recurrent kernel, bias) meets one more. `layer`
+    is an RNN layer, a cell or `StackedRNNCells`; empty under Keras 2.
+    """
+    if not is_keras3():
+        return []
+    idle = []
+    pending = [layer]
+    while pending:
+        cell = pending.pop()
+        pending.extend(getattr(cell, "cells", None) or [])
+        if getattr(cell, "cell", None) is not None:
+            pending.append(cell.cell)
+        generator = getattr(cell, "seed_generator", None)
+        rates = (getattr(cell, "dropout", 0), getattr(cell, "recurrent_dropout", 0))
+        if generator is not None and not any(rates):
+            idle.append(generator.state)
+    return idle
+
+
+# Where TensorFlow 2.16+ resolves `tf.compat.v1.nn.rnn_cell` in tf-keras.
+_TF_KERAS_TF1_RNN_CELLS = "tf_keras.api._v1.keras.__internal__.legacy.rnn_cell"
+_TF1_NN_MODULE = "tensorflow._api.v2.compat.v1.nn"
+
+
+class _LazyModule(types.ModuleType):
+    """A module that imports `target` on first attribute access and serves it."""
+
+    def __init__(self, name: str, target: str):
+        super().__init__(name)
+        self._target = target
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(importlib.import_module(self._target), attr)
+
+
+def route_tf1_rnn_cells_to_tf_keras() -> bool:
+    """Under Keras 3, serves `tf.compat.v1.nn.rnn_cell` from tf-keras; returns whether it does.
+
+    TensorFlow resolves `tf.compat.v1.nn.rnn_cell` (`LSTMCell`, `GRUCell`,
+    `MultiRNNCell`, ...) through `tf.keras`. Keras 3 has no TF1 cells, so each
+    of those names raises "`LSTMCell` is not available with Keras 3", though
+    TensorFlow's own `tf.compat.v1.nn.dynamic_rnn` still runs them. tf-keras
+    ships them (it is what TensorFlow routes to under `TF_USE_LEGACY_KERAS=1`),
+    so with tf-keras installed the same module is served under Keras 3 too:
+    Keras 2 cells, usable with `dynamic_rnn` and `DynamicUnroll`. tf-keras is
+    imported only when a cell is first looked up (importing it takes seconds).
+    True and unchanged under Keras 2; False, changing nothing, without
+    tf-keras. Process-wide and idempotent, so it is for `policylib._tf_patches`
+    to install.
+    """
+    if not is_keras3():
+        return True
+    if importlib.util.find_spec("tf_keras") is None:
+        return False
+    cells = _LazyModule(f"{_TF1_NN_MODULE}.rnn_cell", _TF_KERAS_TF1_RNN_CELLS)
+    nn = importlib.import_module(_TF1_NN_MODULE)
+    setattr(nn, "rnn_cell", cells)  # noqa: B010 - a module attribute mypy cannot see
+    wrapper = getattr(tf.compat.v1, "nn", None)
+    if wrapper is not None and wrapper is not nn:
+        # `tf.compat.v1.nn` is a module wrapper that may have cached the loader.
+        wrapper.rnn_cell = cells
+    sys.modules[f"{_TF1_NN_MODULE}.rnn_cell"] = cells
+    return True
 
 
 def is_keras_layer(value: Any) -> bool:

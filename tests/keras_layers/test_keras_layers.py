@@ -33,8 +33,22 @@ def test_inner_reshape_keeps_any_outer_dims(outer) -> None:
     np.testing.assert_array_equal(
         tf.reshape(y, [-1]).numpy(), tf.reshape(x, [-1]).numpy()
     )
-    with pytest.raises(ValueError, match="do not end in"):
+    with pytest.raises(ValueError, match=r"Shapes \(5,\) and \(6,\) are incompatible"):
         layer(tf.zeros((2, 5)))
+
+
+def test_inner_reshape_reshapes_nests_and_checks_its_shapes() -> None:
+    layer = inner_reshape.InnerReshape([None, None], [-1])
+    out = layer({"a": tf.zeros((2, 3, 4)), "b": tf.zeros((2, 5, 1, 2))})
+    assert out["a"].shape == (2, 12) and out["b"].shape == (2, 5, 2)
+    with pytest.raises(ValueError, match="must have known rank"):
+        inner_reshape.InnerReshape(tf.TensorShape(None), [1])
+    with pytest.raises(ValueError, match=r"Mismatched number of elements.*6.*4"):
+        inner_reshape.InnerReshape([2, 3], [4])
+    with pytest.raises(ValueError, match=r"at most one -1, got \[-1, -1\]"):
+        inner_reshape.InnerReshape([4], [-1, -1])
+    with pytest.raises(ValueError, match="are incompatible"):
+        inner_reshape.InnerReshape([2, 2], [4])(tf.zeros((3,)))
 
 
 def test_dropout_with_a_scheduled_rate_and_permanent_mode() -> None:
@@ -90,3 +104,46 @@ def test_dynamic_unroll_resets_the_state_where_episodes_start() -> None:
     single, state = unroll(x[:, 0], initial_state=unroll.get_initial_state(x[:, 0]))
     np.testing.assert_allclose(single.numpy(), outputs[:, 0].numpy(), atol=1e-5)
     assert [tuple(s.shape) for s in tf.nest.flatten(state)] == [(2, 3), (2, 3)]
+
+
+def test_rnn_wrapper_refuses_layers_without_states_or_sequences() -> None:
+    with pytest.raises(NotImplementedError, match="return_state==False"):
+        rnn_wrapper.RNNWrapper(tf.keras.layers.LSTM(3, return_sequences=True))
+    with pytest.raises(NotImplementedError, match="return_sequences==False"):
+        rnn_wrapper.RNNWrapper(tf.keras.layers.LSTM(3, return_state=True))
+    with pytest.raises(TypeError, match="got Dense"):
+        rnn_wrapper.RNNWrapper(tf.keras.layers.Dense(3))
+
+
+def test_rnn_wrapper_variables_are_the_lstm_weights() -> None:
+    wrapper = rnn_wrapper.RNNWrapper(
+        tf.keras.layers.LSTM(3, return_state=True, return_sequences=True)
+    )
+    wrapper.build((1, 4))  # no time axis
+    shapes = [tuple(v.shape) for v in wrapper.variables]
+    assert shapes == [(4, 12), (3, 12), (12,)]
+    assert len(wrapper.trainable_variables) == 3
+    wrapper.trainable = False
+    assert not wrapper.trainable_variables and len(wrapper.variables) == 3
+
+
+def test_dynamic_unroll_passes_the_dtype_to_cells_that_take_one() -> None:
+    class RunningSum(tf.keras.layers.Layer):
+        """Adds each input to the state; its zero state needs a dtype."""
+
+        state_size = 1
+        output_size = 1
+
+        def call(self, inputs, state):
+            total = inputs + state
+            return total, total
+
+        def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+            return tf.zeros([batch_size, 1], dtype)
+
+    unroll = dynamic_unroll_layer.DynamicUnroll(RunningSum(), dtype=tf.float32)
+    x = tf.ones((2, 4, 1))
+    reset = tf.constant([[False, False, True, False], [False] * 4])
+    outputs, final = unroll(x, reset_mask=reset)
+    np.testing.assert_array_equal(outputs[..., 0].numpy(), [[1, 2, 1, 2], [1, 2, 3, 4]])
+    np.testing.assert_array_equal(final.numpy(), [[2], [4]])
