@@ -15,6 +15,7 @@ _SUBPACKAGES = (
     "agents",
     "bandits",
     "base",
+    "benchmark",
     "data",
     "distributed",
     "distributions",

@@ -45,6 +45,8 @@ ONE_KERAS_MODE = (
     "test_tf_startup.py",
     "test_ci_tfa_zygote.py",
     "test_layers.py",
+    "benchmark/test_distribution_strategy_utils.py",
+    "benchmark/test_perfzero_benchmark.py",
     "metrics/",
     "replay_buffers/",
     "distributions/",
