@@ -196,6 +196,26 @@ def _tf1_rnn_cells_from_tf_keras() -> None:
     keras_compat.route_tf1_rnn_cells_to_tf_keras()
 
 
+def _keras_tf_random_generator_switch() -> None:
+    """Gives Keras 3 tf-keras's `tf.keras.backend.experimental` random switch.
+
+    Changes: under Keras 3 (which has no `backend.experimental`),
+    `tf.keras.backend.experimental` becomes a small module with
+    `enable_tf_random_generator` / `disable_tf_random_generator` (no-ops) and
+    `is_tf_random_generator_enabled` (True)
+    (`keras_compat.tf_random_generator_switch`); nothing under Keras 2. Why:
+    TF-Agents code calls `tf.keras.backend.experimental.enable_tf_random_generator()`
+    at import (its CQL-SAC tests and scripts) so that Keras draws from
+    `tf.random.Generator`; Keras 3 always draws from its own seed generators,
+    so the switch has nothing to do. Why global: the call is in the user's
+    module, before any policylib function runs. Without it: such modules fail
+    to import with "module ... has no attribute 'experimental'".
+    """
+    from policylib.utils import keras_compat
+
+    keras_compat.tf_random_generator_switch()
+
+
 def _patch(function: Callable[[], None], stage: Stage) -> Patch:
     name = function.__name__.lstrip("_")
     return Patch(name, stage, function, function.__doc__ or "")
@@ -209,6 +229,7 @@ PATCHES: tuple[Patch, ...] = (
     _patch(_keras_dense_integer_units, "networks"),
     _patch(_keras_callable_optimizer_variables, "networks"),
     _patch(_tf1_rnn_cells_from_tf_keras, "networks"),
+    _patch(_keras_tf_random_generator_switch, "networks"),
 )
 
 _installed: list[str] = []

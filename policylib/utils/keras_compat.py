@@ -469,6 +469,28 @@ def callable_optimizer_variables() -> None:
     _PATCHED_OPTIMIZER_VARIABLES.append(True)
 
 
+def tf_random_generator_switch() -> None:
+    """Gives Keras 3 tf-keras's `backend.experimental.enable_tf_random_generator`.
+
+    tf-keras draws initializer and dropout randomness from TF's stateful ops
+    unless this switch moves it to `tf.random.Generator`; TF-Agents' tests and
+    scripts call it at import. Keras 3 always draws from its own seed
+    generators, so there is nothing to switch: under Keras 3,
+    `tf.keras.backend.experimental` gets `enable_tf_random_generator`,
+    `disable_tf_random_generator` (no-ops) and `is_tf_random_generator_enabled`
+    (True). Nothing changes under Keras 2, or where Keras 3 has the namespace.
+    Idempotent.
+    """
+    backend = tf.keras.backend
+    if not is_keras3() or hasattr(backend, "experimental"):
+        return
+    experimental = types.ModuleType(f"{backend.__name__}.experimental")
+    experimental.enable_tf_random_generator = lambda: None  # type: ignore[attr-defined]
+    experimental.disable_tf_random_generator = lambda: None  # type: ignore[attr-defined]
+    experimental.is_tf_random_generator_enabled = lambda: True  # type: ignore[attr-defined]
+    backend.experimental = experimental
+
+
 def _whole_number(value: Any) -> Any:
     """`int(value)` for a non-bool whole number given as NumPy or float; else `value`."""
     if isinstance(value, (bool, int, np.bool_)):

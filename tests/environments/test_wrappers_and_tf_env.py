@@ -251,9 +251,14 @@ def test_flatten_action_wrapper_splits_the_vector_back_into_the_nest():
     mixed = {**spec, "c": array_spec.BoundedArraySpec((), np.int32, 0, 3)}
     with pytest.raises(ValueError, match="dtypes must match"):
         wrappers.FlattenActionWrapper(RandomPyEnvironment(OBS_SPEC, mixed))
-    assert wrappers.FlattenActionWrapper(
-        RandomPyEnvironment(OBS_SPEC, mixed), flat_dtype=np.float32
-    ).action_spec().dtype == np.float32
+    assert (
+        wrappers.FlattenActionWrapper(
+            RandomPyEnvironment(OBS_SPEC, mixed), flat_dtype=np.float32
+        )
+        .action_spec()
+        .dtype
+        == np.float32
+    )
 
 
 def test_extra_disabled_actions_wrapper_masks_the_added_actions():

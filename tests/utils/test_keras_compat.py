@@ -98,3 +98,14 @@ def test_tf1_rnn_cells_route_to_tf_keras():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "routed tf_keras." in result.stdout
+
+
+def test_tf_agents_random_generator_switch_is_there_after_networks_load():
+    """`tf.keras.backend.experimental.enable_tf_random_generator()` (TF-Agents' CQL)."""
+    from policylib.networks import network  # noqa: F401 - installs "networks"
+
+    experimental = tf.keras.backend.experimental
+    experimental.enable_tf_random_generator()
+    assert experimental.is_tf_random_generator_enabled() in (True, False)
+    if keras_compat.is_keras3():
+        assert experimental.is_tf_random_generator_enabled() is True

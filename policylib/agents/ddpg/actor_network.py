@@ -22,9 +22,14 @@ def ddpg_initializers(
     last_kernel_initializer: utils.Initializer | None,
 ) -> tuple[utils.Initializer, utils.Initializer]:
     """DDPG's defaults for None: VarianceScaling(1/3, fan_in, uniform) for hidden
-    kernels, U(-0.003, 0.003) for the output layer (Lillicrap et al., 2015)."""
+    kernels, U(-0.003, 0.003) for the output layer (Lillicrap et al., 2015).
+
+    The hidden one is `tf.compat.v1.keras`'s, as in TF-Agents: under tf-keras an
+    unseeded one draws from the global seed, so seeded networks start from
+    TF-Agents' weights; under Keras 3 it is Keras 3's own class.
+    """
     if kernel_initializer is None:
-        kernel_initializer = tf.keras.initializers.VarianceScaling(
+        kernel_initializer = tf.compat.v1.keras.initializers.VarianceScaling(
             scale=1.0 / 3.0, mode="fan_in", distribution="uniform"
         )
     if last_kernel_initializer is None:

@@ -58,7 +58,8 @@ class ActorRnnNetwork(network.Network):
             conv_layer_params,
             input_fc_layer_params,
             activation_fn=activation_fn,
-            kernel_initializer=tf.keras.initializers.GlorotUniform(),
+            # tf.compat.v1's, as TF-Agents: seeded from the global seed under tf-keras.
+            kernel_initializer=tf.compat.v1.keras.initializers.glorot_uniform(),
             name="input_mlp",
         )
         self._dynamic_unroll = rnn_layer

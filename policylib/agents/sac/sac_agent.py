@@ -23,7 +23,7 @@ so that the policy's entropy tracks `target_entropy`. Haarnoja et al., 2018.
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import gin
 import numpy as np
@@ -52,6 +52,12 @@ def std_clip_transform(stddevs: types.NestedTensor) -> types.NestedTensor:
     """`exp(clip(log_std, -20, 2))`: the std transform SAC's actors commonly use."""
     stddevs = tf.nest.map_structure(lambda t: tf.clip_by_value(t, -20, 2), stddevs)
     return tf.exp(stddevs)
+
+
+# `(label, loss_fn, variables, optimizer)`: one loss of a train step.
+_LossStep = tuple[
+    str, Callable[[], tf.Tensor], Sequence[tf.Variable], types.Optimizer | None
+]
 
 
 def _sum_inner_dims(loss: tf.Tensor) -> tf.Tensor:
@@ -131,12 +137,21 @@ class SacAgent(actor_critic.ActorCriticAgent):
         tf.Module.__init__(self, name=name)
         self._check_action_spec(action_spec)
         observation_spec = time_step_spec.observation
+        critic_spec = (observation_spec, action_spec)
+        if critic_network_2 is None:
+            critic_network_2 = critic_network.copy(name="CriticNetwork2")
+            target_critic_network_2 = None
+        # Both critics are built before either target is copied (TD3 builds
+        # each critic's target in turn): TF-Agents' order, so that seeded
+        # initializers give TF-Agents' initial weights.
+        critic_network.create_variables(critic_spec)
+        critic_network_2.create_variables(critic_spec)
         self._set_twin_critics(
             critic_network,
             critic_network_2,
             target_critic_network,
             target_critic_network_2,
-            (observation_spec, action_spec),
+            critic_spec,
         )
         if actor_network:
             actor_network.create_variables(observation_spec)
@@ -250,7 +265,7 @@ class SacAgent(actor_critic.ActorCriticAgent):
                 time_steps, weights=weights, training=training
             )
 
-        steps = (
+        steps: list[_LossStep] = [
             (
                 "critic",
                 critic,
@@ -264,16 +279,8 @@ class SacAgent(actor_critic.ActorCriticAgent):
                 self._actor_optimizer,
             ),
             ("alpha", alpha, [self._log_alpha], self._alpha_optimizer),
-        )
-        losses = {}
-        for label, loss_fn, variables, optimizer in steps:
-            if minimize:
-                losses[label] = self._minimize(loss_fn, variables, optimizer, label)
-            else:
-                losses[label] = loss_fn()
-                tf.debugging.check_numerics(
-                    losses[label], f"{label.capitalize()} loss is inf or nan."
-                )
+        ]
+        losses = self._run_loss_steps(steps, minimize)
         common.summarize_scalar_dict(
             {f"{label}_loss": loss for label, loss in losses.items()},
             self.train_step_counter,
@@ -291,17 +298,73 @@ class SacAgent(actor_critic.ActorCriticAgent):
             ),
         )
 
+    def _run_loss_steps(
+        self, steps: Sequence[_LossStep], minimize: bool
+    ) -> dict[str, tf.Tensor]:
+        """Each step's loss by label, in order; with `minimize`, each loss is
+        followed by its optimizer step (so later losses see the update)."""
+        losses = {}
+        for label, loss_fn, variables, optimizer in steps:
+            if minimize:
+                losses[label] = self._minimize(loss_fn, variables, optimizer, label)
+            else:
+                losses[label] = loss_fn()
+                tf.debugging.check_numerics(
+                    losses[label], f"{label.capitalize()} loss is inf or nan."
+                )
+        return losses
+
+    def _action_distribution(
+        self, time_steps: ts.TimeStep, training: bool = False
+    ) -> types.NestedDistribution:
+        """The actor's action distribution at `time_steps` (train policy if
+        `training`)."""
+        batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
+        policy = self._train_policy if training else self._policy
+        return policy.distribution(
+            time_steps, policy_state=self._train_policy.get_initial_state(batch_size)
+        ).action
+
+    def _sample_actions(
+        self, distribution: types.NestedDistribution
+    ) -> types.NestedTensor:
+        """One action from each leaf of `distribution`; subclasses may seed it."""
+        return tf.nest.map_structure(lambda d: d.sample(), distribution)
+
     def _actions_and_log_probs(
         self, time_steps: ts.TimeStep, training: bool = False
     ) -> tuple[types.NestedTensor, tf.Tensor]:
         """Actions sampled from the actor and their log-probabilities."""
-        batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
-        policy = self._train_policy if training else self._policy
-        distribution = policy.distribution(
-            time_steps, policy_state=self._train_policy.get_initial_state(batch_size)
-        ).action
-        actions = tf.nest.map_structure(lambda d: d.sample(), distribution)
+        distribution = self._action_distribution(time_steps, training)
+        actions = self._sample_actions(distribution)
         return actions, common.log_probability(distribution, actions, self.action_spec)
+
+    def _td_targets(
+        self,
+        next_time_steps: ts.TimeStep,
+        target_q_values: tf.Tensor,
+        next_log_pis: tf.Tensor,
+        gamma: types.Float,
+        reward_scale_factor: types.Float,
+    ) -> tf.Tensor:
+        """The critics' regression targets: the scaled reward plus the
+        discounted soft value `min Q'(s', a') - alpha * log pi(a'|s')`."""
+        soft_values = target_q_values - tf.exp(self._log_alpha) * next_log_pis
+        return actor_critic.td_targets(
+            next_time_steps, soft_values, gamma, reward_scale_factor
+        )
+
+    def _min_q_values(
+        self, time_steps: ts.TimeStep, actions: types.NestedTensor
+    ) -> tf.Tensor:
+        """`min(Q1, Q2)` of the (non-target) critics at `actions`."""
+        q_1, q_2 = actor_critic.q_values_of(
+            (self._critic_network_1, self._critic_network_2),
+            (time_steps.observation, actions),
+            time_steps.step_type,
+            training=False,
+        )
+        return tf.minimum(q_1, q_2)
 
     def critic_loss(
         self,
@@ -343,12 +406,12 @@ class SacAgent(actor_critic.ActorCriticAgent):
                 next_time_steps.step_type,
                 training=False,
             )
-            soft_target_q = (
-                tf.minimum(target_q_1, target_q_2)
-                - tf.exp(self._log_alpha) * next_log_pis
-            )
-            td_targets = actor_critic.td_targets(
-                next_time_steps, soft_target_q, gamma, reward_scale_factor
+            td_targets = self._td_targets(
+                next_time_steps,
+                tf.minimum(target_q_1, target_q_2),
+                next_log_pis,
+                gamma,
+                reward_scale_factor,
             )
             q_1, q_2 = actor_critic.q_values_of(
                 (self._critic_network_1, self._critic_network_2),
@@ -386,29 +449,35 @@ class SacAgent(actor_critic.ActorCriticAgent):
         """`alpha * log pi(a|s) - min Q(s, a)` at actions sampled from the actor."""
         with tf.name_scope("actor_loss"):
             nest_utils.assert_same_structure(time_steps, self.time_step_spec)
-            actions, log_pi = self._actions_and_log_probs(
-                time_steps, training=bool(training)
+            return self._entropy_regularized_actor_loss(
+                time_steps,
+                weights,
+                bool(training),
+                lambda actions: self._min_q_values(time_steps, actions),
             )
-            q_1, q_2 = actor_critic.q_values_of(
-                (self._critic_network_1, self._critic_network_2),
-                (time_steps.observation, actions),
-                time_steps.step_type,
-                training=False,
-            )
-            target_q_values = tf.minimum(q_1, q_2)
-            per_example = tf.exp(self._log_alpha) * log_pi - target_q_values
-            actor_loss = common.aggregate_losses(
-                per_example_loss=_sum_inner_dims(per_example),
-                sample_weight=weights,
-                regularization_loss=(
-                    self._actor_network.losses if self._actor_network else None
-                ),
-            ).total_loss
-            if self._debug_summaries:
-                self._actor_debug_summaries(
-                    actor_loss, actions, log_pi, target_q_values, time_steps
-                )
-            return actor_loss
+
+    def _entropy_regularized_actor_loss(
+        self,
+        time_steps: ts.TimeStep,
+        weights: types.Tensor | None,
+        training: bool,
+        value_of: Callable[[types.NestedTensor], tf.Tensor],
+    ) -> tf.Tensor:
+        """`alpha * log pi(a|s) - value_of(a)` at actions `a` sampled from the
+        actor, aggregated with the actor's regularization losses."""
+        actions, log_pi = self._actions_and_log_probs(time_steps, training=training)
+        values = value_of(actions)
+        per_example = tf.exp(self._log_alpha) * log_pi - values
+        actor_loss = common.aggregate_losses(
+            per_example_loss=_sum_inner_dims(per_example),
+            sample_weight=weights,
+            regularization_loss=(
+                self._actor_network.losses if self._actor_network else None
+            ),
+        ).total_loss
+        if self._debug_summaries:
+            self._actor_debug_summaries(actor_loss, actions, log_pi, values, time_steps)
+        return actor_loss
 
     def alpha_loss(
         self,
