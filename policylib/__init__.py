@@ -28,6 +28,7 @@ _SUBPACKAGES = (
     "keras_layers",
     "metrics",
     "networks",
+    "offline",
     "policies",
     "replay_buffers",
     "reverb",

@@ -47,6 +47,8 @@ ONE_KERAS_MODE = (
     "test_layers.py",
     "benchmark/test_distribution_strategy_utils.py",
     "benchmark/test_perfzero_benchmark.py",
+    # Minari data as trajectories (CQL-SAC itself runs in both, tests/agents/cql).
+    "offline/",
     # Drivers with mock policies, the metric utils, and utilities without layers.
     "drivers/",
     "eval/test_metric_utils.py",
