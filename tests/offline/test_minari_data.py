@@ -28,36 +28,24 @@ def _collect(env_id: str, dataset_id: str, steps: int, seed: int = 0):
     """
     env = gymnasium.make(env_id)
     env.action_space.seed(seed)
+    fields = ("observations", "actions", "rewards", "terminations", "truncations")
     episodes = []
+    episode: dict = {}
     observation, _ = env.reset(seed=seed)
-    episode = {
-        "observations": [observation],
-        "actions": [],
-        "rewards": [],
-        "terminations": [],
-        "truncations": [],
-    }
     for step in range(steps):
+        if not episode:
+            episode = {field: [] for field in fields}
+            episode["observations"].append(observation)
         action = env.action_space.sample()
         observation, reward, terminated, truncated, _ = env.step(action)
-        for key, value in (
-            ("observations", observation),
-            ("actions", action),
-            ("rewards", reward),
-            ("terminations", terminated),
-            ("truncations", truncated),
+        for field, value in zip(
+            fields, (observation, action, reward, terminated, truncated)
         ):
-            episode[key].append(value)
+            episode[field].append(value)
         if terminated or truncated or step == steps - 1:
             episodes.append(EpisodeBuffer(id=len(episodes), **episode))
+            episode = {}
             observation, _ = env.reset()
-            episode = {
-                "observations": [observation],
-                "actions": [],
-                "rewards": [],
-                "terminations": [],
-                "truncations": [],
-            }
     return minari.create_dataset_from_buffers(
         dataset_id, episodes, env=env_id, algorithm_name="random"
     )
