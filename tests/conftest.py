@@ -57,6 +57,7 @@ ONE_KERAS_MODE = (
     "utils/test_composite.py",
     "utils/test_example_encoding.py",
     "utils/test_example_encoding_dataset.py",
+    "utils/test_timer_and_unbatching.py",
     "metrics/",
     "replay_buffers/",
     "distributions/",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import gymnasium
 import numpy as np
 import pytest
@@ -177,3 +179,11 @@ def test_cql_sac_trains_on_the_windows():
     experience = next(iter(data.as_dataset(batch_size=16, seed=0)))
     loss = agent.train(experience).loss
     assert np.isfinite(loss.numpy())
+
+
+def test_without_minari_one_line_names_the_extra(monkeypatch):
+    from policylib.base import extras
+
+    monkeypatch.setitem(sys.modules, "minari", None)
+    with pytest.raises(extras.MissingExtraError, match=r"policylib\[offline\]"):
+        minari_data.MinariTrajectories("pendulum/random-v0")
