@@ -14,10 +14,10 @@ from `.ci/tfa_zygote.py`'s server, which has imported TensorFlow once (~6.5 s
 saved per file). Measured 2026-12-05 against cold starts: the same outcome for
 every one of 2,367 (Keras 3) and 1,067 (tf-keras) tests; Keras 3 gate 630 s
 instead of 989 s, tf-keras 518 s instead of 585 s (there TF-Agents' learner_test,
-~350 s, starts late and ends last). `.ci/run` runs the two modes side by side,
-in the background of the tf-keras suite (with issue 33's scope, 2026-12-05: the
-two gates side by side took 18 min 40 s, Keras 3 1,111 s and tf-keras 882 s of
-harness time; TF-Agents' learner_test alone ~700 s of one worker in each).
+~350 s, starts late and ends last). `.ci/run` runs the two modes side by side:
+916 s for both, against 1,148 s one after the other; with issue 33's scope
+(2026-12-05) 18 min 40 s, Keras 3 1,111 s and tf-keras 882 s of harness time,
+TF-Agents' learner_test alone ~700 s of one worker in each.
 `--cold` starts each interpreter afresh.
 """
 

@@ -49,7 +49,15 @@ def _collect(env_id: str, dataset_id: str, steps: int, seed: int = 0):
             episode = {}
             observation, _ = env.reset()
     return minari.create_dataset_from_buffers(
-        dataset_id, episodes, env=env_id, algorithm_name="random"
+        dataset_id,
+        episodes,
+        env=env_id,
+        eval_env=env_id,
+        algorithm_name="random",
+        author="policylib tests",
+        author_email="tests@policylib.invalid",
+        code_permalink="tests/offline/test_minari_data.py",
+        description=f"{steps} random steps of {env_id}",
     )
 
 
