@@ -162,6 +162,30 @@ class ObjectIdentityDictionary(MutableMapping[_K, _V], Generic[_K, _V]):
         return f"{type(self).__name__}({self._storage!r})"
 
 
+class _WeakStorage:
+    """`len` and iteration over weakly held objects, dropping the dead first.
+
+    The weak dictionary and set each define `_prune` (their storages differ)
+    and take these two methods.
+    """
+
+    _storage: Any
+
+    def _prune(self) -> None:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        self._prune()
+        return len(self._storage)
+
+    def __iter__(self) -> Iterator[Any]:
+        self._prune()
+        for wrapper in list(self._storage):
+            held = wrapper.unwrapped
+            if held is not None:
+                yield held
+
+
 class ObjectIdentityWeakKeyDictionary(ObjectIdentityDictionary[_K, _V]):
     """Like `weakref.WeakKeyDictionary`, with keys matched by identity.
 
@@ -176,16 +200,8 @@ class ObjectIdentityWeakKeyDictionary(ObjectIdentityDictionary[_K, _V]):
         for wrapper in [w for w in self._storage if w.unwrapped is None]:
             del self._storage[wrapper]
 
-    def __len__(self) -> int:
-        self._prune()
-        return len(self._storage)
-
-    def __iter__(self) -> Iterator[_K]:
-        self._prune()
-        for wrapper in list(self._storage):
-            key = wrapper.unwrapped
-            if key is not None:
-                yield key
+    __len__ = _WeakStorage.__len__
+    __iter__ = _WeakStorage.__iter__
 
 
 class ObjectIdentitySet(MutableSet[_K], Generic[_K]):
@@ -266,13 +282,5 @@ class ObjectIdentityWeakSet(ObjectIdentitySet[_K]):
         """Drops the wrappers whose object no longer exists."""
         self._storage = {w for w in self._storage if w.unwrapped is not None}
 
-    def __len__(self) -> int:
-        self._prune()
-        return len(self._storage)
-
-    def __iter__(self) -> Iterator[_K]:
-        self._prune()
-        for wrapper in list(self._storage):
-            member = wrapper.unwrapped
-            if member is not None:
-                yield member
+    __len__ = _WeakStorage.__len__
+    __iter__ = _WeakStorage.__iter__
