@@ -324,6 +324,20 @@ MULTI_LEAF = {"a": ACT, "b": ACT}
 UNBOUNDED = tensor_spec.TensorSpec([1], tf.float32, "free")
 
 
+# Arguments are checked before any network is built, so None stands in for them.
+_CHECKED_BEFORE_NETWORKS = dict(
+    critic_network=None,
+    actor_network=None,
+    actor_optimizer=None,
+    critic_optimizer=None,
+    alpha_optimizer=None,
+    cql_alpha=1.0,
+    num_cql_samples=2,
+    include_critic_entropy_term=False,
+    use_lagrange_cql_alpha=False,
+)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -344,18 +358,7 @@ UNBOUNDED = tensor_spec.TensorSpec([1], tf.float32, "free")
     ],
 )
 def test_bad_arguments_are_refused_by_name(overrides, message) -> None:
-    options = dict(
-        critic_network=None,
-        actor_network=None,
-        actor_optimizer=None,
-        critic_optimizer=None,
-        alpha_optimizer=None,
-        cql_alpha=1.0,
-        num_cql_samples=2,
-        include_critic_entropy_term=False,
-        use_lagrange_cql_alpha=False,
-    )
-    options.update(overrides)
+    options = dict(_CHECKED_BEFORE_NETWORKS, **overrides)
     with pytest.raises(ValueError, match=message):
         cql_sac_agent.CqlSacAgent(TIME_STEP, ACT, **options)
 
@@ -366,19 +369,7 @@ def test_bad_arguments_are_refused_by_name(overrides, message) -> None:
 )
 def test_action_specs_it_cannot_sample_are_refused(action_spec, message) -> None:
     with pytest.raises(ValueError, match=message):
-        cql_sac_agent.CqlSacAgent(
-            TIME_STEP,
-            action_spec,
-            critic_network=None,
-            actor_network=None,
-            actor_optimizer=None,
-            critic_optimizer=None,
-            alpha_optimizer=None,
-            cql_alpha=1.0,
-            num_cql_samples=2,
-            include_critic_entropy_term=False,
-            use_lagrange_cql_alpha=False,
-        )
+        cql_sac_agent.CqlSacAgent(TIME_STEP, action_spec, **_CHECKED_BEFORE_NETWORKS)
 
 
 def test_exported_from_the_agents_package() -> None:
