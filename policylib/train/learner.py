@@ -274,16 +274,23 @@ class Learner(tf.Module):
     def _train(
         self, iterations: tf.Tensor, iterator: Any, parallel_iterations: int
     ) -> Any:
-        """`iterations` train steps in a `tf.while_loop`; the last step's reduced loss."""
-        first = self._reduce(
-            self.single_train_step(iterator), tf.distribute.ReduceOp.SUM
-        )
+        """`iterations` train steps in a `tf.while_loop`; the last step's reduced loss.
 
-        def body(i: tf.Tensor, _: Any) -> tuple[tf.Tensor, Any]:
-            loss = self._reduce(
+        The first step runs before the loop (the loop needs the loss's structure);
+        both calls go through one nested `tf.function`, so the agent's train step
+        is traced once, not twice (TF-Agents traces it twice).
+        """
+
+        @tf.function(autograph=False)
+        def step(iterator: Any) -> Any:
+            return self._reduce(
                 self.single_train_step(iterator), tf.distribute.ReduceOp.SUM
             )
-            return i + 1, loss
+
+        first = step(iterator)
+
+        def body(i: tf.Tensor, _: Any) -> tuple[tf.Tensor, Any]:
+            return i + 1, step(iterator)
 
         _, loss_info = tf.while_loop(
             lambda i, _: i < iterations,
