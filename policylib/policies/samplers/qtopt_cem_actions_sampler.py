@@ -63,6 +63,16 @@ class ActionsSampler:
             f"{type(self).__name__} does not implement refit_distribution_to()."
         )
 
+    def _check_params(self, mean: types.NestedTensor, var: types.NestedTensor) -> None:
+        """ValueError unless `mean` and `var` have the action spec's structure."""
+        for label, params in (("mean", mean), ("var", var)):
+            nest_utils.assert_same_structure(
+                params,
+                self._action_spec,
+                check_types=False,
+                message=f"{type(self).__name__}: {label} must match the action_spec",
+            )
+
     def sample_batch_and_clip(
         self,
         num_samples: int,

@@ -12,7 +12,6 @@ from typing import Any
 import gin
 import tensorflow as tf
 
-from policylib.base import nest_utils
 from policylib.policies.samplers import qtopt_cem_actions_sampler as base
 from policylib.specs import tensor_spec
 from policylib.typing import types
@@ -86,13 +85,7 @@ class GaussianActionsSampler(base.ActionsSampler):
         state: types.NestedTensor | None = None,
     ) -> types.NestedTensor:
         """`[B, N, A]` Gaussian draws per leaf, clipped (and cast if integer)."""
-        for name, params in (("mean", mean), ("var", var)):
-            nest_utils.assert_same_structure(
-                params,
-                self._action_spec,
-                check_types=False,
-                message=f"{type(self).__name__}: {name} must match the action_spec",
-            )
+        self._check_params(mean, var)
 
         def draw() -> types.NestedTensor:
             draws = tf.nest.map_structure(

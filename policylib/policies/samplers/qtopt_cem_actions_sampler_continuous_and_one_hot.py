@@ -26,7 +26,6 @@ from typing import Any
 import gin
 import tensorflow as tf
 
-from policylib.base import nest_utils
 from policylib.policies.samplers import qtopt_cem_actions_sampler as base
 from policylib.specs import tensor_spec
 from policylib.typing import types
@@ -245,13 +244,7 @@ class GaussianActionsSampler(base.ActionsSampler):
         state: types.NestedTensor | None = None,
     ) -> types.NestedTensor:
         """`[B, N, A]` samples per key, laid out group by group (see the module)."""
-        for label, params in (("mean", mean), ("var", var)):
-            nest_utils.assert_same_structure(
-                params,
-                self._action_spec,
-                check_types=False,
-                message=f"{type(self).__name__}: {label} must match the action_spec",
-            )
+        self._check_params(mean, var)
         num_samples = int(num_samples)
         layout = self._layout(num_samples)
         self._last_num_samples = num_samples

@@ -12,7 +12,6 @@ from typing import Any
 import gin
 import tensorflow as tf
 
-from policylib.base import nest_utils
 from policylib.policies.samplers import qtopt_cem_actions_sampler as base
 from policylib.specs import tensor_spec
 from policylib.typing import types
@@ -61,13 +60,7 @@ class GaussianActionsSampler(base.ActionsSampler):
         state: types.NestedTensor | None = None,
     ) -> types.NestedTensor:
         """`[B, N, A]` draws per leaf in its dtype, clipped, then custom-clipped."""
-        for name, params in (("mean", mean), ("var", var)):
-            nest_utils.assert_same_structure(
-                params,
-                self._action_spec,
-                check_types=False,
-                message=f"{type(self).__name__}: {name} must match the action_spec",
-            )
+        self._check_params(mean, var)
         actions = tf.nest.map_structure(
             lambda m, v, spec: tf.cast(
                 base._normal_draws(num_samples, m, v), spec.dtype
