@@ -7,5 +7,5 @@ from policylib._lazy import lazy_package
 __getattr__, __dir__ = lazy_package(
     globals(),
     modules="minari_data",
-    attributes="minari_data: MinariTrajectories DataSummary",
+    attributes="minari_data: MinariTrajectories DataSummary record_dataset",
 )

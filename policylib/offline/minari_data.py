@@ -14,6 +14,8 @@ frames a TF-Agents driver would have written for that episode:
 `as_dataset` serves windows of consecutive frames that never cross the end of
 an episode (what an agent's `train` takes), `to_replay_buffer` a filled
 `TFUniformReplayBuffer` holding the frames of every episode in order.
+`record_dataset` writes a new local data set from a policy acting in a
+Gymnasium environment (with optional exploration noise), in Minari's format.
 
     data = minari_data.MinariTrajectories("pendulum/noisy-expert-v0")
     agent = cql_sac_agent.CqlSacAgent(data.time_step_spec, data.action_spec, ...)
@@ -36,6 +38,7 @@ import tensorflow as tf
 
 from policylib.base import extras
 from policylib.environments import gym_wrapper
+from policylib.policies import py_policy
 from policylib.replay_buffers import tf_uniform_replay_buffer
 from policylib.specs import array_spec, tensor_spec
 from policylib.trajectories import time_step as ts
@@ -45,7 +48,7 @@ from policylib.typing import types
 if TYPE_CHECKING:
     import minari
 
-__all__ = ["DataSummary", "MinariTrajectories", "episode_trajectory"]
+__all__ = ["DataSummary", "MinariTrajectories", "episode_trajectory", "record_dataset"]
 
 
 def _minari() -> Any:
@@ -248,12 +251,17 @@ class MinariTrajectories:
         )
 
     def _starts(self, num_steps: int) -> np.ndarray:
-        """First frames of the windows of `num_steps` frames inside one episode."""
+        """First frames of the windows of `num_steps` frames inside one episode.
+
+        A one-frame window never is an episode's final frame: its action is a
+        placeholder (0), nothing any agent should learn from.
+        """
         if num_steps not in self._window_starts:
             self._all_frames()
+            last = 1 if num_steps == 1 else num_steps - 1
             self._window_starts[num_steps] = np.concatenate(
                 [
-                    np.arange(a, b - num_steps + 1, dtype=np.int64)
+                    np.arange(a, b - last, dtype=np.int64)
                     for a, b in self._episode_bounds
                 ]
             )
@@ -272,7 +280,8 @@ class MinariTrajectories:
         Args:
           batch_size: windows per batch.
           num_steps: frames per window (2: one transition, what SAC, CQL-SAC
-            and DQN train on).
+            and DQN train on; 1: single frames with their actions, for
+            behavioural cloning, leaving out each episode's final frame).
           shuffle: draw windows in a random order (seeded by `seed`), anew
             on each pass.
           seed: the shuffle's seed.
@@ -340,3 +349,138 @@ class MinariTrajectories:
 
         fill()
         return buffer
+
+
+def _time_step(
+    spec: ts.TimeStep, observation: Any, step_type: int, reward: float, discount: float
+) -> ts.TimeStep:
+    """An unbatched `TimeStep` of arrays in `spec`'s dtypes."""
+    return ts.TimeStep(
+        step_type=np.asarray(step_type, dtype=spec.step_type.dtype),
+        reward=np.asarray(reward, dtype=spec.reward.dtype),
+        discount=np.asarray(discount, dtype=spec.discount.dtype),
+        observation=tf.nest.map_structure(
+            lambda s, o: np.asarray(o, dtype=s.dtype), spec.observation, observation
+        ),
+    )
+
+
+def record_dataset(
+    dataset_id: str,
+    env_id: str,
+    policy: py_policy.PyPolicy,
+    num_steps: int,
+    *,
+    seed: int = 0,
+    action_noise: float = 0.0,
+    random_action_prob: float = 0.0,
+    **metadata: Any,
+) -> MinariTrajectories:
+    """Runs `policy` in a Gymnasium environment and writes its episodes as a Minari data set.
+
+    The way D4RL's "medium" and "expert" sets were made, for a local set
+    when nothing can be downloaded: a trained policy, perturbed by
+    exploration noise, plays `num_steps` steps; every episode (the last one
+    cut off at `num_steps`, recorded as truncated) goes to Minari's writer.
+    The recorded action is the one the environment received, noise included.
+
+    Args:
+      dataset_id: the new data set's id (`"pendulum/noisy-expert-v0"`); Minari
+        keeps it under `MINARI_DATASETS_PATH`, else `~/.minari/datasets`.
+      env_id: the Gymnasium id to run (`gymnasium.make(env_id)`); also the
+        data set's environment.
+      policy: a py policy acting on unbatched time steps, e.g. a
+        `PyTFEagerPolicy` or `SavedPyTFEagerPolicy`.
+      num_steps: environment steps to record.
+      seed: seeds the first reset, the noise and the random actions.
+      action_noise: standard deviation of Gaussian noise added to a
+        continuous (`Box`) action, in the action's units, then clipped to its
+        bounds.
+      random_action_prob: the probability of a uniformly random action
+        instead of the policy's at each step.
+      **metadata: passed to `minari.create_dataset_from_buffers` (`author`,
+        `author_email`, `code_permalink`, `description`, ...);
+        `algorithm_name` defaults to `"policylib.offline.record_dataset"`.
+
+    Returns:
+      The new data set, as `MinariTrajectories`.
+
+    Raises:
+      ValueError: `dataset_id` exists already (nothing is overwritten), a
+        count or probability is out of range, or `action_noise` is set for a
+        non-`Box` action space.
+      TypeError: `policy` is not a `PyPolicy`.
+      MissingExtraError: Minari is not installed.
+    """
+    minari_module = _minari()
+    import gymnasium
+    from minari.data_collector import EpisodeBuffer
+
+    if not isinstance(policy, py_policy.PyPolicy):
+        raise TypeError(
+            "record_dataset needs a py policy (e.g. py_tf_eager_policy."
+            f"PyTFEagerPolicy(tf_policy)); got {type(policy).__name__}."
+        )
+    if int(num_steps) != num_steps or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive integer; got {num_steps!r}.")
+    if action_noise < 0 or not 0 <= random_action_prob <= 1:
+        raise ValueError(
+            "action_noise must be >= 0 and random_action_prob in [0, 1]; got "
+            f"{action_noise!r} and {random_action_prob!r}."
+        )
+    if dataset_id in minari_module.list_local_datasets():
+        raise ValueError(
+            f"A local Minari data set {dataset_id!r} exists already; choose another "
+            "id or remove it first (minari.delete_dataset)."
+        )
+    env = gymnasium.make(env_id)
+    space = env.action_space
+    if action_noise and not isinstance(space, gymnasium.spaces.Box):
+        raise ValueError(
+            f"action_noise needs a continuous (Box) action space; {env_id} has {space}."
+        )
+    space.seed(seed)
+    rng = np.random.default_rng(seed)
+    spec = policy.time_step_spec
+    fields = ("observations", "actions", "rewards", "terminations", "truncations")
+    episodes: list[Any] = []
+    try:
+        observation, _ = env.reset(seed=seed)
+        time_step = _time_step(spec, observation, ts.StepType.FIRST, 0.0, 1.0)
+        state = policy.get_initial_state()
+        episode: dict[str, list[Any]] = {f: [] for f in fields}
+        episode["observations"].append(observation)
+        for step in range(int(num_steps)):
+            policy_step = policy.action(time_step, state)
+            state = policy_step.state
+            if random_action_prob and rng.random() < random_action_prob:
+                action = space.sample()
+            else:
+                action = np.asarray(policy_step.action).astype(space.dtype)
+                if action_noise:
+                    noise = rng.normal(0.0, action_noise, size=action.shape)
+                    action = np.clip(action + noise, space.low, space.high).astype(
+                        space.dtype
+                    )
+            observation, reward, terminated, truncated, _ = env.step(action)
+            truncated = truncated or step == num_steps - 1
+            for field, value in zip(
+                fields, (observation, action, reward, terminated, truncated)
+            ):
+                episode[field].append(value)
+            if terminated or truncated:
+                episodes.append(EpisodeBuffer(id=len(episodes), **episode))
+                observation, _ = env.reset()
+                time_step = _time_step(spec, observation, ts.StepType.FIRST, 0.0, 1.0)
+                state = policy.get_initial_state()
+                episode = {f: [] for f in fields}
+                episode["observations"].append(observation)
+            else:
+                time_step = _time_step(spec, observation, ts.StepType.MID, reward, 1.0)
+    finally:
+        env.close()
+    metadata.setdefault("algorithm_name", "policylib.offline.record_dataset")
+    dataset = minari_module.create_dataset_from_buffers(
+        dataset_id, episodes, env=env_id, eval_env=env_id, **metadata
+    )
+    return MinariTrajectories(dataset)

@@ -1,4 +1,4 @@
-"""Minari data sets (written here with Minari's own DataCollector) as trajectories."""
+"""Minari data sets (written here with Minari's own writer) as trajectories, and recorded from a policy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from policylib.environments import suite_gym
 from policylib.offline import minari_data
+from policylib.policies import py_policy, random_py_policy
+from policylib.trajectories import policy_step
 from policylib.trajectories import time_step as ts
 
 minari = pytest.importorskip("minari")
@@ -115,6 +118,14 @@ def test_windows_stay_inside_episodes_and_are_seeded():
         data.as_dataset(batch_size=1, num_steps=300)
 
 
+def test_one_frame_windows_leave_out_each_episodes_final_frame():
+    _collect("Pendulum-v1", "pendulum/random-v0", 250)
+    data = minari_data.MinariTrajectories("pendulum/random-v0")
+    frames = list(data.as_dataset(batch_size=1000, num_steps=1, repeat=False))[0]
+    assert frames.step_type.shape == (250, 1)  # one per step: 200 + 50
+    assert not (frames.step_type.numpy() == ts.StepType.LAST).any()
+
+
 def test_the_replay_buffer_holds_every_frame_in_order():
     _collect("Pendulum-v1", "pendulum/random-v0", 250)
     data = minari_data.MinariTrajectories("pendulum/random-v0")
@@ -195,3 +206,89 @@ def test_without_minari_one_line_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "minari", None)
     with pytest.raises(extras.MissingExtraError, match=r"policylib\[offline\]"):
         minari_data.MinariTrajectories("pendulum/random-v0")
+
+
+class _ConstantPolicy(py_policy.PyPolicy):
+    """Always the same torque: what was recorded is then known exactly."""
+
+    def __init__(self, time_step_spec, action_spec, torque):
+        super().__init__(time_step_spec, action_spec)
+        self._torque = np.float32(torque)
+        self.calls = 0
+
+    def _action(self, time_step, policy_state):
+        assert time_step.observation.shape == (3,)  # unbatched
+        self.calls += 1
+        return policy_step.PolicyStep(np.full((1,), self._torque, np.float32), ())
+
+
+def _pendulum_policy(torque=1.0):
+    env = suite_gym.load("Pendulum-v1")
+    return _ConstantPolicy(env.time_step_spec(), env.action_spec(), torque)
+
+
+def test_a_policy_is_recorded_step_by_step_the_last_episode_truncated():
+    policy = _pendulum_policy(torque=1.0)
+    data = minari_data.record_dataset(
+        "pendulum/constant-v0", "Pendulum-v1", policy, 450, seed=3, author="tests"
+    )
+    assert policy.calls == 450
+    episodes = list(data.dataset.iterate_episodes())
+    assert [len(e.rewards) for e in episodes] == [200, 200, 50]
+    assert all(e.truncations[-1] and not e.terminations.any() for e in episodes)
+    np.testing.assert_array_equal(
+        np.concatenate([e.actions for e in episodes]), np.ones((450, 1), np.float32)
+    )
+    # The first reset is seeded: the same start as gymnasium's with that seed.
+    start, _ = gymnasium.make("Pendulum-v1").reset(seed=3)
+    np.testing.assert_allclose(episodes[0].observations[0], start)
+    summary = data.summary()
+    assert (summary.episodes, summary.steps) == (3, 450)
+    assert data.dataset.storage.metadata["algorithm_name"] == (
+        "policylib.offline.record_dataset"
+    )
+
+
+def test_exploration_noise_is_seeded_and_stays_in_bounds():
+    def actions(dataset_id, seed, **noise):
+        data = minari_data.record_dataset(
+            dataset_id, "Pendulum-v1", _pendulum_policy(1.9), 300, seed=seed, **noise
+        )
+        return np.concatenate([e.actions for e in data.dataset.iterate_episodes()])
+
+    noisy = actions("pendulum/noisy-v0", 0, action_noise=0.5)
+    assert np.all((noisy >= -2) & (noisy <= 2)) and (noisy == 2).any()  # clipped
+    assert 0.3 < np.std(noisy[noisy < 2]) < 0.6
+    np.testing.assert_array_equal(
+        noisy, actions("pendulum/noisy-again-v0", 0, action_noise=0.5)
+    )
+    assert not np.array_equal(
+        noisy, actions("pendulum/noisy-1-v0", 1, action_noise=0.5)
+    )
+    mixed = actions("pendulum/mixed-v0", 0, random_action_prob=0.5)
+    share = np.mean(mixed != np.float32(1.9))
+    assert 0.4 < share < 0.6, share
+
+
+def test_recording_refuses_bad_arguments_and_never_overwrites():
+    policy = _pendulum_policy()
+    minari_data.record_dataset("pendulum/constant-v0", "Pendulum-v1", policy, 5)
+    with pytest.raises(ValueError, match="'pendulum/constant-v0' exists already"):
+        minari_data.record_dataset("pendulum/constant-v0", "Pendulum-v1", policy, 5)
+    assert minari_data.MinariTrajectories("pendulum/constant-v0").summary().steps == 5
+    with pytest.raises(TypeError, match="needs a py policy.*got str"):
+        minari_data.record_dataset("x/y-v0", "Pendulum-v1", "policy_dir", 5)
+    with pytest.raises(ValueError, match="num_steps must be a positive integer"):
+        minari_data.record_dataset("x/y-v0", "Pendulum-v1", policy, 0)
+    with pytest.raises(ValueError, match="random_action_prob in"):
+        minari_data.record_dataset(
+            "x/y-v0", "Pendulum-v1", policy, 5, random_action_prob=2
+        )
+    cartpole = suite_gym.load("CartPole-v1")
+    random = random_py_policy.RandomPyPolicy(
+        cartpole.time_step_spec(), cartpole.action_spec()
+    )
+    with pytest.raises(
+        ValueError, match="needs a continuous.*CartPole-v1 has Discrete"
+    ):
+        minari_data.record_dataset("x/y-v0", "CartPole-v1", random, 5, action_noise=0.1)
