@@ -352,7 +352,7 @@ class MinariTrajectories:
 
 
 def _time_step(
-    spec: ts.TimeStep, observation: Any, step_type: int, reward: float, discount: float
+    spec: ts.TimeStep, observation: Any, step_type: Any, reward: Any, discount: float
 ) -> ts.TimeStep:
     """An unbatched `TimeStep` of arrays in `spec`'s dtypes."""
     return ts.TimeStep(
@@ -434,7 +434,7 @@ def record_dataset(
             "id or remove it first (minari.delete_dataset)."
         )
     env = gymnasium.make(env_id)
-    space = env.action_space
+    space: Any = env.action_space
     if action_noise and not isinstance(space, gymnasium.spaces.Box):
         raise ValueError(
             f"action_noise needs a continuous (Box) action space; {env_id} has {space}."
