@@ -46,3 +46,22 @@ def test_short_dqn_training_run_saves_a_loadable_policy(tmp_path) -> None:
     )
     policy = policy_loader.load(str(tmp_path / "policy"))
     assert policy.action_spec.shape == ()
+
+
+def test_offline_example_records_trains_and_evaluates(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "unused"))  # restored
+    example = _load("offline_cql_pendulum")
+    args = ["--output-dir", str(tmp_path), "--data-steps", "450", "--train-steps", "20"]
+    summary = example.main([*args, "--eval-episodes", "2"])
+    data = summary["data"]
+    assert (data["episodes"], data["steps"]) == (3, 450)  # 200 + 200 + 50
+    assert data["min_return"] <= data["average_return"] <= data["max_return"] < 0
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    for name in ("cql_sac", "bc"):
+        assert summary[name]["train_steps"] == 20
+        assert -2_000 < summary[name]["mean_return"] < 0, summary[name]
+        policy = policy_loader.load(summary[name]["policy"])
+        assert policy.action_spec.shape == (1,)
+    # A second run finds its data set recorded already and reads it back.
+    again = example.record(str(tmp_path), example.default_expert(), 450, 0, 1.0)
+    assert again.summary().average_return == data["average_return"]

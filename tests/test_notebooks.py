@@ -21,6 +21,7 @@ EXPECTED = {
     "bandits_ranking.ipynb": "train steps",
     "dqn_actor_learner.ipynb": "over 10 episodes (CartPole-v1)",
     "dqn_cartpole.ipynb": "Average return over 20 held-out episodes",
+    "offline_rl.ipynb": "Average returns: data set",
     "policies_tutorial.ipynb": "after the update: live policy",
     "sac_pendulum.ipynb": "Average return over 10 held-out episodes",
     "save_load_evaluate.ipynb": "policylib's actions equal TF-Agents' at 5 of 5 recorded steps",
@@ -184,6 +185,32 @@ def test_sac_notebook_runs_a_short_training(tmp_path, monkeypatch) -> None:
     assert EXPECTED["sac_pendulum.ipynb"] in outputs
     assert "iteration 200: 1200 env steps" in outputs
     assert os.path.isdir(tmp_path / "sac_pendulum_policy")
+
+
+def test_offline_notebook_runs_a_short_training(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OFFLINE_DATA_STEPS", "600")
+    monkeypatch.setenv("OFFLINE_TRAIN_STEPS", "50")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "datasets"))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    outputs = _run("offline_rl.ipynb", tmp_path)
+    assert EXPECTED["offline_rl.ipynb"] in outputs
+    assert "episodes=3, steps=600" in outputs  # 200-step episodes
+    assert outputs.count("50 train steps in") == 2
+    assert os.path.isdir(tmp_path / "cql_sac_policy")
+    assert os.path.isdir(tmp_path / "datasets" / "pendulum" / "sac-noisy-n600-v0")
+
+
+def test_offline_notebook_saved_outputs_beat_the_data() -> None:
+    """The committed outputs are a full run: CQL-SAC at -300 or better, above the data."""
+    text = "".join(text for _, text in _saved_texts("offline_rl.ipynb"))
+    found = re.search(
+        r"Average returns: data set (-?[\d.]+), CQL-SAC (-?[\d.]+), BC (-?[\d.]+)", text
+    )
+    assert found, "the saved run's last line is missing"
+    data, cql, bc = (float(v) for v in found.groups())
+    assert cql >= -300 and cql > data, (data, cql, bc)
+    assert "steps=20000" in text
 
 
 def test_sac_notebook_saved_outputs_reach_the_target() -> None:

@@ -80,8 +80,8 @@ def episode_trajectory(
 
     Args:
       episode: a `minari.EpisodeData` (anything with its fields).
-      observation_spec: the data set's observation spec; observations are
-        cast to its dtypes.
+      observation_spec: the data set's observation spec (array or tensor
+        specs); observations are cast to its dtypes.
       action_spec: the data set's action spec; actions are cast to its dtypes.
 
     Raises:
@@ -89,6 +89,8 @@ def episode_trajectory(
         (the message names the episode and the field, expected vs got).
     """
     name = f"episode {getattr(episode, 'id', '?')}"
+    observation_spec = tensor_spec.to_array_spec(observation_spec)
+    action_spec = tensor_spec.to_array_spec(action_spec)
     rewards = np.asarray(episode.rewards, dtype=np.float32)
     steps = rewards.shape[0] if rewards.ndim else 0
     if rewards.ndim != 1 or steps == 0:
@@ -157,6 +159,9 @@ def episode_trajectory(
 class MinariTrajectories:
     """A Minari data set with TF-Agents specs, as trajectories.
 
+    `observation_spec`, `action_spec` and `time_step_spec` are tensor specs,
+    what an agent's constructor and its networks take.
+
     Args:
       dataset: a `minari.MinariDataset`, or the id of a local one.
 
@@ -178,12 +183,16 @@ class MinariTrajectories:
                 )
             dataset = minari_module.load_dataset(dataset)
         self._dataset = dataset
-        self.observation_spec = gym_wrapper.spec_from_gym_space(
+        # Array specs cast the episodes' arrays; the public specs are tensor
+        # specs, what an agent's constructor and networks take.
+        self._observation_array_spec = gym_wrapper.spec_from_gym_space(
             dataset.observation_space, name="observation"
         )
-        self.action_spec = gym_wrapper.spec_from_gym_space(
+        self._action_array_spec = gym_wrapper.spec_from_gym_space(
             dataset.action_space, name="action"
         )
+        self.observation_spec = tensor_spec.from_spec(self._observation_array_spec)
+        self.action_spec = tensor_spec.from_spec(self._action_array_spec)
         self.time_step_spec = ts.time_step_spec(self.observation_spec)
         self._frames: trajectory.Trajectory | None = None
         self._window_starts: dict[int, np.ndarray] = {}
@@ -200,8 +209,8 @@ class MinariTrajectories:
         return tensor_spec.from_spec(
             trajectory.Trajectory(
                 step_type=array_spec.ArraySpec((), np.int32, name="step_type"),
-                observation=self.observation_spec,
-                action=self.action_spec,
+                observation=self._observation_array_spec,
+                action=self._action_array_spec,
                 policy_info=(),
                 next_step_type=array_spec.ArraySpec((), np.int32, name="step_type"),
                 reward=array_spec.ArraySpec((), np.float32, name="reward"),
@@ -214,7 +223,9 @@ class MinariTrajectories:
     def episodes(self) -> Iterator[trajectory.Trajectory]:
         """Each episode's `T + 1` frames, as arrays, in the data set's order."""
         for episode in self._dataset.iterate_episodes():
-            yield episode_trajectory(episode, self.observation_spec, self.action_spec)
+            yield episode_trajectory(
+                episode, self._observation_array_spec, self._action_array_spec
+            )
 
     def _all_frames(self) -> trajectory.Trajectory:
         """Every episode's frames, concatenated (built once)."""
@@ -270,18 +281,22 @@ class MinariTrajectories:
     def as_dataset(
         self,
         batch_size: int,
-        num_steps: int = 2,
+        num_steps: int | None = 2,
         shuffle: bool = True,
         seed: int | None = None,
         repeat: bool = True,
     ) -> tf.data.Dataset:
         """`[batch_size, num_steps]` windows of frames, none crossing an episode's end.
 
+        With `num_steps=None`, `[batch_size]` single frames without a time dim
+        (as a replay buffer's `as_dataset` gives them).
+
         Args:
           batch_size: windows per batch.
           num_steps: frames per window (2: one transition, what SAC, CQL-SAC
-            and DQN train on; 1: single frames with their actions, for
-            behavioural cloning, leaving out each episode's final frame).
+            and DQN train on). One frame, or None for frames without a time
+            dim (behavioural cloning), leaves out each episode's final frame,
+            whose action is a placeholder.
           shuffle: draw windows in a random order (seeded by `seed`), anew
             on each pass.
           seed: the shuffle's seed.
@@ -292,6 +307,8 @@ class MinariTrajectories:
           ValueError: `batch_size` or `num_steps` is below 1, or no episode
             has `num_steps` frames.
         """
+        window = num_steps is not None
+        num_steps = 1 if num_steps is None else num_steps
         if batch_size < 1 or num_steps < 1:
             raise ValueError(
                 f"batch_size and num_steps must be >= 1; got {batch_size}, {num_steps}."
@@ -303,7 +320,7 @@ class MinariTrajectories:
                 f"(the longest has {max(b - a for a, b in self._episode_bounds)})."
             )
         frames = tf.nest.map_structure(tf.constant, self._all_frames())
-        offsets = tf.range(num_steps, dtype=tf.int64)
+        offsets = tf.range(num_steps, dtype=tf.int64) if window else None
         windows = tf.data.Dataset.from_tensor_slices(starts)
         if shuffle:
             windows = windows.shuffle(
@@ -314,7 +331,7 @@ class MinariTrajectories:
         windows = windows.batch(batch_size, drop_remainder=repeat)
 
         def gather(first: tf.Tensor) -> trajectory.Trajectory:
-            index = first[:, None] + offsets[None, :]
+            index = first if offsets is None else first[:, None] + offsets[None, :]
             return tf.nest.map_structure(lambda f: tf.gather(f, index), frames)
 
         return windows.map(gather).prefetch(tf.data.AUTOTUNE)

@@ -121,9 +121,12 @@ def test_windows_stay_inside_episodes_and_are_seeded():
 def test_one_frame_windows_leave_out_each_episodes_final_frame():
     _collect("Pendulum-v1", "pendulum/random-v0", 250)
     data = minari_data.MinariTrajectories("pendulum/random-v0")
-    frames = list(data.as_dataset(batch_size=1000, num_steps=1, repeat=False))[0]
+    frames = list(data.as_dataset(1000, num_steps=1, shuffle=False, repeat=False))[0]
     assert frames.step_type.shape == (250, 1)  # one per step: 200 + 50
     assert not (frames.step_type.numpy() == ts.StepType.LAST).any()
+    single = list(data.as_dataset(1000, num_steps=None, shuffle=False, repeat=False))[0]
+    assert single.step_type.shape == (250,)  # no time dim
+    np.testing.assert_array_equal(single.action.numpy(), frames.action.numpy()[:, 0])
 
 
 def test_the_replay_buffer_holds_every_frame_in_order():
