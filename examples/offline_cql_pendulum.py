@@ -170,8 +170,8 @@ def evaluate_saved(policy_dir: str, episodes: int) -> dict[str, Any]:
     out = policy_dir + "-eval.json"
     command = [sys.executable, "-m", "policylib", "evaluate", policy_dir]
     command += ["--env", ENV_NAME, "--episodes", str(episodes)]
-    command += ["--seed", str(EVAL_SEED), "--json", out]
-    print("$ policylib evaluate", " ".join(command[4:]), flush=True)
+    command += ["--seed", str(EVAL_SEED), "--json", out, "--quiet"]
+    print("$ policylib evaluate", " ".join(command[4:-1]), flush=True)
     subprocess.run(command, check=True)
     with open(out) as f:
         return json.load(f)
