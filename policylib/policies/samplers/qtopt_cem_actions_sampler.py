@@ -215,34 +215,54 @@ def _sample_with_rejection(
 ) -> types.NestedTensor:
     """`num_samples` accepted draws per row, padded with `filler` if too few.
 
-    Draws `rounds` rounds of `draw()` (each a nest of `[B, N, A]`), keeps,
-    for each row, the first `N` that `rejecter(draws, state)` accepts in the
-    order drawn, and fills the rest of a row short of accepted draws with
-    `filler` (a nest of `[A]` tensors).
+    Draws rounds of `draw()` (each a nest of `[B, N, A]`) until every row has
+    `N` draws that `rejecter(draws, state)` accepts, or `rounds` rounds are
+    done; keeps each row's first `N` accepted in the order drawn and fills
+    the rest of a row short of them with `filler` (a nest of `[A]` tensors).
     """
-    draws, masks = [], []
-    for _ in range(rounds):
-        sample = draw()
+
+    def checked_mask(sample: types.NestedTensor) -> tf.Tensor:
         mask = tf.convert_to_tensor(rejecter(sample, state))
         if mask.shape.rank is not None and mask.shape.rank != 2:
             raise ValueError(
                 "A sample rejecter must return a [batch, num_samples] mask, got shape "
                 f"{mask.shape}."
             )
-        draws.append(sample)
-        masks.append(tf.cast(mask, tf.bool))
-    pool = tf.nest.map_structure(lambda *t: tf.concat(t, axis=1), *draws)
-    accepted = tf.concat(masks, axis=1)  # [B, R * N]
-    # Accepted draws first, each group in the order drawn.
-    position = tf.range(tf.shape(accepted)[1])
-    key = tf.where(accepted, position, position + tf.shape(accepted)[1])
-    order = tf.argsort(key, axis=1, stable=True)[:, :num_samples]  # [B, N]
-    num_accepted = tf.reduce_sum(tf.cast(accepted, tf.int32), axis=1)
-    keep = tf.range(num_samples)[None, :] < num_accepted[:, None]  # [B, N]
+        return tf.cast(mask, tf.bool)
 
-    def pick(t: tf.Tensor, fill: tf.Tensor) -> tf.Tensor:
-        chosen = tf.gather(t, order, batch_dims=1)
-        fill = tf.broadcast_to(tf.cast(fill, chosen.dtype), tf.shape(chosen))
-        return tf.where(keep[:, :, None], chosen, fill)
+    def merge(
+        kept: types.NestedTensor,
+        kept_mask: tf.Tensor,
+        sample: types.NestedTensor,
+        sample_mask: tf.Tensor,
+    ) -> tuple[types.NestedTensor, tf.Tensor]:
+        """The first `N` accepted of `kept` then `sample`, per row, and their mask."""
+        accepted = tf.concat([kept_mask, sample_mask], axis=1)  # [B, 2N]
+        position = tf.range(tf.shape(accepted)[1])
+        key = tf.where(accepted, position, position + tf.shape(accepted)[1])
+        order = tf.argsort(key, axis=1, stable=True)[:, :num_samples]  # [B, N]
+        merged = tf.nest.map_structure(
+            lambda k, d: tf.gather(tf.concat([k, d], axis=1), order, batch_dims=1),
+            kept,
+            sample,
+        )
+        return merged, tf.gather(accepted, order, batch_dims=1)
 
-    return tf.nest.map_structure(pick, pool, filler)
+    first = draw()
+    first_mask = checked_mask(first)
+    kept, kept_mask = merge(first, tf.zeros_like(first_mask), first, first_mask)
+
+    def more(i: tf.Tensor, kept: Any, kept_mask: tf.Tensor) -> tf.Tensor:
+        return tf.logical_and(i < rounds, tf.logical_not(tf.reduce_all(kept_mask)))
+
+    def again(i: tf.Tensor, kept: Any, kept_mask: tf.Tensor) -> tuple[Any, ...]:
+        sample = draw()
+        return (i + 1, *merge(kept, kept_mask, sample, checked_mask(sample)))
+
+    _, kept, kept_mask = tf.while_loop(more, again, (tf.constant(1), kept, kept_mask))
+
+    def fill(t: tf.Tensor, value: tf.Tensor) -> tf.Tensor:
+        value = tf.broadcast_to(tf.cast(value, t.dtype), tf.shape(t))
+        return tf.where(kept_mask[:, :, None], t, value)
+
+    return tf.nest.map_structure(fill, kept, filler)

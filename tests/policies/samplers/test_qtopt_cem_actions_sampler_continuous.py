@@ -145,3 +145,18 @@ def test_rejecter_must_be_one_callable_with_at_least_one_round():
         cont.GaussianActionsSampler(ARM, sample_rejecters=[lambda a, s: a])
     with pytest.raises(ValueError, match="max_rejection_iterations .* >= 1, got 0"):
         cont.GaussianActionsSampler(ARM, max_rejection_iterations=0)
+
+
+def test_rejection_stops_drawing_once_every_row_is_full():
+    calls = []
+
+    def accept_all(actions, state):
+        calls.append(1)
+        return tf.ones(tf.shape(actions)[:2], tf.bool)
+
+    sampler = cont.GaussianActionsSampler(
+        ARM, sample_rejecters=accept_all, max_rejection_iterations=10
+    )
+    actions = sampler.sample_batch_and_clip(5, rows([0.0, 0.0], 3), rows([1.0, 1.0], 3))
+    assert actions.shape == (3, 5, 2)
+    assert len(calls) == 1  # one round: nothing rejected, no second draw
