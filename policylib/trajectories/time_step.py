@@ -252,7 +252,13 @@ def _step(
     discount: types.NestedTensorOrArray,
     outer_dims: types.Shape | None,
     helper: str,
+    batch_from_reward_first_dim: bool = False,
 ) -> TimeStep:
+    """One time step for `helper`; its batch is `outer_dims`, else the reward's.
+
+    The reward's whole shape, or its first dim only with
+    `batch_from_reward_first_dim` (NumPy rewards).
+    """
     _check_step_args(helper, observation)
     if not _is_tensor_nest(observation) and not _is_tensor_nest(reward):
         reward = (
@@ -264,9 +270,7 @@ def _step(
         )
         if outer_dims is not None:
             outer = tuple(outer_dims)
-        elif helper == "termination":
-            # As TF-Agents: the batch is the reward's first dim, so a vector
-            # reward per entry (a bandit's score per slot) keeps [B] steps.
+        elif batch_from_reward_first_dim:
             outer = (
                 tuple(np.shape(nest.flatten(reward)[0]))[:1]
                 if nest.flatten(reward)
@@ -324,7 +328,17 @@ def termination(
     outer_dims: types.Shape | None = None,
 ) -> TimeStep:
     """A LAST time step of an episode that ended: discount 0."""
-    return _step(StepType.LAST, observation, reward, 0.0, outer_dims, "termination")
+    # As TF-Agents: the batch is the reward's first dim, so a vector reward per
+    # entry (a bandit's score per slot) keeps [B] steps.
+    return _step(
+        StepType.LAST,
+        observation,
+        reward,
+        0.0,
+        outer_dims,
+        "termination",
+        batch_from_reward_first_dim=True,
+    )
 
 
 def truncation(
