@@ -299,6 +299,11 @@ class CEMPolicy(tf_policy.TFPolicy):
         rows = _dim(first, 0) * seq_size  # B, or B * T
         sampler = self._actions_sampler
         num_samples, num_elites = self._num_samples, self._num_elites
+        # What the network sees besides the actions is the same every round:
+        # repeat it per sample once, not in each of the rounds.
+        scored_observation, scored_step_type, scored_state = self._scoring_inputs(
+            observation, step_type, policy_state
+        )
 
         def body(
             i: tf.Tensor,
@@ -311,14 +316,13 @@ class CEMPolicy(tf_policy.TFPolicy):
             del elites, scores, state
             var = tf.nest.map_structure(lambda v: tf.maximum(v, self._minimal_var), var)
             actions = sampler.sample_batch_and_clip(num_samples, mean, var, observation)
+            scored = (scored_observation, actions, scored_step_type, scored_state)
             if outer_rank == 2:
                 q_values, next_state = self._score_with_time(
-                    observation, actions, step_type, policy_state, seq_size
+                    *scored, seq_size, inputs_tiled=True
                 )
             else:
-                q_values, next_state = self._score(
-                    observation, actions, step_type, policy_state
-                )
+                q_values, next_state = self._score(*scored, inputs_tiled=True)
             best_scores, indices = tf.math.top_k(
                 tf.cast(q_values, tf.float32), num_elites
             )
@@ -385,22 +389,43 @@ class CEMPolicy(tf_policy.TFPolicy):
             return None
         return nest_utils.tile_batch(value, self._num_samples)
 
+    def _scoring_inputs(
+        self, observation: Any, step_type: Any, policy_state: Any
+    ) -> tuple[Any, Any, Any]:
+        """Observation, step type and state as the network scores them with samples.
+
+        With `preprocess_state_action`, each row repeated `N` times; else as given.
+        """
+        if not self._preprocess_state_action:
+            return observation, step_type, policy_state
+        return (
+            self._tiled(observation),
+            self._tiled(step_type),
+            self._tiled(policy_state),
+        )
+
     def _score(
         self,
         observation: types.NestedTensorOrArray,
         sample_actions: types.NestedTensor,
         step_type: Any = None,
         policy_state: types.NestedTensor = (),
+        inputs_tiled: bool = False,
     ) -> tuple[tf.Tensor, types.NestedTensor]:
-        """`[B, N]` Q-values of `[B, N, A]` sampled actions, and the next state."""
+        """`[B, N]` Q-values of `[B, N, A]` sampled actions, and the next state.
+
+        `inputs_tiled`: observation, step type and state come from
+        `_scoring_inputs` already.
+        """
         n = self._num_samples
+        if not inputs_tiled:
+            observation, step_type, policy_state = self._scoring_inputs(
+                observation, step_type, policy_state
+            )
         if self._preprocess_state_action:
             sample_actions = tf.nest.map_structure(
                 lambda a: tf.reshape(a, [-1, _dim(a, 2)]), sample_actions
             )  # [B * N, A]
-            observation = self._tiled(observation)
-            step_type = self._tiled(step_type)
-            policy_state = self._tiled(policy_state)
         q_values, next_state = self.compute_target_q(
             observation, sample_actions, step_type, policy_state
         )
@@ -415,9 +440,17 @@ class CEMPolicy(tf_policy.TFPolicy):
         step_type: Any,
         policy_state: types.NestedTensor,
         seq_size: Any,
+        inputs_tiled: bool = False,
     ) -> tuple[tf.Tensor, types.NestedTensor]:
-        """`[B * T, N]` Q-values of `[B * T, N, A]` actions for `[B, T, ...]` observations."""
+        """`[B * T, N]` Q-values of `[B * T, N, A]` actions for `[B, T, ...]` observations.
+
+        `inputs_tiled`: as for `_score`.
+        """
         n = self._num_samples
+        if not inputs_tiled:
+            observation, step_type, policy_state = self._scoring_inputs(
+                observation, step_type, policy_state
+            )
 
         def split_time(a: tf.Tensor) -> tf.Tensor:  # [B * T, N, A] -> [B, T, N, A]
             return tf.reshape(a, [-1, seq_size, _dim(a, 1), _dim(a, 2)])
@@ -430,9 +463,6 @@ class CEMPolicy(tf_policy.TFPolicy):
                 return tf.reshape(a, [-1, seq_size, size])
 
             sample_actions = tf.nest.map_structure(samples_major, sample_actions)
-            observation = self._tiled(observation)
-            step_type = self._tiled(step_type)
-            policy_state = self._tiled(policy_state)
         else:
             sample_actions = tf.nest.map_structure(split_time, sample_actions)
         q_values, next_state = self.compute_target_q(
