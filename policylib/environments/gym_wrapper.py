@@ -9,6 +9,7 @@ steps as TF-Agents users expect: `terminated` ends the episode with discount 0
 from __future__ import annotations
 
 import collections
+import inspect
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,13 +48,20 @@ def _from_old_gym(space: Any) -> gymnasium.Space:
     are other classes, so they are rebuilt once, here, and everything after
     this reads Gymnasium spaces only.
     """
-    if not type(space).__module__.startswith("gym."):
+    # The first gym class in the MRO names the kind (users subclass gym's).
+    base = next(
+        (c for c in type(space).__mro__ if c.__module__.startswith("gym.")), None
+    )
+    if base is None:
         return space
-    kind = type(space).__name__
+    kind = base.__name__
     if kind == "Discrete":
         return spaces.Discrete(int(space.n), start=int(getattr(space, "start", 0)))
     if kind == "Box":
-        return spaces.Box(space.low, space.high, space.shape, space.dtype)
+        # A Box may lack `dtype` (TF-Agents' tests delete it to force the
+        # dtype map); float32 is then Box's own default.
+        dtype = getattr(space, "dtype", None) or np.float32
+        return spaces.Box(space.low, space.high, space.shape, dtype)
     if kind == "MultiDiscrete":
         return spaces.MultiDiscrete(space.nvec, dtype=space.dtype)
     if kind == "MultiBinary":
@@ -61,7 +69,8 @@ def _from_old_gym(space: Any) -> gymnasium.Space:
     if kind == "Tuple":
         return spaces.Tuple([_from_old_gym(s) for s in space.spaces])
     if kind == "Dict":
-        return spaces.Dict({k: _from_old_gym(s) for k, s in space.spaces.items()})
+        # Pairs, not a dict: Gymnasium sorts a dict's keys, gym kept their order.
+        return spaces.Dict([(k, _from_old_gym(s)) for k, s in space.spaces.items()])
     raise ValueError(
         f"The gym space {space!r} ({kind}) has no spec equivalent; supported: "
         "Box, Discrete, MultiDiscrete, MultiBinary, Tuple, Dict."
@@ -170,8 +179,8 @@ class GymWrapper(py_environment.PyEnvironment):
       match_obs_space_dtype: cast observations to the observation spec dtypes.
       auto_reset: `step` after a LAST step resets.
       simplify_box_bounds: see `spec_from_gym_space`.
-      render_kwargs: unused by Gymnasium (its render mode is fixed at `make`);
-        kept for TF-Agents signatures.
+      render_kwargs: keyword arguments of `render` for environments whose
+        `render` takes them (older gym); Gymnasium's takes none.
       check_values: check each observation against the observation space and
         each reward for NaN (a ValueError names the environment, the step and
         the leaf); a few microseconds a step.
@@ -251,11 +260,15 @@ class GymWrapper(py_environment.PyEnvironment):
         """Seeds the next reset (Gymnasium seeds only at reset) and the action space.
 
         Later resets continue the seeded random stream, so a seeded environment
-        repeats the same sequence of episodes.
+        repeats the same sequence of episodes. An environment with a `seed`
+        method of its own (older gym) is seeded through it too.
         """
         self._next_seed = None if seed is None else int(seed)  # type: ignore[arg-type]
         if self._next_seed is not None:
             self._gym_env.action_space.seed(self._next_seed)
+        own_seed = getattr(self._gym_env, "seed", None)
+        if callable(own_seed):
+            return own_seed(seed)
         return seed
 
     def _observation(self, observation: types.NestedArray) -> types.NestedArray:
@@ -338,25 +351,37 @@ class GymWrapper(py_environment.PyEnvironment):
         )
 
     def render(self, mode: str = "rgb_array") -> Any:
-        """The frame from Gymnasium's `render()` (an HxWx3 uint8 array for 'rgb_array').
+        """The frame from the environment's `render()` (HxWx3 uint8 for 'rgb_array').
 
-        Gymnasium fixes the render mode when the environment is made, so
-        `mode` must match it. `suite_gym.load` makes environments that can
-        render 'rgb_array' with that mode unless told otherwise, so the default
-        call works as in TF-Agents.
+        Gymnasium (and gym 0.26) fix the render mode when the environment is
+        made, so `mode` must match it; `suite_gym.load` makes environments that
+        render 'rgb_array' unless told otherwise, so the default call works as
+        in TF-Agents. An environment whose `render` takes arguments (written for
+        older gym, or overridden) is called as TF-Agents calls it:
+        `render(mode, **render_kwargs)`.
 
         Raises:
-          ValueError: the environment was made with another render mode.
+          ValueError: the environment was made with another render mode, or
+            cannot take one.
+          TypeError: `render_kwargs` hold a mode too.
         """
+        if _takes_arguments(self._gym_env):
+            if "mode" in self._render_kwargs:
+                raise TypeError(
+                    f"render() of {self._name} got multiple values for argument "
+                    f"'mode': {mode!r}, and {self._render_kwargs['mode']!r} in "
+                    "render_kwargs (leave it out of render_kwargs)."
+                )
+            return self._gym_env.render(mode, **self._render_kwargs)  # type: ignore[call-arg]
         made_with = getattr(self._gym_env, "render_mode", None)
-        if made_with != mode:
-            raise ValueError(
-                f"Cannot render {self._name} with mode {mode!r}: the Gymnasium "
-                f"environment was made with render_mode={made_with!r}. Pass "
-                f"gym_kwargs={{'render_mode': {mode!r}}} to suite_gym.load (or "
-                f"render_mode={mode!r} to gymnasium.make)."
-            )
-        return self._gym_env.render()
+        if made_with == mode:
+            return self._gym_env.render()
+        raise ValueError(
+            f"Cannot render {self._name} with mode {mode!r}: the Gymnasium "
+            f"environment was made with render_mode={made_with!r}. Pass "
+            f"gym_kwargs={{'render_mode': {mode!r}}} to suite_gym.load (or "
+            f"render_mode={mode!r} to gymnasium.make)."
+        )
 
     def get_state(self) -> Any:
         # Environments that can save their state (e.g. MuJoCo ones) add these.
@@ -367,6 +392,37 @@ class GymWrapper(py_environment.PyEnvironment):
 
     def close(self) -> None:
         self._gym_env.close()
+
+
+def _takes_arguments(env: Any) -> bool:
+    """Whether `env.render` takes a mode (older gym, or a user's override).
+
+    Gymnasium's and gym 0.26's environments render without arguments, while
+    their wrappers forward `*args`: layers whose `render` is a gym/Gymnasium
+    wrapper's are looked through, and the first other `render` (an instance
+    attribute, a user's class or the environment's own) decides.
+    """
+    for _ in range(64):  # wrappers of wrappers; bounded against a cycle
+        own = vars(env).get("render") if hasattr(env, "__dict__") else None
+        method = own or getattr(type(env), "render", None)
+        inner = getattr(env, "env", None)
+        defined_in = getattr(method, "__module__", "") or ""
+        if (
+            own is None
+            and inner is not None
+            and defined_in.startswith(("gym.", "gymnasium."))
+        ):
+            env = inner
+            continue
+        try:
+            parameters = list(inspect.signature(own or env.render).parameters.values())
+        except (TypeError, ValueError):
+            return False
+        return any(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+            for p in parameters
+        )
+    return False
 
 
 def _describe(result: object) -> str:

@@ -25,11 +25,18 @@ def contains(list1: Iterable[object], list2: Iterable[object]) -> bool:
 
 
 def test_src_dir_path(relative_path: str) -> str:
-    """An absolute path under the test source tree (``--test_srcdir``)."""
+    """A path under the test source tree (``--test_srcdir``).
+
+    Without a source tree it is the installed package's file, so shipped data
+    (e.g. `environments/configs/*.gin`) is found from any working directory.
+    """
     try:
         root = FLAGS.test_srcdir
     except (flags.UnparsedFlagAccessError, AttributeError):
         root = os.environ.get("TEST_SRCDIR", "")
+    if not root:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        return os.path.join(root, relative_path)
     return os.path.join(root, "policylib", relative_path)
 
 

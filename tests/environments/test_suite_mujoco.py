@@ -49,3 +49,46 @@ def test_is_available_follows_the_mujoco_package() -> None:
     assert suite_mujoco.is_available() == (
         importlib.util.find_spec("mujoco") is not None
     )
+
+
+needs_mujoco = pytest.mark.skipif(
+    not suite_mujoco.is_available(), reason="the mujoco extra is not installed"
+)
+
+
+@needs_mujoco
+def test_mujoco_py_ids_load_gymnasiums_current_version() -> None:
+    assert suite_mujoco.current_version("HalfCheetah-v2") == "HalfCheetah-v5"
+    assert suite_mujoco.current_version("Hopper-v3") == "Hopper-v5"
+    assert suite_mujoco.current_version("HalfCheetah-v4") == "HalfCheetah-v4"
+    assert suite_mujoco.current_version("Pendulum-v1") == "Pendulum-v1"
+    env = suite_mujoco.load("HalfCheetah-v2")
+    assert isinstance(env, wrappers.TimeLimit)
+    assert env.observation_spec().shape == (17,)
+    assert env.observation_spec().dtype == np.float32
+    assert env.action_spec().shape == (6,)
+    assert env.gym.spec.id == "HalfCheetah-v5"
+    env.seed(3)
+    first = env.reset()
+    step = env.step(np.zeros((6,), np.float32))
+    assert first.is_first() and step.is_mid()
+    assert np.isfinite(step.reward)
+    env.close()
+
+
+@needs_mujoco
+def test_mujoco_episodes_repeat_under_a_seed() -> None:
+    def run() -> list[float]:
+        env = suite_mujoco.load("Hopper-v5", max_episode_steps=20)
+        env.seed(7)
+        rng = np.random.default_rng(0)
+        rewards = []
+        time_step = env.reset()
+        while not time_step.is_last():
+            action = rng.uniform(-1, 1, (3,)).astype(np.float32)
+            time_step = env.step(action)
+            rewards.append(float(time_step.reward))
+        env.close()
+        return rewards
+
+    assert run() == run()
