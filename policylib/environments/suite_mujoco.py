@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import gin
 import numpy as np
@@ -24,7 +25,7 @@ import numpy.typing as npt
 from absl import logging
 
 from policylib.base import extras
-from policylib.environments import py_environment, suite_gymnasium
+from policylib.environments import _headless_gl, py_environment, suite_gymnasium
 from policylib.environments.gym_wrapper import gymnasium
 from policylib.typing import types
 
@@ -78,6 +79,8 @@ def load(
     gym_env_wrappers: Sequence[suite_gymnasium.GymEnvWrapper] = (),
     env_wrappers: Sequence[suite_gymnasium.PyEnvWrapper] = (),
     spec_dtype_map: dict[type, npt.DTypeLike] | None = None,
+    gym_kwargs: dict[str, Any] | None = None,
+    render_kwargs: dict[str, Any] | None = None,
 ) -> py_environment.PyEnvironment:
     """Makes a registered Gymnasium environment, observations as float32 by default.
 
@@ -90,6 +93,8 @@ def load(
       env_wrappers: `PyEnvironment` wrappers, applied last.
       spec_dtype_map: space class -> spec dtype; None maps `Box` spaces to
         float32.
+      gym_kwargs: keyword arguments of `gymnasium.make` (e.g. `render_mode`).
+      render_kwargs: keyword arguments of `render` (see `GymWrapper`).
 
     Raises:
       UnknownEnvironmentError: the id is not registered.
@@ -108,6 +113,9 @@ def load(
     entry_point = repr(gymnasium.spec(environment_name).entry_point)
     if "gymnasium.envs.mujoco" in entry_point:
         extras.require("mujoco", "mujoco", "MuJoCo environments")
+        # Rendering (render_mode='rgb_array', `--video`) on a headless machine
+        # beside TensorFlow: see _headless_gl.
+        _headless_gl.prepare()
     if spec_dtype_map is None:
         spec_dtype_map = {gymnasium.spaces.Box: np.float32}
     return suite_gymnasium.load(
@@ -117,4 +125,6 @@ def load(
         gym_env_wrappers=gym_env_wrappers,
         env_wrappers=env_wrappers,
         spec_dtype_map=spec_dtype_map,
+        gym_kwargs=gym_kwargs,
+        render_kwargs=render_kwargs,
     )
