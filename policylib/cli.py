@@ -127,7 +127,10 @@ def _parser() -> argparse.ArgumentParser:
         "policy shipped with policylib)",
     )
     evaluate.add_argument(
-        "--env", default=DEFAULT_ENV, help=f"Gymnasium id (default {DEFAULT_ENV})"
+        "--env",
+        default=DEFAULT_ENV,
+        help=f"Gymnasium id, or envpool:TASK for an EnvPool task stepped as one "
+        f"batch of --num-envs (needs policylib[envpool]; default {DEFAULT_ENV})",
     )
     evaluate.add_argument(
         "--episodes", type=_positive_int, default=10, help="episodes (default 10)"
@@ -265,13 +268,19 @@ def _runtime_and_backend(args: argparse.Namespace) -> tuple[Runtime, Backend]:
 def _request(args: argparse.Namespace) -> EvaluateRequest:
     """The run the command line asks for, checked without TensorFlow."""
     from policylib import data
-    from policylib.environments import suite_gym
+    from policylib.environments import env_construction
 
     runtime, backend = _runtime_and_backend(args)
     if backend is Backend.RAY:
         extras.require("ray", extra="ray", feature="Ray workers (--backend ray)")
     _check_outputs(args.json, args.plot, args.video)
-    suite_gym.check_id(args.env)
+    env_construction.check_id(args.env)
+    envpool_task = args.env.removeprefix(env_construction.ENVPOOL_PREFIX)
+    if args.video and envpool_task != args.env:
+        raise UsageError(
+            f"{PROG} evaluate: --video records a Gymnasium environment, not an "
+            f"EnvPool one; record with --env {envpool_task}"
+        )
     return EvaluateRequest(
         policy_path=args.path or data.cartpole_dqn_path(),
         env=args.env,

@@ -9,10 +9,11 @@ from policylib._lazy import lazy_package
 __getattr__, __dir__ = lazy_package(
     globals(),
     modules="""
-        batched_py_environment gym_wrapper parallel_py_environment
+        atari_preprocessing atari_wrappers batched_py_environment dm_control_wrapper gym_wrapper parallel_py_environment
+        py_to_dm_wrapper suite_atari suite_bsuite suite_dm_control suite_pybullet
         py_environment random_py_environment random_tf_environment suite_gym
-        suite_gymnasium suite_mujoco test_envs tf_environment tf_py_environment tf_wrappers
-        trajectory_replay utils wrappers
+        suite_envpool suite_gymnasium suite_mujoco test_envs tf_environment
+        tf_py_environment tf_wrappers trajectory_replay utils vector_env_wrapper wrappers
     """,
     attributes="""
         batched_py_environment: BatchedPyEnvironment
@@ -25,6 +26,7 @@ __getattr__, __dir__ = lazy_package(
         tf_py_environment: TFPyEnvironment
         trajectory_replay: TrajectoryReplay
         utils: validate_py_environment
+        vector_env_wrapper: VectorEnvWrapper
     """,
     star_modules=("wrappers",),
 )

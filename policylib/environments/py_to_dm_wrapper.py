@@ -18,7 +18,7 @@ from policylib.specs import array_spec
 from policylib.trajectories import time_step as ts
 from policylib.typing import types
 
-dm_env = extras.require("dm_env", "dm-control", "py_to_dm_wrapper")
+dm_env: Any = extras.require("dm_env", "dm-control", "py_to_dm_wrapper")
 from dm_env import specs as dm_specs  # noqa: E402  (after the extra's check)
 
 __all__ = ["PyToDMWrapper"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import importlib.util
 import os
 import re
 import warnings
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_ATARI_GYM_WRAPPERS",
     "DEFAULT_ATARI_GYM_WRAPPERS_WITH_STACKING",
     "check_id",
+    "is_atari_id",
     "game",
     "load",
 ]
@@ -143,6 +145,21 @@ def _legacy_spec(environment_name: str) -> gymnasium.envs.registration.EnvSpec |
     return dataclasses.replace(
         base, id=environment_name, kwargs={**base.kwargs, **kwargs}
     )
+
+
+def is_atari_id(environment_name: str) -> bool:
+    """Whether `environment_name` names an Atari game (`load` takes it).
+
+    'ALE/...' ids count as Atari without ale-py (loading one then names the
+    extra to install); other ids only when ale-py is installed and knows them.
+    """
+    if environment_name.startswith("ALE/"):
+        return True
+    if importlib.util.find_spec("ale_py") is None:
+        return False
+    _ale_py()
+    spec = gymnasium.registry.get(environment_name) or _legacy_spec(environment_name)
+    return spec is not None and spec.entry_point == _ALE_ENTRY_POINT
 
 
 def _known_ids() -> list[str]:

@@ -14,10 +14,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from policylib.environments import batched_py_environment, py_environment, wrappers
-from policylib.environments.env_construction import EnvLike, env_constructor, env_name
+from policylib.environments.env_construction import (
+    EnvLike,
+    EnvPoolConstructor,
+    env_constructor,
+    env_name,
+)
 from policylib.eval import metric_utils
 from policylib.metrics import py_metric
 from policylib.policies import py_policy
+from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory as trajectory_lib
 
 __all__ = ["EpisodeRecorder", "EpisodeRunner", "OnEpisode"]
@@ -64,13 +70,23 @@ class EpisodeRecorder(py_metric.PyStepMetric):
         if self._returns is None or self._lengths is None:
             self._returns = np.zeros(step_type.shape[0], np.float64)
             self._lengths = np.zeros(step_type.shape[0], np.int64)
-        first = np.atleast_1d(trajectory.is_first())
-        self._returns[first] = 0.0
-        self._lengths[first] = 0
-        counted = ~np.atleast_1d(trajectory.is_boundary())
-        self._returns[counted] += reward[counted, 0]
-        self._lengths[counted] += 1
-        for i in np.flatnonzero(np.atleast_1d(trajectory.is_last())):
+        # Masks from the step types once, and mid-episode batches (nearly every
+        # step) in whole-array operations: this runs on every evaluation step.
+        first = step_type == ts.StepType.FIRST
+        if first.any():
+            self._returns[first] = 0.0
+            self._lengths[first] = 0
+        counted = step_type != ts.StepType.LAST  # not a boundary
+        if counted.all():
+            self._returns += reward[:, 0]
+            self._lengths += 1
+        else:
+            self._returns[counted] += reward[counted, 0]
+            self._lengths[counted] += 1
+        last = np.atleast_1d(trajectory.next_step_type) == ts.StepType.LAST
+        if not last.any():
+            return
+        for i in np.flatnonzero(last):
             episode = (int(i), float(self._returns[i]), int(self._lengths[i]))
             self.episodes.append(episode)
             if self._on_episode is not None:
@@ -84,8 +100,15 @@ class EpisodeRecorder(py_metric.PyStepMetric):
 def _build(
     env: EnvLike, num_envs: int, max_steps: int | None
 ) -> tuple[py_environment.PyEnvironment, list[py_environment.PyEnvironment], str]:
-    """(environment to run, environments to close afterwards, display name)."""
+    """(environment to run, environments to close afterwards, display name).
+
+    An EnvPool task is one pool of `num_envs` (EnvPool batches and cuts its
+    episodes itself); other constructors are called once per environment.
+    """
     make, name = env_constructor(env)
+    if isinstance(make, EnvPoolConstructor):
+        pool = make.batch(num_envs, max_steps)
+        return pool, [pool], name
     if make is None:
         if num_envs != 1:
             raise ValueError(

@@ -204,15 +204,20 @@ def evaluate(
       policy: a `PyPolicy`, a `TFPolicy`, the path of a SavedModel written
         by policylib's or TF-Agents' `PolicySaver`, or of a LiteRT export
         (`policylib.export.litert`, run by `LiteRTPolicy`).
-      env: a Gymnasium id (`"CartPole-v1"`, loaded with `suite_gym.load`), a
-        `PyEnvironment` (used as is; `num_envs` and `num_workers` must be 1),
-        or a zero-argument constructor of one.
+      env: a Gymnasium id (`"CartPole-v1"`, loaded with `suite_gym.load`),
+        `"envpool:"` and an EnvPool task (`"envpool:CartPole-v1"`: one pool
+        of `num_envs`, from `suite_envpool.load`), a `PyEnvironment` (used as
+        is; `num_envs` and `num_workers` must be 1), or a zero-argument
+        constructor of one.
       num_episodes: episodes in total, assigned to workers and environments
         up front.
       num_envs: environments stepped together in each process, so the policy
         acts on a batch of `num_envs` time steps at each call.
       seed: if given, episode k is reset with `seed + k`, so the per-episode
-        results do not depend on `num_envs`, `num_workers` or `backend`.
+        results do not depend on `num_envs`, `num_workers` or `backend`. An
+        EnvPool pool takes seeds only when made: each of its environments
+        seeds its first episode so, and its later ones follow (repeatable for
+        the same `seed`, `num_envs` and `num_workers`).
       max_steps: if given, an episode is cut (truncated) after this many steps.
       progress: show a progress bar of finished episodes (tqdm, on stderr),
         counting the episodes of all workers.
@@ -239,7 +244,8 @@ def evaluate(
         policy's specs do not fit the environment's (the message names the
         differing leaf).
       NotAPolicyError: `policy` is a path that does not hold a saved policy.
-      UnknownEnvironmentError: `env` is an id Gymnasium does not know.
+      UnknownEnvironmentError: `env` is an id Gymnasium (or EnvPool) does
+        not know.
       WorkerError: a worker raised, or died again when its episodes were
         re-run.
     """

@@ -71,15 +71,17 @@ def record_episode(
     max_steps: int | None = None,
     fps: float | None = None,
 ) -> Recording:
-    """Runs one episode of `policy` in Gymnasium's `env_id` and writes its frames.
+    """Runs one episode of `policy` in `env_id` and writes its frames.
 
-    The environment is made with `render_mode="rgb_array"` and reset with
-    `seed`, so with `evaluate`'s seed this is its episode 0.
+    The environment comes from the suite `evaluate` uses for the id (Atari
+    games and MuJoCo tasks included: the video shows the game's own RGB
+    frames, not what the policy sees), renders 'rgb_array' frames and is reset
+    with `seed`, so with `evaluate`'s seed this is its episode 0.
 
     Args:
       policy: as for `evaluate` (py policy, TF policy, SavedModel or LiteRT
         export path); a `PolicySource` already loaded is not loaded again.
-      env_id: a Gymnasium id.
+      env_id: an id, as `evaluate` takes it (not an 'envpool:' one).
       path: an `.mp4` or `.gif` file.
       seed: the reset seed.
       max_steps: cut the episode after this many steps.
@@ -100,12 +102,12 @@ def record_episode(
     imageio = extras.require("imageio.v2", extra="video", feature="Videos")
     if suffix == ".mp4":
         extras.require("imageio_ffmpeg", extra="video", feature="MP4 videos")
-    from policylib.environments import suite_gym
+    from policylib.environments import env_construction
 
     py_pol = policy_source.PolicySource.of(policy).load()
     # rgb_array frames need no window; without this SDL looks for a display.
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    env = suite_gym.load(env_id, gym_kwargs={"render_mode": "rgb_array"}, seed=seed)
+    env = env_construction.load(env_id, seed=seed)  # renders rgb_array frames
     try:
         frames = _episode_frames(py_pol, env, max_steps)
         fps = fps or _render_fps(env)

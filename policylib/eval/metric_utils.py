@@ -125,6 +125,12 @@ def run_episodes(
     Environment i of a batch runs `episode_ids[i::batch_size]`; with `seed`,
     episode k starts from a reset seeded with `seed + k`. Worker processes
     and Ray actors run their share of an evaluation through this.
+
+    A batch that resets its environments itself and takes seeds only at a
+    full reset (EnvPool, Gymnasium's vector environments: `seeds_each_episode`
+    False) seeds environment i's first episode with `seed + episode_ids[i]`;
+    its later episodes continue that environment's random stream, so the
+    results are repeatable for the same `seed` and batch size.
     """
     episode_ids = list(episode_ids)
     batched = environment.batched
@@ -143,6 +149,7 @@ def run_episodes(
     driver = py_driver.PyDriver(
         environment, policy, observers=[observe], max_episodes=len(episode_ids)
     )
+    seeds_each_episode = getattr(environment, "seeds_each_episode", True)
     if seed is not None:
         if batched:
             environment.seed([seed + e[0] if e else None for e in episodes])
@@ -159,7 +166,7 @@ def run_episodes(
         ended = np.reshape(traj.is_last(), (num_envs,)) & was_active
         for i in np.flatnonzero(ended):
             finished[i] += 1
-            if seed is not None and finished[i] < quota[i]:
+            if seed is not None and seeds_each_episode and finished[i] < quota[i]:
                 _seed(
                     environment,
                     int(i) if batched else None,

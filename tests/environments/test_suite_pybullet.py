@@ -65,7 +65,9 @@ def test_unknown_ids_name_close_matches() -> None:
 
 
 def test_gin_config_loads_the_bound_environment() -> None:
-    path = suite_pybullet.__file__.replace("suite_pybullet.py", "configs/suite_pybullet.gin")
+    path = suite_pybullet.__file__.replace(
+        "suite_pybullet.py", "configs/suite_pybullet.gin"
+    )
     try:
         gin.parse_config_file(path)
         env = suite_pybullet.load()
