@@ -155,6 +155,9 @@ def is_atari_id(environment_name: str) -> bool:
     """
     if environment_name.startswith("ALE/"):
         return True
+    registered = gymnasium.registry.get(environment_name)
+    if registered is not None:  # known without importing ale-py ('CartPole-v1')
+        return registered.entry_point == _ALE_ENTRY_POINT
     if importlib.util.find_spec("ale_py") is None:
         return False
     _ale_py()
