@@ -81,6 +81,18 @@ ONE_KERAS_MODE = (
     "bandits/policies/test_loss_utils.py",
     "bandits/policies/test_mixture_policy.py",
 )
+# Single tests of files that otherwise run in both modes: what they check does
+# not depend on Keras (the rest of their file covers the tf-keras path).
+ONE_KERAS_MODE_TESTS = frozenset(
+    {
+        # The console script's output and exit status; in-process evaluate
+        # tests of test_cli.py run under tf-keras too.
+        "test_cli.py::test_console_script_prints_only_progress_and_the_result",
+        "test_cli.py::test_console_script_runs_the_main_job",
+        # LiteRT runs the export without TensorFlow or Keras.
+        "test_cli.py::test_evaluate_with_the_litert_backend_matches_tensorflow",
+    }
+)
 _TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -92,5 +104,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     )
     for item in items:
         path = os.path.relpath(str(item.path), _TESTS).replace(os.sep, "/")
-        if path.startswith(ONE_KERAS_MODE):
+        if (
+            path.startswith(ONE_KERAS_MODE)
+            or f"{path}::{item.originalname}" in ONE_KERAS_MODE_TESTS
+        ):
             item.add_marker(skip)

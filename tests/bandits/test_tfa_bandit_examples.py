@@ -113,17 +113,27 @@ def _movielens(directory: Path) -> dict[str, str]:
 
 
 EXAMPLES = {
+    # Under tf-keras, one run per distinct Keras network: the neural agents of
+    # a script share its reward network (and optimizer), and differ only in
+    # how they act on its output, which Keras does not touch.
     "stationary_linear": BanditExample(
         "train_eval_stationary_linear.py",
         _agents("LinUCB", "LinTS", "epsGreedy", "Mix", "Boltzmann", "BoltzmannGumbel"),
+        tf_keras_runs=1,
     ),
+    # NeuralLinUCB's encoder is the common tower epsGreedy also builds by
+    # default, so under tf-keras it and the dot-product network run.
     "per_arm_stationary_linear": BanditExample(
         "train_eval_per_arm_stationary_linear.py",
-        _agents("LinUCB", "LinTS", "epsGreedy", "NeuralLinUCB")
-        + _agents("epsGreedy", network="dotproduct"),
+        _agents("LinUCB", "LinTS", "NeuralLinUCB")
+        + _agents("epsGreedy", network="dotproduct")
+        + _agents("epsGreedy"),
+        tf_keras_runs=2,
     ),
     "wheel": BanditExample(
-        "train_eval_wheel.py", _agents("LinUCB", "LinTS", "epsGreedy", "random", "Mix")
+        "train_eval_wheel.py",
+        _agents("LinUCB", "LinTS", "epsGreedy", "random", "Mix"),
+        tf_keras_runs=1,
     ),
     "drifting_linear": BanditExample(
         "train_eval_drifting_linear.py", _agents("LinUCB", "LinTS")
