@@ -60,7 +60,8 @@ class BehavioralCloningAgent(tf_agent.TFAgent):
       epsilon_greedy: exploration of the collect policy (discrete actions).
       loss_fn: `loss_fn(experience, training) -> per-example losses`; needed
         unless there is one scalar discrete action or one continuous action.
-      gradient_clipping: global-norm clipping, if set.
+      gradient_clipping: if set, each gradient tensor is clipped to this norm
+        (per variable, as TF-Agents does).
       debug_summaries, summarize_grads_and_vars, train_step_counter: see
         `TFAgent`.
       name: the agent's name scope.

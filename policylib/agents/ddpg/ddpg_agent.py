@@ -73,7 +73,8 @@ class DdpgAgent(actor_critic.ActorCriticAgent):
       td_errors_loss_fn: element-wise `loss(td_targets, q_values)` (Huber).
       gamma: discount of future rewards.
       reward_scale_factor: rewards are multiplied by this.
-      gradient_clipping: global-norm clipping of gradients, if set.
+      gradient_clipping: if set, each gradient tensor is clipped to this norm
+        (per variable, as TF-Agents does).
       debug_summaries: write TD error and Q-value summaries.
       summarize_grads_and_vars: write gradient and variable summaries.
       train_step_counter: counts train steps (default: the global step).

@@ -83,7 +83,9 @@ class DqnAgent(tf_agent.TFAgent):
         Huber).
       gamma: discount of future rewards.
       reward_scale_factor: rewards are multiplied by this.
-      gradient_clipping: global-norm clipping of gradients, if set.
+      gradient_clipping: if set, each gradient tensor is clipped to this norm
+        (`tf.clip_by_norm` per variable, as TF-Agents does; not the global norm
+        over all gradients that Stable-Baselines3 clips).
       debug_summaries: write TD error, loss and Q-value summaries.
       summarize_grads_and_vars: write gradient and variable summaries.
       train_step_counter: counts train steps (default: the global step).

@@ -87,7 +87,8 @@ class PPOAgent(ppo_returns.PPOReturns):
       initial_adaptive_kl_beta: initial weight of the adaptive KL penalty (0: off).
       adaptive_kl_target: the KL the adaptive beta steers to.
       adaptive_kl_tolerance: relative band around the target with no change.
-      gradient_clipping: global-norm clipping of gradients, if set.
+      gradient_clipping: if set, the global norm of all gradients is clipped to
+        this (as TF-Agents' PPO does; the other agents clip each tensor).
       value_clipping: clip value predictions to within this of the old ones.
       check_numerics: check the losses for NaN and inf.
       compute_value_and_advantage_in_train: `train` computes values, returns

@@ -97,7 +97,8 @@ class ReinforceAgent(tf_agent.TFAgent):
       use_advantage_loss: subtract the baseline (with a value network).
       gamma: reward discount.
       normalize_returns: standardize the advantages over the batch.
-      gradient_clipping: global-norm clipping, if set.
+      gradient_clipping: if set, each gradient tensor is clipped to this norm
+        (per variable, as TF-Agents does).
       debug_summaries, summarize_grads_and_vars, train_step_counter: see
         `TFAgent`.
       entropy_regularization: weight of an entropy bonus, if set.

@@ -94,7 +94,8 @@ class SacAgent(actor_critic.ActorCriticAgent):
         (else `alpha`).
       target_entropy: the entropy `alpha` steers to (default: minus half
         the number of action dimensions).
-      gradient_clipping: global-norm clipping of gradients, if set.
+      gradient_clipping: if set, each gradient tensor is clipped to this norm
+        (per variable, as TF-Agents does).
       debug_summaries: write TD error, log-probability and entropy summaries.
       summarize_grads_and_vars: write gradient and variable summaries.
       train_step_counter: counts train steps (default: the global step).
