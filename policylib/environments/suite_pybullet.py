@@ -31,10 +31,8 @@ import gin
 
 from policylib.base import extras
 from policylib.environments import (
-    gym_wrapper,
     py_environment,
     suite_gymnasium,
-    wrappers,
 )
 from policylib.errors import UnknownEnvironmentError
 from policylib.typing import types
@@ -163,18 +161,13 @@ def load(
             gym_kwargs=gym_kwargs,
             render_kwargs=render_kwargs,
         )
-    gym_env = _legacy_env(environment_name, entry)
-    for wrap in gym_env_wrappers:
-        gym_env = wrap(gym_env)
-    env: py_environment.PyEnvironment = gym_wrapper.GymWrapper(
-        gym_env,
+    limit = entry.max_episode_steps if max_episode_steps is None else max_episode_steps
+    return suite_gymnasium.wrap_env(
+        _legacy_env(environment_name, entry),
         discount=discount,
+        max_episode_steps=limit,
+        gym_env_wrappers=gym_env_wrappers,
+        env_wrappers=env_wrappers,
         spec_dtype_map=spec_dtype_map,
         render_kwargs=render_kwargs,
     )
-    limit = entry.max_episode_steps if max_episode_steps is None else max_episode_steps
-    if limit:
-        env = wrappers.TimeLimit(env, limit)
-    for wrap_env in env_wrappers:
-        env = wrap_env(env)
-    return env
