@@ -56,6 +56,16 @@ def _collect_and_train(agent, env, steps: int, train_steps: int, batch: int):
     return losses
 
 
+def _save_and_evaluate(agent, load, path: str, steps: int) -> None:
+    """The greedy policy saved, then the saved copy run for `steps` on the suite."""
+    policy_saver.PolicySaver(agent.policy).save(path)
+    result = evaluate(
+        path, load, num_episodes=1, max_steps=steps, seed=0, progress=False
+    )
+    assert result.lengths == (steps,)
+    assert np.isfinite(result.returns[0])
+
+
 @pytest.mark.skipif(not suite_mujoco.is_available(), reason="mujoco extra missing")
 def test_sac_trains_on_a_mujoco_task_through_suite_mujoco(tmp_path) -> None:
     tf.random.set_seed(0)
@@ -86,11 +96,7 @@ def test_sac_trains_on_a_mujoco_task_through_suite_mujoco(tmp_path) -> None:
     losses = _collect_and_train(agent, env, steps=300, train_steps=30, batch=32)
     assert len(losses) >= 30 and np.all(np.isfinite(losses))
 
-    path = str(tmp_path / "sac_halfcheetah")
-    policy_saver.PolicySaver(agent.policy).save(path)
-    result = evaluate(path, load, num_episodes=1, max_steps=40, seed=0, progress=False)
-    assert result.lengths == (40,)
-    assert np.isfinite(result.returns[0])
+    _save_and_evaluate(agent, load, str(tmp_path / "sac_halfcheetah"), steps=40)
 
 
 @pytest.mark.skipif(
@@ -132,8 +138,4 @@ def test_dqn_trains_on_an_atari_game_with_tf_agents_preprocessing(tmp_path) -> N
     losses = _collect_and_train(agent, env, steps=300, train_steps=30, batch=16)
     assert len(losses) >= 30 and np.all(np.isfinite(losses))
 
-    path = str(tmp_path / "dqn_pong")
-    policy_saver.PolicySaver(agent.policy).save(path)
-    result = evaluate(path, load, num_episodes=1, max_steps=60, seed=0, progress=False)
-    assert result.lengths == (60,)
-    assert np.isfinite(result.returns[0])
+    _save_and_evaluate(agent, load, str(tmp_path / "dqn_pong"), steps=60)
