@@ -26,6 +26,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import ale_py
 import cv2
@@ -53,10 +54,8 @@ def _policylib_suite(game: str, actions: np.ndarray) -> Callable[[], int]:
     return run
 
 
-def _policylib_wrappers(game: str, actions: np.ndarray) -> Callable[[], int]:
-    env = atari_wrappers.FrameStack4(
-        atari_preprocessing.AtariPreprocessing(gymnasium.make(game))
-    )
+def _stepper(env: Any, actions: np.ndarray) -> Callable[[], int]:
+    """Steps a Gymnasium-API `env` through `actions` (resetting at episode ends)."""
     env.reset(seed=0)
     plain = [int(a) for a in actions]
 
@@ -68,6 +67,13 @@ def _policylib_wrappers(game: str, actions: np.ndarray) -> Callable[[], int]:
         return len(plain)
 
     return run
+
+
+def _policylib_wrappers(game: str, actions: np.ndarray) -> Callable[[], int]:
+    env = atari_wrappers.FrameStack4(
+        atari_preprocessing.AtariPreprocessing(gymnasium.make(game))
+    )
+    return _stepper(env, actions)
 
 
 def _gymnasium(game: str, actions: np.ndarray) -> Callable[[], int]:
@@ -77,17 +83,7 @@ def _gymnasium(game: str, actions: np.ndarray) -> Callable[[], int]:
         ),
         stack_size=4,
     )
-    env.reset(seed=0)
-    plain = [int(a) for a in actions]
-
-    def run() -> int:
-        for action in plain:
-            _, _, terminated, truncated, _ = env.step(action)
-            if terminated or truncated:
-                env.reset()
-        return len(plain)
-
-    return run
+    return _stepper(env, actions)
 
 
 def main() -> None:

@@ -59,6 +59,16 @@ class PyEnvironment(metaclass=abc.ABCMeta):
             )
         return None
 
+    @property
+    def seeds_each_episode(self) -> bool:
+        """Whether `seed` before `reset` can seed every episode.
+
+        False for batches that reset their environments themselves and take
+        seeds only at a full reset (EnvPool, Gymnasium's vector environments):
+        `metric_utils` then seeds each environment's first episode only.
+        """
+        return True
+
     def should_reset(self, current_time_step: ts.TimeStep) -> bool:
         """True when `step` should reset instead (auto reset after a LAST step)."""
         if not self._handle_auto_reset:

@@ -131,8 +131,6 @@ class VectorEnvWrapper(py_environment.PyEnvironment):
         no spec equivalent.
     """
 
-    seeds_each_episode = False
-
     def __init__(
         self,
         vector_env: Any,
@@ -179,6 +177,10 @@ class VectorEnvWrapper(py_environment.PyEnvironment):
     @property
     def batched(self) -> bool:
         return True
+
+    @property
+    def seeds_each_episode(self) -> bool:
+        return False  # seeds reach the vector environment at a full reset only
 
     @property
     def batch_size(self) -> int:

@@ -70,6 +70,10 @@ class PyEnvironmentBaseWrapper(py_environment.PyEnvironment):
     def batch_size(self) -> int | None:
         return getattr(self._env, "batch_size", None)
 
+    @property
+    def seeds_each_episode(self) -> bool:
+        return getattr(self._env, "seeds_each_episode", True)
+
     def wrapped_env(self) -> py_environment.PyEnvironment:
         """The environment this wraps."""
         return self._env

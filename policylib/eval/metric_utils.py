@@ -149,7 +149,7 @@ def run_episodes(
     driver = py_driver.PyDriver(
         environment, policy, observers=[observe], max_episodes=len(episode_ids)
     )
-    seeds_each_episode = getattr(environment, "seeds_each_episode", True)
+    seeds_each_episode = environment.seeds_each_episode
     if seed is not None:
         if batched:
             environment.seed([seed + e[0] if e else None for e in episodes])
