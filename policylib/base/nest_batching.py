@@ -373,6 +373,12 @@ def unstack_nested_arrays(nested_array: types.NestedArray) -> list:
 
 def stack_nested_arrays(nested_arrays: Sequence[T]) -> T:
     """Stacks a list of identically structured array nests along a new axis 0."""
+    if len(nested_arrays) == 1:
+        # A batch of one (every step of a single wrapped env): a copy with a
+        # new axis, without `np.stack`'s per-leaf overhead (~4 us a leaf).
+        (only,) = nested_arrays
+        flat = [np.array(leaf)[np.newaxis] for leaf in _nest.flatten(only)]
+        return _nest.pack_sequence_as(only, flat)
     return _nest.map_structure(lambda *a: np.stack(a), *nested_arrays)
 
 

@@ -92,6 +92,9 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
             environment.batch_size or 1,
         )
         self._flat_time_step_specs = tf.nest.flatten(self.time_step_spec())
+        self._flat_np_dtypes = [
+            np.dtype(s.dtype.as_numpy_dtype) for s in self._flat_time_step_specs
+        ]
         self._time_step: ts.TimeStep | None = None
         self._render_shape: tuple[int, ...] | None = None
         self._lock = threading.Lock()
@@ -122,10 +125,10 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
 
     def _flat_outputs(self, time_step: ts.TimeStep) -> list[np.ndarray]:
         return [
-            np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
-            for value, spec in zip(
-                tf.nest.flatten(time_step), self._flat_time_step_specs
-            )
+            value
+            if isinstance(value, np.ndarray) and value.dtype == dtype
+            else np.asarray(value, dtype=dtype)
+            for value, dtype in zip(tf.nest.flatten(time_step), self._flat_np_dtypes)
         ]
 
     def _to_time_step(self, flat: list[tf.Tensor]) -> ts.TimeStep:

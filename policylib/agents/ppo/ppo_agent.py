@@ -24,7 +24,7 @@ policy's info and returns/advantages from `preprocess_sequence` (for
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
@@ -302,41 +302,39 @@ class PPOAgent(ppo_returns.PPOReturns):
             }.values(),
             key=lambda v: v.name,
         )
-        epoch_losses = []
-        loss_info: tf_agent.LossInfo | None = None
-        for epoch in range(self._num_epochs):
-            with tf.name_scope(f"epoch_{epoch}"):
-                debug = self._debug_summaries and epoch in (0, self._num_epochs - 1)
-                with tf.GradientTape() as tape:
-                    loss_info = self.get_loss(
-                        time_steps,
-                        experience.action,
-                        old_log_probs,
-                        experience.policy_info["return"],
-                        normalized_advantages,
-                        old_params,
-                        masked_weights,
-                        self.train_step_counter,
-                        debug,
-                        old_value_predictions=experience.policy_info[
-                            "value_prediction"
-                        ],
-                        training=True,
-                    )
-                grads = tape.gradient(loss_info.loss, variables_to_train)
-                if self._gradient_clipping > 0:
-                    grads, _ = tf.clip_by_global_norm(grads, self._gradient_clipping)
-                grads_and_vars = list(zip(grads, variables_to_train))
-                if self._summarize_grads_and_vars and debug:
-                    eager_utils.add_gradients_summaries(
-                        grads_and_vars, self.train_step_counter
-                    )
-                    eager_utils.add_variables_summaries(
-                        grads_and_vars, self.train_step_counter
-                    )
-                self._optimizer.apply_gradients(grads_and_vars)
-                self.train_step_counter.assign_add(1)
-                epoch_losses.append(loss_info.extra)
+
+        def epoch_step(epoch: int, debug: bool) -> tf_agent.LossInfo:
+            """One gradient step on the whole batch; its LossInfo."""
+            with tf.GradientTape() as tape:
+                loss_info = self.get_loss(
+                    time_steps,
+                    experience.action,
+                    old_log_probs,
+                    experience.policy_info["return"],
+                    normalized_advantages,
+                    old_params,
+                    masked_weights,
+                    self.train_step_counter,
+                    debug,
+                    old_value_predictions=experience.policy_info["value_prediction"],
+                    training=True,
+                )
+            grads = tape.gradient(loss_info.loss, variables_to_train)
+            if self._gradient_clipping > 0:
+                grads, _ = tf.clip_by_global_norm(grads, self._gradient_clipping)
+            grads_and_vars = list(zip(grads, variables_to_train))
+            if self._summarize_grads_and_vars and debug:
+                eager_utils.add_gradients_summaries(
+                    grads_and_vars, self.train_step_counter
+                )
+                eager_utils.add_variables_summaries(
+                    grads_and_vars, self.train_step_counter
+                )
+            self._optimizer.apply_gradients(grads_and_vars)
+            self.train_step_counter.assign_add(1)
+            return loss_info
+
+        loss_info, mean_extra = self._run_epochs(epoch_step)
         if self._initial_adaptive_kl_beta > 0:
             batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
             kl_divergence = self._kl_divergence(
@@ -350,10 +348,56 @@ class PPOAgent(ppo_returns.PPOReturns):
         if self.update_normalizers_in_train:
             self.update_observation_normalizer(time_steps.observation)
             self.update_reward_normalizer(experience.reward)
-        self._epoch_summaries(epoch_losses)
+        self._epoch_summaries(mean_extra)
         return tf.nest.map_structure(tf.identity, loss_info)
 
-    def _epoch_summaries(self, epoch_losses: list) -> None:
+    def _run_epochs(
+        self, epoch_step: Callable[[int, bool], tf_agent.LossInfo]
+    ) -> tuple[tf_agent.LossInfo, PPOLossInfo]:
+        """`num_epochs` calls of `epoch_step`: the last LossInfo, the mean extras.
+
+        Inside a `tf.function` without debug summaries, epoch 0 is traced on its
+        own (it builds the optimizer's slots) and the others run in one
+        `tf.while_loop`: a graph two epochs long instead of `num_epochs` (20
+        unrolled PPO epochs took 15 s to trace). With debug summaries (written
+        for the first and last epoch), or eagerly, each epoch is a Python
+        iteration, as in TF-Agents.
+        """
+        n = self._num_epochs
+        if (
+            tf.executing_eagerly()
+            or self._debug_summaries
+            or self._summarize_grads_and_vars
+            or n <= 2
+        ):
+            infos = []
+            for epoch in range(n):
+                with tf.name_scope(f"epoch_{epoch}"):
+                    debug = self._debug_summaries and epoch in (0, n - 1)
+                    infos.append(epoch_step(epoch, debug))
+            mean = tf.nest.map_structure(
+                lambda *xs: tf.add_n(list(xs)) / n, *[i.extra for i in infos]
+            )
+            return infos[-1], mean
+        to_tensors = functools.partial(tf.nest.map_structure, tf.convert_to_tensor)
+        with tf.name_scope("epoch_0"):
+            first = to_tensors(epoch_step(0, False))
+
+        def body(epoch, last, total):
+            del last
+            info = to_tensors(epoch_step(epoch, False))
+            return epoch + 1, info, tf.nest.map_structure(tf.add, total, info.extra)
+
+        with tf.name_scope("epochs"):
+            _, last, total = tf.while_loop(
+                lambda epoch, *_: epoch < n,
+                body,
+                (tf.constant(1), first, first.extra),
+                parallel_iterations=1,
+            )
+        return last, tf.nest.map_structure(lambda t: t / n, total)
+
+    def _epoch_summaries(self, mean_extra: PPOLossInfo) -> None:
         """Each loss term averaged over the epochs, and the learning rate."""
         names = (
             "policy_gradient_loss",
@@ -362,11 +406,7 @@ class PPOAgent(ppo_returns.PPOReturns):
             "entropy_regularization_loss",
             "kl_penalty_loss",
         )
-        averages = {
-            name: tf.add_n([getattr(extra, name) for extra in epoch_losses])
-            / len(epoch_losses)
-            for name in names
-        }
+        averages = {name: getattr(mean_extra, name) for name in names}
         averages["total_abs_loss"] = tf.add_n([tf.abs(v) for v in averages.values()])
         common.summarize_scalar_dict(averages, self.train_step_counter, "Losses/")
         with tf.name_scope("LearningRate/"):
