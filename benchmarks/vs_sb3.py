@@ -298,8 +298,11 @@ def policylib_ppo(cfg: Settings, timer: Timer) -> None:
 
     from policylib.agents.ppo import ppo_clip_agent
     from policylib.drivers import dynamic_step_driver
-    from policylib.environments import batched_py_environment, suite_gym
-    from policylib.environments import tf_py_environment
+    from policylib.environments import (
+        batched_py_environment,
+        suite_gym,
+        tf_py_environment,
+    )
     from policylib.networks import actor_distribution_network, value_network
     from policylib.replay_buffers import tf_uniform_replay_buffer
     from policylib.utils import common

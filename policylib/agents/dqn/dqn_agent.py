@@ -386,6 +386,15 @@ class DqnAgent(tf_agent.TFAgent):
         ):
             common.generate_tensor_summaries(tag, value, step)
 
+    def _masked(self, q_values: tf.Tensor, time_steps: ts.TimeStep) -> tf.Tensor:
+        """`q_values` with disallowed actions (per the splitter's mask) at the minimum."""
+        if self._observation_and_action_constraint_splitter is None:
+            return q_values
+        _, mask = self._observation_and_action_constraint_splitter(
+            time_steps.observation
+        )
+        return q_policy.masked_logits(q_values, mask, q_values.dtype.min)
+
     def _network_observation(self, time_steps: ts.TimeStep) -> types.NestedTensor:
         observation = time_steps.observation
         if self._observation_and_action_constraint_splitter is not None:
@@ -424,10 +433,21 @@ class DqnAgent(tf_agent.TFAgent):
             self._network_observation(next_time_steps),
             step_type=next_time_steps.step_type,
         )
-        batch_size = next_target_q_values.shape[0] or tf.shape(next_target_q_values)[0]
-        actions = greedy.action(
-            next_time_steps, greedy.get_initial_state(batch_size)
-        ).action
+        if greedy is self._target_greedy_policy:
+            # Its greedy action is the argmax of the Q values just computed: not
+            # a second pass of the target network through the policy.
+            actions = tf.argmax(
+                self._masked(next_target_q_values, next_time_steps),
+                axis=-1,
+                output_type=tf.int32,
+            )
+        else:
+            batch_size = (
+                next_target_q_values.shape[0] or tf.shape(next_target_q_values)[0]
+            )
+            actions = greedy.action(
+                next_time_steps, greedy.get_initial_state(batch_size)
+            ).action
         return common.index_with_actions(
             next_target_q_values,
             actions,
