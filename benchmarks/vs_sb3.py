@@ -84,7 +84,13 @@ class Timer:
     train_cpu_s: float = 0.0
     gradient_steps: int = 0
     first_train_s: float | None = None
+    end: tuple[float, float] | None = None
     notes: dict = field(default_factory=dict)
+
+    def stop(self) -> None:
+        """The end of training: wall and CPU clocks, before objects are torn down
+        (deleting a tf.data iterator with prefetch has idled for seconds)."""
+        self.end = (time.perf_counter(), time.process_time())
 
     def result(self, wall_s: float, cpu_s: float) -> dict:
         later_steps = self.gradient_steps - 1
@@ -127,7 +133,8 @@ def policylib_run(algo: str, cfg: Settings) -> dict:
     timer = Timer()
     wall0, cpu0 = time.perf_counter(), time.process_time()
     {"dqn": policylib_dqn, "sac": policylib_sac, "ppo": policylib_ppo}[algo](cfg, timer)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    assert timer.end is not None
+    wall, cpu = timer.end[0] - wall0, timer.end[1] - cpu0
     return {
         "lib": "policylib",
         "version": f"policylib {policylib.__version__}, TF {tf.__version__}",
@@ -225,6 +232,7 @@ def policylib_dqn(cfg: Settings, timer: Timer) -> None:
         done += freq
         if done > cfg.dqn_learning_starts:
             _timed_train(timer, train, iterator, cfg.dqn_gradient_steps)
+    timer.stop()
 
 
 def policylib_sac(cfg: Settings, timer: Timer) -> None:
@@ -291,6 +299,7 @@ def policylib_sac(cfg: Settings, timer: Timer) -> None:
     for _ in range(cfg.sac_steps - cfg.sac_learning_starts):
         _timed_collect(timer, collect, 1)
         _timed_train(timer, train, iterator, 1)
+    timer.stop()
 
 
 def policylib_ppo(cfg: Settings, timer: Timer) -> None:
@@ -357,6 +366,7 @@ def policylib_ppo(cfg: Settings, timer: Timer) -> None:
             timer.first_train_s = spent
         timer.train_s += spent
         timer.gradient_steps += 20
+    timer.stop()
 
 
 # --------------------------------------------------------------------------- SB3
@@ -461,7 +471,9 @@ def sb3_run(algo: str, cfg: Settings) -> dict:
 
     model.collect_rollouts, model.train = timed_collect, timed_train
     model.learn(total_timesteps=total)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    timer.stop()
+    assert timer.end is not None
+    wall, cpu = timer.end[0] - wall0, timer.end[1] - cpu0
     return {
         "lib": "sb3",
         "version": f"SB3 {sb3.__version__}, torch {torch.__version__}",
