@@ -187,6 +187,32 @@ def test_train_in_a_tf_function_traces_once() -> None:
     assert_train_traces_once(agent, [_collect(agent, reward, seed=i) for i in range(4)])
 
 
+@pytest.mark.parametrize("make", [_clip_agent, _kl_agent], ids=["clip", "kl"])
+def test_traced_epochs_loop_matches_eager_epochs(make) -> None:
+    """Traced, epochs 1.. run in one tf.while_loop; eagerly, one Python
+    iteration each: the same weights, loss, loss terms and step count."""
+    reward = lambda a: a.astype(np.float32)  # noqa: E731
+    results = []
+    for traced in (False, True):
+        agent = make()
+        agent.initialize()
+        experience = _collect(agent, reward)
+        train = tf.function(agent.train) if traced else agent.train
+        losses = [train(experience) for _ in range(2)]
+        results.append(
+            (
+                [v.numpy() for v in agent.actor_net.trainable_variables],
+                [float(x) for x in tf.nest.flatten(losses[-1])],
+                int(agent.train_step_counter.numpy()),
+            )
+        )
+    (eager_vars, eager_loss, eager_steps), (vars_, loss, steps) = results
+    assert eager_steps == steps == 2 * 4
+    np.testing.assert_allclose(loss, eager_loss, rtol=1e-4, atol=1e-6)
+    for eager_v, v in zip(eager_vars, vars_):
+        np.testing.assert_allclose(v, eager_v, rtol=1e-4, atol=1e-6)
+
+
 def test_bad_experience_names_what_is_wrong() -> None:
     agent = _clip_agent()
     experience = _collect(agent, lambda a: a.astype(np.float32))

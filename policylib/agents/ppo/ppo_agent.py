@@ -255,7 +255,8 @@ class PPOAgent(ppo_returns.PPOReturns):
     def _train(
         self, experience: types.NestedTensor, weights: types.Tensor | None
     ) -> tf_agent.LossInfo:
-        if self._optimizer is None:
+        optimizer = self._optimizer
+        if optimizer is None:
             raise ValueError(
                 f"{type(self).__name__}: the optimizer is undefined (None); pass one "
                 "to the agent's constructor to train."
@@ -330,7 +331,7 @@ class PPOAgent(ppo_returns.PPOReturns):
                 eager_utils.add_variables_summaries(
                     grads_and_vars, self.train_step_counter
                 )
-            self._optimizer.apply_gradients(grads_and_vars)
+            optimizer.apply_gradients(grads_and_vars)
             self.train_step_counter.assign_add(1)
             return loss_info
 
