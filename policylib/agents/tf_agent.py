@@ -254,6 +254,7 @@ class TFAgent(tf.Module):
         grads_and_vars = list(
             zip(tape.gradient(loss, variables_to_train), variables_to_train)
         )
+        keras_compat.build_optimizer(optimizer, variables_to_train)  # one trace
         clipping = getattr(self, "_gradient_clipping", None)
         if clipping:
             grads_and_vars = eager_utils.clip_gradient_norms(grads_and_vars, clipping)

@@ -323,6 +323,15 @@ class GymWrapper(py_environment.PyEnvironment):
         observation = self._observation(observation)
         reward = np.asarray(reward, dtype=np.float32)
         self._done = bool(terminated or truncated)
+        if reward.ndim == 0:  # the common case, without ts's generic checks
+            step_type = ts.StepType.LAST if self._done else ts.StepType.MID
+            discount = np.float32(0.0) if terminated else self._discount
+            return ts.TimeStep(
+                np.asarray(step_type, np.int32),
+                reward,
+                np.asarray(discount, np.float32),
+                observation,
+            )
         if terminated:
             return ts.termination(observation, reward)
         if truncated:

@@ -40,6 +40,7 @@ from policylib.typing import types
 from policylib.utils import (
     common,
     eager_utils,
+    keras_compat,
     tensor_normalizer,
 )
 
@@ -335,6 +336,7 @@ class PPOAgent(ppo_returns.PPOReturns):
             self.train_step_counter.assign_add(1)
             return loss_info
 
+        keras_compat.build_optimizer(optimizer, variables_to_train)  # one trace
         loss_info, mean_extra = self._run_epochs(epoch_step)
         if self._initial_adaptive_kl_beta > 0:
             batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
