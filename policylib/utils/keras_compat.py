@@ -107,6 +107,17 @@ def build_optimizer(optimizer: Any, variables: Iterable[Any]) -> None:
                 optimizer.build(list(variables))
 
 
+def optimizer_is_built(optimizer: Any) -> bool:
+    """True for a Keras 3 optimizer whose slots exist (`build_optimizer` ran):
+    its `apply_gradients` then creates no variables, so it may run inside a
+    `tf.while_loop` body."""
+    return (
+        is_keras3()
+        and isinstance(optimizer, tf.keras.optimizers.Optimizer)
+        and bool(optimizer.built)
+    )
+
+
 def _not_lifted(next_creator: Callable[..., Any], **kwargs: Any) -> Any:
     """Creates the variable as is, not as one the enclosing `tf.function` lifts
     (and then traces again to be free of); used under `init_scope`, where the

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 import tensorflow as tf
 
 from policylib.agents import data_converter, tf_agent
-from policylib.agents.ppo import ppo_policy, ppo_returns, ppo_utils
+from policylib.agents.ppo import ppo_losses, ppo_policy, ppo_returns, ppo_utils
 from policylib.agents.ppo.ppo_losses import PPOLossInfo
 from policylib.base import nest_utils
 from policylib.networks import network
@@ -337,7 +337,9 @@ class PPOAgent(ppo_returns.PPOReturns):
             return loss_info
 
         keras_compat.build_optimizer(optimizer, variables_to_train)  # one trace
-        loss_info, mean_extra = self._run_epochs(epoch_step)
+        loss_info, mean_extra = self._run_epochs(
+            epoch_step, normalized_advantages.dtype
+        )
         if self._initial_adaptive_kl_beta > 0:
             batch_size = nest_utils.get_outer_shape(time_steps, self._time_step_spec)[0]
             kl_divergence = self._kl_divergence(
@@ -355,16 +357,21 @@ class PPOAgent(ppo_returns.PPOReturns):
         return tf.nest.map_structure(tf.identity, loss_info)
 
     def _run_epochs(
-        self, epoch_step: Callable[[int, bool], tf_agent.LossInfo]
+        self, epoch_step: Callable[[int, bool], tf_agent.LossInfo], dtype: tf.DType
     ) -> tuple[tf_agent.LossInfo, PPOLossInfo]:
         """`num_epochs` calls of `epoch_step`: the last LossInfo, the mean extras.
 
-        Inside a `tf.function` without debug summaries, epoch 0 is traced on its
-        own (it builds the optimizer's slots) and the others run in one
-        `tf.while_loop`: a graph two epochs long instead of `num_epochs` (20
-        unrolled PPO epochs took 15 s to trace). With debug summaries (written
-        for the first and last epoch), or eagerly, each epoch is a Python
-        iteration, as in TF-Agents.
+        Inside a `tf.function` without debug summaries the epochs run in one
+        `tf.while_loop`: a graph one epoch long instead of `num_epochs` (20
+        unrolled PPO epochs took 15 s to trace). When the optimizer may still
+        create variables (not a built Keras 3 one) or a subclass's `get_loss`
+        may return other extras, epoch 0 is traced on its own before the loop.
+        With debug summaries (written for the first and last epoch), or
+        eagerly, each epoch is a Python iteration, as in TF-Agents.
+
+        Args:
+          epoch_step: one gradient step `(epoch, debug) -> LossInfo`.
+          dtype: the dtype of the losses (the loop's initial values).
         """
         n = self._num_epochs
         if (
@@ -383,8 +390,19 @@ class PPOAgent(ppo_returns.PPOReturns):
             )
             return infos[-1], mean
         to_tensors = functools.partial(tf.nest.map_structure, tf.convert_to_tensor)
-        with tf.name_scope("epoch_0"):
-            first = to_tensors(epoch_step(0, False))
+        known_extras = type(self).get_loss is ppo_losses.PPOLossTerms.get_loss
+        if known_extras and keras_compat.optimizer_is_built(self._optimizer):
+            zero = tf.zeros([], dtype)
+            start = 0
+            first = tf_agent.LossInfo(
+                zero, PPOLossInfo(*[zero] * len(PPOLossInfo._fields))
+            )
+            total = first.extra
+        else:
+            start = 1
+            with tf.name_scope("epoch_0"):
+                first = to_tensors(epoch_step(0, False))
+            total = first.extra
 
         def body(epoch, last, total):
             del last
@@ -395,7 +413,7 @@ class PPOAgent(ppo_returns.PPOReturns):
             _, last, total = tf.while_loop(
                 lambda epoch, *_: epoch < n,
                 body,
-                (tf.constant(1), first, first.extra),
+                (tf.constant(start), first, total),
                 parallel_iterations=1,
             )
         return last, tf.nest.map_structure(lambda t: t / n, total)
