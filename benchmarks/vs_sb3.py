@@ -40,6 +40,7 @@ policylib).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -64,9 +65,11 @@ class Settings:
     sac_learning_starts: int = 1_000
     ppo_iterations: int = 60
     seed: int = 0
+    jit: bool = False  # policylib: `common.function(agent.train, jit_compile=True)`
 
     def quick(self) -> Settings:
-        return Settings(
+        return dataclasses.replace(
+            self,
             dqn_steps=self.dqn_steps // 5,
             sac_steps=self.sac_learning_starts + 400,
             ppo_iterations=self.ppo_iterations // 5,
@@ -136,7 +139,7 @@ def policylib_run(algo: str, cfg: Settings) -> dict:
     assert timer.end is not None
     wall, cpu = timer.end[0] - wall0, timer.end[1] - cpu0
     return {
-        "lib": "policylib",
+        "lib": "policylib+XLA" if cfg.jit else "policylib",
         "version": f"policylib {policylib.__version__}, TF {tf.__version__}",
         **timer.result(wall, cpu),
     }
@@ -219,7 +222,7 @@ def policylib_dqn(cfg: Settings, timer: Timer) -> None:
             num_steps=freq,
         ).run
     )
-    train = common.function(agent.train)
+    train = common.function(agent.train, jit_compile=cfg.jit or None)
     iterator = iter(
         buffer.as_dataset(
             num_parallel_calls=3, sample_batch_size=64, num_steps=2
@@ -289,7 +292,7 @@ def policylib_sac(cfg: Settings, timer: Timer) -> None:
             env, agent.collect_policy, [buffer.add_batch], num_steps=1
         ).run
     )
-    train = common.function(agent.train)
+    train = common.function(agent.train, jit_compile=cfg.jit or None)
     iterator = iter(
         buffer.as_dataset(
             num_parallel_calls=3, sample_batch_size=256, num_steps=2
@@ -354,7 +357,7 @@ def policylib_ppo(cfg: Settings, timer: Timer) -> None:
             env, agent.collect_policy, [buffer.add_batch], num_steps=num_envs * n_steps
         ).run
     )
-    train = common.function(agent.train)
+    train = common.function(agent.train, jit_compile=cfg.jit or None)
     for _ in range(cfg.ppo_iterations):
         _timed_collect(timer, collect, num_envs * n_steps)
         start, cpu = time.perf_counter(), time.process_time()
@@ -491,9 +494,10 @@ def worker(lib: str, algo: str, cfg: Settings) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def spawn(python: str, lib: str, algo: str, quick: bool) -> dict:
+def spawn(python: str, lib: str, algo: str, quick: bool, jit: bool = False) -> dict:
     cmd = [python, os.path.abspath(__file__), "--worker", lib, "--algo", algo]
     cmd += ["--quick"] if quick else []
+    cmd += ["--jit"] if jit else []
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     for line in out.stdout.splitlines():
@@ -503,11 +507,11 @@ def spawn(python: str, lib: str, algo: str, quick: bool) -> dict:
 
 
 RATIOS = (
-    ("wall_s", "wall (s)", "policylib / SB3"),
-    ("cpu_s", "CPU (s)", "policylib / SB3"),
-    ("collect_steps_per_s", "collection steps/s", "policylib / SB3"),
-    ("gradient_steps_per_s", "gradient steps/s", "policylib / SB3"),
-    ("first_train_s", "first train call (s)", "policylib / SB3"),
+    ("wall_s", "wall (s)"),
+    ("cpu_s", "CPU (s)"),
+    ("collect_steps_per_s", "collection steps/s"),
+    ("gradient_steps_per_s", "gradient steps/s"),
+    ("first_train_s", "first train call (s)"),
 )
 
 
@@ -517,19 +521,27 @@ def markdown(results: list[dict], rounds: int) -> str:
         f"{platform.machine()}, Python {platform.python_version()}; "
         + "; ".join(sorted({r["version"] for r in results})),
         "",
-        "| algo | measure | policylib | SB3 | policylib / SB3 |",
-        "|---|---|---:|---:|---:|",
+        "| algo | measure | policylib | SB3 | policylib / SB3 | with XLA train | XLA / SB3 |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
+
+    def median(lib: str, algo: str, key: str) -> float | None:
+        values = [r[key] for r in results if r["algo"] == algo and r["lib"] == lib]
+        return statistics.median(values) if values else None
+
     for algo in ALGOS:
-        mine = [r for r in results if r["algo"] == algo and r["lib"] == "policylib"]
-        theirs = [r for r in results if r["algo"] == algo and r["lib"] == "sb3"]
-        if not mine or not theirs:
-            continue
-        for key, label, _ in RATIOS:
-            a = statistics.median(r[key] for r in mine)
-            b = statistics.median(r[key] for r in theirs)
-            ratio = f"{a / b:.2f}x" if b else "-"
-            lines.append(f"| {algo} | {label} | {a:,.2f} | {b:,.2f} | {ratio} |")
+        for key, label in RATIOS:
+            a, b = median("policylib", algo, key), median("sb3", algo, key)
+            if a is None or b is None:
+                continue
+            x = median("policylib+XLA", algo, key)
+            cells = [f"{a:,.2f}", f"{b:,.2f}", f"{a / b:.2f}x" if b else "-"]
+            cells += (
+                ["-", "-"]
+                if x is None
+                else [f"{x:,.2f}", f"{x / b:.2f}x" if b else "-"]
+            )
+            lines.append(f"| {algo} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -540,11 +552,17 @@ def main() -> None:
     parser.add_argument("--sb3-python", help="python of a venv with SB3 and torch")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="steps / 5 (smoke run)")
+    parser.add_argument(
+        "--jit",
+        action="store_true",
+        help="also run policylib with common.function(agent.train, jit_compile=True)",
+    )
     parser.add_argument("--md", help="write the table here too")
     parser.add_argument("--json", help="write every run's figures here")
     args = parser.parse_args()
     algos = args.algo or list(ALGOS)
-    cfg = Settings().quick() if args.quick else Settings()
+    cfg = Settings(jit=args.jit and bool(args.worker))
+    cfg = cfg.quick() if args.quick else cfg
     if args.worker:
         for algo in algos:
             worker(args.worker, algo, cfg)
@@ -554,10 +572,11 @@ def main() -> None:
     results = []
     for round_ in range(args.rounds):
         for algo in algos:
-            order = ["policylib", "sb3"] if round_ % 2 == 0 else ["sb3", "policylib"]
-            for lib in order:
+            runs = [("policylib", False), ("sb3", False)]
+            runs += [("policylib", True)] if args.jit else []
+            for lib, jit in runs if round_ % 2 == 0 else runs[::-1]:
                 python = sys.executable if lib == "policylib" else args.sb3_python
-                result = spawn(python, lib, algo, args.quick)
+                result = spawn(python, lib, algo, args.quick, jit)
                 results.append(result)
                 print(json.dumps(result), flush=True)
     table = markdown(results, args.rounds)
