@@ -1,7 +1,7 @@
 """Training speed side by side with Stable-Baselines3 on identical settings.
 
     .venv/bin/python benchmarks/vs_sb3.py --sb3-python /path/to/sb3-venv/bin/python \
-        --rounds 2 --md sb3.md
+        --rounds 1 --jit --md sb3.md
     .venv/bin/python benchmarks/vs_sb3.py --worker policylib --algo dqn   # one run
 
 Stable-Baselines3 (PyTorch) runs in its own virtual environment (never a dependency of
@@ -34,7 +34,8 @@ different things by a name, the policylib value that does the same work is used)
 Each run reports wall and CPU seconds (model construction to the end of training),
 collection env steps/s (time inside collection only), gradient steps/s (time inside
 training, the first call left out) and the first training call's seconds (tracing, for
-policylib).
+policylib). `--jit` adds a third contender: the same policylib loop with
+`common.function(agent.train, jit_compile=True)` (XLA), an opt-in a user writes.
 """
 
 from __future__ import annotations

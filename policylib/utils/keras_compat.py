@@ -92,19 +92,32 @@ def tf_variables(variables: Iterable[Any]) -> list[tf.Variable]:
 
 
 def build_optimizer(optimizer: Any, variables: Iterable[Any]) -> None:
-    """Creates a Keras 3 optimizer's slots for `variables` now, under `init_scope`.
+    """Creates a Keras optimizer's slots for `variables` now, as eager variables.
 
-    Keras 3 builds them on the first `apply_gradients`, inside whatever is being
-    traced: inside a `tf.cond` branch that fails, and inside a `tf.function`'s
-    first trace it makes the function trace twice (variables created on the
-    first call send TF back to trace a variable-free version: SAC's first
-    `train` 3.4 s instead of 1.7 s). Keras 2 and `tf.compat.v1.train`
-    optimizers build their slots under `init_scope` themselves; this does the
-    same for Keras 3."""
-    if is_keras3() and isinstance(optimizer, tf.keras.optimizers.Optimizer):
-        if not optimizer.built:
-            with tf.init_scope(), tf.variable_creator_scope(_not_lifted):
-                optimizer.build(list(variables))
+    Keras builds them on the first `apply_gradients`, inside whatever is being
+    traced: inside a `tf.cond` branch that fails (Keras 3), and inside a
+    `tf.function`'s first trace it makes the function trace twice (variables
+    made on the first call send TF back to trace a variable-free version:
+    SAC's first `train` took 3.4 s instead of 1.7 s). Built here under
+    `init_scope` and without tf.function's variable lifting, they are ordinary
+    eager variables the trace only reads. Keras 3, tf-keras and tf-keras'
+    legacy optimizers; `tf.compat.v1.train` optimizers build their own.
+    """
+    variables = list(variables)
+    if is_keras3():
+        if not isinstance(optimizer, tf.keras.optimizers.Optimizer) or optimizer.built:
+            return
+        build = optimizer.build
+    elif hasattr(optimizer, "_create_all_weights"):  # tf-keras legacy (OptimizerV2)
+        build = optimizer._create_all_weights  # noqa: SLF001 (creates only what is missing)
+    elif isinstance(optimizer, tf.keras.optimizers.Optimizer):
+        if getattr(optimizer, "_built", False):
+            return
+        build = optimizer.build
+    else:
+        return
+    with tf.init_scope(), tf.variable_creator_scope(_not_lifted):
+        build(variables)
 
 
 def optimizer_is_built(optimizer: Any) -> bool:
