@@ -323,7 +323,8 @@ def policylib_ppo(cfg: Settings, timer: Timer) -> None:
     num_envs, n_steps = 8, 32
     env = tf_py_environment.TFPyEnvironment(
         batched_py_environment.BatchedPyEnvironment(
-            [suite_gym.load("CartPole-v1") for _ in range(num_envs)]
+            [suite_gym.load("CartPole-v1") for _ in range(num_envs)],
+            multithreading=False,  # in turn, as DummyVecEnv (threads: +200 us a step)
         )
     )
     obs_spec, act_spec = env.observation_spec(), env.action_spec()
