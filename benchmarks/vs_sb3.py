@@ -518,13 +518,15 @@ RATIOS = (
 
 
 def markdown(results: list[dict], rounds: int) -> str:
+    xla = any(r["lib"] == "policylib+XLA" for r in results)
     lines = [
         f"{rounds} alternating round(s), medians; one pinned CPU per run; "
         f"{platform.machine()}, Python {platform.python_version()}; "
         + "; ".join(sorted({r["version"] for r in results})),
         "",
-        "| algo | measure | policylib | SB3 | policylib / SB3 | with XLA train | XLA / SB3 |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| algo | measure | policylib | SB3 | policylib / SB3 |"
+        + (" with XLA train | XLA / SB3 |" if xla else ""),
+        "|---|---|---:|---:|---:|" + ("---:|---:|" if xla else ""),
     ]
 
     def median(lib: str, algo: str, key: str) -> float | None:
@@ -538,11 +540,12 @@ def markdown(results: list[dict], rounds: int) -> str:
                 continue
             x = median("policylib+XLA", algo, key)
             cells = [f"{a:,.2f}", f"{b:,.2f}", f"{a / b:.2f}x" if b else "-"]
-            cells += (
-                ["-", "-"]
-                if x is None
-                else [f"{x:,.2f}", f"{x / b:.2f}x" if b else "-"]
-            )
+            if xla:
+                cells += (
+                    ["-", "-"]
+                    if x is None
+                    else [f"{x:,.2f}", f"{x / b:.2f}x" if b else "-"]
+                )
             lines.append(f"| {algo} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
