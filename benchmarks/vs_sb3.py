@@ -49,7 +49,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 ALGOS = ("dqn", "sac", "ppo")
 
@@ -89,7 +89,6 @@ class Timer:
     gradient_steps: int = 0
     first_train_s: float | None = None
     end: tuple[float, float] | None = None
-    notes: dict = field(default_factory=dict)
 
     def stop(self) -> None:
         """The end of training: wall and CPU clocks, before objects are torn down
@@ -111,7 +110,6 @@ class Timer:
             "first_train_s": round(self.first_train_s or 0.0, 3),
             "collect_cpu_share": round(self.collect_cpu_s / self.collect_s, 2),
             "train_cpu_share": round(self.train_cpu_s / self.train_s, 2),
-            **self.notes,
         }
 
 
