@@ -166,7 +166,7 @@ class BatchedPyEnvironment(EnvironmentBatch):
             actions = flat[0] if len(flat) == 1 else np.asarray(actions)
         if len(self._envs) == 1:
             actions = self._with_batch_dim(actions)
-            if isinstance(actions, np.ndarray) and actions.ndim:
+            if isinstance(actions, np.ndarray) and actions.shape[:1] == (1,):
                 # The per-step common case: one env, one action array.
                 return nest_utils.stack_nested_arrays([self._envs[0].step(actions[0])])
         for path, action in nest_utils.flatten_with_joined_paths(actions):

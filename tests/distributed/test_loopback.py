@@ -60,13 +60,18 @@ def test_the_head_its_actors_and_this_driver_use_loopback_only(local_ray_head):
     assert loopback.off_loopback(sockets) == []
 
 
+def _name(pid: int) -> str | None:
+    """The process's name; None if it ended since it was listed (short-lived
+    Ray workers do)."""
+    try:
+        return psutil.Process(pid).name()
+    except psutil.NoSuchProcess:
+        return None
+
+
 def test_a_head_is_stopped_by_its_own_process_ids_and_no_others(local_ray_head):
     def core(head):
-        return {
-            p
-            for p in head.pids()
-            if psutil.Process(p).name() in ("gcs_server", "raylet")
-        }
+        return {p for p in head.pids() if _name(p) in ("gcs_server", "raylet")}
 
     session_core = core(local_ray_head)
     with ray_cluster.local_head(num_cpus=1) as head:

@@ -104,6 +104,14 @@ def test_a_batch_of_two_still_refuses_unbatched_and_wrongly_batched_actions() ->
     np.testing.assert_array_equal(env.step(np.int32([1, 2])).reward, [1.0, 2.0])
 
 
+def test_a_batch_of_one_refuses_a_batch_of_several_actions() -> None:
+    env = batched_py_environment.BatchedPyEnvironment([_EchoEnv()])
+    env.reset()
+    np.testing.assert_array_equal(env.step(np.int32([2])).reward, [2.0])
+    with pytest.raises(ValueError, match="does not match batch size: 2 vs. 1"):
+        env.step(np.int32([1, 1]))
+
+
 def test_tf_py_environment_names_a_wrong_batch_before_running() -> None:
     env = tf_py_environment.TFPyEnvironment(_batch_of_two())
     env.reset()
