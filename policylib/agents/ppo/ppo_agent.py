@@ -305,7 +305,7 @@ class PPOAgent(ppo_returns.PPOReturns):
             key=lambda v: v.name,
         )
 
-        def epoch_step(epoch: int, debug: bool) -> tf_agent.LossInfo:
+        def epoch_step(debug: bool) -> tf_agent.LossInfo:
             """One gradient step on the whole batch; its LossInfo."""
             with tf.GradientTape() as tape:
                 loss_info = self.get_loss(
@@ -357,7 +357,7 @@ class PPOAgent(ppo_returns.PPOReturns):
         return tf.nest.map_structure(tf.identity, loss_info)
 
     def _run_epochs(
-        self, epoch_step: Callable[[int, bool], tf_agent.LossInfo], dtype: tf.DType
+        self, epoch_step: Callable[[bool], tf_agent.LossInfo], dtype: tf.DType
     ) -> tuple[tf_agent.LossInfo, PPOLossInfo]:
         """`num_epochs` calls of `epoch_step`: the last LossInfo, the mean extras.
 
@@ -370,7 +370,7 @@ class PPOAgent(ppo_returns.PPOReturns):
         eagerly, each epoch is a Python iteration, as in TF-Agents.
 
         Args:
-          epoch_step: one gradient step `(epoch, debug) -> LossInfo`.
+          epoch_step: one gradient step, `debug` saying whether to summarize.
           dtype: the dtype of the losses (the loop's initial values).
         """
         n = self._num_epochs
@@ -384,7 +384,7 @@ class PPOAgent(ppo_returns.PPOReturns):
             for epoch in range(n):
                 with tf.name_scope(f"epoch_{epoch}"):
                     debug = self._debug_summaries and epoch in (0, n - 1)
-                    infos.append(epoch_step(epoch, debug))
+                    infos.append(epoch_step(debug))
             mean = tf.nest.map_structure(
                 lambda *xs: tf.add_n(list(xs)) / n, *[i.extra for i in infos]
             )
@@ -401,12 +401,12 @@ class PPOAgent(ppo_returns.PPOReturns):
         else:
             start = 1
             with tf.name_scope("epoch_0"):
-                first = to_tensors(epoch_step(0, False))
+                first = to_tensors(epoch_step(False))
             total = first.extra
 
         def body(epoch, last, total):
             del last
-            info = to_tensors(epoch_step(epoch, False))
+            info = to_tensors(epoch_step(False))
             return epoch + 1, info, tf.nest.map_structure(tf.add, total, info.extra)
 
         with tf.name_scope("epochs"):
