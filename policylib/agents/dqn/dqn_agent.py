@@ -386,22 +386,14 @@ class DqnAgent(tf_agent.TFAgent):
         ):
             common.generate_tensor_summaries(tag, value, step)
 
-    def _masked(self, q_values: tf.Tensor, time_steps: ts.TimeStep) -> tf.Tensor:
-        """`q_values` with disallowed actions (per the splitter's mask) at the minimum."""
+    def _split(self, time_steps: ts.TimeStep) -> tuple[types.NestedTensor, Any]:
+        """The network's observation and the action mask (None without a splitter)."""
         if self._observation_and_action_constraint_splitter is None:
-            return q_values
-        _, mask = self._observation_and_action_constraint_splitter(
-            time_steps.observation
-        )
-        return q_policy.masked_logits(q_values, mask, q_values.dtype.min)
+            return time_steps.observation, None
+        return self._observation_and_action_constraint_splitter(time_steps.observation)
 
     def _network_observation(self, time_steps: ts.TimeStep) -> types.NestedTensor:
-        observation = time_steps.observation
-        if self._observation_and_action_constraint_splitter is not None:
-            observation, _ = self._observation_and_action_constraint_splitter(
-                observation
-            )
-        return observation
+        return self._split(time_steps)[0]
 
     def _compute_q_values(
         self, time_steps: ts.TimeStep, actions: types.Tensor, training: bool = False
@@ -429,18 +421,17 @@ class DqnAgent(tf_agent.TFAgent):
         self, greedy: tf_policy.TFPolicy, next_time_steps: ts.TimeStep
     ) -> tf.Tensor:
         """The target network's Q values of the actions `greedy` picks in `next_time_steps`."""
+        observation, mask = self._split(next_time_steps)
         next_target_q_values, _ = self._target_q_network(
-            self._network_observation(next_time_steps),
-            step_type=next_time_steps.step_type,
+            observation, step_type=next_time_steps.step_type
         )
         if greedy is self._target_greedy_policy:
             # Its greedy action is the argmax of the Q values just computed: not
             # a second pass of the target network through the policy.
-            actions = tf.argmax(
-                self._masked(next_target_q_values, next_time_steps),
-                axis=-1,
-                output_type=tf.int32,
-            )
+            q_values = next_target_q_values
+            if mask is not None:
+                q_values = q_policy.masked_logits(q_values, mask, q_values.dtype.min)
+            actions = tf.argmax(q_values, axis=-1, output_type=tf.int32)
         else:
             batch_size = (
                 next_target_q_values.shape[0] or tf.shape(next_target_q_values)[0]
