@@ -14,12 +14,9 @@ when TensorFlow's registry module loads (or at once, if it has), so
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
-import sys
-from collections.abc import Sequence
 from types import ModuleType
+
+from policylib.base import import_hooks
 
 __all__ = ["install"]
 
@@ -32,11 +29,7 @@ _REGISTERING_MODULE = "policylib.policies.saved_policy_files"
 
 def install() -> None:
     """Adds the fallback now, or when TensorFlow's registry module is imported."""
-    module = sys.modules.get(_REGISTRY)
-    if module is not None:
-        _patch(module)
-    elif not any(isinstance(f, _RegistryFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _RegistryFinder())
+    import_hooks.after_import(_REGISTRY, _patch)
 
 
 def _patch(module: ModuleType) -> None:
@@ -56,35 +49,3 @@ def _patch(module: ModuleType) -> None:
     lookup._policylib_fallback = True  # type: ignore[attr-defined]
     lookup.__doc__ = original.__doc__
     setattr(module, "lookup", lookup)  # noqa: B010 - a module attribute mypy cannot see
-
-
-class _PatchingLoader(importlib.abc.Loader):
-    """Runs the real loader, then adds the fallback to the module."""
-
-    def __init__(self, loader: importlib.abc.Loader):
-        self._loader = loader
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self._loader.exec_module(module)
-        _patch(module)
-
-
-class _RegistryFinder(importlib.abc.MetaPathFinder):
-    """Finds TensorFlow's registry module with the other finders, wrapping its loader."""
-
-    def find_spec(
-        self,
-        fullname: str,
-        path: Sequence[str] | None,
-        target: ModuleType | None = None,
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != _REGISTRY:
-            return None
-        sys.meta_path.remove(self)  # one use; the other finders find the real module
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _PatchingLoader(spec.loader)
-        return spec

@@ -132,6 +132,64 @@ def _saved_model_notices() -> None:
     quiet.install()
 
 
+def _tf_protocol_instance_checks() -> None:
+    """Answers `isinstance` against TensorFlow's runtime protocols from members collected once.
+
+    Changes: before Python 3.12, the four `typing.Protocol` classes TensorFlow
+    checks at run time (`CustomNestProtocol`, `TensorProtocol`,
+    `CompositeTensorGradientProtocol`, `IsTensorLike`) get a
+    subclass of `typing._ProtocolMeta` as their metaclass, whose
+    `__instancecheck__` collects the protocol's members once instead of on
+    every call and otherwise answers as Python's does
+    (`policylib._tf_fast_paths.protocol_checks`); nothing on Python 3.12+,
+    which collects them once itself. Why: `tf.nest` and `tf.function` ask
+    these checks per node and per argument, ~25 µs each on Python 3.11: ~90 µs
+    of each `next()` on a replay-buffer dataset and ~50 µs of each call of a
+    user's `tf.function(policy.action)` (issue 35's training loop). Why global:
+    the calls are in TensorFlow, on the user's calls. Without it: the same
+    answers, slower.
+    """
+    from policylib import _tf_fast_paths
+
+    _tf_fast_paths.protocol_checks()
+
+
+def _tf_numpy_version_check() -> None:
+    """Makes TensorFlow's `numpy_compat.np_asarray` read the NumPy version once.
+
+    Changes: with NumPy 2, `tensorflow.python.util.numpy_compat.np_asarray`
+    becomes the same code without its per-call `np.lib.NumpyVersion(np.__version__)`
+    test (`policylib._tf_fast_paths.numpy_version_checks`); nothing with NumPy
+    1. Why: the test parses the version string each call (~5.5 µs), and
+    `tf.numpy_function` calls it per output, so each `TFPyEnvironment` step
+    paid ~22 µs. Why global: the caller is TensorFlow's `tf.numpy_function`
+    runtime. Without it: the same arrays, slower.
+    """
+    from policylib import _tf_fast_paths
+
+    _tf_fast_paths.numpy_version_checks()
+
+
+def _tf_dataset_element_packing() -> None:
+    """Rebuilds eager `tf.data` elements with a packer built once per iterator.
+
+    Changes: `tf.data`'s `OwnedIterator._next_internal`, eagerly and for an
+    element that is a nest of plain `tf.TensorSpec`s in tuples, namedtuples
+    and dicts, runs TensorFlow's `iterator_get_next` op and packs its tensors
+    with a function built once from the element spec, instead of TensorFlow's
+    generic nest rebuild and per-leaf `set_shape` (the op has already checked
+    the shapes); every other element, and graph mode, take TensorFlow's code
+    (`policylib._tf_fast_paths.dataset_element_packing`). Why: the rebuild
+    costs ~150 µs per element for TF-Agents' `(Trajectory, BufferInfo)`, paid
+    per gradient step by the `next(iterator)` of every TF-Agents training loop.
+    Why global: the iterator is `tf.data`'s, made by the user's
+    `iter(dataset.prefetch(...))`. Without it: the same elements, slower.
+    """
+    from policylib import _tf_fast_paths
+
+    _tf_fast_paths.dataset_element_packing()
+
+
 def _keras_dense_integer_units() -> None:
     """Lets Keras 3's `Dense` take NumPy-integer and whole-float unit counts.
 
@@ -226,6 +284,9 @@ PATCHES: tuple[Patch, ...] = (
     _patch(_type_spec_lookup_fallback, "import"),
     _patch(_tf_agents_type_spec_names, "import"),
     _patch(_saved_model_notices, "import"),
+    _patch(_tf_protocol_instance_checks, "import"),
+    _patch(_tf_numpy_version_check, "import"),
+    _patch(_tf_dataset_element_packing, "import"),
     _patch(_keras_dense_integer_units, "networks"),
     _patch(_keras_callable_optimizer_variables, "networks"),
     _patch(_tf1_rnn_cells_from_tf_keras, "networks"),

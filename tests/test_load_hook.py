@@ -53,7 +53,7 @@ def test_without_the_fallback_tensorflow_refuses():
     done = _python(f"""
         import sys
         import policylib
-        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_RegistryFinder"]
+        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_AfterImportFinder"]
         import tensorflow as tf
         tf.saved_model.load({SAVES[0]!r})
     """)

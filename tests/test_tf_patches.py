@@ -50,6 +50,8 @@ _OBSERVE = """
     import tensorflow as tf
     from tensorflow.python.framework import type_spec_registry
     from policylib.utils import keras_compat
+    from tensorflow.python.data.ops import iterator_ops
+    from tensorflow.python.util import custom_nest_protocol, numpy_compat
     try:
         type_spec_registry.lookup("tf_agents.distributions.masked.MaskedCategorical_ACTTypeSpec")
         tf_agents_name = True
@@ -69,6 +71,9 @@ _OBSERVE = """
         "dense_wrapped": tf.keras.layers.Dense.__init__.__code__.co_filename.endswith("keras_compat.py"),
         "dense_units": dense_units,
         "keras3": keras_compat.is_keras3(),
+        "np_asarray_once": getattr(numpy_compat.np_asarray, "_policylib_once", False),
+        "iterator_packer": getattr(iterator_ops.OwnedIterator._next_internal, "_policylib_packer", False),
+        "protocol_meta": type(custom_nest_protocol.CustomNestProtocol).__name__,
     }))
 """
 
@@ -79,8 +84,12 @@ def test_import_and_first_use_install_every_patch_once():
     at_import = [p.name for p in _tf_patches.PATCHES if p.stage == "import"]
     assert seen["after_import"] == at_import
     assert seen["installed"] == names  # each once, in inventory order
-    assert seen["hooks"] == ["_RegistryFinder", "_TensorFlowFinder"]
+    assert seen["hooks"] == ["_AfterImportFinder", "_TensorFlowFinder"]
     assert seen["lookup_fallback"] is True
+    assert seen["np_asarray_once"] is True
+    assert seen["iterator_packer"] is True
+    old_python = sys.version_info < (3, 12)
+    assert (seen["protocol_meta"] == "_OnceProtocolMeta") is old_python
     assert seen["tf_agents_name"] is True
     assert seen["log_filters"] == ["_DropRoutineNotice"]
     assert seen["dense_wrapped"] is seen["keras3"]
@@ -92,6 +101,8 @@ def test_opt_out_installs_no_patch():
     assert seen["after_import"] == seen["installed"] == []
     assert seen["hooks"] == []
     assert seen["lookup_fallback"] is False
+    assert seen["np_asarray_once"] is seen["iterator_packer"] is False
+    assert seen["protocol_meta"] == "_ProtocolMeta"
     assert seen["tf_agents_name"] is False
     assert seen["log_filters"] == []
     assert seen["dense_wrapped"] is False
