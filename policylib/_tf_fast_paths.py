@@ -66,8 +66,8 @@ def _protocol_meta() -> type | None:
     """
     if sys.version_info >= (3, 12):
         return None
-    get_attrs = getattr(typing, "_get_protocol_attrs", None)
-    callable_only = getattr(typing, "_is_callable_members_only", None)
+    get_attrs: Any = getattr(typing, "_get_protocol_attrs", None)
+    callable_only: Any = getattr(typing, "_is_callable_members_only", None)
     if get_attrs is None or callable_only is None:
         return None
     base: Any = type(typing.Protocol)
@@ -113,7 +113,7 @@ def protocol_checks() -> None:
         for name in _PROTOCOLS[module.__name__]:
             protocol = getattr(module, name, None)
             if isinstance(protocol, type) and type(protocol) is type(typing.Protocol):
-                protocol.__class__ = meta
+                protocol.__class__ = meta  # type: ignore[method-assign]
 
     for module_name in _PROTOCOLS:
         import_hooks.after_import(module_name, mend)
@@ -141,7 +141,8 @@ def _mend_np_asarray(module: ModuleType) -> None:
     ) -> np.ndarray:
         # TensorFlow's NumPy 2 branch, the version test made once.
         if dtype is not None and np.issubdtype(dtype, np.number):
-            return np.asarray(values, order=order, copy=copy).astype(dtype, copy=copy)
+            array = np.asarray(values, order=order, copy=copy)
+            return array.astype(dtype, copy=copy)  # type: ignore[arg-type]
         return np.asarray(values, dtype=dtype, order=order, copy=copy)
 
     np_asarray.__doc__ = original.__doc__
