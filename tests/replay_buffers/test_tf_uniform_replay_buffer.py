@@ -112,3 +112,35 @@ def test_table_reads_and_writes_slots() -> None:
     np.testing.assert_array_equal(rows.read(2, slots=["x_1"])[0].numpy(), 7)
     with pytest.raises(ValueError, match="no slot 'y'"):
         rows.read(0, slots=["y"])
+
+
+def test_concurrent_adds_take_distinct_ids() -> None:
+    """Writers on several threads each get their own id (one atomic op per add)."""
+    import threading
+
+    buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
+        SPEC, batch_size=2, max_length=400
+    )
+    @common.function
+    def add(items: dict) -> None:
+        buffer.add_batch(items)
+
+    add(_batch(0.0))  # traced once, before the threads start
+    errors: list[BaseException] = []
+
+    def write(value: float) -> None:
+        try:
+            for _ in range(50):
+                add(_batch(value))
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(float(i),)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert int(buffer._get_last_id()) == 200  # 201 adds, ids 0..200
+    ids = buffer._id_table.read(tf.range(201, dtype=tf.int64)).numpy().ravel()
+    assert sorted(ids.tolist()) == list(range(201))
