@@ -1,4 +1,4 @@
-"""Faster paths through three per-call hot spots of TensorFlow's Python code.
+"""Faster paths through four per-call hot spots of TensorFlow's Python code.
 
 Each replaces TensorFlow code that gives the same answer every call but
 recomputes it at a cost that shows in an RL loop, where the calls come once per
@@ -23,7 +23,13 @@ CPU; `benchmarks/vs_sb3.py`):
   tensor specs in tuples, namedtuples and dicts gets a packer built once from
   its element spec; any other element takes TensorFlow's path.
 
-`install()` applies each as its TensorFlow module is imported
+- `tf_function_calls`: each eager call of a `tf.function` rebuilds its
+  arguments' trace types and hashes the whole function type to find the
+  concrete function, ~150-300 us; here a plain `tf.function` called again with
+  tensors like an earlier call's reuses that call's concrete function
+  (`policylib.utils.tracing.remembered_call`).
+
+Each applies as its TensorFlow module is imported
 (`policylib.base.import_hooks`), so importing policylib imports no TensorFlow.
 """
 
@@ -41,6 +47,7 @@ __all__ = [
     "dataset_element_packing",
     "numpy_version_checks",
     "protocol_checks",
+    "tf_function_calls",
 ]
 
 # Module -> the runtime-checkable `typing.Protocol`s TensorFlow defines there
@@ -241,3 +248,35 @@ def _mend_owned_iterator(module: ModuleType) -> None:
     _next_internal.__wrapped__ = original  # type: ignore[attr-defined]
     _next_internal._policylib_packer = True  # type: ignore[attr-defined]
     owned._next_internal = _next_internal
+
+
+# ------------------------------------------------------------ tf.function calls
+
+
+def tf_function_calls() -> None:
+    """Makes plain `tf.function` objects reuse an earlier eager call's concrete function."""
+    # Once TensorFlow is wholly imported: the call path lives in policylib.utils,
+    # which imports TensorFlow.
+    import_hooks.after_import("tensorflow", _mend_function_call)
+
+
+def _mend_function_call(_: ModuleType) -> None:
+    from tensorflow.python.eager.polymorphic_function import polymorphic_function
+
+    from policylib.utils import tracing
+
+    function = polymorphic_function.Function
+    original = function.__call__
+    if getattr(original, "_policylib_remembered", False):
+        return
+
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(self) is not function:
+            # Subclasses (a SavedModel's restored functions, ...) keep their path.
+            return original(self, *args, **kwargs)
+        return tracing.remembered_call(self, args, kwargs, original)
+
+    __call__.__doc__ = original.__doc__
+    __call__.__wrapped__ = original  # type: ignore[attr-defined]
+    __call__._policylib_remembered = True  # type: ignore[attr-defined]
+    function.__call__ = __call__  # type: ignore[method-assign]

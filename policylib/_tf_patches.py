@@ -190,6 +190,31 @@ def _tf_dataset_element_packing() -> None:
     _tf_fast_paths.dataset_element_packing()
 
 
+def _tf_function_remembered_calls() -> None:
+    """Lets a plain `tf.function` reuse the concrete function of an earlier, alike eager call.
+
+    Changes: once TensorFlow is imported, `tf.function`'s `Function.__call__`
+    (exactly that class; subclasses such as a SavedModel's restored functions
+    keep theirs) first looks for an earlier eager call of the same function
+    whose arguments were tensors (or None) of the same dtypes, shapes and
+    structure, in the same function context (device, strategy, ...); then it
+    binds, flattens and calls that call's concrete function as TensorFlow's
+    own `tracing_compilation.call_function` does after its lookup. Any other
+    call (Python values, variables, first calls, graph mode,
+    `run_functions_eagerly`) takes TensorFlow's path, which does all tracing
+    (`policylib.utils.tracing.remembered_call`, which `common.function` uses
+    anyway). Why: TF 2.21 rebuilds every argument's trace type and hashes the
+    whole function type on each call, ~150-300 us, more than a CartPole step or
+    a batch-1 policy's work: a user's `tf.function(policy.action)` took 1.6-1.9x
+    the time of the same math in a one-tensor `tf.function` (issue 35's
+    `policy_bench` case 4b). Why global: the `tf.function` is the user's.
+    Without it: the same results, each call slower.
+    """
+    from policylib import _tf_fast_paths
+
+    _tf_fast_paths.tf_function_calls()
+
+
 def _keras_dense_integer_units() -> None:
     """Lets Keras 3's `Dense` take NumPy-integer and whole-float unit counts.
 
@@ -287,6 +312,7 @@ PATCHES: tuple[Patch, ...] = (
     _patch(_tf_protocol_instance_checks, "import"),
     _patch(_tf_numpy_version_check, "import"),
     _patch(_tf_dataset_element_packing, "import"),
+    _patch(_tf_function_remembered_calls, "import"),
     _patch(_keras_dense_integer_units, "networks"),
     _patch(_keras_callable_optimizer_variables, "networks"),
     _patch(_tf1_rnn_cells_from_tf_keras, "networks"),

@@ -12,6 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
+from tensorflow.python.eager import context as _context
+from tensorflow.python.eager.polymorphic_function import (
+    eager_function_run as _eager_function_run,
+)
 from tensorflow.python.eager.polymorphic_function import (
     function_context as _function_context,
 )
@@ -22,6 +26,7 @@ from tensorflow.python.eager.polymorphic_function import (
     polymorphic_function as _polymorphic,
 )
 from tensorflow.python.framework.ops import EagerTensor as _EagerTensor
+from tensorflow.python.util import nest as _nest
 
 __all__ = [
     "check_tf1_allowed",
@@ -29,6 +34,7 @@ __all__ = [
     "function_in_tf1",
     "has_eager_been_enabled",
     "in_legacy_tf1",
+    "remembered_call",
     "resource_variables_enabled",
     "set_default_tf_function_parameters",
 ]
@@ -37,9 +43,9 @@ __all__ = [
 def function(*args: Any, **kwargs: Any) -> Any:
     """`tf.function` with autograph off and `reduce_retracing` on by default.
 
-    The result is a `tf.function` (a `_FastCallFunction`, see there) whose
-    repeated eager calls with tensors of the same dtypes and shapes skip
-    TensorFlow's per-call argument canonicalisation.
+    The result is a `tf.function` whose repeated eager calls with tensors of
+    the same dtypes and shapes skip TensorFlow's per-call argument
+    canonicalisation (`remembered_call`).
     """
     kwargs.setdefault("autograph", False)
     kwargs.setdefault("reduce_retracing", True)
@@ -50,80 +56,122 @@ def function(*args: Any, **kwargs: Any) -> Any:
 
 
 class _FastCallFunction(_polymorphic.Function):
-    """A `tf.function` that remembers which concrete function an eager call ran.
+    """A `tf.function` whose repeated eager calls skip re-dispatch (`remembered_call`).
+
+    What `common.function` returns; policylib's patch inventory gives every
+    plain `tf.function` the same path (`policylib._tf_fast_paths`), unless the
+    user opted out of the inventory, where this class still serves policylib's
+    own functions.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return remembered_call(self, args, kwargs, _polymorphic.Function.__call__)
+
+
+def remembered_call(
+    fn: _polymorphic.Function,
+    args: tuple,
+    kwargs: dict,
+    dispatch: Callable[..., Any],
+) -> Any:
+    """Calls `fn(*args, **kwargs)`, reusing the concrete function an earlier call ran.
 
     Why: every call of a `tf.function` rebuilds the trace type of each argument
-    and looks the concrete function up again; on TF 2.21 that costs ~300 us a
-    call even with no arguments (runtime `Protocol` checks on every value),
-    more than a whole CartPole step. A collect driver called once per env step
-    or `train(experience)` once per gradient step pays it every time. Here an
+    and looks the concrete function up again; on TF 2.21 that costs ~150-300 us
+    a call (trace types, hashing, `inspect` binding), more than a whole
+    CartPole step. A collect driver called once per env step or
+    `train(experience)` once per gradient step pays it every time. Here an
     eager call whose arguments are tensors (or None) of the dtypes, shapes and
     structure of an earlier call, in the same function context, calls that
     call's concrete function directly, as TF itself does once it has found it
     (`function_type.bind`, `unpack_inputs`, `_call_flat`). Anything else (Python
     values, variables, calls inside a graph, `run_functions_eagerly`, another
-    device or strategy context) takes `tf.function`'s own path, which also does
-    every tracing, so tracing counts and retracing are TensorFlow's.
+    device or strategy context) goes through `dispatch(fn, *args, **kwargs)`,
+    `tf.function`'s own path, which also does every tracing, so tracing counts
+    and retracing are TensorFlow's.
     """
+    if not _context.executing_eagerly() or _eager_function_run.functions_run_eagerly():
+        return dispatch(fn, *args, **kwargs)
+    key, tensors = _call_key(args, kwargs)
+    if key is None:
+        return dispatch(fn, *args, **kwargs)
+    known = fn.__dict__.setdefault("_policylib_calls", {})
+    context = _function_context.make_function_context()
+    entry = known.get(key)
+    if entry is not None and entry[0] == context:
+        _, structure, concrete, direct = entry
+        if _same_structure((args, kwargs), structure):
+            inputs = tensors if direct else _bound(fn, concrete, args, kwargs)
+            return concrete._call_flat(  # noqa: SLF001
+                inputs, captured_inputs=concrete.captured_inputs
+            )
+    result = dispatch(fn, *args, **kwargs)
+    if len(known) < _MAX_REMEMBERED_CALLS:
+        structure = _nest.map_structure(lambda _: None, (args, kwargs))
+        concrete = fn.get_concrete_function(*args, **kwargs)
+        # Whether the concrete function's inputs are simply the call's tensors
+        # in flattening order (no tensor defaults, keywords in parameter order):
+        # then later alike calls skip binding.
+        bound = _bound(fn, concrete, args, kwargs)
+        direct = len(bound) == len(tensors) and all(
+            a is b for a, b in zip(bound, tensors)
+        )
+        known[key] = (context, structure, concrete, direct)
+    return result
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not tf.executing_eagerly() or tf.config.functions_run_eagerly():
-            return super().__call__(*args, **kwargs)
-        key = _call_key(args, kwargs)
-        if key is None:
-            return super().__call__(*args, **kwargs)
-        known = self.__dict__.setdefault("_policylib_calls", {})
-        context = _function_context.make_function_context()
-        entry = known.get(key)
-        if entry is not None and entry[0] == context:
-            structure, concrete = entry[1], entry[2]
-            if _same_structure((args, kwargs), structure):
-                # As TF's `tracing_compilation.call_function` once it has the
-                # concrete function: defaults filled in, bound, flattened.
-                full = _function_type_utils.bind_function_inputs(
-                    args, kwargs, self._function_type, self._default_values
-                )
-                signature = concrete.function_type
-                inputs = signature.unpack_inputs(
-                    signature.bind(*full.args, **full.kwargs)
-                )
-                return concrete._call_flat(  # noqa: SLF001
-                    inputs, captured_inputs=concrete.captured_inputs
-                )
-        result = super().__call__(*args, **kwargs)
-        if len(known) < _MAX_REMEMBERED_CALLS:
-            structure = tf.nest.map_structure(lambda _: None, (args, kwargs))
-            concrete = self.get_concrete_function(*args, **kwargs)
-            known[key] = (context, structure, concrete)
-        return result
+
+def _bound(fn: _polymorphic.Function, concrete: Any, args: tuple, kwargs: dict) -> list:
+    """The concrete function's flat inputs for the call, as TF finds them.
+
+    As TF's `tracing_compilation.call_function` once it has the concrete
+    function: defaults filled in, bound to its signature, flattened.
+    """
+    full = _function_type_utils.bind_function_inputs(
+        args,
+        kwargs,
+        fn._function_type,
+        fn._default_values,  # noqa: SLF001
+    )
+    signature = concrete.function_type
+    return list(signature.unpack_inputs(signature.bind(*full.args, **full.kwargs)))
 
 
 _MAX_REMEMBERED_CALLS = 16
 
 
 def _fast_calls(traced: _polymorphic.Function) -> _polymorphic.Function:
-    """`traced`, made a `_FastCallFunction` (it adds no state of its own)."""
+    """`traced`, made a `_FastCallFunction` (it adds no state of its own).
+
+    Not needed where every plain `tf.function` already calls this way (the
+    patch inventory's `tf_function_remembered_calls`).
+    """
+    if getattr(_polymorphic.Function.__call__, "_policylib_remembered", False):
+        return traced
     traced.__class__ = _FastCallFunction
     return traced
 
 
-def _call_key(args: tuple, kwargs: dict) -> tuple | None:
-    """Dtypes and shapes of the call's leaves, if all are eager tensors or None."""
-    leaves = tf.nest.flatten((args, kwargs))
+def _call_key(args: tuple, kwargs: dict) -> tuple[tuple | None, list]:
+    """Dtypes and shapes of the call's leaves, and its tensors in flattening order.
+
+    The key is None unless every leaf is an eager tensor or None.
+    """
     key: list = [len(args), tuple(kwargs)]
-    for leaf in leaves:
+    tensors = []
+    for leaf in _nest.flatten((args, kwargs)):
         if leaf is None:
             key.append(None)
         elif type(leaf) is _EagerTensor:
             key.append((leaf.dtype, tuple(leaf.shape)))
+            tensors.append(leaf)
         else:
-            return None
-    return tuple(key)
+            return None, tensors
+    return tuple(key), tensors
 
 
 def _same_structure(value: Any, structure: Any) -> bool:
     try:
-        tf.nest.assert_same_structure(value, structure, check_types=True)
+        _nest.assert_same_structure(value, structure, check_types=True)
     except (TypeError, ValueError):
         return False
     return True

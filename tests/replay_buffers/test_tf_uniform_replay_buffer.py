@@ -121,6 +121,7 @@ def test_concurrent_adds_take_distinct_ids() -> None:
     buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
         SPEC, batch_size=2, max_length=400
     )
+
     @common.function
     def add(items: dict) -> None:
         buffer.add_batch(items)

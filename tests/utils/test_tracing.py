@@ -133,3 +133,56 @@ def test_errors_are_tf_functions_errors() -> None:
     fn(tf.constant(1.0))
     with pytest.raises(TypeError):
         fn(tf.constant(1.0), tf.constant(2.0))
+
+
+def test_calls_in_any_binding_give_the_functions_results() -> None:
+    """Keywords out of parameter order, tensor defaults and dicts bind as TF binds."""
+    traces: list[int] = []
+    default = tf.constant(10.0)
+
+    @common.function
+    def fn(x, y, bias=default, extra=None):
+        traces.append(1)
+        out = x * 2.0 + y["b"] - y["a"] + bias
+        return out if extra is None else out + extra
+
+    x, one, two = tf.constant(1.0), tf.constant(1.0), tf.constant(2.0)
+    for round_ in range(3):
+        assert float(fn(x, {"b": two, "a": one})) == 13.0
+        assert float(fn(y={"a": one, "b": two}, x=tf.constant(3.0))) == 17.0
+        assert float(fn(x, {"a": one, "b": two}, extra=one, bias=one)) == 5.0
+        if round_ == 0:
+            first_round = len(traces)
+    assert len(traces) == first_round  # the repeats reuse TF's traces
+
+
+def test_plain_tf_functions_remember_calls_with_the_patch_inventory() -> None:
+    from policylib import _tf_patches
+
+    if "tf_function_remembered_calls" not in _tf_patches.installed():
+        pytest.skip("the patch inventory is off (POLICYLIB_NO_TF_PATCHES)")
+    traces: list[int] = []
+
+    @tf.function
+    def fn(p):
+        traces.append(1)
+        return p.a - p.b
+
+    for i in range(4):
+        got = fn(Pair(tf.constant([float(i)]), tf.constant([1.0])))
+        np.testing.assert_array_equal(got.numpy(), [i - 1.0])
+    assert len(traces) == 1 and len(fn._policylib_calls) == 1
+    assert fn.experimental_get_tracing_count() == 1
+
+
+def test_restored_functions_keep_their_own_call_path(tmp_path) -> None:
+    module = tf.Module()
+    module.v = tf.Variable(2.0)
+    module.f = tf.function(
+        lambda x: x * module.v, input_signature=[tf.TensorSpec([None], tf.float32)]
+    )
+    tf.saved_model.save(module, str(tmp_path))
+    loaded = tf.saved_model.load(str(tmp_path))
+    for _ in range(2):
+        np.testing.assert_array_equal(loaded.f(tf.constant([1.0, 2.0])), [2.0, 4.0])
+    assert "_policylib_calls" not in loaded.f.__dict__
