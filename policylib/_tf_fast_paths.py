@@ -279,4 +279,4 @@ def _mend_function_call(_: ModuleType) -> None:
     __call__.__doc__ = original.__doc__
     __call__.__wrapped__ = original  # type: ignore[attr-defined]
     __call__._policylib_remembered = True  # type: ignore[attr-defined]
-    function.__call__ = __call__  # type: ignore[method-assign]
+    function.__call__ = __call__
