@@ -95,6 +95,14 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
         self._flat_np_dtypes = [
             np.dtype(s.dtype.as_numpy_dtype) for s in self._flat_time_step_specs
         ]
+        # Per-step shortcuts: a one-leaf action spec; a time step spec whose
+        # observation and reward are single leaves.
+        self._single_action = not tf.nest.is_nested(self.action_spec())
+        step_spec = self.time_step_spec()
+        self._four_leaves = not (
+            tf.nest.is_nested(step_spec.observation)
+            or tf.nest.is_nested(step_spec.reward)
+        )
         self._time_step: ts.TimeStep | None = None
         self._render_shape: tuple[int, ...] | None = None
         self._lock = threading.Lock()
@@ -124,11 +132,18 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
         return self._pool.apply(fn, args)
 
     def _flat_outputs(self, time_step: ts.TimeStep) -> list[np.ndarray]:
+        # A TimeStep of four leaves flattens in field order (the common case,
+        # without tf.nest).
+        leaves = (
+            time_step
+            if self._four_leaves and type(time_step) is ts.TimeStep
+            else tf.nest.flatten(time_step)
+        )
         return [
             value
-            if isinstance(value, np.ndarray) and value.dtype == dtype
+            if type(value) is np.ndarray and value.dtype == dtype
             else np.asarray(value, dtype=dtype)
-            for value, dtype in zip(tf.nest.flatten(time_step), self._flat_np_dtypes)
+            for value, dtype in zip(leaves, self._flat_np_dtypes)
         ]
 
     def _to_time_step(self, flat: list[tf.Tensor]) -> ts.TimeStep:
@@ -183,8 +198,12 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
 
         def step(*flat_actions: np.ndarray) -> list[np.ndarray]:
             with common.exclusive(self._lock, _CONCURRENT, wait=eager):
-                action = tf.nest.pack_sequence_as(
-                    self.action_spec(), list(flat_actions)
+                action = (
+                    flat_actions[0]
+                    if self._single_action
+                    else tf.nest.pack_sequence_as(
+                        self.action_spec(), list(flat_actions)
+                    )
                 )
                 self._time_step = self._env.step(action)
                 return self._flat_outputs(self._time_step)
