@@ -134,11 +134,13 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
     def _flat_outputs(self, time_step: ts.TimeStep) -> list[np.ndarray]:
         # A TimeStep of four leaves flattens in field order (the common case,
         # without tf.nest).
-        leaves = (
-            time_step
-            if self._four_leaves and type(time_step) is ts.TimeStep
-            else tf.nest.flatten(time_step)
-        )
+        leaves: Any = time_step
+        if not (
+            self._four_leaves
+            and type(time_step) is ts.TimeStep
+            and all(type(leaf) is np.ndarray for leaf in time_step)
+        ):
+            leaves = tf.nest.flatten(time_step)  # e.g. a list observation's element
         return [
             value
             if type(value) is np.ndarray and value.dtype == dtype

@@ -271,3 +271,32 @@ def test_extra_disabled_actions_wrapper_masks_the_added_actions():
     assert wrapped.observation_spec()[1].shape == (5,)
     _, mask = wrapped.step(np.array([2, 4], np.int32)).observation
     np.testing.assert_array_equal(mask, [[1, 1, 1, 0, 0]] * 2)
+
+
+class _ListObservationEnv(py_environment.PyEnvironment):
+    """Returns its scalar observation wrapped in a list, as TF-Agents' test mock does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._state = 0
+
+    def action_spec(self) -> array_spec.BoundedArraySpec:
+        return array_spec.BoundedArraySpec([], np.int32, minimum=0, maximum=3)
+
+    def observation_spec(self) -> array_spec.ArraySpec:
+        return array_spec.ArraySpec([], np.int64, name="observation")
+
+    def _reset(self) -> ts.TimeStep:
+        return ts.restart([self._state])
+
+    def _step(self, action) -> ts.TimeStep:
+        self._state += 1
+        return ts.transition([self._state], reward=0.0)
+
+
+def test_tf_py_environment_flattens_a_list_observation_to_its_spec() -> None:
+    env = tf_py_environment.TFPyEnvironment(_ListObservationEnv())
+    assert env.current_time_step().observation.shape == (1,)
+    assert env.step(tf.constant([1])).observation.shape == (1,)
+    step = tf.function(lambda: env.step(tf.constant([1])))
+    np.testing.assert_array_equal(step().observation, [2])
