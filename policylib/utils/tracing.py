@@ -162,7 +162,7 @@ def _call_key(args: tuple, kwargs: dict) -> tuple[tuple | None, list]:
         if leaf is None:
             key.append(None)
         elif type(leaf) is _EagerTensor:
-            key.append((leaf.dtype, tuple(leaf.shape)))
+            key.append((leaf._datatype_enum(), leaf._shape_tuple()))  # noqa: SLF001
             tensors.append(leaf)
         else:
             return None, tensors
