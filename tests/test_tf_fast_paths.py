@@ -200,4 +200,5 @@ def test_after_import_runs_now_or_on_import(tmp_path, monkeypatch):
     import policylib_hook_probe  # noqa: PLC0415
 
     assert policylib_hook_probe.VALUE == 42
+    assert type(policylib_hook_probe.__loader__).__name__ == "SourceFileLoader"
     sys.modules.pop("policylib_hook_probe", None)

@@ -48,6 +48,11 @@ class _CallingLoader(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
+        # The module sees its own loader, as without the hook (tracebacks and
+        # `inspect` read source through it).
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
         self._loader.exec_module(module)
         for fn in self._callbacks:
             fn(module)
