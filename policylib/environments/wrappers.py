@@ -150,7 +150,7 @@ class TimeLimit(PyEnvironmentBaseWrapper):
             time_step = time_step._replace(
                 step_type=np.full_like(time_step.step_type, ts.StepType.LAST)
             )
-        if np.all(time_step.is_last()):
+        if py_environment.all_last(time_step):
             self._num_steps = None
         return time_step
 
