@@ -8,7 +8,7 @@ an *error* on every CPU-only machine. None of them says anything a user
 can act on, yet they fill every `policylib` command's stderr and every
 notebook's saved output.
 
-`install()` puts a one-shot import hook on `sys.meta_path`: when TensorFlow
+`install()` puts an import hook on `sys.meta_path` (`base.import_hooks`): when TensorFlow
 is first imported (by policylib or by anyone after `import policylib`),
 the import and the device discovery that prints the cuInit line run with
 file descriptor 2 pointed at a temporary file. Afterwards every line that
@@ -24,16 +24,13 @@ they are printed before policylib can step in.
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator
 from types import ModuleType
 
-from policylib.base import native_stderr
+from policylib.base import import_hooks, native_stderr
 
 __all__ = ["OPT_OUT", "install", "is_routine"]
 
@@ -64,45 +61,14 @@ def is_routine(line: str) -> bool:
     return _ROUTINE.match(line) is not None
 
 
-class _QuietLoader(importlib.abc.Loader):
-    """Runs TensorFlow's own loader with its routine stderr lines dropped."""
-
-    def __init__(self, inner: importlib.abc.Loader):
-        self._inner = inner
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._inner.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        # TensorFlow sees its own loader, as without the hook.
-        module.__loader__ = self._inner
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._inner
-        with native_stderr.filtered(keep=lambda line: not is_routine(line)):
-            self._inner.exec_module(module)
-            # Device discovery prints the cuInit line; done here, it is
-            # caught. Devices stay configurable (no runtime is started).
-            module.config.list_physical_devices()
-
-
-class _TensorFlowFinder(importlib.abc.MetaPathFinder):
-    """Finds `tensorflow` once, through the other finders, with a quiet loader."""
-
-    def find_spec(
-        self,
-        fullname: str,
-        path: Sequence[str] | None,
-        target: ModuleType | None = None,
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "tensorflow":
-            return None
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(self)  # one-shot, and no recursion below
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.loader is None:
-            return spec
-        spec.loader = _QuietLoader(spec.loader)
-        return spec
+@contextlib.contextmanager
+def _quiet(module: ModuleType) -> Iterator[None]:
+    """TensorFlow's import with its routine stderr lines dropped."""
+    with native_stderr.filtered(keep=lambda line: not is_routine(line)):
+        yield
+        # Device discovery prints the cuInit line; done here, it is caught.
+        # Devices stay configurable (no runtime is started).
+        module.config.list_physical_devices()
 
 
 def install() -> None:
@@ -111,5 +77,4 @@ def install() -> None:
         return
     if "tensorflow" in sys.modules:
         return
-    if not any(isinstance(f, _TensorFlowFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _TensorFlowFinder())
+    import_hooks.around_import("tensorflow", _quiet)

@@ -84,7 +84,7 @@ def test_import_and_first_use_install_every_patch_once():
     at_import = [p.name for p in _tf_patches.PATCHES if p.stage == "import"]
     assert seen["after_import"] == at_import
     assert seen["installed"] == names  # each once, in inventory order
-    assert seen["hooks"] == ["_AfterImportFinder", "_TensorFlowFinder"]
+    assert seen["hooks"] == ["_AfterImportFinder"]  # one finder serves every hook
     assert seen["lookup_fallback"] is True
     assert seen["np_asarray_once"] is True
     assert seen["iterator_packer"] is True

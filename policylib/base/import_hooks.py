@@ -1,48 +1,80 @@
-"""Runs a function on a module as soon as it is imported, or now if it already is.
+"""Runs code around or after a module's import, or now if it is already imported.
 
-policylib mends a few TensorFlow modules (`policylib._tf_patches` lists each
-change), but `import policylib` must not import TensorFlow: that costs seconds
-and a process may never need it. `after_import(name, fn)` calls `fn(module)`
-at once when `name` is in `sys.modules`; otherwise one finder on
-`sys.meta_path` (`_AfterImportFinder`) wraps that module's loader, so `fn`
-runs right after the module's own code, before anything else can use it.
-Imports nothing of policylib.
+policylib acts on TensorFlow's import in a few ways (quieting its start-up
+lines, rebasing `lazy_tf.Module`, the patch inventory's changes), but
+`import policylib` must not import TensorFlow: that costs seconds and a process
+may never need it. `after_import(name, fn)` calls `fn(module)` at once when
+`name` is in `sys.modules`; `around_import(name, wrap)` runs the module's own
+code inside the context `wrap(module)` gives. Until the module is imported, one
+finder on `sys.meta_path` (`_AfterImportFinder`) waits for it and wraps its
+loader, so the hooks run with the module's own code, before anything else can
+use it. Imports nothing of policylib.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.abc
 import importlib.machinery
-import importlib.util
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from types import ModuleType
 
-__all__ = ["after_import"]
+__all__ = ["after_import", "around_import"]
 
 Callback = Callable[[ModuleType], None]
+Wrapper = Callable[[ModuleType], AbstractContextManager[object]]
 
-# Module name -> functions still waiting for that module's import.
-_waiting: dict[str, list[Callback]] = {}
+
+@dataclasses.dataclass
+class _Hooks:
+    """What waits for one module: contexts around its code, functions after it."""
+
+    around: list[Wrapper] = dataclasses.field(default_factory=list)
+    after: list[Callback] = dataclasses.field(default_factory=list)
+
+
+_waiting: dict[str, _Hooks] = {}
 
 
 def after_import(name: str, fn: Callback) -> None:
-    """Calls `fn(module)` once module `name` is imported (now, if it is)."""
+    """Calls `fn(module)` once module `name` is imported (now, if it is; once per `fn`)."""
     module = sys.modules.get(name)
     if module is not None:
         fn(module)
         return
-    _waiting.setdefault(name, []).append(fn)
+    hooks = _wait_for(name)
+    if fn not in hooks.after:
+        hooks.after.append(fn)
+
+
+def around_import(name: str, wrap: Wrapper) -> bool:
+    """Runs module `name`'s own code inside `wrap(module)` when it is imported.
+
+    Returns False (and does nothing) when the module is already imported.
+    """
+    if name in sys.modules:
+        return False
+    hooks = _wait_for(name)
+    if wrap not in hooks.around:
+        hooks.around.append(wrap)
+    return True
+
+
+def _wait_for(name: str) -> _Hooks:
     if not any(isinstance(f, _AfterImportFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterImportFinder())
+    return _waiting.setdefault(name, _Hooks())
 
 
-class _CallingLoader(importlib.abc.Loader):
-    """Runs the real loader, then the functions waiting for the module."""
+class _HookedLoader(importlib.abc.Loader):
+    """Runs the real loader inside the waiting contexts, then the waiting functions."""
 
-    def __init__(self, loader: importlib.abc.Loader, callbacks: list[Callback]):
+    def __init__(self, loader: importlib.abc.Loader, hooks: _Hooks):
         self._loader = loader
-        self._callbacks = callbacks
+        self._hooks = hooks
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self._loader.create_module(spec)
@@ -53,8 +85,14 @@ class _CallingLoader(importlib.abc.Loader):
         module.__loader__ = self._loader
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
-        self._loader.exec_module(module)
-        for fn in self._callbacks:
+        with contextlib.ExitStack() as stack:
+            for wrap in self._hooks.around:
+                stack.enter_context(wrap(module))
+            self._loader.exec_module(module)
+        if module.__spec__ is not None:
+            # Its code has run: the functions below may use it as imported.
+            module.__spec__._initializing = False  # type: ignore[attr-defined]
+        for fn in self._hooks.after:
             fn(module)
 
 
@@ -67,15 +105,15 @@ class _AfterImportFinder(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        callbacks = _waiting.pop(fullname, None)
-        if callbacks is None:
+        hooks = _waiting.pop(fullname, None)
+        if hooks is None:
             return None
         if not _waiting and self in sys.meta_path:
             sys.meta_path.remove(self)  # nothing left to wait for
         spec = _find_without(self, fullname, path, target)
         if spec is None or spec.loader is None:
             return spec
-        spec.loader = _CallingLoader(spec.loader, callbacks)
+        spec.loader = _HookedLoader(spec.loader, hooks)
         return spec
 
 

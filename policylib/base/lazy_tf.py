@@ -18,7 +18,6 @@ otherwise.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -26,11 +25,13 @@ import importlib.util
 import sys
 import types
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import tree
+
+from policylib.base import import_hooks
 
 __all__ = [
     "Module",
@@ -301,9 +302,14 @@ def _made(cls: type[_T]) -> _T:
     instance = object.__new__(cls)
     if not _trackable and not make_trackable():
         _made_before_tf.add(instance)
-        if not any(isinstance(f, _TensorFlowFinder) for f in sys.meta_path):
-            sys.meta_path.insert(0, _TensorFlowFinder())
+        # Adopted as soon as TensorFlow is imported, so that
+        # `tf.train.Checkpoint` accepts it.
+        import_hooks.after_import("tensorflow", _on_tensorflow_import)
     return instance
+
+
+def _on_tensorflow_import(_: types.ModuleType) -> None:
+    make_trackable()
 
 
 def _tf_ready() -> bool:
@@ -332,50 +338,6 @@ def make_trackable() -> bool:
             _adopt(instance)
     _made_before_tf.clear()
     return True
-
-
-class _AdoptingLoader(importlib.abc.Loader):
-    """TensorFlow's loader, then `make_trackable` (objects made before TF load)."""
-
-    def __init__(self, inner: importlib.abc.Loader):
-        self._inner = inner
-
-    def create_module(
-        self, spec: importlib.machinery.ModuleSpec
-    ) -> types.ModuleType | None:
-        return self._inner.create_module(spec)
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        module.__loader__ = self._inner  # TensorFlow sees its own loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._inner
-        self._inner.exec_module(module)
-        if module.__spec__ is not None:
-            module.__spec__._initializing = False  # type: ignore[attr-defined]
-        make_trackable()
-
-
-class _TensorFlowFinder(importlib.abc.MetaPathFinder):
-    """Finds `tensorflow` once, through the other finders, with an adopting loader.
-
-    Put on `sys.meta_path` only when a `Module` is made before TensorFlow is
-    imported, so that `tf.train.Checkpoint` accepts it once TensorFlow is.
-    """
-
-    def find_spec(
-        self,
-        fullname: str,
-        path: Sequence[str] | None,
-        target: types.ModuleType | None = None,
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "tensorflow":
-            return None
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(self)  # one-shot, and no recursion below
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _AdoptingLoader(spec.loader)
-        return spec
 
 
 def _adopt(module: object) -> None:
