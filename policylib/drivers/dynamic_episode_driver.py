@@ -10,7 +10,7 @@ import tensorflow as tf
 from policylib.base import nest_utils
 from policylib.drivers import driver
 from policylib.drivers.dynamic_step_driver import WhileLoopDriver, run_loop
-from policylib.environments import tf_environment
+from policylib.environments import step_mirror, tf_environment
 from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
@@ -83,8 +83,9 @@ class DynamicEpisodeDriver(WhileLoopDriver):
         maximum_iterations: types.Int | None = None,
         episodes_per_env: Sequence[int] | None = None,
     ) -> tuple[ts.TimeStep, types.NestedTensor]:
+        loop = step_mirror.DriverLoop(self.env)
         if time_step is None:
-            time_step = self.env.reset()
+            time_step = loop.reset()
         if policy_state is None:
             policy_state = self.policy.get_initial_state(self.env.batch_size)
         if self.bandit_env:  # Every trajectory is a whole episode.
@@ -101,6 +102,7 @@ class DynamicEpisodeDriver(WhileLoopDriver):
                 counts=counts,
                 maximum_iterations=maximum_iterations,
                 observed=lambda traj, c: hide_finished(traj, c < quota),
+                loop=loop,
             )
         num_episodes = num_episodes or self._num_episodes
         return run_loop(
@@ -110,6 +112,7 @@ class DynamicEpisodeDriver(WhileLoopDriver):
             keep_going=lambda c: tf.reduce_sum(c) < num_episodes,
             counts=counts,
             maximum_iterations=maximum_iterations,
+            loop=loop,
         )
 
 

@@ -9,7 +9,12 @@ import tensorflow as tf
 
 from policylib.base import arg_checks, nest_utils
 from policylib.drivers import driver
-from policylib.environments import tf_environment, tf_py_environment, wrappers
+from policylib.environments import (
+    step_mirror,
+    tf_environment,
+    tf_py_environment,
+    wrappers,
+)
 from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
@@ -48,12 +53,15 @@ def run_loop(
     maximum_iterations: types.Int | None,
     observed: Callable[[trajectory.Trajectory, tf.Tensor], trajectory.Trajectory]
     | None = None,
+    loop: step_mirror.DriverLoop | None = None,
 ) -> tuple[ts.TimeStep, types.NestedTensor]:
     """The `tf.while_loop` both dynamic drivers run.
 
     Each iteration acts, steps the environment, calls the observers (with
     `observed(trajectory, counter)` when given), and adds `counts(trajectory)`
     (per batch entry) to a counter; the loop goes on while `keep_going(counter)`.
+    `loop`: the `DriverLoop` the first time step came from (a new one if None),
+    which keeps a `TFPyEnvironment`'s current time step for the next run.
     """
     outer = nest_utils.get_outer_shape(time_step, drv.env.time_step_spec())
 
@@ -81,14 +89,17 @@ def run_loop(
             )
         return counter + counts(traj), next_time_step, next_state
 
-    _, time_step, policy_state = tf.while_loop(
-        cond=lambda counter, *_: keep_going(counter),
-        body=body,
-        loop_vars=(tf.zeros(outer, tf.int32), time_step, policy_state),
-        parallel_iterations=1,
-        maximum_iterations=maximum_iterations,
-        name="driver_loop",
-    )
+    loop = loop or step_mirror.DriverLoop(drv.env)
+    with loop.stepping():
+        _, time_step, policy_state = tf.while_loop(
+            cond=lambda counter, *_: keep_going(counter),
+            body=body,
+            loop_vars=(tf.zeros(outer, tf.int32), time_step, policy_state),
+            parallel_iterations=1,
+            maximum_iterations=maximum_iterations,
+            name="driver_loop",
+        )
+    time_step = loop.finish(time_step)
     return tf.nest.map_structure(tf.stop_gradient, (time_step, policy_state))
 
 
@@ -165,8 +176,9 @@ class DynamicStepDriver(WhileLoopDriver):
         policy_state: types.NestedTensor | None = None,
         maximum_iterations: types.Int | None = None,
     ) -> tuple[ts.TimeStep, types.NestedTensor]:
+        loop = step_mirror.DriverLoop(self.env)
         if time_step is None:
-            time_step = self.env.current_time_step()
+            time_step = loop.current_time_step()
         if policy_state is None:
             policy_state = self.policy.get_initial_state(self.env.batch_size)
         return run_loop(
@@ -176,4 +188,5 @@ class DynamicStepDriver(WhileLoopDriver):
             keep_going=lambda c: tf.reduce_sum(c) < self._num_steps,
             counts=lambda t: tf.cast(~t.is_boundary(), tf.int32),
             maximum_iterations=maximum_iterations,
+            loop=loop,
         )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 
 from policylib.drivers import driver
-from policylib.environments import tf_environment
+from policylib.environments import step_mirror, tf_environment
 from policylib.policies import tf_policy
 from policylib.trajectories import time_step as ts
 from policylib.trajectories import trajectory
@@ -65,14 +65,20 @@ class TFDriver(driver.Driver[tf_environment.TFEnvironment, tf_policy.TFPolicy]):
         """Runs from `time_step`; returns the last time step and policy state."""
         num_steps = tf.constant(0.0)
         num_episodes = tf.constant(0.0)
-        while num_steps < self._max_steps and num_episodes < self._max_episodes:
-            action_step = self.policy.action(time_step, policy_state)
-            next_time_step = self.env.step(action_step.action)
-            traj = trajectory.from_transition(time_step, action_step, next_time_step)
-            self._observe(traj, (time_step, action_step, next_time_step))
-            boundary = tf.cast(traj.is_boundary(), tf.float32)
-            num_episodes += tf.reduce_sum(boundary)
-            num_steps += tf.reduce_sum(1.0 - boundary)
-            time_step = next_time_step
-            policy_state = action_step.state
-        return time_step, policy_state
+        # Keeps a TFPyEnvironment's mirrored time step stale while stepping it
+        # (see step_mirror; the time step here is the caller's).
+        loop = step_mirror.DriverLoop(self.env)
+        with loop.stepping():
+            while num_steps < self._max_steps and num_episodes < self._max_episodes:
+                action_step = self.policy.action(time_step, policy_state)
+                next_time_step = self.env.step(action_step.action)
+                traj = trajectory.from_transition(
+                    time_step, action_step, next_time_step
+                )
+                self._observe(traj, (time_step, action_step, next_time_step))
+                boundary = tf.cast(traj.is_boundary(), tf.float32)
+                num_episodes += tf.reduce_sum(boundary)
+                num_steps += tf.reduce_sum(1.0 - boundary)
+                time_step = next_time_step
+                policy_state = action_step.state
+        return loop.finish(time_step), policy_state

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -225,7 +226,7 @@ class GymWrapper(py_environment.PyEnvironment):
             _from_old_gym(gym_env.action_space), spaces.Discrete
         )
         self._action_leaves = nest_utils.flatten_with_joined_paths(self._action_spec)
-        self._discrete_bounds = _plain_discrete_action(self._action_spec)
+        self._action_fits_at_once = _quick_action_check(self._action_spec)
         self._render_kwargs = render_kwargs or {}
         self._info: dict[str, Any] | None = None
         self._done = True
@@ -340,9 +341,9 @@ class GymWrapper(py_environment.PyEnvironment):
 
     def _check_action(self, action: types.NestedArray) -> None:
         """Names the leaf of `action` that does not fit the action spec."""
-        problem = _action_problem(
-            action, self._action_spec, self._action_leaves, self._discrete_bounds
-        )
+        if self._action_fits_at_once is not None and self._action_fits_at_once(action):
+            return
+        problem = _action_problem(action, self._action_spec, self._action_leaves)
         if problem:
             raise ValueError(
                 f"{self._name} step {self._steps + 1}: the action does not fit the "
@@ -485,36 +486,46 @@ def _outside(
     return path, space, value
 
 
-def _plain_discrete_action(spec: types.NestedArraySpec) -> tuple[int, int] | None:
-    """(minimum, maximum) of a scalar integer action spec, else None."""
-    if not (
+def _quick_action_check(
+    spec: types.NestedArraySpec,
+) -> Callable[[object], bool] | None:
+    """For a one-leaf action spec, a test that passes the per-step common case at once.
+
+    A scalar integer spec passes an integer array in its bounds; a float spec
+    passes a float array of its shape (continuous environments clip actions
+    themselves). Anything else goes through `_action_problem`, which says what
+    is wrong. None for nested specs.
+    """
+    if not isinstance(spec, array_spec.ArraySpec):
+        return None
+    shape = spec.shape
+    if (
         isinstance(spec, array_spec.BoundedArraySpec)
-        and spec.shape == ()
+        and shape == ()
         and np.issubdtype(spec.dtype, np.integer)
     ):
-        return None
-    return int(spec.minimum), int(spec.maximum)
+        low, high = int(spec.minimum), int(spec.maximum)
+        return lambda action: (
+            isinstance(action, (np.ndarray, np.generic))
+            and action.shape == ()
+            and action.dtype.kind in "iu"
+            and low <= int(action) <= high
+        )
+    if np.issubdtype(spec.dtype, np.floating):
+        return lambda action: (
+            type(action) is np.ndarray
+            and action.shape == shape
+            and action.dtype.kind == "f"
+        )
+    return None
 
 
 def _action_problem(
     action: types.NestedArray,
     spec: types.NestedArraySpec,
     leaves: list[tuple[str, array_spec.ArraySpec]],
-    bounds: tuple[int, int] | None = None,
 ) -> str | None:
-    """What is wrong with `action` for the action spec nest (`leaves`: its paths and specs).
-
-    `bounds`: those of a scalar discrete spec (`_plain_discrete_action`), for
-    which an integer in range is accepted at once (the per-step common case).
-    """
-    if (
-        bounds is not None
-        and isinstance(action, (np.ndarray, np.generic))
-        and action.shape == ()
-        and action.dtype.kind in "iu"
-        and bounds[0] <= int(action) <= bounds[1]
-    ):
-        return None
+    """What is wrong with `action` for the action spec nest (`leaves`: its paths and specs)."""
     try:
         flat = nest_utils.flatten_up_to(spec, action)
     except (TypeError, ValueError):

@@ -20,6 +20,7 @@ from policylib.base import nest_utils
 from policylib.environments import (
     batched_py_environment,
     py_environment,
+    step_mirror,
     tf_environment,
 )
 from policylib.specs import tensor_spec
@@ -104,6 +105,10 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
             or tf.nest.is_nested(step_spec.reward)
         )
         self._time_step: ts.TimeStep | None = None
+        # The current time step in variables for graph readers (see step_mirror).
+        self.step_mirror = step_mirror.StepMirror.build(
+            self._flat_time_step_specs, self.batch_size
+        )
         self._render_shape: tuple[int, ...] | None = None
         self._lock = threading.Lock()
 
@@ -169,13 +174,24 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
                     self._time_step = self._env.reset()
                 return self._flat_outputs(self._time_step)
 
-        with tf.name_scope("current_time_step"):
+        def ask_python() -> list[tf.Tensor]:
             flat = tf.numpy_function(
                 lambda: self._execute(current),
                 [],
                 [s.dtype for s in self._flat_time_step_specs],
                 name="current_time_step_py_func",
             )
+            if not eager:
+                for value, spec in zip(flat, self._flat_time_step_specs):
+                    value.set_shape([self.batch_size, *spec.shape.as_list()])
+            return flat
+
+        with tf.name_scope("current_time_step"):
+            mirror = self.step_mirror
+            if mirror is not None and mirror.serves_this_graph():
+                flat = mirror.read(ask_python)
+            else:
+                flat = ask_python()
         return self._to_time_step(flat)
 
     def _reset(self) -> ts.TimeStep:
@@ -193,6 +209,8 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
                 [s.dtype for s in self._flat_time_step_specs],
                 name="reset_py_func",
             )
+        if self.step_mirror is not None:
+            self.step_mirror.updated()
         return self._to_time_step(flat)
 
     def _step(self, actions: types.NestedTensor) -> ts.TimeStep:
@@ -248,6 +266,8 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
                 [s.dtype for s in self._flat_time_step_specs],
                 name="step_py_func",
             )
+        if self.step_mirror is not None:
+            self.step_mirror.updated()
         return self._to_time_step(flat)
 
     def render(self, mode: str = "rgb_array") -> tf.Tensor:
