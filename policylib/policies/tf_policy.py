@@ -433,9 +433,39 @@ def _clip_bounded(
     def _clip(action: tf.Tensor, spec: tf.TypeSpec) -> tf.Tensor:
         if not isinstance(spec, tensor_spec.BoundedTensorSpec):
             return action
+        if _argmax_over_spec_range(action, spec):
+            return action
         return spec_ops.clip_to_spec(action, spec)
 
     return tf.nest.map_structure(_clip, actions, action_spec)
+
+
+def _argmax_over_spec_range(
+    action: object, spec: tensor_spec.BoundedTensorSpec
+) -> bool:
+    """Whether a traced `action` is an argmax over exactly the spec's values [0, n).
+
+    Such an action is in bounds by construction (a greedy Q policy's), so its
+    clip (two ops per call) is left out; any other action is clipped.
+    """
+    if tf.executing_eagerly() or not isinstance(action, tf.Tensor):
+        return False
+    op = action.op
+    while op.type == "Identity":
+        op = op.inputs[0].op
+    if op.type != "ArgMax":
+        return False
+    logits, axis = op.inputs
+    rank, axis_value = logits.shape.rank, tf.get_static_value(axis)
+    if rank is None or axis_value is None or int(axis_value) not in (-1, rank - 1):
+        return False
+    minimum, maximum = np.unique(spec.minimum), np.unique(spec.maximum)
+    return (
+        logits.shape[-1] is not None
+        and minimum.size == maximum.size == 1
+        and minimum[0] == 0
+        and maximum[0] == logits.shape[-1] - 1
+    )
 
 
 def _check_action_dtypes(

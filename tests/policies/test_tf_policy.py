@@ -97,6 +97,36 @@ def test_clipping_and_dtype_check():
         _Fixed(tf.constant(5.0, tf.float64)).action(_steps([1]))
 
 
+class _Argmax(tf_policy.TFPolicy):
+    """Action: argmax over `width` fixed scores, for a spec of [0, maximum]."""
+
+    def __init__(self, width, maximum):
+        super().__init__(
+            ts.time_step_spec(OBS),
+            tensor_spec.BoundedTensorSpec((), tf.int64, 0, maximum),
+        )
+        self._scores = tf.constant([float(i) for i in range(width)])
+
+    def _action(self, time_step, policy_state, seed=None):
+        n = tf.shape(time_step.observation)[0]
+        scores = tf.tile(self._scores[None], [n, 1])
+        return policy_step.PolicyStep(tf.argmax(scores, axis=-1), policy_state)
+
+
+@pytest.mark.parametrize(
+    "width, maximum, clipped, expected", [(3, 2, False, 2), (4, 2, True, 2)]
+)
+def test_an_argmax_over_exactly_the_spec_range_is_not_clipped(
+    width, maximum, clipped, expected
+):
+    policy = _Argmax(width, maximum)
+    action = tf.function(policy.action)
+    graph = action.get_concrete_function(_steps([1, 1])).graph
+    has_clip = any(op.type == "Minimum" for op in graph.get_operations())
+    assert has_clip == clipped
+    np.testing.assert_array_equal(action(_steps([1, 1])).action.numpy(), [expected] * 2)
+
+
 def test_update_and_variables():
     source, target = _Categorical(), _Categorical()
     source.logits.assign([2.0, 2.0, 2.0])
