@@ -63,6 +63,13 @@ def _setup(**kwargs):
     return py_env, env, policy
 
 
+def _step_run(env, policy, num_steps):
+    """A traced `DynamicStepDriver.run` taking no time step (the mirror's reader)."""
+    return tf.function(
+        dynamic_step_driver.DynamicStepDriver(env, policy, num_steps=num_steps).run
+    )
+
+
 def _python_holds(env):
     return env._time_step.observation.copy()
 
@@ -82,9 +89,7 @@ def _python_calls(env):
 
 def test_a_driver_run_reads_the_last_runs_time_step_without_python():
     _, env, policy = _setup()
-    run = tf.function(
-        dynamic_step_driver.DynamicStepDriver(env, policy, num_steps=3).run
-    )
+    run = _step_run(env, policy, 3)
     calls = _python_calls(env)
     last, _ = run()
     assert calls.count("current") == 1  # nothing to read yet: Python resets
@@ -99,9 +104,7 @@ def test_a_driver_run_reads_the_last_runs_time_step_without_python():
 
 def test_the_read_follows_eager_steps_and_resets():
     _, env, policy = _setup()
-    run = tf.function(
-        dynamic_step_driver.DynamicStepDriver(env, policy, num_steps=1).run
-    )
+    run = _step_run(env, policy, 1)
     current = tf.function(env.current_time_step)
     run()
     env.step(tf.constant([1], tf.int32))  # eager, after a graph used the mirror
@@ -109,17 +112,13 @@ def test_the_read_follows_eager_steps_and_resets():
     run()
     env.reset()
     np.testing.assert_array_equal(current().observation.numpy(), [[0.0, 1.0]])
-    first, _ = tf.function(
-        dynamic_step_driver.DynamicStepDriver(env, policy, num_steps=1).run
-    )()
+    first, _ = _step_run(env, policy, 1)()
     np.testing.assert_array_equal(first.observation.numpy(), _python_holds(env))
 
 
 def test_a_graph_stepping_the_env_outside_a_driver_turns_the_mirror_off():
     _, env, policy = _setup()
-    run = tf.function(
-        dynamic_step_driver.DynamicStepDriver(env, policy, num_steps=1).run
-    )
+    run = _step_run(env, policy, 1)
     step = tf.function(env.step)
     current = tf.function(env.current_time_step)
     calls = _python_calls(env)
@@ -156,9 +155,7 @@ def test_a_reset_before_a_driver_run_in_one_function_keeps_their_order():
 
 def test_tf_driver_from_a_callers_time_step_leaves_the_mirror_stale():
     _, env, policy = _setup()
-    run = tf.function(
-        dynamic_step_driver.DynamicStepDriver(env, policy, num_steps=1).run
-    )
+    run = _step_run(env, policy, 1)
     run()
     first = env.reset()  # eager: marks it stale
     last, _ = tf_driver.TFDriver(env, policy, [], max_steps=2).run(first)
@@ -172,9 +169,7 @@ def test_tf_driver_from_a_callers_time_step_leaves_the_mirror_stale():
 
 def test_a_failed_driver_loop_leaves_python_in_charge():
     py_env, env, policy = _setup()
-    run = tf.function(
-        dynamic_step_driver.DynamicStepDriver(env, policy, num_steps=3).run
-    )
+    run = _step_run(env, policy, 3)
     current = tf.function(env.current_time_step)
     run()  # t = 3, mirrored
     # The next run: t = 4 (LAST), a reset, t = 1, then the third step fails.
@@ -188,9 +183,7 @@ def test_a_failed_driver_loop_leaves_python_in_charge():
 
 def test_episode_driver_and_step_driver_share_the_mirror():
     _, env, policy = _setup()
-    steps = tf.function(
-        dynamic_step_driver.DynamicStepDriver(env, policy, num_steps=2).run
-    )
+    steps = _step_run(env, policy, 2)
     episodes = tf.function(
         dynamic_episode_driver.DynamicEpisodeDriver(env, policy, num_episodes=1).run
     )
