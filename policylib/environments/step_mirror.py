@@ -58,9 +58,9 @@ class StepMirror:
             ]
             self.valid = tf.Variable(False, trainable=False, name="current_valid")
             self.enabled = tf.Variable(True, trainable=False, name="mirror_enabled")
-        self.used = (
-            False  # a graph reads or writes these: eager updates mark them stale
-        )
+        # A graph reads or writes these: from then on eager updates mark them stale.
+        self.used = False
+        # A graph of the user's own steps the environment: Python alone knows.
         self.off = False
         self._deferring = threading.local()
 
