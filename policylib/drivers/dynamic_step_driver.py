@@ -53,15 +53,16 @@ def run_loop(
     maximum_iterations: types.Int | None,
     observed: Callable[[trajectory.Trajectory, tf.Tensor], trajectory.Trajectory]
     | None = None,
-    loop: step_mirror.DriverLoop | None = None,
+    *,
+    loop: step_mirror.DriverLoop,
 ) -> tuple[ts.TimeStep, types.NestedTensor]:
     """The `tf.while_loop` both dynamic drivers run.
 
     Each iteration acts, steps the environment, calls the observers (with
     `observed(trajectory, counter)` when given), and adds `counts(trajectory)`
     (per batch entry) to a counter; the loop goes on while `keep_going(counter)`.
-    `loop`: the `DriverLoop` the first time step came from (a new one if None),
-    which keeps a `TFPyEnvironment`'s current time step for the next run.
+    `loop`: the `DriverLoop` the first time step came from, which keeps a
+    `TFPyEnvironment`'s current time step for the next run.
     """
     outer = nest_utils.get_outer_shape(time_step, drv.env.time_step_spec())
 
@@ -89,7 +90,6 @@ def run_loop(
             )
         return counter + counts(traj), next_time_step, next_state
 
-    loop = loop or step_mirror.DriverLoop(drv.env)
     with loop.stepping():
         _, time_step, policy_state = tf.while_loop(
             cond=lambda counter, *_: keep_going(counter),

@@ -175,16 +175,12 @@ class TFPyEnvironment(tf_environment.TFEnvironment):
                 return self._flat_outputs(self._time_step)
 
         def ask_python() -> list[tf.Tensor]:
-            flat = tf.numpy_function(
+            return tf.numpy_function(
                 lambda: self._execute(current),
                 [],
                 [s.dtype for s in self._flat_time_step_specs],
                 name="current_time_step_py_func",
             )
-            if not eager:
-                for value, spec in zip(flat, self._flat_time_step_specs):
-                    value.set_shape([self.batch_size, *spec.shape.as_list()])
-            return flat
 
         with tf.name_scope("current_time_step"):
             mirror = self.step_mirror
