@@ -26,9 +26,13 @@ touch it, since checkpoints need it.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 from collections.abc import Callable
+from types import ModuleType
 from typing import Literal
+
+from policylib.base import import_hooks
 
 __all__ = ["OPT_OUT", "PATCHES", "Patch", "install", "installed", "opted_out"]
 
@@ -215,6 +219,33 @@ def _tf_function_remembered_calls() -> None:
     _tf_fast_paths.tf_function_calls()
 
 
+def _frozen_import_time_objects() -> None:
+    """Keeps TensorFlow's and TFP's module-level objects out of full garbage collections.
+
+    Changes: as soon as `tensorflow`, and again `tensorflow_probability`, has
+    finished importing, `gc.freeze()` moves every object Python's cycle
+    collector then tracks into its permanent generation, which later
+    collections skip: ~350k objects from TensorFlow and ~100k from TFP
+    (modules, classes, functions and their dicts, which live as long as the
+    process anyway). Why: CPython's full ("generation 2") collection walks
+    every tracked object, ~0.4 µs each: these add ~200 ms to each on one CPU
+    (a SAC agent with its buffer and traced functions adds ~35 ms). A training loop meets one after its first `tf.function`
+    traces (issue 35: a 220 ms stall in one collect call of a 2,000-step SAC
+    run, none once they are frozen). Why global: the collector is the
+    process's. Costs: whatever the process had created before these imports
+    is frozen too; reference counting still frees it, but a reference cycle
+    among frozen objects is never collected, and `gc.get_objects()` no longer
+    lists them (`gc.unfreeze()` undoes it). Without it: the same program,
+    with a ~0.2 s pause at each full collection.
+    """
+    for module in ("tensorflow", "tensorflow_probability"):
+        import_hooks.after_import(module, _freeze_tracked_objects)
+
+
+def _freeze_tracked_objects(module: ModuleType) -> None:
+    gc.freeze()
+
+
 def _keras_dense_integer_units() -> None:
     """Lets Keras 3's `Dense` take NumPy-integer and whole-float unit counts.
 
@@ -313,6 +344,7 @@ PATCHES: tuple[Patch, ...] = (
     _patch(_tf_numpy_version_check, "import"),
     _patch(_tf_dataset_element_packing, "import"),
     _patch(_tf_function_remembered_calls, "import"),
+    _patch(_frozen_import_time_objects, "import"),
     _patch(_keras_dense_integer_units, "networks"),
     _patch(_keras_callable_optimizer_variables, "networks"),
     _patch(_tf1_rnn_cells_from_tf_keras, "networks"),

@@ -39,7 +39,7 @@ def _last_json(done: subprocess.CompletedProcess) -> dict:
 
 # What each patch changes, observed from outside, after first TF use.
 _OBSERVE = """
-    import json, logging, sys
+    import gc, json, logging, sys
     import numpy as np
     import policylib
     from policylib import _tf_patches
@@ -74,6 +74,8 @@ _OBSERVE = """
         "np_asarray_once": getattr(numpy_compat.np_asarray, "_policylib_once", False),
         "iterator_packer": getattr(iterator_ops.OwnedIterator._next_internal, "_policylib_packer", False),
         "protocol_meta": type(custom_nest_protocol.CustomNestProtocol).__name__,
+        "frozen": gc.get_freeze_count(),
+        "collectable": len(gc.get_objects()),  # what a full collection walks
     }))
 """
 
@@ -94,6 +96,9 @@ def test_import_and_first_use_install_every_patch_once():
     assert seen["log_filters"] == ["_DropRoutineNotice"]
     assert seen["dense_wrapped"] is seen["keras3"]
     assert seen["dense_units"] == 3
+    # TensorFlow's and TFP's import-time objects: out of full collections.
+    assert seen["frozen"] > 100_000
+    assert seen["collectable"] < seen["frozen"] / 5
 
 
 def test_opt_out_installs_no_patch():
@@ -106,6 +111,8 @@ def test_opt_out_installs_no_patch():
     assert seen["tf_agents_name"] is False
     assert seen["log_filters"] == []
     assert seen["dense_wrapped"] is False
+    assert seen["frozen"] == 0
+    assert seen["collectable"] > 100_000
     # Keras 3 itself refuses a NumPy unit count; Keras 2 takes it.
     assert seen["dense_units"] == (None if seen["keras3"] else 3)
 
