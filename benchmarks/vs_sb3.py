@@ -32,9 +32,11 @@ different things by a name, the policylib value that does the same work is used)
   TF-Agents' PPO has no clip schedule).
 
 Each run reports wall and CPU seconds (model construction to the end of training),
-collection env steps/s (time inside collection only), gradient steps/s (time inside
-training, the first call left out) and the first training call's seconds (tracing, for
-policylib). `--jit` adds a third contender: the same policylib loop with
+collection env steps/s (time inside collection only, every call), gradient steps/s (time
+inside training, the first call left out) and the first training call's seconds (tracing,
+for policylib). Collection by the learned policy (after DQN's and SAC's random steps) is
+also reported as gradient steps are: its first call's seconds (policylib traces the
+driver there) apart from the later calls' steps/s. `--jit` adds a third contender: the same policylib loop with
 `common.function(agent.train, jit_compile=True)` (XLA), an opt-in a user writes.
 """
 
@@ -88,7 +90,25 @@ class Timer:
     train_cpu_s: float = 0.0
     gradient_steps: int = 0
     first_train_s: float | None = None
+    # Collection by the learned policy (after the random steps): its first call
+    # (tracing, for policylib) apart from the later ones.
+    first_policy_collect_s: float | None = None
+    later_policy_collect_s: float = 0.0
+    later_policy_steps: int = 0
     end: tuple[float, float] | None = None
+
+    def collected(self, seconds: float, cpu_s: float, steps: int, policy: bool) -> None:
+        """One collection call: `steps` env steps, by the learned policy or not."""
+        self.collect_s += seconds
+        self.collect_cpu_s += cpu_s
+        self.env_steps += steps
+        if not policy:
+            return
+        if self.first_policy_collect_s is None:
+            self.first_policy_collect_s = seconds
+        else:
+            self.later_policy_collect_s += seconds
+            self.later_policy_steps += steps
 
     def stop(self) -> None:
         """The end of training: wall and CPU clocks, before objects are torn down
@@ -108,6 +128,12 @@ class Timer:
             if later_s > 0
             else None,
             "first_train_s": round(self.first_train_s or 0.0, 3),
+            "first_policy_collect_s": round(self.first_policy_collect_s or 0.0, 3),
+            "later_policy_steps_per_s": round(
+                self.later_policy_steps / self.later_policy_collect_s, 1
+            )
+            if self.later_policy_collect_s > 0
+            else None,
             "collect_cpu_share": round(self.collect_cpu_s / self.collect_s, 2),
             "train_cpu_share": round(self.train_cpu_s / self.train_s, 2),
         }
@@ -160,12 +186,11 @@ def _timed_train(timer: Timer, train, iterator, steps: int) -> None:
     timer.train_cpu_s += time.process_time() - cpu
 
 
-def _timed_collect(timer: Timer, run, steps: int) -> None:
+def _timed_collect(timer: Timer, run, steps: int, policy: bool) -> None:
     start, cpu = time.perf_counter(), time.process_time()
     run()
-    timer.collect_s += time.perf_counter() - start
-    timer.collect_cpu_s += time.process_time() - cpu
-    timer.env_steps += steps
+    seconds = time.perf_counter() - start
+    timer.collected(seconds, time.process_time() - cpu, steps, policy)
 
 
 def policylib_dqn(cfg: Settings, timer: Timer) -> None:
@@ -229,8 +254,8 @@ def policylib_dqn(cfg: Settings, timer: Timer) -> None:
     )
     done = 0
     while done < cfg.dqn_steps:
-        run = warmup if done < cfg.dqn_learning_starts else collect
-        _timed_collect(timer, run, freq)
+        learned = done >= cfg.dqn_learning_starts
+        _timed_collect(timer, collect if learned else warmup, freq, learned)
         done += freq
         if done > cfg.dqn_learning_starts:
             _timed_train(timer, train, iterator, cfg.dqn_gradient_steps)
@@ -297,9 +322,9 @@ def policylib_sac(cfg: Settings, timer: Timer) -> None:
             num_parallel_calls=3, sample_batch_size=256, num_steps=2
         ).prefetch(3)
     )
-    _timed_collect(timer, warmup, cfg.sac_learning_starts)
+    _timed_collect(timer, warmup, cfg.sac_learning_starts, False)
     for _ in range(cfg.sac_steps - cfg.sac_learning_starts):
-        _timed_collect(timer, collect, 1)
+        _timed_collect(timer, collect, 1, True)
         _timed_train(timer, train, iterator, 1)
     timer.stop()
 
@@ -359,7 +384,7 @@ def policylib_ppo(cfg: Settings, timer: Timer) -> None:
     )
     train = common.function(agent.train, jit_compile=cfg.jit or None)
     for _ in range(cfg.ppo_iterations):
-        _timed_collect(timer, collect, num_envs * n_steps)
+        _timed_collect(timer, collect, num_envs * n_steps, True)
         start, cpu = time.perf_counter(), time.process_time()
         train(buffer.gather_all())
         buffer.clear()
@@ -441,13 +466,17 @@ def sb3_run(algo: str, cfg: Settings) -> dict:
         total = cfg.ppo_iterations * 8 * 32
     collect_rollouts, train = model.collect_rollouts, model.train
 
+    # Off-policy SB3 acts at random while num_timesteps < learning_starts.
+    learning_starts = getattr(model, "learning_starts", 0)
+
     def timed_collect(*args, **kwargs):
         start, before = time.perf_counter(), model.num_timesteps
         cpu = time.process_time()
         out = collect_rollouts(*args, **kwargs)
-        timer.collect_s += time.perf_counter() - start
-        timer.collect_cpu_s += time.process_time() - cpu
-        timer.env_steps += model.num_timesteps - before
+        seconds = time.perf_counter() - start
+        steps = model.num_timesteps - before
+        policy = before >= learning_starts
+        timer.collected(seconds, time.process_time() - cpu, steps, policy)
         return out
 
     def timed_train(*args, **kwargs):
@@ -512,6 +541,8 @@ RATIOS = (
     ("collect_steps_per_s", "collection steps/s"),
     ("gradient_steps_per_s", "gradient steps/s"),
     ("first_train_s", "first train call (s)"),
+    ("first_policy_collect_s", "first policy collect call (s)"),
+    ("later_policy_steps_per_s", "policy collection steps/s, later calls"),
 )
 
 
@@ -528,7 +559,11 @@ def markdown(results: list[dict], rounds: int) -> str:
     ]
 
     def median(lib: str, algo: str, key: str) -> float | None:
-        values = [r[key] for r in results if r["algo"] == algo and r["lib"] == lib]
+        values = [
+            r[key]
+            for r in results
+            if r["algo"] == algo and r["lib"] == lib and r.get(key) is not None
+        ]
         return statistics.median(values) if values else None
 
     for algo in ALGOS:
