@@ -36,8 +36,9 @@ collection env steps/s (time inside collection only, every call), gradient steps
 inside training, the first call left out) and the first training call's seconds (tracing,
 for policylib). Collection by the learned policy (after DQN's and SAC's random steps) is
 also reported as gradient steps are: its first call's seconds (policylib traces the
-driver there) apart from the later calls' steps/s. `--jit` adds a third contender: the same policylib loop with
-`common.function(agent.train, jit_compile=True)` (XLA), an opt-in a user writes.
+driver there) apart from the later calls' steps/s. `--jit` adds a third contender: the
+same policylib loop with `common.function(agent.train, jit_compile=True)` (XLA), an
+opt-in a user writes.
 """
 
 from __future__ import annotations

@@ -229,9 +229,10 @@ def _frozen_import_time_objects() -> None:
     (modules, classes, functions and their dicts, which live as long as the
     process anyway). Why: CPython's full ("generation 2") collection walks
     every tracked object, ~0.4 µs each: these add ~200 ms to each on one CPU
-    (a SAC agent with its buffer and traced functions adds ~35 ms). A training loop meets one after its first `tf.function`
-    traces (issue 35: a 220 ms stall in one collect call of a 2,000-step SAC
-    run, none once they are frozen). Why global: the collector is the
+    (a SAC agent with its buffer and traced functions adds ~35 ms). A
+    training loop meets one after its first `tf.function` traces (issue 35: a
+    220 ms stall in one collect call of a 2,000-step SAC run, none once they
+    are frozen). Why global: the collector is the
     process's. Costs: whatever the process had created before these imports
     is frozen too; reference counting still frees it, but a reference cycle
     among frozen objects is never collected, and `gc.get_objects()` no longer
@@ -243,6 +244,7 @@ def _frozen_import_time_objects() -> None:
 
 
 def _freeze_tracked_objects(module: ModuleType) -> None:
+    """`after_import` callback: freezes everything the collector tracks now."""
     gc.freeze()
 
 
