@@ -45,6 +45,7 @@ ONE_KERAS_MODE = (
     "test_tf_startup.py",
     "test_ci_tfa_zygote.py",
     "test_layers.py",
+    "test_xdist_order.py",
     "benchmark/test_distribution_strategy_utils.py",
     "benchmark/test_perfzero_benchmark.py",
     # Minari data as trajectories (CQL-SAC itself runs in both, tests/agents/cql).
@@ -109,3 +110,13 @@ def pytest_collection_modifyitems(config, items) -> None:
             or f"{path}::{item.originalname}" in ONE_KERAS_MODE_TESTS
         ):
             item.add_marker(skip)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without it
+def pytest_xdist_make_scheduler(config, log):
+    """Files out to the workers longest first (`tests/xdist_order.py` says why)."""
+    if config.getvalue("dist") != "loadfile":
+        return None  # another --dist asked for on the command line: xdist's own
+    from tests.xdist_order import LongestFirst
+
+    return LongestFirst(config, log)
