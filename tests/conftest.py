@@ -119,4 +119,5 @@ def pytest_xdist_make_scheduler(config, log):
         return None  # another --dist asked for on the command line: xdist's own
     from tests.xdist_order import LongestFirst
 
-    return LongestFirst(config, log)
+    # It reorders xdist's private work queue; an xdist without one schedules alone.
+    return LongestFirst(config, log) if LongestFirst.supported() else None

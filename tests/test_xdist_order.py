@@ -29,6 +29,10 @@ def test_every_estimate_names_a_test_file_of_the_suite():
         assert ("::" in scope) == (path in xdist_order.SPLIT), scope
 
 
+def test_the_installed_xdist_has_what_the_scheduler_reorders():
+    assert xdist_order.LongestFirst.supported()
+
+
 def test_units_go_out_longest_first_and_split_files_test_by_test(monkeypatch):
     monkeypatch.setattr(
         xdist_order,

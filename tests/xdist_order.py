@@ -103,6 +103,13 @@ class LongestFirst(LoadFileScheduling):
         super().__init__(config, log)
         self._ordered = False
 
+    @staticmethod
+    def supported() -> bool:
+        """Whether this xdist has the private parts reordered here (3.5-3.8 do)."""
+        return hasattr(LoadFileScheduling, "_assign_work_unit") and hasattr(
+            LoadFileScheduling, "_split_scope"
+        )
+
     def _split_scope(self, nodeid: str) -> str:
         if nodeid.split("::", 1)[0] in SPLIT:
             return nodeid
