@@ -64,7 +64,7 @@ def test_units_go_out_longest_first_and_split_files_test_by_test(monkeypatch):
     assert handed == [
         "tests/b.py",  # 100 s
         "tests/test_notebooks.py::test_x[slow]",  # 60 s
-        "tests/a.py",  # three tests at the default 0.5 s
+        "tests/a.py",  # three tests at the default 0.25 s
         "tests/test_notebooks.py::test_x[quick]",  # one test
     ]
 

@@ -87,8 +87,9 @@ SECONDS: dict[str, float] = {
 
 _ROOT = Path(__file__).resolve().parents[1]
 
-# What a unit not in `SECONDS` is taken to cost per test.
-DEFAULT_TEST_S = 0.5
+# What a unit not in `SECONDS` is taken to cost per test: the mean of the 1,611
+# tests outside it in the Keras 3 run above (0.08 s under tf-keras).
+DEFAULT_TEST_S = 0.25
 
 
 def estimate(scope: str, tests: int) -> float:
@@ -121,16 +122,12 @@ class LongestFirst(LoadFileScheduling):
         if not self._ordered:
             self._ordered = True
             units = sorted(
-                self.workqueue.items(), key=lambda unit: -estimate(*_size(unit))
+                self.workqueue.items(),
+                key=lambda unit: -estimate(unit[0], len(unit[1])),
             )
             self.workqueue.clear()
             self.workqueue.update(units)
         super()._assign_work_unit(node)
-
-
-def _size(unit: tuple[str, dict[str, bool]]) -> tuple[str, int]:
-    scope, tests = unit
-    return scope, len(tests)
 
 
 def table(junit_xml: str, top: int = 40) -> dict[str, float]:
