@@ -13,12 +13,23 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+# Op determinism's state and switch-off are not public (`tf.config.experimental`
+# has only `enable_op_determinism`).
+from tensorflow.python.framework import config as tf_config  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def _seed_everything():
     np.random.seed(0)
     tf.random.set_seed(0)
+    determinism = tf_config.is_op_determinism_enabled()
     yield
+    # The examples run in-process (tests/test_examples.py) turn op determinism on
+    # for the whole process, as the user's script they are would; a later test on
+    # the same worker must not inherit it (a TF1 graph without a seed then refuses
+    # random ops), whichever order the workers get their files in.
+    if tf_config.is_op_determinism_enabled() and not determinism:
+        tf_config.disable_op_determinism()
 
 
 # Test files whose subject does not change with the Keras version run once, under

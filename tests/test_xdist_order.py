@@ -9,6 +9,9 @@ import textwrap
 from collections import OrderedDict
 from pathlib import Path
 
+import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
+
 from tests import xdist_order
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,3 +105,14 @@ def test_the_table_prints_as_python_to_paste(tmp_path):
         check=True,
     ).stdout
     assert printed == '    "tests/test_cli.py": 3.0,\n'
+
+
+# tests/conftest.py switches op determinism back off after a test that turned it
+# on (the in-process examples do), so no file inherits it from another's test.
+def test_a_test_may_turn_op_determinism_on():
+    tf.config.experimental.enable_op_determinism()
+    assert tf_config.is_op_determinism_enabled()
+
+
+def test_the_next_test_starts_with_op_determinism_off():
+    assert not tf_config.is_op_determinism_enabled()
