@@ -25,7 +25,7 @@ def _seed_everything():
     determinism = tf_config.is_op_determinism_enabled()
     yield
     # The examples run in-process (tests/test_examples.py) turn op determinism on
-    # for the whole process, as the user's script they are would; a later test on
+    # for the whole process, as a user's script does; a later test on
     # the same worker must not inherit it (a TF1 graph without a seed then refuses
     # random ops), whichever order the workers get their files in.
     if tf_config.is_op_determinism_enabled() and not determinism:

@@ -1,4 +1,5 @@
-"""The suite's own scheduling across pytest-xdist workers (`tests/xdist_order.py`)."""
+"""The suite's scheduling across pytest-xdist workers (`tests/xdist_order.py`),
+and what keeps any order of files safe on one worker (`tests/conftest.py`)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def test_every_estimate_names_a_test_file_of_the_suite():
     for scope in xdist_order.SECONDS:
         path = scope.split("::", 1)[0]
         assert (ROOT / path).is_file(), scope
-        assert ("::" in scope) == (path in xdist_order.SPLIT), scope
+        assert xdist_order.unit_of(scope) == scope  # a file, or a SPLIT file's test
 
 
 def test_the_installed_xdist_has_what_the_scheduler_reorders():

@@ -92,6 +92,12 @@ _ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEST_S = 0.25
 
 
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its file, or itself in a `SPLIT` file."""
+    path = nodeid.split("::", 1)[0]
+    return nodeid if path in SPLIT else path
+
+
 def estimate(scope: str, tests: int) -> float:
     """The expected seconds of one unit of work (a file, or one test of `SPLIT`)."""
     return SECONDS.get(scope, DEFAULT_TEST_S * tests)
@@ -112,9 +118,7 @@ class LongestFirst(LoadFileScheduling):
         )
 
     def _split_scope(self, nodeid: str) -> str:
-        if nodeid.split("::", 1)[0] in SPLIT:
-            return nodeid
-        return super()._split_scope(nodeid)
+        return unit_of(nodeid)
 
     def _assign_work_unit(self, node) -> None:
         # The queue is complete by the first assignment (xdist builds it in
@@ -139,9 +143,7 @@ def table(junit_xml: str, top: int = 40) -> dict[str, float]:
         while parts and not (_ROOT / ("/".join(parts) + ".py")).is_file():
             parts.pop()
         path = "/".join(parts) + ".py"
-        nodeid = f"{path}::{case.get('name')}"
-        scope = nodeid if path in SPLIT else path
-        seconds[scope] += float(case.get("time", 0.0))
+        seconds[unit_of(f"{path}::{case.get('name')}")] += float(case.get("time", 0.0))
     return {scope: round(s, 1) for scope, s in seconds.most_common(top)}
 
 
