@@ -10,7 +10,7 @@ from policylib.environments import suite_gym, wrappers
 
 
 class _DiesAtStep(wrappers.PyEnvironmentBaseWrapper):
-    """Kills its process at step `at` of this process, while `marker_dir` holds < `times` files."""
+    """Kills its process at step `at` of this process, at most `times` times across processes."""
 
     def __init__(self, env, marker_dir: str, at: int, times: int):
         super().__init__(env)
@@ -21,11 +21,26 @@ class _DiesAtStep(wrappers.PyEnvironmentBaseWrapper):
 
     def _step(self, action):
         self._steps += 1
-        if self._steps == self._at and len(os.listdir(self._marker_dir)) < self._times:
-            with open(os.path.join(self._marker_dir, f"died-{os.getpid()}"), "w"):
-                pass
+        if self._steps == self._at and self._claim_a_death():
             os.kill(os.getpid(), signal.SIGKILL)
         return self._env.step(action)
+
+    def _claim_a_death(self) -> bool:
+        """Takes one of the `times` death slots, atomically (O_EXCL).
+
+        Workers reach step `at` together; counting the marker files first and
+        writing one after let two of them die where one was allowed.
+        """
+        for slot in range(self._times):
+            path = os.path.join(self._marker_dir, f"death-{slot}")
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                continue
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            return True
+        return False
 
 
 def _make(marker_dir: str, at: int, times: int):
