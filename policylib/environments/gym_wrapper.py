@@ -185,6 +185,10 @@ class GymWrapper(py_environment.PyEnvironment):
       check_values: check each observation against the observation space and
         each reward for NaN (a ValueError names the environment, the step and
         the leaf); a few microseconds a step.
+      check_observation_bounds: with `check_values`, hold Box observations to
+        the space's bounds too, not only its shape. Off for environments known
+        to declare bounds they break (PyBullet's own Minitaur reports motor
+        angles past the ±π it declares), which TF-Agents runs unchecked.
 
     Raises:
       ValueError: (from `reset`/`step`) the environment returned the wrong
@@ -201,10 +205,12 @@ class GymWrapper(py_environment.PyEnvironment):
         simplify_box_bounds: bool = True,
         render_kwargs: dict[str, Any] | None = None,
         check_values: bool = True,
+        check_observation_bounds: bool = True,
     ):
         super().__init__(auto_reset)
         self._gym_env = gym_env
         self._check_values = check_values
+        self._check_bounds = check_observation_bounds
         self._name = (
             getattr(getattr(gym_env, "spec", None), "id", None)
             or type(getattr(gym_env, "unwrapped", gym_env)).__name__
@@ -352,9 +358,9 @@ class GymWrapper(py_environment.PyEnvironment):
 
     def _check_observation(self, observation: types.NestedArray, when: str) -> None:
         space = self._observation_space
-        if _fits(space, observation):
+        if _fits(space, observation, self._check_bounds):
             return
-        where = _outside(space, observation, "observation")
+        where = _outside(space, observation, "observation", self._check_bounds)
         raise ValueError(
             f"{self._name} {when}: {where[0]} is outside its declared space "
             f"{where[1]}: {where[2]!r}."
@@ -408,26 +414,30 @@ def _takes_arguments(env: Any) -> bool:
     """Whether `env.render` takes a mode (older gym, or a user's override).
 
     Gymnasium's and gym 0.26's environments render without arguments, while
-    their wrappers forward `*args`: layers whose `render` is a gym/Gymnasium
-    wrapper's are looked through, and the first other `render` (an instance
-    attribute, a user's class or the environment's own) decides.
+    most of their wrappers forward `*args`: layers whose `render` is a
+    gym/Gymnasium wrapper's that forwards are looked through, and the first
+    other `render` (an instance attribute, a user's class, the environment's
+    own, or a wrapper that fixes the mode itself, as gym's `EnvCompatibility`
+    around an old-API environment does) decides.
     """
     for _ in range(64):  # wrappers of wrappers; bounded against a cycle
         own = vars(env).get("render") if hasattr(env, "__dict__") else None
-        method = own or getattr(type(env), "render", None)
-        inner = getattr(env, "env", None)
-        defined_in = getattr(method, "__module__", "") or ""
-        if (
-            own is None
-            and inner is not None
-            and defined_in.startswith(("gym.", "gymnasium."))
-        ):
-            env = inner
-            continue
         try:
             parameters = list(inspect.signature(own or env.render).parameters.values())
         except (TypeError, ValueError):
             return False
+        method = own or getattr(type(env), "render", None)
+        inner = getattr(env, "env", None)
+        defined_in = getattr(method, "__module__", "") or ""
+        forwards = any(p.kind == p.VAR_POSITIONAL for p in parameters)
+        if (
+            own is None
+            and inner is not None
+            and forwards
+            and defined_in.startswith(("gym.", "gymnasium."))
+        ):
+            env = inner
+            continue
         return any(
             p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
             for p in parameters
@@ -441,48 +451,50 @@ def _describe(result: object) -> str:
     return f"a {type(result).__name__}"
 
 
-def _fits(space: gymnasium.Space, value: object) -> bool:
+def _fits(space: gymnasium.Space, value: object, bounds: bool = True) -> bool:
     """`space.contains(value)`, but a Box takes any dtype (float64 for float32 is common).
 
     Values are compared in the Box's dtype, the one the observation spec casts
     them to: a float64 a rounding error past a float32 bound still fits.
+    Without `bounds`, a Box asks for its shape only.
     """
     if isinstance(space, spaces.Box):
         array = np.asarray(value)
+        if array.shape != space.shape:
+            return False
+        if not bounds:
+            return True
         if array.dtype != space.dtype and array.dtype.kind == space.dtype.kind == "f":
             array = array.astype(space.dtype)
-        return (
-            array.shape == space.shape
-            and bool((array >= space.low).all())
-            and bool((array <= space.high).all())
-        )
+        return bool((array >= space.low).all()) and bool((array <= space.high).all())
     if isinstance(space, spaces.Dict):
         return isinstance(value, dict) and all(
-            key in value and _fits(sub, value[key]) for key, sub in space.spaces.items()
+            key in value and _fits(sub, value[key], bounds)
+            for key, sub in space.spaces.items()
         )
     if isinstance(space, spaces.Tuple):
         return (
             isinstance(value, tuple)
             and len(value) == len(space.spaces)
-            and all(_fits(sub, item) for sub, item in zip(space.spaces, value))
+            and all(_fits(sub, item, bounds) for sub, item in zip(space.spaces, value))
         )
     return bool(space.contains(value))
 
 
 def _outside(
-    space: gymnasium.Space, value: object, path: str
+    space: gymnasium.Space, value: object, path: str, bounds: bool = True
 ) -> tuple[str, gymnasium.Space, object]:
     """(path, space, value) of the first leaf of `value` outside `space`."""
     if isinstance(space, spaces.Dict) and isinstance(value, dict):
         for key, sub in space.spaces.items():
             if key not in value:
                 return f"{path}/{key}", sub, "<missing>"
-            if not _fits(sub, value[key]):
-                return _outside(sub, value[key], f"{path}/{key}")
+            if not _fits(sub, value[key], bounds):
+                return _outside(sub, value[key], f"{path}/{key}", bounds)
     if isinstance(space, spaces.Tuple) and isinstance(value, tuple):
         for i, (sub, item) in enumerate(zip(space.spaces, value)):
-            if not _fits(sub, item):
-                return _outside(sub, item, f"{path}/{i}")
+            if not _fits(sub, item, bounds):
+                return _outside(sub, item, f"{path}/{i}", bounds)
     return path, space, value
 
 

@@ -144,8 +144,14 @@ def wrap_env(
     spec_dtype_map: dict[type, npt.DTypeLike] | None = None,
     auto_reset: bool = True,
     render_kwargs: dict[str, Any] | None = None,
+    *,
+    check_observation_bounds: bool = True,
 ) -> py_environment.PyEnvironment:
-    """Wraps a made Gymnasium environment (see `load` for the arguments)."""
+    """Wraps a made Gymnasium environment (see `load` for the arguments).
+
+    `check_observation_bounds=False` is for environments known to break the
+    bounds they declare (see `GymWrapper`).
+    """
     for wrapper in gym_env_wrappers:
         gym_env = wrapper(gym_env)
     env: py_environment.PyEnvironment = gym_wrapper.GymWrapper(
@@ -154,6 +160,7 @@ def wrap_env(
         spec_dtype_map=spec_dtype_map,
         auto_reset=auto_reset,
         render_kwargs=render_kwargs,
+        check_observation_bounds=check_observation_bounds,
     )
     if max_episode_steps is not None and max_episode_steps > 0:
         env = time_limit_wrapper(env, max_episode_steps)

@@ -80,8 +80,18 @@ def _register_gymnasium_envs() -> None:
     extras.require("pybullet_envs_gymnasium", "pybullet", "PyBullet environments")
 
 
-def _legacy_env(environment_name: str, entry: LegacyBulletEnv) -> Any:
-    """A PyBullet `pybullet_envs` environment as a gym 0.26 environment."""
+def _legacy_env(
+    environment_name: str, entry: LegacyBulletEnv, gym_kwargs: dict[str, Any]
+) -> Any:
+    """A PyBullet `pybullet_envs` environment as a gym 0.26 environment.
+
+    `gym_kwargs` go to the robot's constructor, except 'render_mode', which
+    the compatibility wrapper takes: 'rgb_array' unless chosen, so that
+    `render()` gives a frame as TF-Agents' tutorial 7 expects (and, as with
+    Gymnasium, nothing is drawn while stepping).
+    """
+    kwargs = dict(gym_kwargs)
+    render_mode = kwargs.pop("render_mode", "rgb_array")
     extras.require("pybullet", "pybullet", "PyBullet environments")
     if importlib.util.find_spec("gym") is None:
         raise extras.MissingExtraError(
@@ -100,10 +110,10 @@ def _legacy_env(environment_name: str, entry: LegacyBulletEnv) -> Any:
         package.__spec__ = spec
         sys.modules["pybullet_envs"] = package
     module = importlib.import_module(f"pybullet_envs.{entry.module}")
-    env = getattr(module, entry.class_name)()
+    env = getattr(module, entry.class_name)(**kwargs)
     from gym.wrappers.compatibility import EnvCompatibility
 
-    return EnvCompatibility(env)
+    return EnvCompatibility(env, render_mode=render_mode)
 
 
 @gin.configurable
@@ -163,11 +173,15 @@ def load(
         )
     limit = entry.max_episode_steps if max_episode_steps is None else max_episode_steps
     return suite_gymnasium.wrap_env(
-        _legacy_env(environment_name, entry),
+        _legacy_env(environment_name, entry, gym_kwargs or {}),
         discount=discount,
         max_episode_steps=limit,
         gym_env_wrappers=gym_env_wrappers,
         env_wrappers=env_wrappers,
         spec_dtype_map=spec_dtype_map,
         render_kwargs=render_kwargs,
+        # PyBullet's robots report values past the bounds they declare (the
+        # Minitaur's motor angles pass ±π within an episode of random actions):
+        # their shapes and NaN rewards are still checked, not those bounds.
+        check_observation_bounds=False,
     )

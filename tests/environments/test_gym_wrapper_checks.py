@@ -102,6 +102,32 @@ def test_checks_can_be_turned_off():
     assert unchecked.step(np.int64(0)).observation["pos"][0] == 3.0
 
 
+def test_bounds_alone_can_be_left_unchecked():
+    # For environments that break the bounds they declare (PyBullet's robots):
+    # the values pass, a wrong shape and a NaN reward are still refused.
+    env = suite_gym.wrap_env(
+        _Faulty("outside", good_steps=0), check_observation_bounds=False
+    )
+    env.reset()
+    assert env.step(np.int64(0)).observation["pos"].tolist() == [3.0, 3.0]
+
+    class Flat(_Faulty):
+        def _obs(self, pos=0.0):
+            return {"pos": np.full(3, pos, np.float32), "n": 1}
+
+    env = suite_gym.wrap_env(
+        Flat("outside", good_steps=5), check_observation_bounds=False
+    )
+    with pytest.raises(ValueError, match=r"reset: observation/pos is outside"):
+        env.reset()
+    env = suite_gym.wrap_env(
+        _Faulty("nan", good_steps=0), check_observation_bounds=False
+    )
+    env.reset()
+    with pytest.raises(ValueError, match="the reward is NaN"):
+        env.step(np.int64(0))
+
+
 def test_float64_observations_of_a_float32_box_pass():
     class Doubles(_Faulty):
         def _obs(self, pos=0.0):

@@ -57,6 +57,46 @@ def test_minitaur_loads_from_pybullets_own_envs() -> None:
     env.close()
 
 
+@pytest.mark.skipif(importlib.util.find_spec("gym") is None, reason="gym 0.26 missing")
+def test_minitaur_runs_past_the_bounds_it_declares() -> None:
+    # PyBullet's Minitaur declares motor angles within ±π and reports more: a
+    # constant action (as an untrained greedy policy gives; TF-Agents' tutorial
+    # 7 met it in its first evaluation) passes them within ten steps. Its
+    # episodes run on, as in TF-Agents.
+    env = suite_pybullet.load("MinitaurBulletEnv-v0", max_episode_steps=30)
+    spec = env.observation_spec()
+    env.seed(0)
+    env.reset()
+    action = np.array([-1.0] * 8, np.float32)
+    outside = 0
+    for _ in range(30):
+        observation = env.step(action).observation
+        outside += int(
+            (observation < spec.minimum).any() or (observation > spec.maximum).any()
+        )
+    assert outside > 0  # the case is exercised, not merely allowed
+    env.close()
+
+
+def test_minitaur_renders_a_frame_and_takes_constructor_kwargs() -> None:
+    # TF-Agents' tutorial 7: `PIL.Image.fromarray(env.render())` after a reset.
+    env = suite_pybullet.load("MinitaurBulletEnv-v0")
+    env.reset()
+    frame = np.asarray(env.render())
+    assert frame.ndim == 3 and frame.shape[-1] == 3 and frame.dtype == np.uint8
+    assert frame.max() > frame.min()
+    env.close()
+    # gym_kwargs reach the robot's constructor; a chosen render mode is kept.
+    env = suite_pybullet.load(
+        "MinitaurBulletEnv-v0",
+        gym_kwargs={"distance_limit": 0.5, "render_mode": None},
+    )
+    assert env.gym.env._distance_limit == 0.5  # behind gym's EnvCompatibility
+    with pytest.raises(ValueError, match="render_mode=None"):
+        env.render()
+    env.close()
+
+
 def test_unknown_ids_name_close_matches() -> None:
     with pytest.raises(UnknownEnvironmentError, match="MinitaurBulletEnv-v0"):
         suite_pybullet.load("MinitaurBulletEnv-v9")
