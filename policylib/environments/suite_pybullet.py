@@ -181,7 +181,7 @@ def load(
         spec_dtype_map=spec_dtype_map,
         render_kwargs=render_kwargs,
         # PyBullet's robots report values past the bounds they declare (the
-        # Minitaur's motor angles pass ±π within an episode of random actions):
+        # Minitaur's motor angles pass ±π within a few steps of a constant action):
         # their shapes and NaN rewards are still checked, not those bounds.
         check_observation_bounds=False,
     )
