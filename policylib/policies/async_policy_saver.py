@@ -36,8 +36,11 @@ class AsyncPolicySaver:
 
     def __init__(self, policy_saver: policy_saver_lib.PolicySaver):
         self._policy_saver = policy_saver
+        # Guards the three fields below; never held while a save runs, so a
+        # caller only ever waits for it for an instant.
         self._condition = threading.Condition()
         self._request: tuple[str, bool] | None = None  # (export_dir, checkpoint_only)
+        self._busy = False  # a save is running (on the thread or a blocking caller)
         self._closing = False
         self._error: BaseException | None = None
         self._save_thread = threading.Thread(
@@ -77,27 +80,27 @@ class AsyncPolicySaver:
 
     def _save(self, export_dir: str, checkpoint_only: bool, blocking: bool) -> None:
         self._check_alive()
-        if blocking:
-            with self._condition:
+        with self._condition:
+            if blocking:
                 self._wait_idle()
-                self._run(export_dir, checkpoint_only)
-            return
-        # Skip rather than wait when the thread is busy (it holds the lock while saving).
-        if not self._condition.acquire(blocking=False):
-            logging.info(
-                "AsyncPolicySaver: a save is in progress; skipping %s.", export_dir
-            )
-            return
-        try:
-            if self._request is not None:
+                self._busy = True
+            elif self._busy or self._request is not None:
+                # Skipped exactly when a save runs or waits: never for a
+                # momentarily held lock (the request is then taken).
                 logging.info(
-                    "AsyncPolicySaver: a save is pending; skipping %s.", export_dir
+                    "AsyncPolicySaver: a save is in progress; skipping %s.", export_dir
                 )
                 return
-            self._request = (export_dir, checkpoint_only)
-            self._condition.notify_all()
+            else:
+                self._request = (export_dir, checkpoint_only)
+                self._condition.notify_all()
+                return
+        try:
+            self._run(export_dir, checkpoint_only)
         finally:
-            self._condition.release()
+            with self._condition:
+                self._busy = False
+                self._condition.notify_all()
 
     def _run(self, export_dir: str, checkpoint_only: bool) -> None:
         if checkpoint_only:
@@ -108,28 +111,33 @@ class AsyncPolicySaver:
             self._policy_saver.save(export_dir)
 
     def _save_loop(self) -> None:
-        with self._condition:
-            while True:
+        while True:
+            with self._condition:
                 while self._request is None and not self._closing:
                     self._condition.wait()
                 if self._request is None:
                     return
                 export_dir, checkpoint_only = self._request
-                try:
-                    self._run(export_dir, checkpoint_only)
-                except BaseException as e:  # noqa: BLE001 - reported to the caller
-                    logging.exception(
-                        "AsyncPolicySaver: saving to %s failed.", export_dir
-                    )
-                    self._error = e
-                    self._request = None
-                    self._condition.notify_all()
-                    return
                 self._request = None
+                self._busy = True
+            error: BaseException | None = None
+            try:
+                self._run(export_dir, checkpoint_only)
+            except BaseException as e:  # noqa: BLE001 - reported to the caller
+                logging.exception("AsyncPolicySaver: saving to %s failed.", export_dir)
+                error = e
+            with self._condition:
+                self._busy = False
                 self._condition.notify_all()
+                if error is not None:
+                    self._error = error
+                    return
 
     def _wait_idle(self) -> None:
-        while self._request is not None and self._save_thread.is_alive():
+        """With the lock held: waits until no save runs or waits to run."""
+        while self._busy or (
+            self._request is not None and self._save_thread.is_alive()
+        ):
             self._condition.wait()
 
     def _check_alive(self) -> None:

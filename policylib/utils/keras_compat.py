@@ -569,7 +569,28 @@ def copy_layer_from_config(layer: Any) -> Any:
             arguments=getattr(layer, "arguments", None),
             name=layer.name,
         )
-    return type(layer).from_config(layer.get_config())
+    config = layer.get_config()
+    try:
+        return type(layer).from_config(config)
+    except (TypeError, ValueError):
+        if not is_keras3():
+            raise
+    # Keras 3 rebuilds a nested object (initializer, regularizer, constraint)
+    # from its config by class name, so TensorFlow's own v1 initializers
+    # (`tf.compat.v1.variance_scaling_initializer`, used by TF-Agents' DQN
+    # example) come back as Keras classes that refuse their `dtype`: such
+    # entries take a copy of the layer's own object instead.
+    return type(layer).from_config(
+        {key: _own_object(layer, key, value) for key, value in config.items()}
+    )
+
+
+def _own_object(layer: Any, key: str, value: Any) -> Any:
+    """A copy of `layer.<key>` where `value` is that object's config, else `value`."""
+    own = getattr(layer, key, None)
+    if isinstance(value, dict) and "class_name" in value and own is not None:
+        return copy.deepcopy(own)
+    return value
 
 
 def deepcopy_layer(layer: Any) -> Any:

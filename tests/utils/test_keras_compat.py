@@ -3,6 +3,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import tensorflow as tf
 
 from policylib.utils import keras_compat
@@ -109,3 +110,32 @@ def test_tf_agents_random_generator_switch_is_there_after_networks_load():
     assert experimental.is_tf_random_generator_enabled() in (True, False)
     if keras_compat.is_keras3():
         assert experimental.is_tf_random_generator_enabled() is True
+
+
+def test_layers_with_tf_v1_initializers_copy_under_both_kerases():
+    # TF-Agents' DQN example builds its Dense layers with
+    # `tf.compat.v1.variance_scaling_initializer`; the agent copies the
+    # network for its target, which Keras 3 did through the initializer's
+    # config (its VarianceScaling refuses the v1 `dtype` entry).
+    from policylib.networks import sequential
+
+    dense = tf.keras.layers.Dense(
+        5,
+        kernel_initializer=tf.compat.v1.variance_scaling_initializer(
+            scale=2.0, mode="fan_in", distribution="truncated_normal"
+        ),
+        bias_initializer=tf.constant_initializer(-0.2),
+    )
+    net = sequential.Sequential([dense, tf.keras.layers.Dense(2)])
+    net.create_variables(tf.TensorSpec((3,), tf.float32))
+    copied = net.copy(name="Target")
+    copied.create_variables(tf.TensorSpec((3,), tf.float32))
+    first = copied.layers[0]
+    assert first is not dense
+    assert isinstance(first.kernel_initializer, type(dense.kernel_initializer))
+    assert first.kernel_initializer is not dense.kernel_initializer
+    assert first.kernel_initializer.scale == 2.0
+    assert first.kernel_initializer.distribution == "truncated_normal"
+    assert np.allclose(first.bias.numpy(), -0.2)
+    out = copied(tf.ones((4, 3)))[0]
+    assert out.shape == (4, 2)
