@@ -9,7 +9,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # child (servers start as new processes), so the handlers are off.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -20,8 +19,10 @@ from tensorflow.python.framework import config as tf_config  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _seed_everything():
-    np.random.seed(0)
-    tf.random.set_seed(0)
+    # Python's `random` too (Keras 3 draws unseeded initializers' seeds from it)
+    # and Keras 3's global seed generator: each test starts from the same state
+    # whichever files its xdist worker ran before.
+    tf.keras.utils.set_random_seed(0)
     determinism = tf_config.is_op_determinism_enabled()
     yield
     # The examples run in-process (tests/test_examples.py) turn op determinism on

@@ -152,7 +152,7 @@ def test_killing_the_launcher_kills_the_child(zygote, tmp_path):
     child = json.loads(probe_file.read_text())["pid"]
     os.killpg(proc.pid, signal.SIGKILL)  # the harness's per-file timeout
     proc.wait()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while _alive(child):
         assert time.monotonic() < deadline, "the forked child outlived its launcher"
         time.sleep(0.1)

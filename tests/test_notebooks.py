@@ -41,6 +41,10 @@ def _run(name: str, tmp_path: Path) -> str:
     client = NotebookClient(
         notebook,
         timeout=600,
+        # nbclient waits 4 s for a cell's last outputs and then only warns:
+        # on a busy machine that lost outputs the tests then looked for.
+        iopub_timeout=60,
+        raise_on_iopub_timeout=True,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )

@@ -353,7 +353,7 @@ def test_helpers_of_an_example_are_written_as_a_package(tmp_path) -> None:
 def test_a_child_past_its_timeout_shows_where_it_waited() -> None:
     child = "import time\ndef waiting_here():\n    time.sleep(60)\nwaiting_here()"
     with pytest.raises(subprocess.TimeoutExpired) as e:
-        run_showing_stacks([sys.executable, "-c", child], env={}, timeout=2)
+        run_showing_stacks([sys.executable, "-c", child], env={}, timeout=10)
     assert "waiting_here" in e.value.stderr
     done = run_showing_stacks([sys.executable, "-c", "print('hi')"], env={}, timeout=60)
     assert (done.returncode, done.stdout) == (0, "hi\n")

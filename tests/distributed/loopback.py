@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,14 @@ def alive(pids: set[int]) -> set[int]:
                 running.add(pid)
         except psutil.NoSuchProcess:
             continue
+    return running
+
+
+def wait_gone(pids: set[int], timeout: float) -> set[int]:
+    """Those of `pids` still running after waiting up to `timeout` s for them to end."""
+    deadline = time.monotonic() + timeout
+    while (running := alive(pids)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     return running
 
 

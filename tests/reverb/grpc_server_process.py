@@ -84,8 +84,9 @@ def main() -> None:
     if args.checkpoint_dir:
         checkpointer = reverb.checkpointers.DefaultCheckpointer(args.checkpoint_dir)
     server = reverb.Server(make_tables(), port=args.port, checkpointer=checkpointer)
-    print(f"READY {server.port} {server.restored_from}", flush=True)
+    # The handler first: the test may send SIGTERM as soon as it reads READY.
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    print(f"READY {server.port} {server.restored_from}", flush=True)
     server.wait()
     if "tensorflow" in sys.modules:
         raise SystemExit("the server imported TensorFlow")

@@ -374,7 +374,7 @@ def test_exact_batches_wait_for_one_batch_not_for_the_whole_fetch() -> None:
         got: list[object] = []
         reader = threading.Thread(target=lambda: got.append(next(iterator)))
         reader.start()
-        reader.join(timeout=10)
+        reader.join(timeout=60)  # a hang guard; the limiter allows it at once
         assert got, "the first batch waited for more than the limiter allowed"
         assert set(got[0].data["x"][:, 0].numpy().tolist()) <= {0, 1, 2, 3}
         _write(running, "limited", 4)  # Four more samples allowed: one more batch.

@@ -185,10 +185,13 @@ def test_signature_mismatch_names_the_leaf_and_both_specs(
 
 
 def test_timeout_bounds_the_wait_on_the_server(client: reverb.Client) -> None:
-    start = time.monotonic()
-    with pytest.raises(errors.DeadlineExceededError, match="within 0.3 s"):
+    # The server's own answer names the 0.3 s it waited; the RPC deadline (a
+    # margin later) would say 'did not answer'. Wall time is not asserted: the
+    # server is another process on a possibly busy machine.
+    with pytest.raises(
+        errors.DeadlineExceededError, match="did not complete within 0.3 s"
+    ):
         next(client.sample("queue", timeout=0.3))
-    assert time.monotonic() - start < 2.0  # The server answered, not the RPC deadline.
 
 
 def test_nothing_listening_fails_within_the_connect_timeout() -> None:
@@ -226,12 +229,18 @@ def _blocked_sample(
     return thread, raised
 
 
+# Time for the blocked sample's request to reach the server before it goes: a
+# request that arrives after the server stops is refused (UNAVAILABLE), not
+# cancelled. 0.3 s was once short on a loaded CI host.
+_REACHES_THE_SERVER_S = 2.0
+
+
 def test_killed_server_fails_blocked_and_new_calls_with_unavailable() -> None:
     with ServerProcess() as process:
         client = reverb.Client(process.address, connect_timeout=20)
         client.server_info()
         thread, raised = _blocked_sample(client)
-        time.sleep(0.3)
+        time.sleep(_REACHES_THE_SERVER_S)
         process.kill()
         thread.join(10)
         assert not thread.is_alive()
@@ -246,7 +255,7 @@ def test_stopped_server_cancels_blocked_calls() -> None:
         client = reverb.Client(process.address, connect_timeout=20)
         client.server_info()
         thread, raised = _blocked_sample(client)
-        time.sleep(0.3)
+        time.sleep(_REACHES_THE_SERVER_S)
         assert process.terminate() == 0
         thread.join(10)
         assert isinstance(raised[0], errors.CancelledError), raised
