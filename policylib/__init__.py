@@ -7,7 +7,7 @@ policy never drags in unrelated modules.
 
 from __future__ import annotations
 
-from policylib import _tf_patches
+from policylib import _gin_registration, _tf_patches
 from policylib._lazy import lazy_exports
 from policylib.version import __version__
 
@@ -49,3 +49,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _SUBPACKAGES)
 # Every TensorFlow/Keras patch is listed and installed there
 # (POLICYLIB_NO_TF_PATCHES=1 installs none).
 _tf_patches.install()
+
+# policylib's modules load on first use, possibly after a script's gin config
+# was parsed and locked; they register their configurables all the same.
+_gin_registration.install()

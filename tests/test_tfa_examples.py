@@ -16,6 +16,7 @@ skipped when none is there.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import os
 import re
@@ -125,6 +126,18 @@ def _write_renamed(source: ExampleSource, name: str, target: Path, code: Path) -
     target.write_text(renamed(text))
 
 
+class Layout(enum.Enum):
+    """What a script leaves in its root_dir, and so what the test checks."""
+
+    # The Actor-Learner scripts (`examples/`): Learner checkpoints and saved
+    # policies, which policylib loads and runs.
+    ACTOR_LEARNER = "actor_learner"
+    # The v2 driver scripts (`agents/*/examples/v2/`): train and eval summaries
+    # and, where the script has checkpointers, TF checkpoints.
+    V2 = "v2"
+    V2_CHECKPOINTS = "v2_checkpoints"
+
+
 @dataclasses.dataclass(frozen=True)
 class Example:
     """One example script and the tiny run that exercises it."""
@@ -133,6 +146,53 @@ class Example:
     env_name: str
     flags: tuple[str, ...]
     gin_bindings: tuple[str, ...]
+    gin_flag: str = "gin_bindings"  # the v2 scripts call it gin_param
+    layout: Layout = Layout.ACTOR_LEARNER
+
+
+def _v2(
+    script: str,
+    env_name: str,
+    flags: tuple[str, ...],
+    gin: tuple[str, ...],
+    checkpoints: bool,
+) -> Example:
+    return Example(
+        script,
+        env_name,
+        flags,
+        tuple(f"train_eval.{binding}" for binding in gin),
+        gin_flag="gin_param",
+        layout=Layout.V2_CHECKPOINTS if checkpoints else Layout.V2,
+    )
+
+
+# Small budgets shared by the v2 scripts that read gin: summaries and
+# checkpoints every 5 iterations of 10, one evaluation episode.
+_V2_SMALL = (
+    "eval_interval=5",
+    "num_eval_episodes=1",
+    "log_interval=5",
+    "summary_interval=5",
+    "replay_buffer_capacity=1000",
+    "batch_size=8",
+)
+_V2_CHECKPOINTED = (
+    "train_checkpoint_interval=5",
+    "policy_checkpoint_interval=5",
+    "rb_checkpoint_interval=10",
+)
+_V2_RNN = (
+    "observations_allowlist='position'",  # the script's default, dm_control's cartpole
+    "actor_fc_layers=(8,)",
+    "actor_output_fc_layers=(8,)",
+    "actor_lstm_size=(8,)",
+    "critic_joint_fc_layers=(8,)",
+    "critic_output_fc_layers=(8,)",
+    "critic_lstm_size=(8,)",
+    "train_sequence_length=4",
+    "train_steps_per_iteration=2",
+)
 
 
 EXAMPLES = {
@@ -185,6 +245,129 @@ EXAMPLES = {
             "PPOLearner.checkpoint_interval=1",
         ),
     ),
+    "dqn_rnn": Example(
+        "examples/dqn/dqn_train_eval_rnn.py",
+        "MaskedCartPole-v0",
+        (
+            "--env_name=MaskedCartPole-v0",
+            "--train_sequence_length=4",
+            "--num_iterations=4",
+            "--eval_interval=4",
+        ),
+        (
+            "train_eval.initial_collect_steps=40",
+            "train_eval.batch_size=8",
+            "train_eval.replay_capacity=1000",
+            "train_eval.policy_save_interval=2",
+            "train_eval.eval_episodes=1",
+            "Learner.checkpoint_interval=2",
+        ),
+    ),
+    # TF-Agents' v2 driver scripts, with their default environments.
+    "dqn_v2": _v2(
+        "agents/dqn/examples/v2/train_eval.py",
+        "CartPole-v0",
+        ("--num_iterations=10",),
+        (
+            *_V2_SMALL,
+            *_V2_CHECKPOINTED,
+            "initial_collect_steps=32",
+            "fc_layer_params=(16,)",
+        ),
+        checkpoints=True,
+    ),
+    "dqn_v2_rnn": _v2(
+        "agents/dqn/examples/v2/train_eval.py",
+        "MaskedCartPole-v0",
+        ("--num_iterations=10",),
+        (
+            *_V2_SMALL,
+            *_V2_CHECKPOINTED,
+            "env_name='MaskedCartPole-v0'",
+            "train_sequence_length=4",
+            "initial_collect_steps=32",
+            "input_fc_layer_params=(8,)",
+            "lstm_size=(8,)",
+            "output_fc_layer_params=(8,)",
+        ),
+        checkpoints=True,
+    ),
+    "sac_v2": _v2(  # its budget comes through gin alone
+        "agents/sac/examples/v2/train_eval.py",
+        "HalfCheetah-v2",
+        (),
+        (
+            "num_iterations=10",
+            *_V2_SMALL,
+            *_V2_CHECKPOINTED,
+            "initial_collect_steps=32",
+            "actor_fc_layers=(16,)",
+            "critic_joint_fc_layers=(16,)",
+        ),
+        checkpoints=True,
+    ),
+    # The RNN scripts train on dm_control's cartpole, whose 1,000-step episodes
+    # are cut to 50 (`time_limit` in seconds of 0.01 s steps) through the
+    # suite's own gin binding; this one trains on every step of an episode.
+    "sac_v2_rnn": _v2(
+        "agents/sac/examples/v2/train_eval_rnn.py",
+        "cartpole",
+        ("--gin_param=suite_dm_control.load.task_kwargs={'time_limit': 0.5}",),
+        (
+            "num_iterations=1",
+            *_V2_SMALL,
+            *_V2_CHECKPOINTED,
+            *_V2_RNN,
+            "train_steps_per_iteration=1",
+            "eval_interval=25",
+        ),
+        checkpoints=True,
+    ),
+    "ddpg_v2": _v2(
+        "agents/ddpg/examples/v2/train_eval.py",
+        "HalfCheetah-v2",
+        ("--num_iterations=10",),
+        (
+            *_V2_SMALL,
+            "initial_collect_steps=32",
+            "actor_fc_layers=(16,)",
+            "critic_obs_fc_layers=(16,)",
+            "critic_joint_fc_layers=(16,)",
+        ),
+        checkpoints=False,
+    ),
+    "ddpg_v2_rnn": _v2(
+        "agents/ddpg/examples/v2/train_eval_rnn.py",
+        "cartpole",
+        (
+            "--num_iterations=2",
+            "--gin_param=suite_dm_control.load.task_kwargs={'time_limit': 0.5}",
+        ),
+        (*_V2_SMALL, *_V2_RNN, "critic_obs_fc_layers=(8,)"),
+        checkpoints=False,
+    ),
+    # These two read flags only (no gin).
+    "reinforce_v2": _v2(
+        "agents/reinforce/examples/v2/train_eval.py",
+        "CartPole-v0",
+        ("--num_iterations=3",),
+        (),
+        checkpoints=False,
+    ),
+    "ppo_v2": _v2(
+        "agents/ppo/examples/v2/train_eval_clip_agent.py",
+        "HalfCheetah-v2",
+        (
+            "--num_environment_steps=2000",
+            "--num_parallel_environments=2",
+            "--collect_episodes_per_iteration=2",
+            "--num_epochs=1",
+            "--num_eval_episodes=1",
+            "--replay_buffer_capacity=1001",
+        ),
+        (),
+        checkpoints=True,
+    ),
 }
 
 
@@ -199,7 +382,7 @@ def _run_example(example: Example, tmp_path: Path) -> Path:
     _write_renamed(source, example.script, script, code)
     root_dir = tmp_path / "root"
     command = [sys.executable, str(script), f"--root_dir={root_dir}", *example.flags]
-    command += [f"--gin_bindings={binding}" for binding in example.gin_bindings]
+    command += [f"--{example.gin_flag}={binding}" for binding in example.gin_bindings]
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join([str(code), str(REPO)]),
@@ -267,6 +450,7 @@ def _check_outputs(root_dir: Path, env_name: str) -> None:
     import tensorflow as tf
 
     from policylib.environments import suite_gym
+    from policylib.environments.examples import masked_cartpole  # noqa: F401 - its ids
     from policylib.policies import policy_loader
 
     train_checkpoints = root_dir / "train" / "checkpoints"
@@ -290,10 +474,48 @@ def _check_outputs(root_dir: Path, env_name: str) -> None:
     env = suite_gym.load(env_name)
     env.seed(0)
     time_step = env.reset()
+    state = policy.get_initial_state(None)  # () but for the RNN policies
     for _ in range(5):  # the environment checks each action against its spec
-        action = policy.action(time_step).action
+        action, state, _ = policy.action(time_step, state)
         assert np.all(np.isfinite(action))
         time_step = env.step(action)
+
+
+def _check_v2_outputs(root_dir: Path, checkpoints: bool) -> None:
+    """Summaries were written, an evaluation's AverageReturn among them; and,
+    where the script checkpoints, its agent and policy checkpoints."""
+    import tensorflow as tf
+
+    found: dict[str, list[float]] = {}
+    # Most scripts write train/ and eval/ summaries; SAC's RNN script writes
+    # one file in root_dir, its evaluation under an 'Eval' prefix.
+    for events in sorted(root_dir.rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                if value.HasField("tensor"):
+                    number = tf.make_ndarray(value.tensor)
+                    if number.ndim == 0 and number.dtype.kind == "f":
+                        found.setdefault(value.tag, []).append(float(number))
+    returns = [v for tag, v in found.items() if tag.endswith("AverageReturn")]
+    assert returns and all(np.isfinite(returns[0])), (
+        f"no AverageReturn among the summaries in {root_dir}: {sorted(found)}"
+    )
+    assert len(found) > len(returns), f"only returns were summarised: {sorted(found)}"
+    if not checkpoints:
+        return
+    # The agent's checkpoints in train/, the policy's in train/policy (policy/
+    # in SAC's RNN script).
+    for directories in (("train",), ("train/policy", "policy")):
+        latest = next(
+            filter(
+                None,
+                (tf.train.latest_checkpoint(str(root_dir / d)) for d in directories),
+            ),
+            None,
+        )
+        assert latest, f"no checkpoint in {root_dir} / {' or '.join(directories)}"
+        names = [name for name, _ in tf.train.list_variables(latest)]
+        assert any("/.ATTRIBUTES/VARIABLE_VALUE" in n for n in names), names
 
 
 @pytest.mark.slow
@@ -301,7 +523,10 @@ def _check_outputs(root_dir: Path, env_name: str) -> None:
 def test_tf_agents_example_trains_and_saves_policies(name: str, tmp_path) -> None:
     example = EXAMPLES[name]
     root_dir = _run_example(example, tmp_path)
-    _check_outputs(root_dir, example.env_name)
+    if example.layout is Layout.ACTOR_LEARNER:
+        _check_outputs(root_dir, example.env_name)
+    else:
+        _check_v2_outputs(root_dir, example.layout is Layout.V2_CHECKPOINTS)
     if name == "sac":  # its ReverbCheckpointTrigger checkpoints the replay table
         replay = root_dir / "train" / "replay_buffer_checkpoints"
         assert replay.is_dir() and any(replay.iterdir()), f"nothing in {replay}"

@@ -37,7 +37,8 @@ SPLIT = frozenset(
 )
 
 # Seconds per file (per test in `SPLIT` files): the largest of a Keras 3 and a
-# tf-keras run on this 2-core machine (2026-12-06), whichever mode took longer.
+# tf-keras run on this 2-core machine (2026-12-06), whichever mode took longer;
+# TF-Agents' v2 and RNN example scripts measured alone on 2026-12-06 (session 11).
 SECONDS: dict[str, float] = {
     "tests/distributed/test_ray.py": 307.5,
     "tests/test_doc_commands.py::test_page_commands_run_as_pasted[docs/distributed.md]": 68.1,
@@ -59,6 +60,7 @@ SECONDS: dict[str, float] = {
     "tests/test_cli.py": 27.9,
     "tests/test_tf_patches.py": 27.1,
     "tests/bandits/test_tfa_bandit_examples.py::test_tf_agents_bandit_example_trains_and_saves[sparse_features]": 26.2,
+    "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[ddpg_v2_rnn]": 25.9,
     "tests/test_readme.py": 25.0,
     "tests/distributed/test_loopback.py": 24.8,
     "tests/test_notebooks.py::test_bandits_notebook_runs_a_short_budget": 24.4,
@@ -74,15 +76,24 @@ SECONDS: dict[str, float] = {
     "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[ppo]": 18.3,
     "tests/test_ci_tfa_zygote.py": 18.2,
     "tests/policies/test_save_permissions.py": 18.1,
+    "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[sac_v2_rnn]": 17.9,
     "tests/bandits/agents/test_greedy_multi_objective_neural_agent.py": 17.5,
     "tests/test_doc_commands.py::test_readme_first_command_ends_as_promised": 17.3,
     "tests/test_notebooks.py::test_dqn_notebook_runs_a_short_training": 16.7,
     "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[sac]": 16.2,
+    "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[ppo_v2]": 15.9,
     "tests/agents/test_train_step_counter.py": 15.7,
     "tests/bandits/test_tfa_bandit_examples.py::test_tf_agents_bandit_example_trains_and_saves[dqn]": 15.2,
     "tests/eval/test_workers.py": 14.6,
+    "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[dqn_rnn]": 14.2,
+    "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[sac_v2]": 11.7,
+    "tests/test_tfa_examples.py::test_a_child_past_its_timeout_shows_where_it_waited": 10.0,
     "tests/agents/cql/test_cql_sac_agent.py": 9.5,
     "tests/export/test_litert.py": 9.4,
+    "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[ddpg_v2]": 8.6,
+    "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[reinforce_v2]": 8.5,
+    "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[dqn_v2_rnn]": 8.3,
+    "tests/test_tfa_examples.py::test_tf_agents_example_trains_and_saves_policies[dqn_v2]": 7.6,
 }
 
 _ROOT = Path(__file__).resolve().parents[1]

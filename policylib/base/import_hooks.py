@@ -5,10 +5,11 @@ lines, rebasing `lazy_tf.Module`, the patch inventory's changes), but
 `import policylib` must not import TensorFlow: that costs seconds and a process
 may never need it. `after_import(name, fn)` calls `fn(module)` at once when
 `name` is in `sys.modules`; `around_import(name, wrap)` runs the module's own
-code inside the context `wrap(module)` gives. Until the module is imported, one
-finder on `sys.meta_path` (`_AfterImportFinder`) waits for it and wraps its
-loader, so the hooks run with the module's own code, before anything else can
-use it. Imports nothing of policylib.
+code inside the context `wrap(module)` gives, and `around_imports_under(package,
+wrap)` does so for every module of a package imported from then on. Until a
+module is imported, one finder on `sys.meta_path` (`_AfterImportFinder`) waits
+for it and wraps its loader, so the hooks run with the module's own code, before
+anything else can use it. Imports nothing of policylib.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from types import ModuleType
 
-__all__ = ["after_import", "around_import"]
+__all__ = ["after_import", "around_import", "around_imports_under"]
 
 Callback = Callable[[ModuleType], None]
 Wrapper = Callable[[ModuleType], AbstractContextManager[object]]
@@ -37,6 +38,8 @@ class _Hooks:
 
 
 _waiting: dict[str, _Hooks] = {}
+# (package, wrap): every module under `package` runs inside `wrap(module)`.
+_around_packages: list[tuple[str, Wrapper]] = []
 
 
 def after_import(name: str, fn: Callback) -> None:
@@ -63,10 +66,24 @@ def around_import(name: str, wrap: Wrapper) -> bool:
     return True
 
 
+def around_imports_under(package: str, wrap: Wrapper) -> None:
+    """Runs the own code of each module of `package` imported from now on inside `wrap(module)`.
+
+    Modules already imported are not touched; `package` itself is not included.
+    """
+    if (package, wrap) not in _around_packages:
+        _around_packages.append((package, wrap))
+    _install_finder()
+
+
 def _wait_for(name: str) -> _Hooks:
+    _install_finder()
+    return _waiting.setdefault(name, _Hooks())
+
+
+def _install_finder() -> None:
     if not any(isinstance(f, _AfterImportFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterImportFinder())
-    return _waiting.setdefault(name, _Hooks())
 
 
 class _HookedLoader(importlib.abc.Loader):
@@ -106,10 +123,19 @@ class _AfterImportFinder(importlib.abc.MetaPathFinder):
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
         hooks = _waiting.pop(fullname, None)
-        if hooks is None:
+        packages = [
+            wrap
+            for package, wrap in _around_packages
+            if fullname.startswith(package + ".")
+        ]
+        if hooks is None and not packages:
             return None
-        if not _waiting and self in sys.meta_path:
+        if not _waiting and not _around_packages and self in sys.meta_path:
             sys.meta_path.remove(self)  # nothing left to wait for
+        hooks = _Hooks(
+            around=packages + (hooks.around if hooks else []),
+            after=hooks.after if hooks else [],
+        )
         spec = _find_without(self, fullname, path, target)
         if spec is None or spec.loader is None:
             return spec
