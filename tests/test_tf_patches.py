@@ -45,6 +45,8 @@ _OBSERVE = """
     from policylib import _tf_patches
     after_import = list(_tf_patches.installed())
     hooks = sorted(type(f).__name__ for f in sys.meta_path if "policylib" in type(f).__module__)
+    from policylib.base import import_hooks
+    waiting = sorted(import_hooks._waiting)  # modules hooks wait for (TensorFlow's)
     from policylib.networks import network  # first use of TF-Agents-style networks
     from policylib.distributions import masked
     import tensorflow as tf
@@ -65,6 +67,7 @@ _OBSERVE = """
         "after_import": after_import,
         "installed": list(_tf_patches.installed()),
         "hooks": hooks,
+        "waiting": waiting,
         "lookup_fallback": getattr(type_spec_registry.lookup, "_policylib_fallback", False),
         "tf_agents_name": tf_agents_name,
         "log_filters": [type(f).__name__ for f in logging.getLogger("absl").filters],
@@ -87,6 +90,7 @@ def test_import_and_first_use_install_every_patch_once():
     assert seen["after_import"] == at_import
     assert seen["installed"] == names  # each once, in inventory order
     assert seen["hooks"] == ["_AfterImportFinder"]  # one finder serves every hook
+    assert seen["waiting"]  # TensorFlow's modules, for the patches
     assert seen["lookup_fallback"] is True
     assert seen["np_asarray_once"] is True
     assert seen["iterator_packer"] is True
@@ -104,7 +108,10 @@ def test_import_and_first_use_install_every_patch_once():
 def test_opt_out_installs_no_patch():
     seen = _last_json(_python(_OBSERVE, **{_tf_patches.OPT_OUT: "1"}))
     assert seen["after_import"] == seen["installed"] == []
-    assert seen["hooks"] == []
+    # The finder stays for policylib's own modules (gin registration, not a
+    # TensorFlow change), with nothing of TensorFlow's waited for.
+    assert seen["hooks"] == ["_AfterImportFinder"]
+    assert seen["waiting"] == []
     assert seen["lookup_fallback"] is False
     assert seen["np_asarray_once"] is seen["iterator_packer"] is False
     assert seen["protocol_meta"] == "_ProtocolMeta"

@@ -96,6 +96,13 @@ class _HookedLoader(importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self._loader.create_module(spec)
 
+    def __getattr__(self, name: str) -> object:
+        # The rest of the real loader's interface (`get_code`, which `python -m`
+        # runs a module through, `get_source`, `is_package`, resources).
+        if name == "_loader":  # not set yet (a copy being made)
+            raise AttributeError(name)
+        return getattr(self._loader, name)
+
     def exec_module(self, module: ModuleType) -> None:
         # The module sees its own loader, as without the hook (tracebacks and
         # `inspect` read source through it).

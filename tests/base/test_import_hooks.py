@@ -81,3 +81,15 @@ def test_policylib_modules_register_gin_configurables_after_the_lock() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "ok"
+
+
+def test_python_dash_m_runs_a_hooked_module(tmp_path) -> None:
+    # `python -m` asks the module's loader for its code (`get_code`).
+    done = subprocess.run(
+        [sys.executable, "-m", "policylib", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("policylib ")
